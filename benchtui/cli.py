@@ -1,0 +1,193 @@
+"""The command line: ``benchtui`` opens the TUI; ``--no-ui`` runs headless; subcommands for the rest.
+
+Imports are deferred so ``benchtui --help`` stays fast and the headless path never imports Textual.
+Exit codes (design §5b): 0 batch finished, 2 bad input, 3 interrupted (resumable), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchtui.engine.config import ModelsConfig
+    from benchtui.engine.discovery import Catalog
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3
+SUBCOMMANDS = ("models", "tasks", "report", "history")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="benchtui",
+        description="Run the same coding task on many AI models and compare them. "
+        "Without --no-ui it opens the full-screen app.",
+        epilog="Subcommands: benchtui models | tasks list|validate [PATH...] | report BATCH_ID [--open] | history",
+    )
+    parser.add_argument("--task", action="append", metavar="PATH",
+                        help="task file or folder of tasks (repeat for several)")
+    parser.add_argument("--models", default="all", metavar="NAMES",
+                        help="'all' (default) or comma-separated model names (e.g. llama3,gpt-4o)")
+    parser.add_argument("--category", metavar="NAME", help="only models of this category (fast, balanced, ...)")
+    parser.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
+    parser.add_argument("--parallel", nargs="?", type=int, const=0, default=None, metavar="N",
+                        help="run models in parallel; N caps concurrent runs per endpoint "
+                        "(default without N: Ollama 1, cloud 4)")
+    parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
+                        help="max time per model run (default 1800; a task's own timeout wins when smaller)")
+    parser.add_argument("--repeats", type=int, default=1, metavar="N", help="runs per task and model (default 1)")
+    parser.add_argument("--resume", metavar="BATCH_ID", help="resume an interrupted batch")
+    parser.add_argument("--config", metavar="FILE", help="models config (default: ./models_config.yaml)")
+    parser.add_argument("--no-ui", action="store_true", help="run headless with a progress table")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        from benchtui import commands
+
+        return commands.main(argv)
+    args = build_parser().parse_args(argv)
+    if args.version:
+        from benchtui import __version__
+
+        print(f"benchtui {__version__}")
+        return EXIT_OK
+    if not args.no_ui:
+        from benchtui.tui_entry import run_tui
+
+        return run_tui(args)
+    return run_headless(args)
+
+
+def fail(message: str) -> int:
+    from benchtui.engine.textsafety import strip_control
+
+    print(f"benchtui: error: {strip_control(message)}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def load_catalog(config_arg: str | None) -> tuple[ModelsConfig, Catalog]:
+    from benchtui import paths
+    from benchtui.engine.config import load_config
+    from benchtui.engine.discovery import discover
+
+    config = load_config(paths.find_config_file(config_arg))
+    return config, discover(config)
+
+
+def results_root(output: str | None) -> Path:
+    from benchtui import paths
+
+    return Path(output) if output else paths.default_results_dir()
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    from benchtui.engine.errors import InputError
+
+    try:
+        runner, notes = prepare_batch(args)
+    except InputError as exc:
+        return fail(str(exc))
+    return execute(runner, notes)
+
+
+def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
+    from benchtui.engine.discovery import select_models
+    from benchtui.engine.errors import InputError
+    from benchtui.engine.runner import BatchOptions, BatchRunner
+    from benchtui.engine.store import ResultsStore
+    from benchtui.engine.tasks import load_tasks
+
+    if args.timeout <= 0:
+        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.parallel is not None and args.parallel < 0:
+        raise InputError(f"--parallel must be a positive number, got {args.parallel}")
+    store = ResultsStore(results_root(args.output))
+    config, catalog = load_catalog(args.config)
+    notes = list(catalog.notes)
+    if args.resume:
+        batch = store.open_batch(args.resume)
+        manifest = batch.manifest()
+        tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
+        keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
+        models, more = select_models(catalog, keys)
+        saved = manifest.get("options", {})
+        options = BatchOptions(
+            parallel=saved.get("parallel") if args.parallel is None else args.parallel,
+            timeout_s=float(saved.get("timeout_s", args.timeout)),
+            repeats=int(saved.get("repeats", 1)),
+            embedded_threads=config.embedded_threads,
+        )
+        notes.append(f"Resuming batch {batch.batch_id}")
+    else:
+        if not args.task:
+            raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
+        tasks = load_tasks(args.task)
+        models, more = select_models(catalog, args.models, args.category)
+        batch = None
+        options = BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
+                               embedded_threads=config.embedded_threads)
+    notes.extend(more)
+    from benchtui.engine import secrets
+
+    runner = BatchRunner(
+        store=store, tasks=tasks, models=models, options=options, batch=batch,
+        manifest_extra={
+            "ollama_version": catalog.ollama_version,
+            "config": {"path": str(config.path) if config.path else None,
+                       "text": secrets.redact(config.source_text)},
+        },
+    )
+    return runner, notes
+
+
+def execute(runner: Any, notes: list[str]) -> int:
+    """Run a prepared batch headless: live table, Ctrl-C handling, summary, exit code."""
+    from rich.console import Console
+
+    from benchtui.headless import HeadlessDisplay, summary
+
+    console = Console()
+    for note in notes:
+        console.print(f"[yellow]•[/] {note}")
+    display = HeadlessDisplay(console)
+    runner.sink = display
+    cancel: threading.Event = runner.cancel
+    interrupts = {"count": 0}
+
+    def on_signal(signum: int, frame: object) -> None:
+        interrupts["count"] += 1
+        if interrupts["count"] > 1:
+            os._exit(EXIT_INTERRUPTED)
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = runner.run()
+    finally:
+        display.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    names = {m.key: m.display_name for m in runner.models}
+    console.print(summary(outcome.results, names))
+    console.print(f"Results: {outcome.batch.path}")
+    for report in outcome.reports:
+        console.print(f"  {report.name}")
+    if outcome.status == "interrupted":
+        console.print(f"[yellow]Interrupted.[/] Resume with: benchtui --resume {outcome.batch.batch_id}"
+                      + (f" --output {runner.store.root}" if runner.store.root else ""))
+        return EXIT_INTERRUPTED
+    if outcome.status == "error":
+        return EXIT_INTERNAL
+    return EXIT_OK

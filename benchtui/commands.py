@@ -1,0 +1,144 @@
+"""Subcommands: ``models``, ``tasks list|validate``, ``report``, ``history``. Headless; never Textual."""
+
+from __future__ import annotations
+
+import argparse
+import webbrowser
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from benchtui.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, fail, load_catalog, results_root
+from benchtui.engine.errors import InputError
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="benchtui")
+    sub = parser.add_subparsers(dest="command", required=True)
+    models = sub.add_parser("models", help="list every model benchtui can see, and why some are unavailable")
+    models.add_argument("--config", metavar="FILE")
+    tasks = sub.add_parser("tasks", help="list or validate tasks")
+    tasks_sub = tasks.add_subparsers(dest="action", required=True)
+    for action in ("list", "validate"):
+        p = tasks_sub.add_parser(action)
+        p.add_argument("paths", nargs="*", default=["tasks"], metavar="PATH")
+    report = sub.add_parser("report", help="rebuild a batch's reports from its results")
+    report.add_argument("batch_id")
+    report.add_argument("--output", metavar="DIR")
+    report.add_argument("--open", action="store_true", help="open the HTML report in a browser")
+    history = sub.add_parser("history", help="list past batches")
+    history.add_argument("--output", metavar="DIR")
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        if args.command == "models":
+            return list_models(console, args.config)
+        if args.command == "tasks":
+            return list_tasks(console, args.paths) if args.action == "list" else validate_tasks(console, args.paths)
+        if args.command == "report":
+            return rebuild_report(console, args.batch_id, args.output, args.open)
+        return show_history(console, args.output)
+    except InputError as exc:
+        return fail(str(exc))
+
+
+def list_models(console: Console, config_arg: str | None) -> int:
+    config, catalog = load_catalog(config_arg)
+    table = Table(title="Models")
+    for column in ("Model", "Provider", "Categories", "Size", "Quant", "Endpoint", "Status"):
+        table.add_column(column)
+    for spec in sorted(catalog.models, key=lambda m: (not m.available, m.provider, m.key)):
+        status = Text("available", style="green") if spec.available else Text(
+            f"unavailable: {spec.unavailable_reason}", style="dim")
+        table.add_row(
+            spec.key, spec.provider, ", ".join(spec.categories) or "—",
+            str(spec.details.get("parameter_size") or "—"), str(spec.details.get("quantization") or "—"),
+            spec.base_url or ("in-process" if spec.provider == "embedded" else "—"), status,
+        )
+    console.print(table)
+    for note in catalog.notes:
+        console.print(f"[yellow]•[/] {note}")
+    console.print(f"Config: {config.path or 'none (built-in defaults)'} · Ollama: {config.ollama_host}")
+    return EXIT_OK
+
+
+def list_tasks(console: Console, paths: list[str]) -> int:
+    from benchtui.engine.tasks import load_tasks
+
+    tasks = load_tasks(paths)
+    table = Table(title=f"{len(tasks)} task(s)")
+    for column in ("Level", "Id", "Title", "Turns", "Timeout", "Hints", "Check", "File"):
+        table.add_column(column)
+    for task in tasks:
+        table.add_row(task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
+                      str(len(task.hints)), task.check, _relative(task.path))
+    console.print(table)
+    return EXIT_OK
+
+
+def validate_tasks(console: Console, paths: list[str]) -> int:
+    from benchtui.engine.tasks import load_tasks
+    from benchtui.engine.validate import validate_task
+
+    tasks = load_tasks(paths)
+    table = Table(title=f"Validating {len(tasks)} task(s)")
+    for column in ("Task", "Start fails", "Solution passes", "Check-edit fails", "In time", "Slowest check",
+                   "Verdict"):
+        table.add_column(column)
+    failures = 0
+
+    def mark(value: bool | None) -> Text:
+        return Text("—", style="dim") if value is None else Text("yes", style="green") if value else Text(
+            "NO", style="bold red")
+
+    for task in tasks:
+        report = validate_task(task)
+        failures += not report.ok
+        verdict = Text("ok", style="green") if report.ok else Text("; ".join(report.problems), style="red")
+        table.add_row(f"{task.difficulty}/{task.id}", mark(report.start_fails), mark(report.solution_passes),
+                      mark(report.check_edit_fails), mark(report.within_timeout), f"{report.slowest_check_s:.2f} s",
+                      verdict)
+    console.print(table)
+    if failures:
+        console.print(f"[red]{failures} task(s) failed validation[/]")
+        return EXIT_INTERNAL
+    console.print(f"[green]All {len(tasks)} task(s) valid[/]")
+    return EXIT_OK
+
+
+def rebuild_report(console: Console, batch_id: str, output: str | None, open_it: bool) -> int:
+    from benchtui.engine.reports import write_reports
+    from benchtui.engine.store import ResultsStore
+
+    batch = ResultsStore(results_root(output)).open_batch(batch_id)
+    written = write_reports(batch)
+    for path in written:
+        console.print(str(path))
+    html = next((p for p in written if p.suffix == ".html"), None)
+    if open_it and html is not None:
+        webbrowser.open(html.resolve().as_uri())
+    return EXIT_OK if written else EXIT_BAD_INPUT
+
+
+def show_history(console: Console, output: str | None) -> int:
+    from benchtui.engine.store import ResultsStore
+
+    store = ResultsStore(results_root(output))
+    batches = store.list_batches()
+    table = Table(title=f"Batches in {store.root}")
+    for column in ("Batch", "Created", "Status", "Tasks", "Models", "Passed / finished / planned"):
+        table.add_column(column)
+    for info in batches:
+        table.add_row(info.batch_id, info.created_at, info.status, ", ".join(info.tasks),
+                      ", ".join(info.models), f"{info.passed} / {info.finished} / {info.planned}")
+    console.print(table)
+    return EXIT_OK
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

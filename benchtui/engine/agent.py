@@ -1,0 +1,351 @@
+"""One run: the turn loop of design §5 for one task on one model.
+
+prompt -> model reply -> edits applied -> hidden check -> feedback (check output, failed edits, the next
+scripted hint when the turn made no progress, any message a person typed) -> ... until the check
+passes, the turns run out, the time runs out, the run is cancelled or the model fails. Whatever
+happens, the run ends as a result dict; a failing model is data, never an exception.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from benchtui import __version__
+from benchtui.engine import prompts, secrets
+from benchtui.engine.models import ModelSpec
+from benchtui.engine.providers.base import ChatMessage, ChatReply, Provider, ProviderError
+from benchtui.engine.tasks import Task
+from benchtui.engine.textsafety import strip_control
+from benchtui.engine.workspace import Workspace
+
+CHECK_OUTPUT_TAIL_LINES = 40
+CHECK_OUTPUT_TAIL_CHARS = 3000
+STORED_CHECK_OUTPUT_CHARS = 8000
+DEFAULT_CONTEXT_CHARS = 14000
+DEFAULT_CHECK_TIMEOUT_S = 300.0
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class RunControl:
+    """How the outside world steers a run: its cancel Event and the messages a person typed."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    human_messages: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)
+
+    def drain_messages(self) -> list[str]:
+        messages = []
+        while True:
+            try:
+                messages.append(self.human_messages.get_nowait())
+            except queue.Empty:
+                return messages
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def tail(text: str, lines: int = CHECK_OUTPUT_TAIL_LINES, chars: int = CHECK_OUTPUT_TAIL_CHARS) -> str:
+    kept = "\n".join(text.rstrip().splitlines()[-lines:])
+    return kept[-chars:]
+
+
+def last_line(text: str) -> str | None:
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            return line.strip()[:200]
+    return None
+
+
+_VOLATILE = re.compile(r"\d+(\.\d+)?s\b|0x[0-9a-f]+|\d+")
+
+
+def _normalised(output: str) -> str:
+    """Check output with timings and addresses masked, to tell 'no progress' from progress."""
+    return _VOLATILE.sub("#", output)
+
+
+class _Meter:
+    """Running totals over the model's replies."""
+
+    def __init__(self) -> None:
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.model_time_s = 0.0
+        self.generation_s: float | None = None
+        self.gen_tokens = 0
+        self.client_rates: list[float] = []
+        self.ttfts: list[float] = []
+        self.load_time_s: float | None = None
+        self.attempts = 0
+        self.streamed_tokens = 0
+
+    def add(self, reply: ChatReply) -> None:
+        if reply.prompt_tokens is not None:
+            self.prompt_tokens = (self.prompt_tokens or 0) + reply.prompt_tokens
+        if reply.completion_tokens is not None:
+            self.completion_tokens = (self.completion_tokens or 0) + reply.completion_tokens
+        if reply.generation_s and reply.completion_tokens:
+            self.generation_s = (self.generation_s or 0.0) + reply.generation_s
+            self.gen_tokens += reply.completion_tokens
+        elif reply.tokens_per_s:
+            self.client_rates.append(reply.tokens_per_s)
+        if reply.ttft_s is not None:
+            self.ttfts.append(reply.ttft_s)
+        if reply.load_time_s is not None:
+            self.load_time_s = (self.load_time_s or 0.0) + reply.load_time_s
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.generation_s:
+            return round(self.gen_tokens / self.generation_s, 3)
+        if self.client_rates:
+            return round(sum(self.client_rates) / len(self.client_rates), 3)
+        return None
+
+
+def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
+    """A result with every key of design §5: counts at 0, unmeasured figures None."""
+    now = _now_iso()
+    return {
+        "task_id": task.id, "model": spec.key, "repeat": repeat, "status": "error", "error": None,
+        "error_message": None, "completion_time_s": 0.0, "model_time_s": None, "check_time_s": None,
+        "ttft_s": None, "load_time_s": None, "tokens_per_s": None, "prompt_tokens": None,
+        "completion_tokens": None, "cost_usd": None, "prompts_sent": 0, "human_interventions": 0,
+        "hints_given": 0, "typed_interventions": 0, "malformed_replies": 0, "files_modified": 0,
+        "lines_added": 0, "lines_removed": 0, "turns": 0, "request_attempts": 0, "sandbox": None,
+        "check_output": "", "check_truncated": False, "diff": "", "transcript_file": None,
+        "fingerprint": None, "prompt_version": prompts.PROMPT_VERSION, "benchtui_version": __version__,
+        "started_at": now, "finished_at": now,
+    }
+
+
+def run_task(
+    task: Task,
+    spec: ModelSpec,
+    provider: Provider,
+    *,
+    repeat: int = 1,
+    timeout_s: float = 1800.0,
+    control: RunControl | None = None,
+    on_progress: ProgressCallback | None = None,
+    context_chars: int = DEFAULT_CONTEXT_CHARS,
+    check_slots: threading.Semaphore | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``task`` on one model; returns (result dict with the design §5 keys, transcript)."""
+    control = control or RunControl()
+    started = time.monotonic()
+    started_at = _now_iso()
+    budget = min(timeout_s, task.timeout_s)
+    deadline = started + budget
+    meter = _Meter()
+    transcript: list[dict[str, Any]] = []
+    state: dict[str, Any] = {
+        "phase": "starting", "turn": 0, "prompts_sent": 0, "interventions": 0, "last_check_line": None,
+    }
+    counts = {"hints": 0, "typed": 0, "malformed": 0}
+    check_time = 0.0
+    status, error_kind, error_message = "failed", None, None
+    check_output = ""
+    check_truncated = False
+    sandbox_mode: str | None = None
+    last_progress = 0.0
+
+    def progress(force: bool = False) -> None:
+        nonlocal last_progress
+        now = time.monotonic()
+        if on_progress is None or (not force and now - last_progress < 0.1):
+            return
+        last_progress = now
+        on_progress({
+            **state,
+            "max_turns": task.max_turns,
+            "completion_tokens": meter.completion_tokens or meter.streamed_tokens,
+            "tokens_per_s": meter.tokens_per_s,
+            "elapsed_s": now - started,
+        })
+
+    def on_token(piece: str) -> None:
+        meter.streamed_tokens += 1
+        progress()
+
+    def record(kind: str, role: str | None, content: str, **meta: Any) -> None:
+        entry: dict[str, Any] = {"turn": state["turn"], "kind": kind, "at_s": round(time.monotonic() - started, 3)}
+        if role:
+            entry["role"] = role
+        entry["content"] = secrets.redact(strip_control(content))
+        entry.update(meta)
+        transcript.append(entry)
+
+    workspace = Workspace(task)
+    try:
+        system = prompts.system_prompt(spec.edit_format)
+        first = prompts.first_prompt(task.prompt, workspace.text_files(), spec.edit_format)
+        workspace.mark_all_shown()
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": first},
+        ]
+        record("system", "system", system)
+        record("prompt", "user", first)
+        hints = list(task.hints)
+        previous_output: str | None = None
+        checked_tree: dict[str, bytes] | None = None
+        for turn in range(1, task.max_turns + 1):
+            state["turn"] = turn
+            if control.cancel.is_set():
+                status = "cancelled"
+                break
+            if time.monotonic() >= deadline:
+                status = "timeout"
+                break
+            state["phase"] = "prompting"
+            progress(force=True)
+            state["prompts_sent"] += 1
+            asked = time.monotonic()
+            try:
+                reply = provider.chat(_fit(messages, context_chars), cancel=control.cancel, on_token=on_token,
+                                      deadline=deadline)
+            except ProviderError as error:
+                meter.model_time_s += time.monotonic() - asked
+                meter.attempts += error.attempts
+                record("error", None, error.message, error=error.kind, attempts=error.attempts)
+                if error.kind == "cancelled":
+                    status = "cancelled"
+                elif error.kind == "timeout" and time.monotonic() >= deadline - 0.5:
+                    status, error_kind, error_message = "timeout", "timeout", error.message
+                else:
+                    status, error_kind, error_message = "error", error.kind, error.message
+                break
+            meter.model_time_s += time.monotonic() - asked
+            meter.attempts += reply.attempts
+            meter.add(reply)
+            record("reply", "assistant", reply.text, prompt_tokens=reply.prompt_tokens,
+                   completion_tokens=reply.completion_tokens, duration_s=round(reply.duration_s, 3),
+                   tokens_per_s=reply.tokens_per_s, finish_reason=reply.finish_reason)
+            messages.append({"role": "assistant", "content": reply.text})
+
+            state["phase"] = "applying"
+            report = workspace.apply(reply.text, spec.edit_format)
+            if report.malformed:
+                counts["malformed"] += 1
+            record("edits", None, "\n".join(report.failures) or "applied",
+                   applied=report.applied, failed=len(report.failures), parsed=report.parsed)
+
+            tree = workspace.diff_stats().diff
+            if checked_tree is None or tree != checked_tree or previous_output is None:
+                state["phase"] = "checking"
+                progress(force=True)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    status = "timeout"
+                    break
+                if check_slots is not None:
+                    with check_slots:
+                        outcome = workspace.run_check(min(remaining, DEFAULT_CHECK_TIMEOUT_S), control.cancel)
+                else:
+                    outcome = workspace.run_check(min(remaining, DEFAULT_CHECK_TIMEOUT_S), control.cancel)
+                check_time += outcome.duration_s
+                sandbox_mode = outcome.sandbox
+                check_output = outcome.output
+                check_truncated = outcome.truncated
+                checked_tree = tree
+                state["last_check_line"] = strip_control(last_line(outcome.output) or "")
+                record("check", None, tail(outcome.output), exit_code=outcome.exit_code,
+                       timed_out=outcome.timed_out, duration_s=round(outcome.duration_s, 3))
+                if outcome.passed:
+                    status = "passed"
+                    break
+                if control.cancel.is_set():
+                    status = "cancelled"
+                    break
+                if outcome.timed_out and time.monotonic() >= deadline - 0.5:
+                    status = "timeout"
+                    break
+                same = previous_output is not None and _normalised(outcome.output) == _normalised(previous_output)
+                previous_output = outcome.output
+            else:
+                same = True
+            if turn == task.max_turns:
+                break
+            stuck = not report.applied or same
+            hint = hints.pop(0) if stuck and hints else None
+            typed = control.drain_messages()
+            if hint:
+                counts["hints"] += 1
+                record("hint", "user", hint)
+            for message in typed:
+                counts["typed"] += 1
+                record("human", "user", message)
+            state["interventions"] = counts["hints"] + counts["typed"]
+            feedback = prompts.feedback_prompt(
+                check_output=tail(previous_output or "") if previous_output is not None else None,
+                edit_failures=report.failures,
+                no_edits=report.parsed == 0,
+                changed_files=workspace.changed_since_shown(),
+                hint=hint,
+                human_messages=typed,
+                edit_format=spec.edit_format,
+            )
+            messages.append({"role": "user", "content": feedback})
+            record("prompt", "user", feedback)
+        stats = workspace.diff_stats()
+    finally:
+        workspace.close()
+
+    elapsed = time.monotonic() - started
+    state["phase"] = status
+    progress(force=True)
+    result = empty_result(task, spec, repeat)
+    result.update({
+        "status": status,
+        "error": error_kind,
+        "error_message": error_message,
+        "completion_time_s": round(elapsed, 4),
+        "model_time_s": round(meter.model_time_s, 4) if state["prompts_sent"] else None,
+        "check_time_s": round(check_time, 4) if sandbox_mode is not None else None,
+        "ttft_s": round(sum(meter.ttfts) / len(meter.ttfts), 4) if meter.ttfts else None,
+        "load_time_s": round(meter.load_time_s, 4) if meter.load_time_s is not None else None,
+        "tokens_per_s": meter.tokens_per_s,
+        "prompt_tokens": meter.prompt_tokens,
+        "completion_tokens": meter.completion_tokens,
+        "cost_usd": spec.cost(meter.prompt_tokens, meter.completion_tokens),
+        "prompts_sent": state["prompts_sent"],
+        "human_interventions": counts["hints"] + counts["typed"],
+        "hints_given": counts["hints"],
+        "typed_interventions": counts["typed"],
+        "malformed_replies": counts["malformed"],
+        "files_modified": stats.files_modified,
+        "lines_added": stats.lines_added,
+        "lines_removed": stats.lines_removed,
+        "turns": state["turn"],
+        "request_attempts": meter.attempts,
+        "sandbox": sandbox_mode,
+        "check_output": secrets.redact(strip_control(check_output[-STORED_CHECK_OUTPUT_CHARS:])),
+        "check_truncated": check_truncated,
+        "diff": secrets.redact(stats.diff),
+        "started_at": started_at,
+    })
+    return result, transcript
+
+
+def _fit(messages: list[ChatMessage], budget: int) -> list[ChatMessage]:
+    """Drop the oldest exchanges (never the system prompt, the task or the latest feedback) to fit."""
+    size = sum(len(m["content"]) for m in messages)
+    if size <= budget or len(messages) <= 3:
+        return messages
+    head, rest = messages[:2], messages[2:]
+    while len(rest) > 1 and size > budget:
+        dropped = rest.pop(0)
+        size -= len(dropped["content"])
+    if rest and rest[0]["role"] == "assistant":
+        size -= len(rest.pop(0)["content"])
+    return head + rest

@@ -1,0 +1,266 @@
+"""models_config.yaml: which models to run, how to reach them, what they cost, how they are grouped.
+
+Loaded once into frozen ModelSpecs. ``${ENV}`` references in ``api_key`` are expanded here; a model
+whose key variable is unset stays listed as unavailable with that reason, never silently dropped.
+Every problem raises ConfigError naming the file, the line and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from benchtui.engine import secrets
+from benchtui.engine.errors import ConfigError
+from benchtui.engine.models import CATEGORIES, EDIT_FORMATS, PROVIDERS, ModelSpec, Pricing
+from benchtui.engine.yamlfile import LocatedMapping, load_yaml
+
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+DEFAULT_SETTINGS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MODEL_KEYS = {
+    "name", "provider", "display_name", "enabled", "api_key", "base_url", "settings", "pricing", "edit_format",
+    "concurrency", "category", "categories",
+}
+_TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults"}
+_DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """The loaded config: its models (with availability), categories and server settings."""
+
+    path: Path | None
+    models: tuple[ModelSpec, ...] = ()
+    categories: MappingProxyType[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    ollama_host: str = DEFAULT_OLLAMA_HOST
+    ollama_enabled: bool = True
+    ollama_concurrency: int | None = None
+    embedded_enabled: bool = True
+    embedded_threads: int | None = None
+    default_settings: MappingProxyType[str, Any] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_SETTINGS))
+    )
+    source_text: str = ""
+
+
+def normalize_ollama_host(value: str) -> str:
+    """Ollama's own convention: ``OLLAMA_HOST`` may be ``host``, ``host:port`` or a URL."""
+    value = value.strip().rstrip("/")
+    if "://" not in value:
+        value = f"http://{value}"
+    scheme, rest = value.split("://", 1)
+    host = rest.split("/", 1)[0]
+    if host.startswith("0.0.0.0"):
+        host = host.replace("0.0.0.0", "127.0.0.1", 1)
+    if ":" not in host.rsplit("]", 1)[-1]:
+        host = f"{host}:11434"
+    return f"{scheme}://{host}"
+
+
+def expand_env(value: str) -> tuple[str | None, list[str]]:
+    """Expand ``${VAR}`` references; returns (expanded or None when a variable is unset, unset names)."""
+    missing = [name for name in _ENV_REF.findall(value) if not os.environ.get(name)]
+    if missing:
+        return None, missing
+    return _ENV_REF.sub(lambda m: os.environ[m.group(1)], value), []
+
+
+def load_config(path: Path | None) -> ModelsConfig:
+    """Load a models config; ``None`` gives the built-in defaults (Ollama and embedded models only)."""
+    host_env = os.environ.get("OLLAMA_HOST")
+    if path is None:
+        host = normalize_ollama_host(host_env) if host_env else DEFAULT_OLLAMA_HOST
+        return ModelsConfig(path=None, ollama_host=host)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("models config not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read models config: {exc}", path=path) from None
+    data = load_yaml(text, path=path, error=ConfigError)
+    if data is None:
+        data = LocatedMapping({}, {}, 1)
+    if not isinstance(data, LocatedMapping):
+        raise ConfigError("expected a mapping with a 'models' list at the top level", path=path, line=1)
+    return _build_config(path, data, text, host_env)
+
+
+def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | None) -> ModelsConfig:
+    def fail(where: LocatedMapping, key: str, message: str) -> ConfigError:
+        return ConfigError(f"'{key}': {message}", path=path, line=where.line_of(key))
+
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise fail(data, unknown[0], f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS))}")
+
+    ollama = _section(data, "ollama", path)
+    embedded = _section(data, "embedded", path)
+    defaults = _section(data, "defaults", path)
+    default_settings = dict(DEFAULT_SETTINGS)
+    if "settings" in defaults:
+        default_settings.update(_mapping(defaults, "settings", path))
+    host = ollama.get("host", DEFAULT_OLLAMA_HOST)
+    if not isinstance(host, str):
+        raise fail(ollama, "host", "expected a URL such as http://127.0.0.1:11434")
+    ollama_concurrency = _positive_int(ollama, "concurrency", path)
+    embedded_threads = _positive_int(embedded, "threads", path)
+
+    raw_models = data.get("models") or []
+    if not isinstance(raw_models, list):
+        raise fail(data, "models", "expected a list of models")
+    models: list[ModelSpec] = []
+    seen: set[str] = set()
+    for entry in raw_models:
+        if not isinstance(entry, LocatedMapping):
+            raise ConfigError("each model must be a mapping with name and provider", path=path,
+                              line=data.line_of("models"))
+        spec = _build_model(path, entry, default_settings)
+        if spec.key in seen:
+            raise fail(entry, "name", f"model {spec.key!r} is listed twice")
+        seen.add(spec.key)
+        models.append(spec)
+
+    raw_categories = data.get("categories") or {}
+    if not isinstance(raw_categories, LocatedMapping):
+        raise fail(data, "categories", "expected a mapping of category name to a list of model names")
+    categories: dict[str, tuple[str, ...]] = {}
+    for name, members in raw_categories.items():
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise fail(raw_categories, name, "expected a list of model names")
+        categories[name] = tuple(members)
+    for spec in models:
+        for category in spec.categories:
+            categories.setdefault(category, ())
+            if spec.key not in categories[category]:
+                categories[category] = (*categories[category], spec.key)
+    for category in CATEGORIES:
+        categories.setdefault(category, ())
+    categorised = [
+        _with_categories(spec, tuple(c for c, members in categories.items() if spec.key in members))
+        for spec in models
+    ]
+    return ModelsConfig(
+        path=path,
+        models=tuple(categorised),
+        categories=MappingProxyType(categories),
+        ollama_host=normalize_ollama_host(host_env or host),
+        ollama_enabled=_bool(ollama, "enabled", path, default=True),
+        ollama_concurrency=ollama_concurrency,
+        embedded_enabled=_bool(embedded, "enabled", path, default=True),
+        embedded_threads=embedded_threads,
+        default_settings=MappingProxyType(default_settings),
+        source_text=text,
+    )
+
+
+def _with_categories(spec: ModelSpec, categories: tuple[str, ...]) -> ModelSpec:
+    from dataclasses import replace
+
+    return replace(spec, categories=categories)
+
+
+def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, Any]) -> ModelSpec:
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"'{key}': {message}", path=path, line=entry.line_of(key))
+
+    unknown = sorted(set(entry) - _MODEL_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown model key; expected one of {', '.join(sorted(_MODEL_KEYS))}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("model entry needs a 'name'", path=path, line=entry.start_line)
+    provider = entry.get("provider")
+    if provider not in PROVIDERS:
+        raise fail("provider", f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    edit_format = entry.get("edit_format", "diff")
+    if edit_format not in EDIT_FORMATS:
+        raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
+    base_url = entry.get("base_url", _DEFAULT_BASE_URLS.get(provider))
+    if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
+        raise fail("base_url", f"expected a URL such as http://127.0.0.1:8080/v1, got {base_url!r}")
+    settings = dict(default_settings)
+    if "settings" in entry:
+        settings.update(_mapping(entry, "settings", path))
+    pricing = None
+    if entry.get("pricing") is not None:
+        raw = _mapping(entry, "pricing", path)
+        try:
+            pricing = Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
+        except (KeyError, TypeError, ValueError):
+            raise fail("pricing", "expected {input_per_mtok: number, output_per_mtok: number}") from None
+    categories_value = entry.get("categories", entry.get("category", []))
+    if isinstance(categories_value, str):
+        categories_value = [categories_value]
+    if not isinstance(categories_value, list):
+        raise fail("categories", "expected a category name or a list of them")
+
+    available = _bool(entry, "enabled", path, default=True)
+    reason = None if available else "disabled in the config"
+    key_ref = entry.get("api_key")
+    api_key = None
+    if key_ref is not None:
+        if not isinstance(key_ref, str):
+            raise fail("api_key", "expected text, usually a reference such as ${OPENAI_API_KEY}")
+        api_key, missing = expand_env(key_ref)
+        if missing and available:
+            available, reason = False, f"${{{missing[0]}}} unset"
+        secrets.register(api_key)
+    elif provider == "anthropic" and available:
+        available, reason = False, "no api_key (set api_key: ${ANTHROPIC_API_KEY})"
+    return ModelSpec(
+        key=name.strip(),
+        name=name.strip(),
+        provider=provider,
+        display_name=str(entry.get("display_name") or name).strip(),
+        base_url=base_url.rstrip("/") if isinstance(base_url, str) else None,
+        api_key=api_key,
+        api_key_ref=key_ref if isinstance(key_ref, str) and _ENV_REF.search(key_ref) else (
+            None if key_ref is None else secrets.REDACTED
+        ),
+        settings=MappingProxyType(settings),
+        pricing=pricing,
+        edit_format=edit_format,
+        categories=tuple(str(c) for c in categories_value),
+        available=available,
+        unavailable_reason=reason,
+        concurrency=_positive_int(entry, "concurrency", path),
+        source="config",
+    )
+
+
+def _section(data: LocatedMapping, key: str, path: Path) -> LocatedMapping:
+    value = data.get(key)
+    if value is None:
+        return LocatedMapping({}, {}, data.line_of(key))
+    if not isinstance(value, LocatedMapping):
+        raise ConfigError(f"'{key}': expected a mapping", path=path, line=data.line_of(key))
+    return value
+
+
+def _mapping(data: LocatedMapping, key: str, path: Path) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ConfigError(f"'{key}': expected a mapping", path=path, line=data.line_of(key))
+    return dict(value)
+
+
+def _positive_int(data: LocatedMapping, key: str, path: Path) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"'{key}': expected a whole number >= 1, got {value!r}", path=path,
+                          line=data.line_of(key))
+    return value
+
+
+def _bool(data: LocatedMapping, key: str, path: Path, *, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{key}': expected true or false, got {value!r}", path=path, line=data.line_of(key))
+    return value

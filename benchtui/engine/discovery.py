@@ -1,0 +1,208 @@
+"""Every model benchtui can see: config models, models installed on Ollama, embedded models.
+
+Unavailable models stay in the list with the reason (disabled, key unset, server unreachable), so the
+user always learns why a model will not run. ``select_models`` turns ``--models``/``--category`` into
+the models of one batch, with the naming rules of design §5b.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+
+from benchtui.engine.config import ModelsConfig
+from benchtui.engine.errors import InputError
+from benchtui.engine.models import ModelSpec
+from benchtui.engine.providers import ollama
+
+OLLAMA_PREFIX = "ollama/"
+EMBEDDED_CATEGORY = "embedded"
+DETECTED_CATEGORY = "ollama"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The models known for this session, plus notes worth telling the user."""
+
+    models: tuple[ModelSpec, ...]
+    categories: MappingProxyType[str, tuple[str, ...]]
+    notes: tuple[str, ...] = ()
+    ollama_version: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str) -> ModelSpec | None:
+        return next((m for m in self.models if m.key == key), None)
+
+
+def ollama_key(name: str) -> str:
+    """``llama3:latest`` -> ``ollama/llama3``; tags other than latest are kept."""
+    bare = name.removeprefix(OLLAMA_PREFIX)
+    return OLLAMA_PREFIX + bare.removesuffix(":latest")
+
+
+def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = True) -> Catalog:
+    notes: list[str] = []
+    models: dict[str, ModelSpec] = {}
+    for spec in config.models:
+        if spec.provider == "ollama":
+            spec = replace(spec, key=ollama_key(spec.name), base_url=spec.base_url or config.ollama_host)
+        models[spec.key] = spec
+
+    version: str | None = None
+    if config.ollama_enabled:
+        found, version, note = _detect_ollama(config, timeout_s)
+        if note:
+            notes.append(note)
+        for spec in found:
+            existing = models.get(spec.key)
+            if existing is None:
+                models[spec.key] = spec
+            else:
+                models[spec.key] = replace(existing, details=spec.details, name=spec.name,
+                                           categories=tuple(dict.fromkeys((*existing.categories, DETECTED_CATEGORY))))
+        if version is None:
+            for key, spec in list(models.items()):
+                if spec.provider == "ollama" and spec.available and spec.source == "config":
+                    models[key] = replace(spec, available=False,
+                                          unavailable_reason=f"Ollama server unreachable at {config.ollama_host}")
+    if embedded and config.embedded_enabled:
+        for spec in _embedded_models():
+            models.setdefault(spec.key, spec)
+
+    categories: dict[str, tuple[str, ...]] = {}
+    for name, members in config.categories.items():
+        keys = []
+        for member in members:
+            match = _match(member, models.values())
+            keys.append(match.key if match else member)
+        categories[name] = tuple(keys)
+    for spec in models.values():
+        for category in spec.categories:
+            if spec.key not in categories.get(category, ()):
+                categories[category] = (*categories.get(category, ()), spec.key)
+    final = tuple(
+        replace(spec, categories=tuple(sorted({*spec.categories, *(c for c, m in categories.items() if spec.key in m)})))
+        for spec in models.values()
+    )
+    return Catalog(models=final, categories=MappingProxyType(categories), notes=tuple(notes), ollama_version=version)
+
+
+def _detect_ollama(config: ModelsConfig, timeout_s: float) -> tuple[list[ModelSpec], str | None, str | None]:
+    host = config.ollama_host
+    try:
+        with httpx.Client(timeout=timeout_s, trust_env=False) as client:
+            tags = ollama.list_models(client, host)
+            version = ollama.server_version(client, host) or "unknown"
+            specs = []
+            for tag in tags:
+                name = str(tag["name"])
+                shown = ollama.show_model(client, host, name)
+                details = {**(tag.get("details") or {}), **(shown.get("details") or {})}
+                specs.append(ModelSpec(
+                    key=ollama_key(name),
+                    name=name,
+                    provider="ollama",
+                    display_name=name,
+                    base_url=host,
+                    settings=config.default_settings,
+                    categories=(DETECTED_CATEGORY,),
+                    details=MappingProxyType({
+                        "family": details.get("family"),
+                        "parameter_size": details.get("parameter_size"),
+                        "quantization": details.get("quantization_level"),
+                        "format": details.get("format"),
+                        "digest": tag.get("digest"),
+                        "size_bytes": tag.get("size"),
+                    }),
+                    concurrency=config.ollama_concurrency,
+                    source="ollama",
+                ))
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return [], None, f"Ollama not reachable at {host} ({type(exc).__name__})"
+    note = None if specs else f"Ollama at {host} has no models installed (ollama pull <model>)"
+    return specs, version, note
+
+
+def _embedded_models() -> list[ModelSpec]:
+    from benchtui.engine import embedded
+
+    specs = []
+    for model in embedded.known_models():
+        specs.append(ModelSpec(
+            key=model.name,
+            name=model.name,
+            provider="embedded",
+            display_name=model.display_name,
+            settings=MappingProxyType({"temperature": 0.0, "max_tokens": 512, "seed": 42}),
+            categories=(EMBEDDED_CATEGORY,),
+            available=model.gguf_path is not None,
+            unavailable_reason=model.unavailable_reason,
+            details=MappingProxyType({
+                "family": model.family,
+                "parameter_size": model.parameter_size,
+                "quantization": model.quantization,
+            }),
+            source="embedded",
+        ))
+    return specs
+
+
+def _match(name: str, models: Sequence[ModelSpec] | Any) -> ModelSpec | None:
+    """The model a user-typed name means: the exact key, else an Ollama model with or without
+    ``ollama/`` and ``:latest``."""
+    models = list(models)
+    exact = next((m for m in models if m.key == name or m.name == name and m.provider != "ollama"), None)
+    if exact:
+        return exact
+    wanted = ollama_key(name)
+    return next((m for m in models if m.provider == "ollama" and m.key == wanted), None)
+
+
+def select_models(catalog: Catalog, names: str | None = "all", category: str | None = None) -> tuple[
+    list[ModelSpec], list[str]
+]:
+    """The models of one batch and notes to show. Raises InputError for unknown or unavailable names."""
+    notes: list[str] = []
+    if category is not None:
+        if category not in catalog.categories:
+            raise InputError(f"unknown category {category!r}; known: {', '.join(sorted(catalog.categories))}")
+        members = [catalog.get(k) for k in catalog.categories[category]]
+        chosen = [m for m in members if m is not None and m.available]
+        if not chosen:
+            raise InputError(f"no available model in category {category!r}")
+        if names in (None, "all"):
+            return chosen, notes
+        allowed = {m.key for m in chosen}
+        picked, notes = select_models(catalog, names)
+        return [m for m in picked if m.key in allowed], notes
+    if names is None or names.strip() in ("", "all"):
+        chosen = [m for m in catalog.models if m.available and m.provider != "embedded"]
+        if not chosen:
+            chosen = [m for m in catalog.models if m.available and m.provider == "embedded"]
+            if chosen:
+                notes.append("No Ollama or configured model is reachable: running the embedded models ("
+                             + ", ".join(m.key for m in chosen) + ").")
+        if not chosen:
+            raise InputError("no model is available: start Ollama (OLLAMA_HOST), configure models in "
+                             "models_config.yaml, or install the embedded model (see README)")
+        return chosen, notes
+    chosen = []
+    for raw in names.split(","):
+        name = raw.strip()
+        if not name:
+            continue
+        spec = _match(name, catalog.models)
+        if spec is None:
+            known = ", ".join(m.key for m in catalog.models) or "none"
+            raise InputError(f"unknown model {name!r} in --models; known models: {known}")
+        if not spec.available:
+            raise InputError(f"model {spec.key!r} is unavailable: {spec.unavailable_reason}")
+        if spec not in chosen:
+            chosen.append(spec)
+    if not chosen:
+        raise InputError("--models names no model")
+    return chosen, notes

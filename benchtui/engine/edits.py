@@ -1,0 +1,335 @@
+"""Edit blocks in a model's reply: parsed leniently, applied strictly inside the workspace.
+
+Two formats (design §5a): ``diff`` (a path line, then fenced SEARCH/REPLACE blocks) and ``whole`` (a path
+line, then a fenced block with the file's full new content). Small models drift from both, so the
+parser accepts the path inside the fence or in the fence's info string, a missing fence or closing
+marker, trailing prose, CRLF, and SEARCH text whose indentation differs from the file. It is strict
+about where files go: absolute paths, ``..``, NUL, overlong names and symlinks that lead outside the
+workspace are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\b.*$", re.IGNORECASE)
+_DIVIDER = re.compile(r"^\s*={5,9}\s*$")
+_REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\b.*$", re.IGNORECASE)
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
+_EXTENSIONS = (
+    "py", "pyi", "js", "mjs", "cjs", "ts", "tsx", "jsx", "json", "md", "txt", "yaml", "yml", "toml", "cfg", "ini",
+    "sh", "bash", "html", "css", "c", "h", "cpp", "hpp", "rs", "go", "java", "rb", "sql", "csv", "env", "lock",
+)
+_PATH_LIKE = re.compile(r"^[\w.\-/]+\.(?:" + "|".join(_EXTENSIONS) + r")$")
+_PATH_DECORATION = re.compile(r"^(?:#+|//|--|\*+|>|-)?\s*(?:(?:file(?:name)?|path)\s*:\s*)?", re.IGNORECASE)
+MAX_PATH_LENGTH = 1024
+MAX_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class SearchReplace:
+    path: str | None
+    search: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class WholeFile:
+    path: str | None
+    content: str
+
+
+Edit = SearchReplace | WholeFile
+
+
+@dataclass
+class ApplyReport:
+    """What happened to one reply's edits."""
+
+    parsed: int = 0
+    applied: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def malformed(self) -> bool:
+        """No applicable edit: nothing parseable, or a block that did not apply."""
+        return self.parsed == 0 or bool(self.failures)
+
+
+class PathRejected(ValueError):
+    """An edit path that would write outside the workspace or is not a sane file name."""
+
+
+# Parsing
+
+
+def _clean_path(line: str, known: set[str]) -> str | None:
+    """The file path a line names, or None. Known workspace files win over the generic pattern."""
+    candidate = line.strip()
+    if not candidate or len(candidate) > MAX_PATH_LENGTH:
+        return None
+    candidate = _PATH_DECORATION.sub("", candidate).strip().strip("`*\"'").rstrip(":").strip()
+    candidate = candidate.removeprefix("./")
+    if not candidate or " " in candidate:
+        return None
+    if candidate in known or _PATH_LIKE.match(candidate):
+        return candidate
+    return None
+
+
+def parse_edits(text: str, edit_format: str, known_files: set[str]) -> list[Edit]:
+    """All edits in a reply, in order. ``known_files`` are workspace paths (POSIX, relative)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = _parse_search_replace(text, known_files)
+    if blocks:
+        return list(blocks)
+    return list(_parse_whole(text, known_files, require_path=edit_format != "whole"))
+
+
+def _parse_search_replace(text: str, known: set[str]) -> list[SearchReplace]:
+    lines = text.split("\n")
+    edits: list[SearchReplace] = []
+    current: str | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _SEARCH.match(line):
+            search, replace, i = _read_block(lines, i + 1)
+            edits.append(SearchReplace(current, search, replace))
+            continue
+        fence = _FENCE.match(line)
+        if fence:
+            info = fence.group(2).strip()
+            for word in info.split():
+                path = _clean_path(word, known)
+                if path:
+                    current = path
+        else:
+            path = _clean_path(line, known)
+            if path:
+                current = path
+        i += 1
+    return edits
+
+
+def _read_block(lines: list[str], start: int) -> tuple[str, str, int]:
+    """Read SEARCH text up to the divider, REPLACE text up to its marker (or the closing fence)."""
+    search: list[str] = []
+    replace: list[str] = []
+    target = search
+    i = start
+    while i < len(lines):
+        line = lines[i]
+        if target is search and _DIVIDER.match(line):
+            target = replace
+        elif _REPLACE.match(line):
+            return "\n".join(search), "\n".join(replace), i + 1
+        elif _SEARCH.match(line):
+            break
+        elif target is replace and _is_closing_fence(line):
+            return "\n".join(search), "\n".join(replace), i + 1
+        else:
+            target.append(line)
+        i += 1
+    return "\n".join(search), "\n".join(replace), i
+
+
+def _is_closing_fence(line: str) -> bool:
+    fence = _FENCE.match(line)
+    return fence is not None and not fence.group(2).strip()
+
+
+def _parse_whole(text: str, known: set[str], *, require_path: bool) -> list[WholeFile]:
+    lines = text.split("\n")
+    edits: list[WholeFile] = []
+    last_path: str | None = None
+    i = 0
+    while i < len(lines):
+        fence = _FENCE.match(lines[i])
+        if not fence:
+            path = _clean_path(lines[i], known)
+            if path:
+                last_path = path
+            elif lines[i].strip():
+                last_path = last_path if _looks_like_label(lines[i]) else None
+            i += 1
+            continue
+        marker = fence.group(1)
+        path = next((p for p in (_clean_path(w, known) for w in fence.group(2).split()) if p), None)
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not lines[i].strip().startswith(marker[:3]):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        if path is None and body:
+            inner = _clean_path(body[0], known)
+            if inner:
+                path, body = inner, body[1:]
+        path = path or last_path
+        last_path = None
+        if path is None and not require_path and len(known) == 1:
+            path = next(iter(known))
+        if path is None:
+            continue
+        content = "\n".join(body)
+        edits.append(WholeFile(path, content + "\n" if content and not content.endswith("\n") else content))
+    return edits
+
+
+def _looks_like_label(line: str) -> bool:
+    """Prose such as 'Here is the fix:' between a path line and its fence keeps the path."""
+    return line.rstrip().endswith(":") and len(line) < 80
+
+
+# Applying
+
+
+def safe_target(root: Path, relative: str) -> Path:
+    """The absolute path for a workspace-relative edit path, or PathRejected."""
+    if "\0" in relative:
+        raise PathRejected("the path contains a NUL byte")
+    if len(relative) > MAX_PATH_LENGTH or any(len(part) > MAX_NAME_LENGTH for part in relative.split("/")):
+        raise PathRejected("the path is too long")
+    if relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative) or relative.startswith("~"):
+        raise PathRejected("absolute paths are not allowed; use a path relative to the workspace")
+    parts = relative.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise PathRejected("'..' is not allowed in paths")
+    if not relative.strip() or relative.endswith("/"):
+        raise PathRejected("the path names no file")
+    root = root.resolve()
+    target = root.joinpath(*[p for p in parts if p not in ("", ".")])
+    probe = root
+    for part in target.relative_to(root).parts:
+        probe = probe / part
+        if probe.is_symlink():
+            raise PathRejected("the path goes through a symbolic link")
+    if not target.resolve().is_relative_to(root):
+        raise PathRejected("the path leads outside the workspace")
+    return target
+
+
+def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyReport:
+    """Apply edits in order; each failure is described for the model's next prompt."""
+    report = ApplyReport(parsed=len(edits))
+    for edit in edits:
+        path = _resolve_path(edit, root, known_files)
+        if path is None:
+            report.failures.append("An edit block had no file path; write the path alone on the line above it.")
+            continue
+        try:
+            target = safe_target(root, path)
+        except PathRejected as exc:
+            report.failures.append(f"{path}: edit refused: {exc}.")
+            continue
+        if isinstance(edit, WholeFile):
+            _write(target, edit.content)
+            report.applied.append(path)
+            continue
+        try:
+            original = target.read_text(encoding="utf-8") if target.exists() else None
+        except (OSError, UnicodeDecodeError) as exc:
+            report.failures.append(f"{path}: cannot read the file: {exc}.")
+            continue
+        if not edit.search.strip():
+            new = edit.replace if not original else original.rstrip("\n") + "\n" + edit.replace
+            _write(target, new if new.endswith("\n") else new + "\n")
+            report.applied.append(path)
+            continue
+        if original is None:
+            report.failures.append(f"{path}: the file does not exist, so its SEARCH text cannot match.")
+            continue
+        updated = replace_text(original, edit.search, edit.replace)
+        if updated is None:
+            report.failures.append(
+                f"{path}: the SEARCH text did not match any lines of the file exactly:\n{edit.search}"
+            )
+            continue
+        _write(target, updated)
+        report.applied.append(path)
+    return report
+
+
+def _resolve_path(edit: Edit, root: Path, known: set[str]) -> str | None:
+    path = edit.path
+    if path is not None and path not in known and not (root / path).exists():
+        by_name = [k for k in known if k.rsplit("/", 1)[-1] == path.rsplit("/", 1)[-1]]
+        if len(by_name) == 1 and "/" not in path:
+            path = by_name[0]
+    if path is None and isinstance(edit, SearchReplace) and edit.search.strip():
+        holders = [k for k in sorted(known) if _file_contains(root / k, edit.search)]
+        if len(holders) == 1:
+            path = holders[0]
+    return path
+
+
+def _file_contains(path: Path, search: str) -> bool:
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return replace_text(content, search, "") is not None
+
+
+def _write(target: Path, content: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        raise PathRejected("refusing to write through a symbolic link")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(target, flags, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(content)
+
+
+def replace_text(content: str, search: str, replace: str) -> str | None:
+    """Replace the first match of ``search``: exactly, then ignoring trailing spaces, then ignoring
+    indentation (re-indenting the replacement by the same offset). None when nothing matches."""
+    if search in content:
+        return content.replace(search, replace, 1)
+    content_lines = content.split("\n")
+    search_lines = _trim_blank_edges(search.split("\n"))
+    replace_lines = _trim_blank_edges(replace.split("\n")) if replace.strip() else []
+    if not search_lines:
+        return None
+    for normalise in (str.rstrip, str.strip):
+        wanted = [normalise(line) for line in search_lines]
+        for start in range(len(content_lines) - len(wanted) + 1):
+            window = content_lines[start : start + len(wanted)]
+            if [normalise(line) for line in window] == wanted:
+                fixed = _reindent(replace_lines, search_lines, window)
+                return "\n".join(content_lines[:start] + fixed + content_lines[start + len(wanted) :])
+    return None
+
+
+def _trim_blank_edges(lines: list[str]) -> list[str]:
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end]
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _reindent(replace: list[str], search: list[str], found: list[str]) -> list[str]:
+    first_search = next((s for s in search if s.strip()), "")
+    first_found = next((f for f in found if f.strip()), "")
+    have, want = _indent(first_search), _indent(first_found)
+    if have == want:
+        return replace
+    fixed = []
+    for line in replace:
+        if not line.strip():
+            fixed.append(line)
+        elif line.startswith(have):
+            fixed.append(want + line[len(have) :])
+        else:
+            fixed.append(want + line.lstrip())
+    return fixed

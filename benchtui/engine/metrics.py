@@ -1,0 +1,94 @@
+"""Run results and their aggregation: the one source the TUI, the headless summary and every report use.
+
+Result keys are an API (design §5): scripts and other tools read them, so they are listed once here.
+A metric that could not be measured is ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+STATUSES = ("passed", "failed", "timeout", "error", "cancelled")
+FINISHED_STATUSES = ("passed", "failed", "timeout", "error")
+RESULT_KEYS = (
+    "task_id", "model", "repeat", "status", "error", "error_message",
+    "completion_time_s", "model_time_s", "check_time_s", "ttft_s", "load_time_s", "tokens_per_s",
+    "prompt_tokens", "completion_tokens", "cost_usd", "prompts_sent", "human_interventions",
+    "hints_given", "typed_interventions", "malformed_replies", "files_modified", "lines_added",
+    "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "diff",
+    "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
+)
+
+
+def run_id(task_id: str, model_key: str, repeat: int) -> str:
+    return f"{task_id}::{model_key}::{repeat}"
+
+
+def result_run_id(result: dict[str, Any]) -> str:
+    return run_id(str(result["task_id"]), str(result["model"]), int(result.get("repeat", 1)))
+
+
+def _numbers(runs: Iterable[dict[str, Any]], key: str) -> list[float]:
+    return [float(r[key]) for r in runs if isinstance(r.get(key), int | float) and not isinstance(r.get(key), bool)]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 4) if values else None
+
+
+def _total(values: Sequence[float]) -> float | None:
+    return round(sum(values), 6) if values else None
+
+
+def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per-model figures over its finished runs."""
+    finished = [r for r in runs if r.get("status") in FINISHED_STATUSES]
+    passed = [r for r in finished if r.get("status") == "passed"]
+    return {
+        "runs": len(finished),
+        "passed": len(passed),
+        "failed": sum(1 for r in finished if r.get("status") == "failed"),
+        "timeouts": sum(1 for r in finished if r.get("status") == "timeout"),
+        "errors": sum(1 for r in finished if r.get("status") == "error"),
+        "success_rate": round(len(passed) / len(finished), 4) if finished else None,
+        "mean_time_s": _mean(_numbers(finished, "completion_time_s")),
+        "median_time_s": _median(_numbers(finished, "completion_time_s")),
+        "mean_passed_time_s": _mean(_numbers(passed, "completion_time_s")),
+        "mean_prompts": _mean(_numbers(finished, "prompts_sent")),
+        "mean_passed_prompts": _mean(_numbers(passed, "prompts_sent")),
+        "mean_interventions": _mean(_numbers(finished, "human_interventions")),
+        "mean_passed_interventions": _mean(_numbers(passed, "human_interventions")),
+        "malformed_replies": int(sum(_numbers(finished, "malformed_replies"))),
+        "prompt_tokens": _total(_numbers(finished, "prompt_tokens")),
+        "completion_tokens": _total(_numbers(finished, "completion_tokens")),
+        "mean_tokens_per_s": _mean(_numbers(finished, "tokens_per_s")),
+        "cost_usd": _total(_numbers(finished, "cost_usd")),
+    }
+
+
+def aggregate_by_model(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_model.setdefault(str(result["model"]), []).append(result)
+    return {model: aggregate(runs) for model, runs in sorted(by_model.items())}
+
+
+def task_matrix(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """task id -> model key -> {passed, runs, status}: the task × model comparison."""
+    matrix: dict[str, dict[str, dict[str, Any]]] = {}
+    for result in results:
+        if result.get("status") not in FINISHED_STATUSES:
+            continue
+        cell = matrix.setdefault(str(result["task_id"]), {}).setdefault(
+            str(result["model"]), {"passed": 0, "runs": 0, "statuses": []}
+        )
+        cell["runs"] += 1
+        cell["passed"] += result.get("status") == "passed"
+        cell["statuses"].append(result.get("status"))
+    return {task: dict(sorted(models.items())) for task, models in sorted(matrix.items())}

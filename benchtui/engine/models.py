@@ -1,0 +1,107 @@
+"""ModelSpec: one model benchtui can run, whichever place it was found (config, Ollama, embedded)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+PROVIDERS = ("ollama", "openai", "anthropic", "embedded")
+EDIT_FORMATS = ("diff", "whole")
+CATEGORIES = ("fast", "balanced", "powerful", "coding_specialized")
+LOCAL_PROVIDERS = ("ollama", "embedded")
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """US dollars per million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+
+    def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+        if prompt_tokens is None or completion_tokens is None:
+            return None
+        return round((prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6, 6)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as the engine sees it.
+
+    ``key`` is the stable name used on the command line, in result file names and in reports;
+    ``name`` is what is sent to the server.
+    """
+
+    key: str
+    name: str
+    provider: str
+    display_name: str
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_ref: str | None = None
+    settings: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    pricing: Pricing | None = None
+    edit_format: str = "diff"
+    categories: tuple[str, ...] = ()
+    available: bool = True
+    unavailable_reason: str | None = None
+    details: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    concurrency: int | None = None
+    source: str = "config"
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider in LOCAL_PROVIDERS
+
+    @property
+    def endpoint(self) -> str:
+        """The server this model's requests go to; concurrency is limited per endpoint."""
+        if self.provider == "embedded":
+            return f"embedded/{self.name}"
+        return (self.base_url or self.provider).rstrip("/")
+
+    @property
+    def file_stem(self) -> str:
+        """A file-name-safe form of the key (``ollama/llama3`` -> ``ollama_llama3``)."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.key).strip("._") or "model"
+
+    def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+        """Cost in USD: priced models by their price, local ones 0 unless priced, others unknown."""
+        if self.pricing is not None:
+            return self.pricing.cost(prompt_tokens, completion_tokens)
+        return 0.0 if self.is_local else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """What results and reports record about the model. Never the resolved key, only its reference."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "provider": self.provider,
+            "display_name": self.display_name,
+            "base_url": self.base_url,
+            "api_key": self.api_key_ref,
+            "settings": dict(self.settings),
+            "pricing": None
+            if self.pricing is None
+            else {"input_per_mtok": self.pricing.input_per_mtok, "output_per_mtok": self.pricing.output_per_mtok},
+            "edit_format": self.edit_format,
+            "categories": list(self.categories),
+            "details": dict(self.details),
+            "source": self.source,
+        }
+
+    def fingerprint(self) -> str:
+        """Hash of what decides the model's behaviour: provider, model, endpoint, settings, edit format."""
+        identity = {
+            "provider": self.provider,
+            "name": self.name,
+            "base_url": self.base_url,
+            "settings": dict(self.settings),
+            "edit_format": self.edit_format,
+            "digest": self.details.get("digest"),
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,107 @@
+"""Every text benchtui sends to a model, in one place, with a version recorded in each result.
+
+A prompt change changes the benchmark, so PROMPT_VERSION must be bumped with any wording change. The
+shape follows aider's edit-block prompts: the rules stated once, one short worked example, and the
+files shown with their paths exactly as they must be written back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+PROMPT_VERSION = "2026-11-26.1"
+
+_DIFF_RULES = """\
+You are an expert software engineer. You change code by replying with SEARCH/REPLACE blocks.
+
+Every SEARCH/REPLACE block looks like this:
+1. the file path alone on a line, exactly as shown to you;
+2. a fence line: ```
+3. the line <<<<<<< SEARCH
+4. lines copied EXACTLY from the current file (enough to be unique);
+5. the line =======
+6. the new lines that replace them;
+7. the line >>>>>>> REPLACE
+8. a closing fence line: ```
+
+To create a new file, give its path and leave the SEARCH part empty.
+Only the blocks are applied. Keep explanations short.
+
+Example. To fix a misspelled word in greet.py:
+
+greet.py
+```
+<<<<<<< SEARCH
+    return "Helo, " + name
+=======
+    return "Hello, " + name
+>>>>>>> REPLACE
+```
+"""
+
+_WHOLE_RULES = """\
+You are an expert software engineer. You change code by replying with the complete new content of each
+file you change:
+1. the file path alone on a line, exactly as shown to you;
+2. a fenced code block holding the ENTIRE new file content (never a fragment, never "..." ).
+
+Example. To fix a misspelled word in greet.py:
+
+greet.py
+```
+def greet(name):
+    return "Hello, " + name
+```
+"""
+
+
+def system_prompt(edit_format: str) -> str:
+    return _WHOLE_RULES if edit_format == "whole" else _DIFF_RULES
+
+
+def render_files(files: Iterable[tuple[str, str]]) -> str:
+    """Files as the model must refer to them: path alone on a line, then the fenced content."""
+    parts = []
+    for path, content in files:
+        body = content if content.endswith("\n") or not content else content + "\n"
+        parts.append(f"{path}\n```\n{body}```")
+    return "\n\n".join(parts)
+
+
+def first_prompt(task_prompt: str, files: list[tuple[str, str]], edit_format: str) -> str:
+    how = "SEARCH/REPLACE blocks" if edit_format != "whole" else "complete files"
+    listing = render_files(files) if files else "(the workspace is empty)"
+    return (
+        f"{task_prompt.strip()}\n\n"
+        f"These are the files of the project:\n\n{listing}\n\n"
+        f"Reply with {how} that make the change."
+    )
+
+
+def feedback_prompt(
+    *,
+    check_output: str | None,
+    edit_failures: list[str],
+    no_edits: bool,
+    changed_files: list[tuple[str, str]],
+    hint: str | None,
+    human_messages: list[str],
+    edit_format: str,
+) -> str:
+    """The next turn's prompt: what went wrong, the current files, and any hint or human message."""
+    sections: list[str] = []
+    if no_edits:
+        how = "SEARCH/REPLACE blocks" if edit_format != "whole" else "a path line and a fenced block per file"
+        sections.append(f"Your reply contained no edits I could apply. Reply with {how}, as in the example.")
+    if edit_failures:
+        sections.append("Some edits could not be applied:\n" + "\n".join(f"- {f}" for f in edit_failures))
+    if check_output is not None:
+        sections.append(f"The tests still fail. Their output ends with:\n```\n{check_output.strip()}\n```")
+    if changed_files:
+        sections.append("The files now look like this:\n\n" + render_files(changed_files))
+    for message in human_messages:
+        sections.append(f"A message from the user: {message}")
+    if hint:
+        sections.append(f"Hint from the user: {hint}")
+    sections.append("Fix the problem. Reply with the edits.")
+    return "\n\n".join(sections)

@@ -1,0 +1,356 @@
+"""The provider contract, the typed errors and the one retry layer every provider goes through.
+
+A provider implements one streaming attempt (``_attempt``); ``Provider.chat`` wraps it with the only
+retry loop in benchtui (no SDK retries underneath, so attempts never multiply), a wall-clock deadline
+per request and prompt cancellation. Each request opens its own connection so a watchdog thread can
+shut the socket down: that is what makes a dripping stream hit its deadline and Ctrl-C stop a request
+within a fraction of a second, which httpx's per-read timeouts alone cannot do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import socket
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import httpx
+
+from benchtui.engine import secrets
+from benchtui.engine.models import ModelSpec
+
+ERROR_KINDS = (
+    "rate_limited", "auth", "model_not_found", "server_error", "timeout", "bad_response",
+    "context_truncated", "unreachable", "bad_request", "cancelled",
+)
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+class ChatMessage(TypedDict):
+    role: str
+    content: str
+
+
+TokenCallback = Callable[[str], None]
+
+
+class ProviderError(Exception):
+    """A model call that failed, classified into one of ERROR_KINDS."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
+        self.kind = kind
+        self.message = secrets.redact(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+        self.attempts = 1
+        super().__init__(f"{kind}: {self.message}")
+
+
+@dataclass
+class ChatReply:
+    """One model answer with what the server (or, failing that, the client clock) measured."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_s: float | None = None
+    duration_s: float = 0.0
+    load_time_s: float | None = None
+    generation_s: float | None = None
+    tokens_per_s: float | None = None
+    tokens_per_s_source: str | None = None
+    finish_reason: str | None = None
+    attempts: int = 1
+    raw_usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter; Retry-After honoured up to a cap (then no retry)."""
+
+    max_retries: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    max_retry_after_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    first_byte_timeout_s: float = 300.0
+    request_deadline_s: float = 600.0
+
+    def backoff(self, attempt: int) -> float:
+        delay: float = min(self.base_delay_s * (2 ** (attempt - 1)), self.max_delay_s)
+        return delay * (1 - 0.25 * random.random())
+
+
+class Provider(ABC):
+    """Base class: one model, one shared httpx.Client, ``chat`` with retries, hooks per dialect."""
+
+    dialect = "base"
+
+    def __init__(self, spec: ModelSpec, *, base_url: str, policy: RetryPolicy | None = None) -> None:
+        self.spec = spec
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(
+                connect=self.policy.connect_timeout_s,
+                read=self.policy.first_byte_timeout_s,
+                write=30.0,
+                pool=self.policy.first_byte_timeout_s,
+            ),
+            # A fresh connection per request: the watchdog needs the socket of *this* request.
+            limits=httpx.Limits(max_keepalive_connections=0),
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def headers(self) -> dict[str, str]:
+        """Request headers; dialects add their auth header here."""
+        return {"content-type": "application/json"}
+
+    @abstractmethod
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
+    ) -> ChatReply:
+        """One streaming request; raise ProviderError on any failure."""
+
+    def should_retry(self, error: ProviderError) -> bool:
+        return error.retryable
+
+    def chat(
+        self,
+        messages: list[ChatMessage],
+        *,
+        cancel: threading.Event | None = None,
+        on_token: TokenCallback | None = None,
+        deadline: float | None = None,
+    ) -> ChatReply:
+        """Send the conversation and return the answer, retrying transient failures.
+
+        Args:
+            messages: the conversation so far.
+            cancel: set it to stop at once (between attempts or mid-stream).
+            on_token: called with each streamed text piece.
+            deadline: a ``time.monotonic()`` instant the whole call (retries included) must end by.
+        """
+        cancel = cancel or threading.Event()
+        attempt = 0
+        while True:
+            attempt += 1
+            if cancel.is_set():
+                raise _counted(ProviderError("cancelled", "cancelled before the request"), attempt - 1)
+            request_deadline = time.monotonic() + self.policy.request_deadline_s
+            if deadline is not None:
+                request_deadline = min(request_deadline, deadline)
+            if request_deadline <= time.monotonic():
+                raise _counted(ProviderError("timeout", "no time left for another request"), attempt - 1)
+            try:
+                with RequestGuard(cancel, request_deadline) as guard:
+                    reply = self._attempt(messages, on_token, guard)
+                reply.attempts = attempt
+                return reply
+            except ProviderError as error:
+                if error.kind in ("cancelled", "timeout") and not error.retryable:
+                    raise _counted(error, attempt) from None
+                if attempt > self.policy.max_retries or not self.should_retry(error):
+                    raise _counted(error, attempt) from None
+                delay = self.policy.backoff(attempt)
+                if error.retry_after_s is not None:
+                    if error.retry_after_s > self.policy.max_retry_after_s:
+                        raise _counted(error, attempt) from None
+                    delay = max(delay, error.retry_after_s)
+                if deadline is not None and time.monotonic() + delay >= deadline:
+                    raise _counted(error, attempt) from None
+                if cancel.wait(delay):
+                    raise _counted(ProviderError("cancelled", "cancelled during a retry wait"), attempt) from None
+
+    # Helpers shared by the dialects.
+
+    @contextmanager
+    def stream(self, path: str, body: dict[str, Any], guard: RequestGuard) -> Iterator[httpx.Response]:
+        """POST ``body`` to ``path`` and yield the streaming response, with httpx failures typed."""
+        url = f"{self.base_url}{path}"
+        try:
+            with self.client.stream(
+                "POST", url, json=body, headers=self.headers(), extensions={"trace": guard.trace}
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self.http_error(response)
+                yield response
+        except ProviderError:
+            raise
+        except httpx.ConnectError as exc:
+            raise ProviderError(
+                "unreachable", f"cannot connect to {self.base_url}: {exc}", retryable=True
+            ) from None
+        except httpx.TimeoutException as exc:
+            if guard.fired:
+                raise guard.error() from None
+            raise ProviderError("timeout", f"{type(exc).__name__} from {self.base_url}", retryable=True) from None
+        except (httpx.TransportError, httpx.StreamError, OSError) as exc:
+            if guard.fired:
+                raise guard.error() from None
+            raise ProviderError(
+                "server_error", f"connection to {self.base_url} broke: {type(exc).__name__}: {exc}", retryable=True
+            ) from None
+
+    def http_error(self, response: httpx.Response) -> ProviderError:
+        """Map an HTTP error response to a typed error (dialects refine the message parsing)."""
+        status = response.status_code
+        message = error_message(response)
+        retry_after = parse_retry_after(response.headers)
+        if status in (401, 403):
+            return ProviderError("auth", f"HTTP {status}: {message}", status=status)
+        if status == 404:
+            return ProviderError("model_not_found", f"HTTP 404: {message}", status=status)
+        if status == 429:
+            return ProviderError("rate_limited", f"HTTP 429: {message}", status=status, retryable=True,
+                                 retry_after_s=retry_after)
+        if status == 408:
+            return ProviderError("timeout", f"HTTP 408: {message}", status=status, retryable=True,
+                                 retry_after_s=retry_after)
+        if status in RETRYABLE_STATUS or status >= 500:
+            return ProviderError("server_error", f"HTTP {status}: {message}", status=status, retryable=True,
+                                 retry_after_s=retry_after)
+        return ProviderError("bad_request", f"HTTP {status}: {message}", status=status)
+
+
+class RequestGuard:
+    """Watches one request: on cancel or deadline it shuts the socket down to unblock the reader."""
+
+    def __init__(self, cancel: threading.Event, deadline: float) -> None:
+        self.cancel = cancel
+        self.deadline = deadline
+        self.fired: str | None = None
+        self._socket: socket.socket | None = None
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="benchtui-request-guard", daemon=True)
+
+    def __enter__(self) -> RequestGuard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def trace(self, event_name: str, info: dict[str, Any]) -> None:
+        """httpx trace hook: remember the socket of the new connection."""
+        if event_name == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            with self._lock:
+                self._socket = sock
+                if self.fired:
+                    self._shutdown()
+
+    def check(self) -> None:
+        """Raise at once if the request was cancelled or ran out of time (call between chunks)."""
+        if self.fired:
+            raise self.error()
+        if self.cancel.is_set():
+            self.fired = "cancelled"
+            raise self.error()
+        if time.monotonic() >= self.deadline:
+            self.fired = "deadline"
+            raise self.error()
+
+    def error(self) -> ProviderError:
+        if self.fired == "cancelled":
+            return ProviderError("cancelled", "cancelled during the request")
+        return ProviderError("timeout", "the request passed its wall-clock deadline")
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            if self.cancel.is_set() or time.monotonic() >= self.deadline:
+                with self._lock:
+                    self.fired = "cancelled" if self.cancel.is_set() else "deadline"
+                    self._shutdown()
+                return
+
+    def _shutdown(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def iter_lines_guarded(response: httpx.Response, guard: RequestGuard) -> Iterator[str]:
+    """Lines of a streaming body, checking the guard between chunks."""
+    for line in response.iter_lines():
+        guard.check()
+        yield line
+    guard.check()
+
+
+def _counted(error: ProviderError, attempts: int) -> ProviderError:
+    error.attempts = max(attempts, 1)
+    return error
+
+
+def error_message(response: httpx.Response) -> str:
+    """The most useful short message in an error body (JSON ``error`` shapes, else the text)."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        text = response.text.strip().replace("\n", " ")
+        return text[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        error = body.get("error", body.get("message"))
+        if isinstance(error, dict):
+            error = error.get("message") or error.get("type") or json.dumps(error)
+        if error:
+            return str(error)[:300]
+    return json.dumps(body)[:300]
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(parsed.timestamp() - time.time(), 0.0)
+
+
+def decode_json_line(line: str, source: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        raise ProviderError("bad_response", f"{source} sent invalid JSON: {line[:120]!r}", retryable=True) from None
+    if not isinstance(value, dict):
+        raise ProviderError("bad_response", f"{source} sent {type(value).__name__}, expected an object",
+                            retryable=True)
+    return value

@@ -1,0 +1,150 @@
+"""Ollama's native API: streaming ``/api/chat`` (NDJSON), plus ``/api/tags`` and ``/api/show`` for discovery.
+
+Native rather than Ollama's ``/v1``: only the native API honours ``options.num_ctx`` and reports the
+server's own nanosecond timings (load, prompt eval, eval) in the final ``done`` chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from benchtui.engine.providers.base import (
+    ChatMessage,
+    ChatReply,
+    Provider,
+    ProviderError,
+    RequestGuard,
+    TokenCallback,
+    decode_json_line,
+    error_message,
+    iter_lines_guarded,
+)
+
+NS = 1e9
+
+
+def ollama_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """Map benchtui's generation settings to Ollama ``options``."""
+    options: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key == "max_tokens":
+            options["num_predict"] = value
+        elif key in ("temperature", "top_p", "top_k", "seed", "num_ctx", "stop", "repeat_penalty"):
+            options[key] = value
+    return options
+
+
+class OllamaProvider(Provider):
+    dialect = "ollama"
+
+    def http_error(self, response: httpx.Response) -> ProviderError:
+        error = super().http_error(response)
+        message = error_message(response)
+        if response.status_code == 500 and "more system memory" in message:
+            # The host cannot load the model: an infrastructure limit, retrying will not help.
+            return ProviderError("server_error", f"HTTP 500: {message}", status=500)
+        return error
+
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
+    ) -> ChatReply:
+        body = {
+            "model": self.spec.name,
+            "messages": messages,
+            "stream": True,
+            "options": ollama_options(dict(self.spec.settings)),
+        }
+        started = time.monotonic()
+        first_token: float | None = None
+        last_token: float | None = None
+        parts: list[str] = []
+        final: dict[str, Any] | None = None
+        with self.stream("/api/chat", body, guard) as response:
+            for line in iter_lines_guarded(response, guard):
+                if not line.strip():
+                    continue
+                chunk = decode_json_line(line, "Ollama")
+                if "error" in chunk:
+                    raise _stream_error(str(chunk["error"]))
+                piece = (chunk.get("message") or {}).get("content") or ""
+                if piece:
+                    now = time.monotonic()
+                    first_token = first_token or now
+                    last_token = now
+                    parts.append(piece)
+                    if on_token is not None:
+                        on_token(piece)
+                if chunk.get("done"):
+                    final = chunk
+                    break
+        if final is None:
+            raise ProviderError("bad_response", "the stream ended before Ollama's final done chunk", retryable=True)
+        ended = time.monotonic()
+        eval_count = _int(final.get("eval_count"))
+        eval_ns = _int(final.get("eval_duration"))
+        load_ns = _int(final.get("load_duration"))
+        tokens_per_s = eval_count / eval_ns * NS if eval_count and eval_ns else None
+        source = "server" if tokens_per_s is not None else None
+        if tokens_per_s is None and eval_count and first_token and last_token and last_token > first_token:
+            tokens_per_s, source = eval_count / (last_token - first_token), "client"
+        return ChatReply(
+            text="".join(parts),
+            prompt_tokens=_int(final.get("prompt_eval_count")),
+            completion_tokens=eval_count,
+            ttft_s=(first_token - started) if first_token else None,
+            duration_s=ended - started,
+            load_time_s=load_ns / NS if load_ns is not None else None,
+            generation_s=eval_ns / NS if eval_ns else None,
+            tokens_per_s=tokens_per_s,
+            tokens_per_s_source=source,
+            finish_reason=final.get("done_reason"),
+            raw_usage={k: final.get(k) for k in (
+                "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
+                "eval_count", "eval_duration",
+            ) if k in final},
+        )
+
+
+def _stream_error(message: str) -> ProviderError:
+    """An ``{"error": ...}`` line under a 200 status: classify by its text."""
+    lowered = message.lower()
+    if "not found" in lowered:
+        return ProviderError("model_not_found", message)
+    if "busy" in lowered or "try again" in lowered:
+        return ProviderError("server_error", message, retryable=True)
+    return ProviderError("server_error", f"Ollama error mid-stream: {message}", retryable=True)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def list_models(client: httpx.Client, host: str) -> list[dict[str, Any]]:
+    """``GET /api/tags``: the models installed on an Ollama server."""
+    response = client.get(f"{host}/api/tags")
+    response.raise_for_status()
+    models = response.json().get("models") or []
+    return [m for m in models if isinstance(m, dict) and m.get("name")]
+
+
+def show_model(client: httpx.Client, host: str, name: str) -> dict[str, Any]:
+    """``POST /api/show``: family, parameter size, quantization of one model ({} when unknown)."""
+    response = client.post(f"{host}/api/show", json={"model": name})
+    if response.status_code != 200:
+        return {}
+    body = response.json()
+    return body if isinstance(body, dict) else {}
+
+
+def server_version(client: httpx.Client, host: str) -> str | None:
+    try:
+        response = client.get(f"{host}/api/version")
+        version = response.json().get("version") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    return str(version) if version else None

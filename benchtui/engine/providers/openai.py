@@ -1,0 +1,150 @@
+"""OpenAI-compatible chat completions: OpenAI itself, vLLM, LM Studio, OpenRouter, Groq, llama.cpp.
+
+Streams ``/chat/completions`` with ``stream_options.include_usage`` so token counts come from the
+server; llama.cpp's extra ``timings`` object, when present, gives the server's own decode speed.
+``base_url`` includes the version prefix (``https://api.openai.com/v1``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from benchtui.engine.providers.base import (
+    ChatMessage,
+    ChatReply,
+    Provider,
+    ProviderError,
+    RequestGuard,
+    TokenCallback,
+    decode_json_line,
+    error_message,
+    iter_lines_guarded,
+)
+
+_PASSED_SETTINGS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
+
+
+class OpenAIProvider(Provider):
+    dialect = "openai"
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.spec.api_key:
+            headers["authorization"] = f"Bearer {self.spec.api_key}"
+        return headers
+
+    def http_error(self, response: httpx.Response) -> ProviderError:
+        error = super().http_error(response)
+        message = error_message(response).lower()
+        if response.status_code == 400 and ("context length" in message or "context_length" in message
+                                            or "too many tokens" in message or "exceeds the" in message):
+            return ProviderError("context_truncated", error.message, status=400)
+        if response.status_code == 404 and "model" not in message:
+            return ProviderError("model_not_found", f"{error.message} (is base_url right? {self.base_url})",
+                                 status=404)
+        return error
+
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
+    ) -> ChatReply:
+        settings = dict(self.spec.settings)
+        body: dict[str, Any] = {
+            "model": self.spec.name,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        body.update({k: settings[k] for k in _PASSED_SETTINGS if k in settings})
+        if "max_tokens" in settings:
+            body["max_tokens"] = settings["max_tokens"]
+        started = time.monotonic()
+        first_token: float | None = None
+        last_token: float | None = None
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        timings: dict[str, Any] = {}
+        finish_reason: str | None = None
+        done = False
+        with self.stream("/chat/completions", body, guard) as response:
+            for line in iter_lines_guarded(response, guard):
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                chunk = decode_json_line(data, "the server")
+                if "error" in chunk:
+                    raise _stream_error(chunk["error"])
+                for choice in chunk.get("choices") or []:
+                    delta = choice.get("delta") or {}
+                    piece = delta.get("content") or ""
+                    if piece:
+                        now = time.monotonic()
+                        first_token = first_token or now
+                        last_token = now
+                        parts.append(piece)
+                        if on_token is not None:
+                            on_token(piece)
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                if isinstance(chunk.get("usage"), dict):
+                    usage = chunk["usage"]
+                if isinstance(chunk.get("timings"), dict):
+                    timings = chunk["timings"]
+        if not done:
+            raise ProviderError("bad_response", "the stream ended before [DONE]", retryable=True)
+        ended = time.monotonic()
+        completion_tokens = _int(usage.get("completion_tokens"))
+        predicted_ms = _float(timings.get("predicted_ms"))
+        predicted_n = _int(timings.get("predicted_n"))
+        tokens_per_s: float | None = None
+        source: str | None = None
+        if predicted_ms and predicted_n:
+            tokens_per_s, source = predicted_n / predicted_ms * 1000, "server"
+        elif completion_tokens and first_token and last_token and last_token > first_token:
+            tokens_per_s, source = completion_tokens / (last_token - first_token), "client"
+        return ChatReply(
+            text="".join(parts),
+            prompt_tokens=_int(usage.get("prompt_tokens")),
+            completion_tokens=completion_tokens,
+            ttft_s=(first_token - started) if first_token else None,
+            duration_s=ended - started,
+            load_time_s=None,
+            generation_s=predicted_ms / 1000 if predicted_ms else None,
+            tokens_per_s=tokens_per_s,
+            tokens_per_s_source=source,
+            finish_reason=finish_reason,
+            raw_usage={"usage": usage, "timings": timings} if timings else {"usage": usage},
+        )
+
+
+def _stream_error(error: Any) -> ProviderError:
+    message = error.get("message") if isinstance(error, dict) else str(error)
+    kind = str(error.get("type") or "") if isinstance(error, dict) else ""
+    if "rate" in kind:
+        return ProviderError("rate_limited", str(message), retryable=True)
+    return ProviderError("server_error", f"error mid-stream: {message}", retryable=True)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def list_models(client: httpx.Client, base_url: str, api_key: str | None) -> list[str]:
+    """``GET /models``: the model ids an OpenAI-compatible server offers."""
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    response = client.get(f"{base_url.rstrip('/')}/models", headers=headers)
+    response.raise_for_status()
+    data = response.json().get("data") or []
+    return [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")]

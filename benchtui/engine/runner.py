@@ -1,0 +1,395 @@
+"""BatchRunner: every (task, model, repeat) run of a batch, on threads, with per-endpoint limits.
+
+Runs are queued per endpoint (an Ollama host, a cloud base URL, one embedded server) and each endpoint
+gets its own worker threads up to its concurrency limit, so a slow or rate-limited server never holds
+up the others and every endpoint stays busy. Cancellation is one threading.Event: dispatch stops, the
+runs in flight are cancelled (and redone on resume), the writes in flight finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchtui import __version__
+from benchtui.engine import prompts, secrets
+from benchtui.engine.agent import RunControl, run_task
+from benchtui.engine.events import (
+    BatchFinished,
+    BatchStarted,
+    EventSink,
+    LogMessage,
+    NullSink,
+    PlannedRun,
+    RunFinished,
+    RunStarted,
+    RunUpdate,
+)
+from benchtui.engine.metrics import run_id as make_run_id
+from benchtui.engine.models import ModelSpec
+from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
+from benchtui.engine.store import Batch, ResultsStore
+from benchtui.engine.tasks import Task
+
+log = logging.getLogger(__name__)
+CLOUD_CONCURRENCY = 4
+LOCAL_CONCURRENCY = 1
+# A model that fails like this will fail every run the same way: its later runs are not sent.
+_FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs. ``parallel``: None = one run at a time; 0 = in parallel with each endpoint's
+    default limit (Ollama and embedded 1, cloud 4); N = N at a time per endpoint."""
+
+    parallel: int | None = None
+    timeout_s: float = 1800.0
+    repeats: int = 1
+    embedded_threads: int | None = None
+
+
+@dataclass
+class BatchOutcome:
+    batch: Batch
+    status: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    reports: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    task: Task
+    model: ModelSpec
+    repeat: int
+    fingerprint: str
+
+
+def run_fingerprint(task: Task, model: ModelSpec) -> str:
+    """What decides a run's outcome: the task, the model spec and settings, prompts and benchtui."""
+    parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, __version__)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def endpoint_limit(model: ModelSpec, parallel: int | None) -> int:
+    if parallel is None:
+        return 1
+    default = LOCAL_CONCURRENCY if model.is_local else CLOUD_CONCURRENCY
+    limit = parallel if parallel > 0 else default
+    if model.concurrency is not None:
+        limit = min(limit, model.concurrency) if parallel > 0 else model.concurrency
+    return max(limit, 1)
+
+
+class BatchRunner:
+    """Runs one batch (new or resumed) and reports through an EventSink."""
+
+    def __init__(
+        self,
+        *,
+        store: ResultsStore,
+        tasks: Sequence[Task],
+        models: Sequence[ModelSpec],
+        options: BatchOptions | None = None,
+        sink: EventSink | None = None,
+        cancel: threading.Event | None = None,
+        batch: Batch | None = None,
+        manifest_extra: dict[str, Any] | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.tasks = list(tasks)
+        self.models = list(models)
+        self.options = options or BatchOptions()
+        self.sink: EventSink = sink or NullSink()
+        self.cancel = cancel or threading.Event()
+        self.batch = batch
+        self.manifest_extra = manifest_extra or {}
+        self.policy = policy
+        self._controls: dict[str, RunControl] = {}
+        self._controls_lock = threading.Lock()
+        self._providers: dict[str, Provider] = {}
+        self._providers_lock = threading.Lock()
+        self._dead_models: dict[str, ProviderError] = {}
+        self._embedded: Any = None
+        self._check_slots = threading.Semaphore(max(os.cpu_count() or 1, 1))
+        self._write_error: str | None = None
+
+    # Steering from outside (TUI, headless)
+
+    def cancel_run(self, run_id: str) -> None:
+        control = self._control(run_id)
+        control.cancel.set()
+
+    def send_message(self, run_id: str, text: str) -> None:
+        """A message a person typed for a running model: sent with its next prompt, counted as an intervention."""
+        self._control(run_id).human_messages.put(text)
+
+    def _control(self, run_id: str) -> RunControl:
+        with self._controls_lock:
+            return self._controls.setdefault(run_id, RunControl())
+
+    # The batch
+
+    def plan(self) -> list[_Run]:
+        runs = []
+        for task in self.tasks:
+            for model in self.models:
+                fingerprint = run_fingerprint(task, model)
+                for repeat in range(1, self.options.repeats + 1):
+                    runs.append(_Run(make_run_id(task.id, model.key, repeat), task, model, repeat, fingerprint))
+        return runs
+
+    def run(self) -> BatchOutcome:
+        resumed = self.batch is not None
+        batch = self.batch or self.store.create_batch(self._manifest())
+        self.batch = batch
+        batch.clean_stale()
+        if resumed:
+            batch.update_manifest(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        planned = self.plan()
+        done_before = self._adopt_finished(batch, planned)
+        pending = [run for run in planned if run.run_id not in done_before]
+        self.sink.emit(BatchStarted(
+            batch_id=batch.batch_id,
+            batch_dir=batch.path,
+            runs=tuple(PlannedRun(r.run_id, r.task.id, r.model.key, r.repeat, r.run_id in done_before)
+                       for r in planned),
+            resumed=resumed,
+        ))
+        results: dict[str, dict[str, Any]] = dict(done_before)
+        results_lock = threading.Lock()
+        watcher_done = threading.Event()
+        watcher = threading.Thread(target=self._propagate_cancel, args=(watcher_done,), daemon=True)
+        watcher.start()
+        try:
+            self._run_all(pending, results, results_lock)
+        finally:
+            watcher_done.set()
+            watcher.join()
+            self._close()
+        status = "interrupted" if self.cancel.is_set() else "finished"
+        if self._write_error:
+            status = "error"
+        ordered = [results[r.run_id] for r in planned if r.run_id in results]
+        reports: tuple[Path, ...] = ()
+        try:
+            batch.flush()
+            batch.update_manifest(status=status, error=self._write_error, progress={
+                "planned": len(planned),
+                "finished": len(ordered),
+                "passed": sum(1 for r in ordered if r.get("status") == "passed"),
+            })
+            from benchtui.engine.reports import write_reports
+
+            reports = write_reports(batch)
+        except OSError as exc:
+            status = "error"
+            self._log(f"could not write the results or reports: {_os_error(exc)}", "error")
+        self.sink.emit(BatchFinished(batch.batch_id, batch.path, status, reports))
+        return BatchOutcome(batch, status, ordered, reports)
+
+    def _manifest(self) -> dict[str, Any]:
+        from benchtui.engine import environment
+
+        return {
+            "benchtui_version": __version__,
+            "prompt_version": prompts.PROMPT_VERSION,
+            "tasks": [
+                {"id": t.id, "title": t.title, "difficulty": t.difficulty, "path": str(t.path),
+                 "fingerprint": t.fingerprint(), "max_turns": t.max_turns, "timeout_s": t.timeout_s}
+                for t in self.tasks
+            ],
+            "models": [m.snapshot() for m in self.models],
+            "options": asdict(self.options),
+            "runs_planned": len(self.tasks) * len(self.models) * self.options.repeats,
+            "environment": environment.describe(self.manifest_extra.get("ollama_version")),
+            **{k: v for k, v in self.manifest_extra.items() if k != "ollama_version"},
+        }
+
+    def _adopt_finished(self, batch: Batch, planned: list[_Run]) -> dict[str, dict[str, Any]]:
+        found = batch.load_run_files()
+        done: dict[str, dict[str, Any]] = {}
+        for run in planned:
+            entry = found.get(run.run_id)
+            if entry is None:
+                continue
+            snapshot, result = entry
+            if result.get("fingerprint") != run.fingerprint:
+                self._log(f"{run.run_id}: the task, model settings or benchtui changed since this run "
+                          "(fingerprint differs): running it again", "warning")
+                continue
+            batch.adopt(run.model.file_stem, snapshot, result)
+            done[run.run_id] = result
+        if done:
+            self._log(f"resuming: {len(done)} finished run(s) kept, {len(planned) - len(done)} to run")
+        return done
+
+    def _run_all(self, pending: list[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock) -> None:
+        if not pending:
+            return
+        queues: dict[str, queue.SimpleQueue[_Run]] = {}
+        limits: dict[str, int] = {}
+        for run in pending:
+            key = "all" if self.options.parallel is None else run.model.endpoint
+            queues.setdefault(key, queue.SimpleQueue()).put(run)
+            limit = endpoint_limit(run.model, self.options.parallel)
+            limits[key] = min(limits.get(key, limit), limit)
+        sizes = {key: sum(1 for r in pending if ("all" if self.options.parallel is None else r.model.endpoint) == key)
+                 for key in queues}
+        threads = []
+        for key, work in queues.items():
+            for n in range(min(limits[key], sizes[key])):
+                thread = threading.Thread(target=self._worker, args=(work, results, lock),
+                                          name=f"benchtui-{key}-{n}", daemon=True)
+                thread.start()
+                threads.append(thread)
+        for thread in threads:
+            thread.join()
+
+    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock) -> None:
+        while not self.cancel.is_set() and self._write_error is None:
+            try:
+                run = work.get_nowait()
+            except queue.Empty:
+                return
+            result = self._execute(run)
+            if result is None:
+                continue
+            with lock:
+                results[run.run_id] = result
+
+    def _execute(self, run: _Run) -> dict[str, Any] | None:
+        control = self._control(run.run_id)
+        if self.cancel.is_set() or control.cancel.is_set() and self.cancel.is_set():
+            return None
+        self.sink.emit(RunStarted(run.run_id))
+        dead = self._dead_models.get(run.model.key)
+        transcript: list[dict[str, Any]] = []
+        try:
+            if dead is not None:
+                result = self._skipped_result(run, dead)
+            else:
+                provider = self._provider(run.model)
+                result, transcript = run_task(
+                    run.task, run.model, provider,
+                    repeat=run.repeat,
+                    timeout_s=self.options.timeout_s,
+                    control=control,
+                    on_progress=lambda p: self._progress(run.run_id, p),
+                    check_slots=self._check_slots,
+                )
+        except ProviderError as error:  # the embedded server could not start, for instance
+            result = self._skipped_result(run, error)
+        except Exception as exc:  # a bug must cost one run, never the batch
+            log.exception("internal error in %s", run.run_id)
+            detail = secrets.redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
+            result = self._skipped_result(run, ProviderError("internal", detail))
+        if result.get("error") in _FATAL_FOR_MODEL and dead is None:
+            self._dead_models.setdefault(run.model.key, ProviderError(str(result["error"]),
+                                                                      str(result.get("error_message"))))
+        result["fingerprint"] = run.fingerprint
+        if result["status"] == "cancelled":
+            self.sink.emit(RunFinished(run.run_id, result))
+            return None
+        try:
+            stored = self.batch.record_run(run.model.snapshot(), run.model.file_stem, result, transcript)  # type: ignore[union-attr]
+        except OSError as exc:
+            self._write_error = f"could not save results: {_os_error(exc)}"
+            self._log(self._write_error, "error")
+            self.cancel.set()
+            return None
+        self.sink.emit(RunFinished(run.run_id, stored))
+        return stored
+
+    def _skipped_result(self, run: _Run, error: ProviderError) -> dict[str, Any]:
+        from benchtui.engine.agent import empty_result
+
+        result = empty_result(run.task, run.model, run.repeat)
+        result.update(status="error", error=error.kind, error_message=error.message)
+        return result
+
+    def _progress(self, run_id: str, p: dict[str, Any]) -> None:
+        self.sink.emit(RunUpdate(
+            run_id=run_id,
+            phase=str(p["phase"]),
+            turn=int(p["turn"]),
+            max_turns=int(p["max_turns"]),
+            prompts_sent=int(p["prompts_sent"]),
+            human_interventions=int(p["interventions"]),
+            completion_tokens=int(p["completion_tokens"] or 0),
+            tokens_per_s=p["tokens_per_s"],
+            elapsed_s=float(p["elapsed_s"]),
+            last_check_line=p.get("last_check_line"),
+        ))
+
+    def _provider(self, model: ModelSpec) -> Provider:
+        with self._providers_lock:
+            provider = self._providers.get(model.key)
+            if provider is None:
+                base_url = None
+                if model.provider == "embedded":
+                    base_url = self._embedded_url(model)
+                provider = make_provider(model, base_url=base_url, policy=self.policy)
+                self._providers[model.key] = provider
+            return provider
+
+    def _embedded_url(self, model: ModelSpec) -> str:
+        from benchtui.engine import embedded
+
+        if self._embedded is None:
+            self._embedded = embedded.EmbeddedServers(
+                threads=self.options.embedded_threads or 1,
+                log_dir=self.batch.path / "logs" if self.batch else None,
+            )
+        self._log(f"starting the embedded model {model.key}")
+        try:
+            root: str = self._embedded.ensure_started(model.name)
+        except embedded.EmbeddedModelError as exc:
+            raise ProviderError("unreachable", str(exc)) from None
+        return root.rstrip("/") + "/v1"
+
+    def _propagate_cancel(self, done: threading.Event) -> None:
+        while not done.wait(0.05):
+            if self.cancel.is_set():
+                with self._controls_lock:
+                    controls = list(self._controls.values())
+                for control in controls:
+                    control.cancel.set()
+                # Runs that start after this point see self.cancel first.
+                while not done.wait(0.05):
+                    with self._controls_lock:
+                        for control in self._controls.values():
+                            control.cancel.set()
+                return
+
+    def _close(self) -> None:
+        with self._providers_lock:
+            for provider in self._providers.values():
+                provider.close()
+            self._providers.clear()
+        if self._embedded is not None:
+            self._embedded.close()
+            self._embedded = None
+
+    def _log(self, text: str, level: str = "info") -> None:
+        getattr(log, level if level != "warning" else "warning")(text)
+        self.sink.emit(LogMessage(text, level))
+
+
+def _os_error(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    return exc.strerror or str(exc)

@@ -1,0 +1,266 @@
+"""Batch folders: the manifest, one crash-safe file per finished run, per-model results, history.
+
+Layout of ``<results>/batch_YYYYMMDD_HHMMSS/``:
+``batch.json`` (manifest), ``runs/<model>/<task>__r<N>.json`` (one per finished run, the journal that
+resume trusts), ``<model>_result.json`` (all of a model's runs, rewritten as runs finish), and the
+comparison reports. Every file is written atomically; a torn, empty or foreign run file is treated as
+not done (the run is redone), never as a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchtui.engine import atomic
+from benchtui.engine.errors import InputError
+from benchtui.engine.metrics import FINISHED_STATUSES, result_run_id
+
+SCHEMA_VERSION = 1
+MANIFEST = "batch.json"
+RUNS_DIR = "runs"
+MODEL_FILE_SUFFIX = "_result.json"
+_MODEL_FILE_INTERVAL_S = 2.0
+log = logging.getLogger(__name__)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """A line of the history: one past or running batch."""
+
+    batch_id: str
+    path: Path
+    created_at: str
+    status: str
+    tasks: tuple[str, ...]
+    models: tuple[str, ...]
+    planned: int
+    finished: int
+    passed: int
+
+
+class ResultsStore:
+    """The results folder that holds every batch."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def create_batch(self, manifest: dict[str, Any]) -> Batch:
+        """A new batch folder with a unique id (two batches in the same second get ``_2``, ``_3``...)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("batch_%Y%m%d_%H%M%S")
+        for n in range(1, 1000):
+            batch_id = stamp if n == 1 else f"{stamp}_{n}"
+            try:
+                (self.root / batch_id).mkdir()
+            except FileExistsError:
+                continue
+            batch = Batch(self.root / batch_id)
+            batch.write_manifest({
+                "schema": SCHEMA_VERSION,
+                "batch_id": batch_id,
+                "created_at": _now_iso(),
+                "status": "running",
+                **manifest,
+            })
+            return batch
+        raise RuntimeError("could not find a free batch id")
+
+    def open_batch(self, batch_id: str) -> Batch:
+        candidate = Path(batch_id)
+        path = candidate if candidate.is_absolute() or candidate.exists() and (candidate / MANIFEST).exists() \
+            else self.root / batch_id
+        if not (path / MANIFEST).is_file():
+            raise InputError(f"no batch {batch_id!r} in {self.root} (see the history: benchtui history)")
+        return Batch(path)
+
+    def list_batches(self) -> list[BatchInfo]:
+        """Every batch in the folder, newest first; unreadable ones are skipped with a log line."""
+        if not self.root.is_dir():
+            return []
+        infos = []
+        for path in sorted(self.root.iterdir(), reverse=True):
+            if not (path / MANIFEST).is_file():
+                continue
+            try:
+                infos.append(Batch(path).info())
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("skipping unreadable batch %s: %s", path.name, exc)
+        return infos
+
+
+class Batch:
+    """One batch folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.batch_id = path.name
+        self._lock = threading.Lock()
+        self._runs_by_model: dict[str, dict[str, dict[str, Any]]] = {}
+        self._model_snapshots: dict[str, dict[str, Any]] = {}
+        self._model_file_written: dict[str, float] = {}
+        self._dirty_models: set[str] = set()
+
+    # The manifest
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def manifest(self) -> dict[str, Any]:
+        data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("batch.json is not an object")
+        return data
+
+    def write_manifest(self, data: dict[str, Any]) -> None:
+        data["updated_at"] = _now_iso()
+        atomic.write_json(self.manifest_path, data)
+
+    def update_manifest(self, **changes: Any) -> dict[str, Any]:
+        with self._lock:
+            data = self.manifest()
+            data.update(changes)
+            self.write_manifest(data)
+            return data
+
+    def info(self) -> BatchInfo:
+        data = self.manifest()
+        progress = data.get("progress") or {}
+        return BatchInfo(
+            batch_id=str(data.get("batch_id", self.batch_id)),
+            path=self.path,
+            created_at=str(data.get("created_at", "")),
+            status=str(data.get("status", "unknown")),
+            tasks=tuple(t.get("id", "?") for t in data.get("tasks", [])),
+            models=tuple(m.get("key", "?") for m in data.get("models", [])),
+            planned=int(progress.get("planned", data.get("runs_planned", 0)) or 0),
+            finished=int(progress.get("finished", 0) or 0),
+            passed=int(progress.get("passed", 0) or 0),
+        )
+
+    # Runs
+
+    def clean_stale(self) -> None:
+        removed = atomic.remove_stale_temps(self.path)
+        if removed:
+            log.info("removed %d temp file(s) left by an interrupted write in %s", removed, self.batch_id)
+
+    def run_file(self, model_stem: str, task_id: str, repeat: int) -> Path:
+        return self.path / RUNS_DIR / model_stem / f"{task_id}__r{repeat}.json"
+
+    def model_file(self, model_stem: str) -> Path:
+        return self.path / f"{model_stem}{MODEL_FILE_SUFFIX}"
+
+    def record_run(
+        self, model_snapshot: dict[str, Any], model_stem: str, result: dict[str, Any], transcript: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Persist a finished run (its own file first, then its model's file); returns the stored result."""
+        run_path = self.run_file(model_stem, str(result["task_id"]), int(result["repeat"]))
+        stored = dict(result)
+        stored["transcript_file"] = run_path.relative_to(self.path).as_posix()
+        atomic.write_json(run_path, {"schema": SCHEMA_VERSION, "model": model_snapshot, "result": stored,
+                                     "transcript": transcript})
+        with self._lock:
+            self._model_snapshots[model_stem] = model_snapshot
+            self._runs_by_model.setdefault(model_stem, {})[result_run_id(stored)] = stored
+            self._dirty_models.add(model_stem)
+            due = time.monotonic() - self._model_file_written.get(model_stem, 0.0) >= _MODEL_FILE_INTERVAL_S
+        if due:
+            self.flush_model_file(model_stem)
+        return stored
+
+    def flush_model_file(self, model_stem: str) -> None:
+        with self._lock:
+            if model_stem not in self._dirty_models:
+                return
+            runs = sorted(self._runs_by_model.get(model_stem, {}).values(),
+                          key=lambda r: (str(r["task_id"]), int(r["repeat"])))
+            payload = {"schema": SCHEMA_VERSION, "batch_id": self.batch_id,
+                       "model": self._model_snapshots[model_stem], "runs": runs}
+            self._dirty_models.discard(model_stem)
+            self._model_file_written[model_stem] = time.monotonic()
+            atomic.write_json(self.model_file(model_stem), payload)
+
+    def flush(self) -> None:
+        for stem in list(self._dirty_models):
+            self.flush_model_file(stem)
+
+    def load_run_files(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """run id -> (model snapshot, result) for every readable, finished run file.
+
+        Torn, empty or foreign files are skipped (and so redone), with a log line."""
+        found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        runs_dir = self.path / RUNS_DIR
+        if not runs_dir.is_dir():
+            return found
+        for path in sorted(runs_dir.glob("*/*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                result, model = data["result"], data["model"]
+                if data.get("schema") != SCHEMA_VERSION or result.get("status") not in FINISHED_STATUSES:
+                    raise ValueError("not a finished benchtui run")
+                found[result_run_id(result)] = (model, result)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("ignoring unreadable run file %s (%s); that run will be redone",
+                            path.relative_to(self.path), exc)
+        return found
+
+    def adopt(self, model_stem: str, model_snapshot: dict[str, Any], result: dict[str, Any]) -> None:
+        """Keep an already finished run (on resume) so the model's file lists it again."""
+        with self._lock:
+            self._model_snapshots[model_stem] = model_snapshot
+            self._runs_by_model.setdefault(model_stem, {})[result_run_id(result)] = result
+            self._dirty_models.add(model_stem)
+
+    def load_results(self) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+        """(model key -> snapshot, every finished run) from the per-model files, completed by the run files."""
+        models: dict[str, dict[str, Any]] = {}
+        runs: dict[str, dict[str, Any]] = {}
+        for path in sorted(self.path.glob(f"*{MODEL_FILE_SUFFIX}")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                model = data["model"]
+                models[str(model["key"])] = model
+                for result in data["runs"]:
+                    if result.get("status") in FINISHED_STATUSES:
+                        runs[result_run_id(result)] = result
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("ignoring unreadable result file %s (%s)", path.name, exc)
+        for rid, (model, result) in self.load_run_files().items():
+            models.setdefault(str(model["key"]), model)
+            runs[rid] = result
+        ordered = sorted(runs.values(), key=lambda r: (str(r["model"]), str(r["task_id"]), int(r["repeat"])))
+        return models, ordered
+
+    def load_transcript(self, result: dict[str, Any]) -> list[dict[str, Any]]:
+        relative = result.get("transcript_file")
+        if not relative:
+            return []
+        try:
+            data = json.loads((self.path / str(relative)).read_text(encoding="utf-8"))
+            transcript = data.get("transcript", [])
+            return transcript if isinstance(transcript, list) else []
+        except (OSError, ValueError, AttributeError):
+            return []
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

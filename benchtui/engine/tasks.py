@@ -1,0 +1,195 @@
+"""Task files: a markdown prompt with YAML front matter, a starting workspace and a hidden check.
+
+The loader validates everything up front and raises TaskError naming the file, the line or key, and
+what was expected, so a batch never starts on a task it cannot run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchtui.engine.errors import TaskError
+from benchtui.engine.yamlfile import LocatedMapping, load_yaml
+
+DIFFICULTIES = ("smoke", "easy", "medium", "hard")
+DEFAULT_MAX_TURNS = 5
+DEFAULT_TIMEOUT_S = 1800.0
+_KNOWN_KEYS = {
+    "id", "title", "difficulty", "workspace", "check_files", "solution", "check", "max_turns", "timeout",
+    "hints", "language", "tags",
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark task, loaded and validated."""
+
+    id: str
+    title: str
+    difficulty: str
+    path: Path
+    workspace: Path
+    check: str
+    prompt: str
+    check_files: Path | None = None
+    solution: Path | None = None
+    max_turns: int = DEFAULT_MAX_TURNS
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    hints: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        """A hash of everything that decides the task's outcome: prompt, workspace, check, limits."""
+        digest = hashlib.sha256()
+        for part in (self.id, self.prompt, self.check, str(self.max_turns), str(self.timeout_s), *self.hints):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        for label, folder in (("workspace", self.workspace), ("check", self.check_files)):
+            if folder is None:
+                continue
+            for file in sorted(p for p in folder.rglob("*") if p.is_file() and not _is_cache(p)):
+                digest.update(f"{label}/{file.relative_to(folder).as_posix()}".encode())
+                digest.update(b"\0")
+                digest.update(file.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def _is_cache(path: Path) -> bool:
+    return any(part in {"__pycache__", ".pytest_cache"} for part in path.parts)
+
+
+def load_task(path: Path | str) -> Task:
+    """Load one task file; raises TaskError with file and line on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaskError("task file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"cannot read task file: {exc}", path=path) from None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise TaskError("expected YAML front matter starting with '---' on the first line", path=path, line=1)
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise TaskError("front matter is not closed by a '---' line", path=path, line=1) from None
+    meta = load_yaml("\n".join(lines[1:end]), path=path, first_line=2, error=TaskError)
+    if not isinstance(meta, LocatedMapping):
+        raise TaskError("front matter must be a mapping of keys to values", path=path, line=2)
+    prompt = "\n".join(lines[end + 1 :]).strip()
+    if not prompt:
+        raise TaskError("the prompt (the text after the front matter) is empty", path=path, line=end + 2)
+    return _build_task(path, meta, prompt)
+
+
+def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
+    def fail(key: str, message: str) -> TaskError:
+        return TaskError(f"'{key}': {message}", path=path, line=meta.line_of(key))
+
+    unknown = sorted(set(meta) - _KNOWN_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(_KNOWN_KEYS))}")
+
+    def text(key: str, *, required: bool = True) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            if required:
+                raise TaskError(f"missing required key '{key}'", path=path, line=meta.start_line)
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool) or not str(value).strip():
+            raise fail(key, f"expected non-empty text, got {value!r}")
+        return str(value).strip()
+
+    def folder(key: str, *, required: bool) -> Path | None:
+        name = text(key, required=required)
+        if name is None:
+            return None
+        resolved = (path.parent / name).resolve()
+        if not resolved.is_dir():
+            raise fail(key, f"folder {name!r} not found next to the task file")
+        return resolved
+
+    def number(key: str, default: float, *, minimum: float, integer: bool) -> Any:
+        value = meta.get(key, default)
+        kind = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or value < minimum:
+            expected = "a whole number" if integer else "a number of seconds"
+            raise fail(key, f"expected {expected} >= {minimum:g}, got {value!r}")
+        return value
+
+    task_id = text("id")
+    assert task_id is not None
+    if any(ch in task_id for ch in "/\\ \t") or task_id.startswith("."):
+        raise fail("id", "expected a name without spaces or slashes")
+    difficulty = text("difficulty")
+    if difficulty not in DIFFICULTIES:
+        raise fail("difficulty", f"expected one of {', '.join(DIFFICULTIES)}, got {difficulty!r}")
+    hints = meta.get("hints") or []
+    if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
+        raise fail("hints", "expected a list of non-empty strings")
+    workspace = folder("workspace", required=True)
+    assert workspace is not None
+    check = text("check")
+    assert check is not None
+    return Task(
+        id=task_id,
+        title=text("title", required=False) or task_id,
+        difficulty=difficulty,
+        path=path.resolve(),
+        workspace=workspace,
+        check=check,
+        prompt=prompt,
+        check_files=folder("check_files", required=False),
+        solution=folder("solution", required=False),
+        max_turns=int(number("max_turns", DEFAULT_MAX_TURNS, minimum=1, integer=True)),
+        timeout_s=float(number("timeout", DEFAULT_TIMEOUT_S, minimum=1, integer=False)),
+        hints=tuple(h.strip() for h in hints),
+    )
+
+
+def find_task_files(folder: Path) -> list[Path]:
+    """Task files under a folder: markdown files that open with front matter and do not live inside
+    another task's workspace, check or solution folder."""
+    candidates = []
+    for md in sorted(folder.rglob("*.md")):
+        try:
+            with md.open(encoding="utf-8") as handle:
+                first = handle.readline().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if first == "---":
+            candidates.append(md)
+    owned: list[Path] = []
+    for md in candidates:
+        stem = md.with_suffix("")
+        owned.extend(stem.parent / f"{stem.name}{suffix}" for suffix in ("", ".check", ".solution"))
+    return [md for md in candidates if not any(o in md.parents for o in owned)]
+
+
+def load_tasks(paths: Iterable[Path | str]) -> list[Task]:
+    """Load every task named by files or folders (folders: every task under them), in order.
+
+    Raises TaskError for a bad file, a folder without tasks, or two tasks with the same id.
+    """
+    tasks: list[Task] = []
+    seen: dict[str, Path] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = find_task_files(path)
+            if not files:
+                raise TaskError("no task files (markdown with front matter) in this folder", path=path)
+        else:
+            files = [path]
+        for file in files:
+            task = load_task(file)
+            if task.id in seen and seen[task.id] != task.path:
+                raise TaskError(f"task id {task.id!r} is also used by {seen[task.id]}", path=file)
+            if task.id not in seen:
+                seen[task.id] = task.path
+                tasks.append(task)
+    return tasks
