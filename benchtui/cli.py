@@ -101,9 +101,10 @@ def run_headless(args: argparse.Namespace) -> int:
 
 def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
+    from benchtui.engine.batches import new_batch, resume_batch
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
-    from benchtui.engine.runner import BatchOptions, BatchRunner
+    from benchtui.engine.runner import BatchOptions
     from benchtui.engine.store import ResultsStore
     from benchtui.engine.tasks import load_tasks
 
@@ -117,39 +118,15 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     config, catalog = load_catalog(args.config)
     notes = list(catalog.notes)
     if args.resume:
-        batch = store.open_batch(args.resume)
-        manifest = batch.manifest()
-        tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
-        keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
-        models, more = select_models(catalog, keys)
-        saved = manifest.get("options", {})
-        options = BatchOptions(
-            parallel=saved.get("parallel") if args.parallel is None else args.parallel,
-            timeout_s=float(saved.get("timeout_s", args.timeout)),
-            repeats=int(saved.get("repeats", 1)),
-            embedded_threads=config.embedded_threads,
-        )
-        notes.append(f"Resuming batch {batch.batch_id}")
-    else:
-        if not args.task:
-            raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
-        tasks = load_tasks(args.task)
-        models, more = select_models(catalog, args.models, args.category)
-        batch = None
-        options = BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
-                               embedded_threads=config.embedded_threads)
-    notes.extend(more)
-    from benchtui.engine import secrets
-
-    runner = BatchRunner(
-        store=store, tasks=tasks, models=models, options=options, batch=batch,
-        manifest_extra={
-            "ollama_version": catalog.ollama_version,
-            "config": {"path": str(config.path) if config.path else None,
-                       "text": secrets.redact(config.source_text)},
-        },
-    )
-    return runner, notes
+        runner, more = resume_batch(store, config, catalog, args.resume, args.parallel)
+        return runner, notes + more
+    if not args.task:
+        raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
+    tasks = load_tasks(args.task)
+    models, more = select_models(catalog, args.models, args.category)
+    options = BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
+                           embedded_threads=config.embedded_threads)
+    return new_batch(store, config, catalog, tasks, models, options), notes + more
 
 
 def execute(runner: Any, notes: list[str]) -> int:

@@ -155,7 +155,7 @@ def _match(name: str, models: Sequence[ModelSpec] | Any) -> ModelSpec | None:
     """The model a user-typed name means: the exact key, else an Ollama model with or without
     ``ollama/`` and ``:latest``."""
     models = list(models)
-    exact = next((m for m in models if m.key == name or m.name == name and m.provider != "ollama"), None)
+    exact = next((m for m in models if m.key == name or (m.name == name and m.provider != "ollama")), None)
     if exact:
         return exact
     wanted = ollama_key(name)

@@ -271,7 +271,7 @@ class BatchRunner:
 
     def _execute(self, run: _Run) -> dict[str, Any] | None:
         control = self._control(run.run_id)
-        if self.cancel.is_set() or control.cancel.is_set() and self.cancel.is_set():
+        if self.cancel.is_set() or (control.cancel.is_set() and self.cancel.is_set()):
             return None
         self.sink.emit(RunStarted(run.run_id))
         dead = self._dead_models.get(run.model.key)

@@ -79,7 +79,7 @@ class ResultsStore:
 
     def open_batch(self, batch_id: str) -> Batch:
         candidate = Path(batch_id)
-        path = candidate if candidate.is_absolute() or candidate.exists() and (candidate / MANIFEST).exists() \
+        path = candidate if candidate.is_absolute() or (candidate.exists() and (candidate / MANIFEST).exists()) \
             else self.root / batch_id
         if not (path / MANIFEST).is_file():
             raise InputError(f"no batch {batch_id!r} in {self.root} (see the history: benchtui history)")

@@ -17,7 +17,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -289,10 +289,8 @@ class RequestGuard:
 
     def _shutdown(self) -> None:
         if self._socket is not None:
-            try:
+            with suppress(OSError):
                 self._socket.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def iter_lines_guarded(response: httpx.Response, guard: RequestGuard) -> Iterator[str]:

@@ -1,0 +1,57 @@
+"""Building a BatchRunner for a new or a resumed batch: shared by the CLI and the TUI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from benchtui.engine import secrets
+from benchtui.engine.config import ModelsConfig
+from benchtui.engine.discovery import Catalog, select_models
+from benchtui.engine.models import ModelSpec
+from benchtui.engine.runner import BatchOptions, BatchRunner
+from benchtui.engine.store import ResultsStore
+from benchtui.engine.tasks import Task, load_tasks
+
+
+def _manifest_extra(config: ModelsConfig, catalog: Catalog) -> dict[str, Any]:
+    return {
+        "ollama_version": catalog.ollama_version,
+        # The config as written: ${ENV} references stay references; a literal key is redacted.
+        "config": {"path": str(config.path) if config.path else None, "text": secrets.redact(config.source_text)},
+    }
+
+
+def new_batch(
+    store: ResultsStore,
+    config: ModelsConfig,
+    catalog: Catalog,
+    tasks: Sequence[Task],
+    models: Sequence[ModelSpec],
+    options: BatchOptions,
+) -> BatchRunner:
+    return BatchRunner(store=store, tasks=tasks, models=models, options=options,
+                       manifest_extra=_manifest_extra(config, catalog))
+
+
+def resume_batch(
+    store: ResultsStore, config: ModelsConfig, catalog: Catalog, batch_id: str, parallel: int | None = None
+) -> tuple[BatchRunner, list[str]]:
+    """A runner that continues ``batch_id``: same tasks, models and options; only unfinished runs run.
+
+    Raises InputError when the batch, one of its task files or one of its models is gone."""
+    batch = store.open_batch(batch_id)
+    manifest = batch.manifest()
+    tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
+    keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
+    models, notes = select_models(catalog, keys)
+    saved = manifest.get("options", {})
+    options = BatchOptions(
+        parallel=saved.get("parallel") if parallel is None else parallel,
+        timeout_s=float(saved.get("timeout_s", 1800.0)),
+        repeats=int(saved.get("repeats", 1)),
+        embedded_threads=config.embedded_threads,
+    )
+    runner = BatchRunner(store=store, tasks=tasks, models=models, options=options, batch=batch,
+                         manifest_extra=_manifest_extra(config, catalog))
+    return runner, [*notes, f"Resuming batch {batch.batch_id}"]

@@ -1,0 +1,501 @@
+"""Tests for benchtui.engine.sandbox: real programs run as the check command."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchtui.engine import sandbox as sb
+from benchtui.engine.sandbox import CheckOutcome, detect_sandbox, run_check
+
+PY_DIR = [os.path.dirname(sys.executable)]
+DETECTED = detect_sandbox()
+
+
+def _available_modes() -> list[str]:
+    modes = []
+    if sb._probe_bwrap():
+        modes.append("bwrap")
+    if sb._probe_unshare():
+        modes.append("unshare")
+    modes.append("none")
+    return modes
+
+
+AVAILABLE = _available_modes()
+ALL_MODES = ["bwrap", "unshare", "none"]
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """A workspace under pytest's tmp dir (a 0700 root-owned ancestor when root)."""
+    d = tmp_path / "ws"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture(params=ALL_MODES)
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    m: str = request.param
+    if m not in AVAILABLE:
+        pytest.skip(f"sandbox mode {m} not available here")
+    monkeypatch.setattr(sb, "_FORCE_MODE", m)
+    yield m
+
+
+def run(command: str, ws: Path, timeout_s: float = 20, **kw: object) -> CheckOutcome:
+    return run_check(command, ws, timeout_s, extra_path=PY_DIR, **kw)  # type: ignore[arg-type]
+
+
+def _live_pids_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
+def _machine_responsive() -> float:
+    t0 = time.monotonic()
+    subprocess.run(["true"], check=True, timeout=10)
+    return time.monotonic() - t0
+
+
+# ---------------------------------------------------------------- basics
+
+
+def test_detect_sandbox_is_cached_and_valid() -> None:
+    assert DETECTED in ("bwrap", "unshare", "none")
+    assert detect_sandbox() == DETECTED
+
+
+def test_true_passes(ws: Path, mode: str) -> None:
+    out = run("true", ws)
+    assert out.exit_code == 0
+    assert out.passed
+    assert not out.timed_out and not out.truncated
+    assert out.sandbox == mode
+    assert out.resource_limit is None
+
+
+def test_exit_code(ws: Path, mode: str) -> None:
+    out = run("echo hello; echo oops >&2; exit 3", ws)
+    assert out.exit_code == 3
+    assert not out.passed
+    assert "hello" in out.output and "oops" in out.output
+
+
+def test_real_pytest_check_and_workspace_writes(ws: Path, mode: str) -> None:
+    (ws / "test_x.py").write_text("def test_x():\n    assert 1 + 1 == 2\n")
+    owner = os.stat(ws)
+    out = run("python -m pytest -q -p no:cacheprovider && echo made > result.txt", ws, 60)
+    assert out.passed, out.output
+    assert "1 passed" in out.output
+    assert (ws / "result.txt").read_text() == "made\n"
+    # ownership handed back to the workspace owner (as root it was lent to a sandbox uid)
+    for p in [ws, ws / "result.txt", ws / "test_x.py"]:
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid) == (owner.st_uid, owner.st_gid)
+
+
+def test_signal_exit_code(ws: Path) -> None:
+    out = run("kill -9 $$", ws)
+    assert out.exit_code == 128 + 9
+    assert not out.timed_out
+
+
+def test_output_decoding_keeps_ansi_and_replaces_bad_utf8(ws: Path) -> None:
+    out = run(r"printf '\033[31mred\033[0m caf\303\251 \377\n'", ws)
+    assert "\x1b[31mred\x1b[0m" in out.output
+    assert "café" in out.output
+    assert "\ufffd" in out.output
+
+
+# ---------------------------------------------------------------- termination
+
+
+def test_timeout_busy_loop(ws: Path) -> None:
+    t0 = time.monotonic()
+    out = run('python -c "while True: pass"', ws, timeout_s=2)
+    elapsed = time.monotonic() - t0
+    assert out.timed_out
+    assert out.exit_code is None
+    assert not out.passed
+    assert elapsed <= 2 + 2, elapsed
+
+
+def test_timeout_with_grandchild_holding_stdout(ws: Path, mode: str) -> None:
+    marker = f"benchtui-canary-{uuid.uuid4().hex}"
+    t0 = time.monotonic()
+    out = run(f"python -c 'import time; time.sleep(1000)' {marker} & sleep 1000", ws, timeout_s=1.5)
+    elapsed = time.monotonic() - t0
+    assert out.timed_out and out.exit_code is None
+    assert elapsed <= 1.5 + 2, elapsed
+    assert _live_pids_with(marker) == []
+
+
+def test_background_process_does_not_block_or_survive(ws: Path, mode: str) -> None:
+    marker = f"benchtui-canary-{uuid.uuid4().hex}"
+    t0 = time.monotonic()
+    out = run(
+        f"python -c 'import time; time.sleep(1000)' {marker} & echo $! > pidfile; echo started",
+        ws,
+        timeout_s=10,
+    )
+    elapsed = time.monotonic() - t0
+    assert out.exit_code == 0, out.output
+    assert "started" in out.output
+    assert elapsed < 3, elapsed
+    assert _live_pids_with(marker) == []
+    if mode == "none":  # same PID namespace: the pid the check saw is ours too
+        pid = int((ws / "pidfile").read_text())
+        assert not Path(f"/proc/{pid}").exists() or _live_pids_with(marker) == []
+
+
+def test_setsid_escape_does_not_survive(ws: Path, mode: str) -> None:
+    if mode == "none" and os.geteuid() != 0:
+        pytest.skip("without namespaces or root a setsid'd process can escape the process group")
+    marker = f"benchtui-canary-{uuid.uuid4().hex}"
+    out = run(
+        f"setsid python -c 'import time; time.sleep(1000)' {marker} </dev/null >/dev/null 2>&1 & sleep 0.3",
+        ws,
+        timeout_s=10,
+    )
+    assert out.exit_code == 0, out.output
+    if mode == "none" and sb._make_pids_cgroup(1) is None and os.geteuid() == 0:
+        pytest.skip("no pids cgroup: an escaped process in 'none' mode is not tracked")
+    assert _live_pids_with(marker) == []
+
+
+def test_cancel_stops_check(ws: Path) -> None:
+    ev = threading.Event()
+    timer = threading.Timer(0.5, ev.set)
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        out = run("sleep 30", ws, timeout_s=30, cancel=ev)
+    finally:
+        timer.cancel()
+    elapsed = time.monotonic() - t0
+    assert out.exit_code is None
+    assert not out.timed_out
+    assert not out.passed
+    assert elapsed < 1.5, elapsed
+
+
+def test_cancel_already_set(ws: Path) -> None:
+    ev = threading.Event()
+    ev.set()
+    out = run("sleep 30", ws, timeout_s=30, cancel=ev)
+    assert out.exit_code is None and not out.passed
+    assert out.duration_s < 1.5
+
+
+# ---------------------------------------------------------------- limits
+
+
+def _process_limit_available() -> bool:
+    if os.geteuid() != 0:
+        return True  # RLIMIT_NPROC is enforced for non-root users
+    if DETECTED in ("bwrap", "unshare"):
+        return True  # per-run unprivileged uid
+    cg = sb._make_pids_cgroup(8)
+    if cg is None:
+        return False
+    cg.remove()
+    return True
+
+
+@pytest.mark.skipif(not _process_limit_available(), reason="no way to limit processes here")
+def test_fork_bomb_is_contained(ws: Path) -> None:
+    stop = threading.Event()
+    worst = [0.0]
+
+    def watch() -> None:
+        while not stop.is_set():
+            worst[0] = max(worst[0], _machine_responsive())
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    t0 = time.monotonic()
+    try:
+        # A bomb that keeps retrying instead of dying on the first failed fork.
+        out = run(
+            'python -c "\nimport os, time\nwhile True:\n'
+            "    try:\n        os.fork()\n    except OSError as e:\n"
+            "        print(e, flush=True); time.sleep(0.05)\"",
+            ws,
+            timeout_s=4,
+        )
+    finally:
+        stop.set()
+        watcher.join()
+    elapsed = time.monotonic() - t0
+    assert not out.passed
+    assert elapsed <= 4 + 2, elapsed
+    assert out.resource_limit == "processes", out.output[-500:]
+    assert worst[0] < 2.0, worst
+    assert _machine_responsive() < 1.0
+
+
+@pytest.mark.skipif(not _process_limit_available(), reason="no way to limit processes here")
+def test_plain_fork_bomb(ws: Path, mode: str) -> None:
+    if mode == "none" and os.geteuid() == 0 and sb._make_pids_cgroup(1) is None:
+        pytest.skip("root without sandbox or pids cgroup: no process limit")
+    out = run('python -c "import os\nwhile True: os.fork()"', ws, timeout_s=5)
+    assert not out.passed
+    assert out.resource_limit == "processes", out.output[-500:]
+    assert _machine_responsive() < 1.0
+
+
+def test_shell_fork_bomb(ws: Path) -> None:
+    if not _process_limit_available():
+        pytest.skip("no way to limit processes here")
+    t0 = time.monotonic()
+    out = run("f() { f | f & }; f; sleep 2; exit 1", ws, timeout_s=5)
+    assert not out.passed
+    assert time.monotonic() - t0 <= 5 + 2
+    assert _machine_responsive() < 1.0
+
+
+def test_small_process_limit(ws: Path) -> None:
+    if not _process_limit_available():
+        pytest.skip("no way to limit processes here")
+    script = (
+        "import os, sys, time\n"
+        "n = 0\n"
+        "try:\n"
+        "    for _ in range(100):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(3); os._exit(0)\n"
+        "        n += 1\n"
+        "except OSError:\n"
+        "    print('stopped at', n); sys.exit(7)\n"
+    )
+    (ws / "forker.py").write_text(script)
+    out = run("python forker.py", ws, timeout_s=15, max_processes=20)
+    assert out.exit_code == 7, out.output
+    n = int(re.search(r"stopped at (\d+)", out.output).group(1))  # type: ignore[union-attr]
+    assert 5 <= n < 20
+    assert out.resource_limit == "processes"
+
+
+def test_memory_limit(ws: Path, mode: str) -> None:
+    out = run('python -c "b = bytearray(3*1024**3)"', ws, timeout_s=20)
+    assert out.exit_code not in (0, None)
+    assert "MemoryError" in out.output
+    assert out.resource_limit == "memory"
+
+
+def test_memory_within_limit_is_fine(ws: Path) -> None:
+    out = run('python -c "b = bytearray(200*1024**2); print(len(b))"', ws, timeout_s=20)
+    assert out.passed, out.output
+
+
+def test_file_size_limit(ws: Path, mode: str) -> None:
+    out = run("head -c 3000000 /dev/zero > big.bin", ws, timeout_s=10, max_file_bytes=1_000_000)
+    assert not out.passed
+    assert out.resource_limit == "file_size"
+    assert (ws / "big.bin").stat().st_size <= 1_000_000
+
+
+def test_huge_output_is_capped_and_memory_stays_flat(ws: Path) -> None:
+    cap = 100_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+    t0 = time.monotonic()
+    out = run(
+        "python -c \"import sys; [sys.stdout.write('x'*1048576) for _ in range(1024)]\"",
+        ws,
+        timeout_s=60,
+        output_cap_bytes=cap,
+    )
+    elapsed = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert out.passed, out.output[-300:]
+    assert out.truncated
+    assert len(out.output) <= cap + 1024
+    assert out.output.startswith("xxxx")
+    assert elapsed < 30, elapsed
+    assert after - before < 100 * 1024, (before, after)
+
+
+def test_huge_output_yes_head(ws: Path) -> None:
+    out = run("yes | head -c 1G", ws, timeout_s=60, output_cap_bytes=1_000_000)
+    assert out.exit_code == 0
+    assert out.truncated
+    assert len(out.output) <= 1_000_000
+    assert out.output.startswith("y\ny\n")
+
+
+def test_output_at_cap_not_truncated(ws: Path) -> None:
+    out = run("printf 'abcd'", ws, output_cap_bytes=4)
+    assert out.output == "abcd"
+    assert not out.truncated
+    out = run("printf 'abcde'", ws, output_cap_bytes=4)
+    assert out.output == "abcd"
+    assert out.truncated
+
+
+# ---------------------------------------------------------------- isolation
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[int]:
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    srv.settimeout(0.2)
+    port: int = srv.getsockname()[1]
+    stop = threading.Event()
+    hits: list[int] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except (TimeoutError, OSError):
+                continue
+            hits.append(1)
+            conn.sendall(b"hello-from-host\n")
+            conn.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    yield port
+    stop.set()
+    th.join(2)
+    srv.close()
+
+
+def test_network_is_isolated(ws: Path, mode: str, loopback_server: int) -> None:
+    # sanity: the server really answers from the host
+    with socket.create_connection(("127.0.0.1", loopback_server), timeout=2) as c:
+        assert c.recv(100).startswith(b"hello-from-host")
+    cmd = (
+        'python -c "import socket; s = socket.create_connection((\'127.0.0.1\', '
+        f'{loopback_server}), timeout=2); print(s.recv(100))"'
+    )
+    out = run(cmd, ws, timeout_s=15)
+    if mode == "none":
+        assert out.passed  # no isolation: documented, warned
+        pytest.skip("sandbox 'none' has no network isolation")
+    assert not out.passed
+    assert "hello-from-host" not in out.output
+    assert re.search(r"Connection refused|unreachable|Errno", out.output), out.output
+
+
+def test_env_is_allowlisted(ws: Path, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-123")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-canary")
+    monkeypatch.setenv("MY_SECRET", "canary-secret")
+    monkeypatch.setenv("SOMETHING_ELSE", "canary-else")
+    out = run("env", ws)
+    assert out.passed
+    env = dict(line.split("=", 1) for line in out.output.splitlines() if "=" in line)
+    assert not [k for k in env if re.search("KEY|TOKEN|SECRET", k, re.I)]
+    assert "canary" not in out.output
+    assert "SOMETHING_ELSE" not in env
+    assert set(env) <= {
+        "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE",
+        "PYTHONHASHSEED", "TERM", "NO_COLOR", "PWD", "SHLVL", "_", "OLDPWD",
+    }  # fmt: skip
+    assert env["PATH"].split(":")[0] == PY_DIR[0]
+    assert env["LANG"] == env["LC_ALL"] == "C.UTF-8"
+    assert env["TERM"] == "dumb" and env["NO_COLOR"] == "1"
+    assert env["PYTHONHASHSEED"] == "0" and env["PYTHONDONTWRITEBYTECODE"] == "1"
+    home, tmpdir = env["HOME"], env["TMPDIR"]
+    assert home != os.path.expanduser("~")
+    assert not os.path.exists(home)
+    assert not os.path.exists(tmpdir)
+
+
+def test_home_and_tmpdir_writable(ws: Path, mode: str) -> None:
+    out = run('echo a > "$HOME/f" && echo b > "$TMPDIR/g" && cat "$HOME/f" "$TMPDIR/g"', ws)
+    assert out.passed, out.output
+    assert out.output.split() == ["a", "b"]
+
+
+def test_cannot_write_outside_workspace(ws: Path, mode: str) -> None:
+    if mode == "none":
+        pytest.skip("no filesystem isolation in 'none' mode")
+    target = Path("/work") if Path("/work").is_dir() else Path("/usr")
+    victim = target / f"benchtui-escape-{uuid.uuid4().hex}"
+    out = run(f"touch {victim}; touch /etc/{victim.name}", ws)
+    try:
+        assert not victim.exists()
+        assert not Path(f"/etc/{victim.name}").exists()
+        assert out.exit_code != 0
+    finally:
+        for p in (victim, Path(f"/etc/{victim.name}")):
+            if p.exists():
+                p.unlink()
+
+
+def test_secrets_and_other_temp_files_hidden(ws: Path, mode: str, tmp_path: Path) -> None:
+    if mode == "none":
+        pytest.skip("no filesystem isolation in 'none' mode")
+    sibling = tmp_path / "sibling-secret.txt"
+    sibling.write_text("canary-sibling")
+    out = run(f"cat {sibling}; ls -a /root /home; cat /etc/shadow; echo done", ws)
+    assert "canary-sibling" not in out.output
+    if os.geteuid() == 0:
+        assert "root:" not in out.output  # /etc/shadow unreadable for the sandbox uid
+    assert "done" in out.output
+
+
+def test_none_mode_warns_once(
+    ws: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sb, "_FORCE_MODE", "none")
+    monkeypatch.setattr(sb, "_warned", set())
+    with caplog.at_level("WARNING", logger="benchtui.engine.sandbox"):
+        run("true", ws)
+        run("true", ws)
+    msgs = [r for r in caplog.records if "isolation" in r.getMessage()]
+    assert len(msgs) == 1
+
+
+def test_missing_workspace_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        run_check("true", tmp_path / "nope", 5)
+
+
+def test_concurrent_checks(tmp_path: Path) -> None:
+    results: list[CheckOutcome] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        d = tmp_path / f"w{i}"
+        d.mkdir()
+        o = run(f"echo run{i} > out.txt && cat out.txt && exit {i}", d)
+        with lock:
+            results.append(o)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r.exit_code or 0 for r in results) == [0, 1, 2, 3]
+    for r in results:
+        assert f"run{r.exit_code}" in r.output
