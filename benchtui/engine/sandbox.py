@@ -351,6 +351,35 @@ _cgroup_counter = 0
 _cgroup_lock = threading.Lock()
 
 
+_stale_checked: set[Path] = set()
+
+
+def _remove_stale_cgroups(parent: Path, is_v2: bool) -> None:
+    """Remove cgroups left behind by benchtui processes that died (once per parent)."""
+    with _cgroup_lock:
+        if parent in _stale_checked:
+            return
+        _stale_checked.add(parent)
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        m = re.fullmatch(r"benchtui-check-(\d+)-\d+", entry.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # owner still alive
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        cg = _PidsCgroup(entry, is_v2)
+        cg.kill_all()
+        cg.remove()
+
+
 def _make_pids_cgroup(max_processes: int) -> _PidsCgroup | None:
     global _cgroup_counter
     if _DISABLE_CGROUP or not _is_root():
@@ -366,6 +395,7 @@ def _make_pids_cgroup(max_processes: int) -> _PidsCgroup | None:
     if v2 is not None and "<v2>" in own:
         candidates.append((Path(v2 + own["<v2>"].rstrip("/")), True))
     for parent, is_v2 in candidates:
+        _remove_stale_cgroups(parent, is_v2)
         child = parent / name
         try:
             if is_v2:
@@ -490,6 +520,14 @@ def _bwrap_argv(lay: _Layout, cwd: str) -> list[str]:
     return argv
 
 
+_LOOPBACK_UP = """
+import fcntl, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, struct.pack("16sH14s", b"lo", 0, b"")))[1]
+fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
+"""
+
+
 def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
     """unshare + a setup script that builds the same view as bwrap does.
 
@@ -507,6 +545,9 @@ def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
     if len(binds) > 7:
         raise RuntimeError(f"too many bind mounts for the unshare sandbox: {len(binds)}")
     lines = ["set -e", "umask 022"]
+    # bwrap brings loopback up in its network namespace; do the same here so
+    # checks can still talk to servers they start themselves on 127.0.0.1.
+    lines.append(f"{q(sys.executable)} -I -S -c {q(_LOOPBACK_UP)} 2>/dev/null || :")
     for i, (p, _ro) in enumerate(binds):
         lines.append(f"exec {i + 3}<{q(p)}")
     for h in lay.hidden:
@@ -731,7 +772,7 @@ def run_check(
 
         argv: list[str]
         if mode in ("bwrap", "unshare"):
-            lay = _layout([ws, home, tmp], _interpreter_paths(extra))
+            lay = _layout([ws, base], _interpreter_paths(extra))
             wrapper = _bwrap_argv(lay, ws) if mode == "bwrap" else _unshare_argv(lay, ws)
             argv = wrapper + inner
         else:

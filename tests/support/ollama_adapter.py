@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -414,7 +414,7 @@ class OllamaAdapter:
             raise UpstreamError(502, f"upstream {root} failed: {exc}") from exc
         return {}
 
-    def chat_stream(self, root: str, request: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    def chat_stream(self, root: str, request: Mapping[str, Any]) -> Generator[tuple[str, Any], None, None]:
         """Yield ``("delta", text)`` per upstream token delta, then ``("final", {...})`` once.
 
         The final value holds the upstream ``finish_reason``, ``usage`` and llama.cpp's ``timings``.

@@ -1,0 +1,109 @@
+"""Edit blocks: lenient where models drift, strict about where files go."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from benchtui.engine.edits import PathRejected, apply_edits, parse_edits, replace_text, safe_target
+
+GREET = 'def greet(name="world"):\n    print(f"Helo, {name}!")\n'
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "greet.py").write_text(GREET)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "util.py").write_text("X = 1\n")
+    return tmp_path
+
+
+def apply(root: Path, reply: str, edit_format: str = "diff"):
+    known = {"greet.py", "pkg/util.py"}
+    return apply_edits(root, parse_edits(reply, edit_format, known), known)
+
+
+def test_canonical_search_replace(workspace: Path) -> None:
+    reply = 'greet.py\n```python\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n' \
+            '    print(f"Hello, {name}!")\n>>>>>>> REPLACE\n```\n'
+    report = apply(workspace, reply)
+    assert report.applied == ["greet.py"] and not report.malformed
+    assert "Hello," in (workspace / "greet.py").read_text()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # path inside the fence
+        '```python\ngreet.py\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n    print(f"Hello, {name}!")\n'
+        ">>>>>>> REPLACE\n```",
+        # decorated path, CRLF, trailing prose
+        '**greet.py**\r\n```\r\n<<<<<<< SEARCH\r\n    print(f"Helo, {name}!")\r\n=======\r\n'
+        '    print(f"Hello, {name}!")\r\n>>>>>>> REPLACE\r\n```\r\nThat fixes it.',
+        # indentation-only mismatch in SEARCH; missing closing marker
+        'greet.py\n```\n<<<<<<< SEARCH\nprint(f"Helo, {name}!")\n=======\nprint(f"Hello, {name}!")\n```',
+        # no path at all, but the SEARCH text is in exactly one file
+        '<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n    print(f"Hello, {name}!")\n>>>>>>> REPLACE',
+    ],
+)
+def test_lenient_forms_still_apply(workspace: Path, reply: str) -> None:
+    report = apply(workspace, reply)
+    assert report.applied == ["greet.py"], report.failures
+    assert '    print(f"Hello, {name}!")' in (workspace / "greet.py").read_text()
+
+
+def test_whole_file_format_and_new_file(workspace: Path) -> None:
+    reply = 'greet.py\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n\n' \
+            "pkg/new.py\n```\nY = 2\n```\n"
+    report = apply(workspace, reply, "whole")
+    assert sorted(report.applied) == ["greet.py", "pkg/new.py"]
+    assert (workspace / "pkg" / "new.py").read_text() == "Y = 2\n"
+
+
+def test_empty_search_creates_a_file(workspace: Path) -> None:
+    report = apply(workspace, "notes.txt\n```\n<<<<<<< SEARCH\n=======\nhello\n>>>>>>> REPLACE\n```")
+    assert report.applied == ["notes.txt"]
+    assert (workspace / "notes.txt").read_text() == "hello\n"
+
+
+def test_prose_only_and_unmatched_search_are_malformed(workspace: Path) -> None:
+    assert apply(workspace, "I think the code looks fine.").malformed
+    report = apply(workspace, "greet.py\n```\n<<<<<<< SEARCH\nnot there\n=======\nx\n>>>>>>> REPLACE\n```")
+    assert report.malformed and "did not match" in report.failures[0]
+    assert (workspace / "greet.py").read_text() == GREET
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/etc/passwd", "absolute"),
+        ("../outside.py", "'..'"),
+        ("pkg/../../x.py", "'..'"),
+        ("a\0b.py", "NUL"),
+        ("x" * 300 + ".py", "too long"),
+        ("~/.bashrc", "absolute"),
+    ],
+)
+def test_paths_outside_the_workspace_are_refused_before_writing(workspace: Path, path: str, reason: str) -> None:
+    with pytest.raises(PathRejected, match=reason):
+        safe_target(workspace, path)
+    report = apply(workspace, f"{path}\n```\n<<<<<<< SEARCH\n=======\npwned\n>>>>>>> REPLACE\n```")
+    assert not report.applied
+
+
+def test_symlink_leading_outside_is_refused(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    os.symlink(outside, workspace / "link")
+    with pytest.raises(PathRejected, match="symbolic link"):
+        safe_target(workspace, "link/evil.py")
+    os.symlink(outside / "target.py", workspace / "file_link.py")
+    report = apply(workspace, "file_link.py\n```\n<<<<<<< SEARCH\n=======\npwned\n>>>>>>> REPLACE\n```")
+    assert not report.applied and not (outside / "target.py").exists()
+
+
+def test_replace_text_reindents_by_the_found_offset() -> None:
+    content = "class A:\n    def f(self):\n        return 1\n"
+    updated = replace_text(content, "def f(self):\n    return 1", "def f(self):\n    return 2")
+    assert updated == "class A:\n    def f(self):\n        return 2\n"

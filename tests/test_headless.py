@@ -1,0 +1,197 @@
+"""The spine, end to end through the real CLI: task -> scripted Ollama over HTTP -> edits -> hidden check ->
+metrics -> batch folder -> comparison report, plus exit codes, Ctrl-C, and kill-and-resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchtui.cli import main
+from tests.conftest import REPO, TASKS, write_config
+from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
+
+FIX_TYPO = TASKS / "easy" / "fix_typo.md"
+STUBBORN = (
+    "I'll add a note.\n\ngreet.py\n```\n<<<<<<< SEARCH\ndef greet(name=\"world\"):\n=======\n"
+    "def greet(name=\"world\"):\n    # looked at this\n>>>>>>> REPLACE\n```\n"
+)
+
+
+def batch_dir(output: Path) -> Path:
+    (folder,) = [p for p in output.iterdir() if p.name.startswith("batch_")]
+    return folder
+
+
+def model_runs(folder: Path, stem: str) -> list[dict[str, Any]]:
+    return json.loads((folder / f"{stem}_result.json").read_text())["runs"]
+
+
+@pytest.fixture
+def ollama(monkeypatch: pytest.MonkeyPatch):
+    server = ScriptedOllama({
+        "solver": Script(solution_reply(FIX_TYPO)),
+        "stubborn": Script(fixed(STUBBORN)),
+        "garbage": Script(fixed("Bananas are yellow. ¯\\_(ツ)_/¯")),
+        "sleepy": Script(fixed("thinking " * 400), chunk_delay_s=0.05, chunk_size=9),
+    }).start()
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    yield server
+    server.close()
+
+
+def test_a_headless_batch_records_what_each_model_really_did(
+    ollama: ScriptedOllama, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "models.yaml", "models:\n  - name: ghost\n    provider: ollama\n")
+    code = main(["--task", str(FIX_TYPO), "--models", "solver,stubborn,garbage,ghost", "--no-ui",
+                 "--output", str(tmp_path / "out"), "--config", str(config), "--timeout", "120"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    folder = batch_dir(tmp_path / "out")
+
+    (solver,) = model_runs(folder, "ollama_solver")
+    assert solver["status"] == "passed" and solver["error"] is None
+    assert solver["prompts_sent"] == 1 and solver["human_interventions"] == 0 and solver["malformed_replies"] == 0
+    assert (solver["files_modified"], solver["lines_added"], solver["lines_removed"]) == (1, 1, 1)
+    assert "+    print(f\"Hello, {name}!\")" in solver["diff"]
+    assert solver["completion_tokens"] > 0 and solver["prompt_tokens"] > 0 and solver["tokens_per_s"] > 0
+    assert solver["load_time_s"] == pytest.approx(0.001)
+    assert solver["cost_usd"] == 0.0
+    assert solver["completion_time_s"] >= solver["model_time_s"] + solver["check_time_s"] - 0.01
+    transcript = json.loads((folder / solver["transcript_file"]).read_text())["transcript"]
+    assert [e["kind"] for e in transcript][:4] == ["system", "prompt", "reply", "edits"]
+
+    (stubborn,) = model_runs(folder, "ollama_stubborn")
+    assert stubborn["status"] == "failed"
+    assert stubborn["prompts_sent"] == 5 == ollama.attempts["stubborn"]
+    assert stubborn["human_interventions"] == 3 == stubborn["hints_given"]
+    sent = ollama.bodies["stubborn"][-1]["messages"]
+    assert any("The misspelled word is in greet.py." in m["content"] for m in sent)
+    assert "failed" in stubborn["check_output"]
+
+    (garbage,) = model_runs(folder, "ollama_garbage")
+    assert garbage["status"] == "failed" and garbage["malformed_replies"] == 5 and garbage["files_modified"] == 0
+
+    (ghost,) = model_runs(folder, "ollama_ghost")
+    assert ghost["status"] == "error" and ghost["error"] == "model_not_found"
+    assert ghost["request_attempts"] == 1 == ollama.attempts["ghost"]
+
+    report = json.loads((folder / "comparison_report.json").read_text())
+    assert report["rankings"]["fastest"][0]["model"] == "ollama/solver"
+    assert [e["model"] for e in report["rankings"]["leaderboard"]][0] == "ollama/solver"
+    assert report["aggregates"]["ollama/stubborn"]["success_rate"] == 0
+    manifest = json.loads((folder / "batch.json").read_text())
+    assert manifest["status"] == "finished" and manifest["progress"] == {"planned": 4, "finished": 4, "passed": 1}
+    assert "Fastest" in printed and folder.name in printed
+
+
+def test_a_model_slower_than_the_timeout_times_out_and_the_batch_goes_on(
+    ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    code = main(["--task", str(FIX_TYPO), "--models", "sleepy,solver", "--no-ui", "--output", str(tmp_path),
+                 "--timeout", "2"])
+    assert code == 0
+    assert time.monotonic() - started < 15
+    folder = batch_dir(tmp_path)
+    (sleepy,) = model_runs(folder, "ollama_sleepy")
+    assert sleepy["status"] == "timeout" and sleepy["completion_time_s"] < 4
+    assert model_runs(folder, "ollama_solver")[0]["status"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--models", "nonexistent"], "unknown model 'nonexistent'"),
+        (["--category", "nope"], "unknown category 'nope'"),
+        (["--timeout", "0"], "--timeout must be"),
+    ],
+)
+def test_bad_command_line_input_exits_2_with_one_line(
+    ollama: ScriptedOllama, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    code = main(["--task", str(FIX_TYPO), "--no-ui", "--output", str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_malformed_task_exits_2_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\nid: x\ndifficulty: impossible\n---\nhi\n")
+    assert main(["--task", str(bad), "--no-ui", "--output", str(tmp_path / "out")]) == 2
+    assert f"{bad}:3: 'difficulty'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_invalid_config_exits_2_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "c.yaml", "models:\n  - name: a\n    provider: skynet\n")
+    assert main(["--task", str(FIX_TYPO), "--no-ui", "--config", str(config)]) == 2
+    assert f"{config}:3: 'provider': unknown provider 'skynet'" in capsys.readouterr().err
+
+
+def test_no_models_at_all_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path / "c.yaml", "embedded: {enabled: false}\n")
+    assert main(["--task", str(FIX_TYPO), "--no-ui", "--config", str(config), "--output", str(tmp_path)]) == 2
+    assert "no model is available" in capsys.readouterr().err
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "benchtui", *args], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def test_ctrl_c_interrupts_exits_3_and_the_batch_resumes(ollama: ScriptedOllama, tmp_path: Path) -> None:
+    env = {**os.environ, "OLLAMA_HOST": ollama.url}
+    proc = run_cli(["--task", str(FIX_TYPO), "--models", "solver,sleepy", "--no-ui", "--output", str(tmp_path)], env)
+    wait_for(lambda: ollama.attempts["sleepy"] >= 1)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 3, output
+    assert time.monotonic() - started < 5
+    folder = batch_dir(tmp_path)
+    assert json.loads((folder / "batch.json").read_text())["status"] == "interrupted"
+    assert f"--resume {folder.name}" in output
+    assert not (folder / "runs" / "ollama_sleepy").exists()
+
+
+def test_sigkill_midway_then_resume_reruns_only_unfinished_runs(ollama: ScriptedOllama, tmp_path: Path) -> None:
+    env = {**os.environ, "OLLAMA_HOST": ollama.url}
+    proc = run_cli(["--task", str(FIX_TYPO), "--models", "solver,sleepy,garbage", "--no-ui",
+                    "--output", str(tmp_path), "--timeout", "60"], env)
+    wait_for(lambda: ollama.attempts["sleepy"] >= 1)
+    proc.kill()
+    proc.communicate(timeout=10)
+    folder = batch_dir(tmp_path)
+    assert (folder / "runs" / "ollama_solver" / "fix_typo__r1.json").exists()
+    solver_calls, sleepy_calls = ollama.attempts["solver"], ollama.attempts["sleepy"]
+
+    ollama.scripts["sleepy"] = Script(solution_reply(FIX_TYPO))
+    resumed = run_cli(["--resume", folder.name, "--no-ui", "--output", str(tmp_path)], env)
+    output, _ = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, output
+    assert ollama.attempts["solver"] == solver_calls  # finished before the kill: never sent again
+    assert ollama.attempts["sleepy"] == sleepy_calls + 1
+    report = json.loads((folder / "comparison_report.json").read_text())
+    assert sorted(report["aggregates"]) == ["ollama/garbage", "ollama/sleepy", "ollama/solver"]
+    assert {r["model"]: r["status"] for r in report["runs"]} == {
+        "ollama/solver": "passed", "ollama/sleepy": "passed", "ollama/garbage": "failed"}
+    assert json.loads((folder / "batch.json").read_text())["status"] == "finished"

@@ -1,0 +1,86 @@
+"""The task format: loading, and errors that name the file, the line and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchtui.engine.errors import TaskError
+from benchtui.engine.tasks import find_task_files, load_task, load_tasks
+from tests.conftest import TASKS
+
+
+def make_task(tmp_path: Path, front: str, prompt: str = "Do the thing.") -> Path:
+    (tmp_path / "ws").mkdir(exist_ok=True)
+    (tmp_path / "ws" / "a.py").write_text("x = 1\n")
+    path = tmp_path / "t.md"
+    path.write_text(f"---\n{front}\n---\n{prompt}\n")
+    return path
+
+
+def test_shipped_fix_typo_loads_with_every_field() -> None:
+    task = load_task(TASKS / "easy" / "fix_typo.md")
+    assert task.id == "fix_typo"
+    assert task.difficulty == "easy"
+    assert task.workspace.is_dir() and task.check_files is not None and task.solution is not None
+    assert task.max_turns == 5 and task.timeout_s == 300
+    assert len(task.hints) >= 2
+    assert "greet" in task.prompt
+
+
+def test_defaults_apply_when_optional_keys_are_missing(tmp_path: Path) -> None:
+    task = load_task(make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'"))
+    assert task.max_turns == 5 and task.timeout_s == 1800 and task.hints == () and task.check_files is None
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "fragment"),
+    [
+        ("id: t\ndifficulty: extreme\nworkspace: ws/\ncheck: x", 3, "'difficulty': expected one of smoke"),
+        ("id: t\ndifficulty: easy\nworkspace: nope/\ncheck: x", 4, "'workspace': folder 'nope/' not found"),
+        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: x\nmax_turns: zero", 6, "'max_turns': expected a whole"),
+        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: x\nhints: 3", 6, "'hints': expected a list"),
+        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: x\ncolour: red", 6, "'colour': unknown key"),
+        ("id: t\ndifficulty: [easy\nworkspace: ws/", None, "invalid YAML"),
+    ],
+)
+def test_bad_front_matter_names_file_line_and_expectation(
+    tmp_path: Path, front: str, line: int | None, fragment: str
+) -> None:
+    path = make_task(tmp_path, front)
+    with pytest.raises(TaskError) as caught:
+        load_task(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    assert fragment in message
+    if line is not None:
+        assert caught.value.line == line
+
+
+def test_missing_required_key_and_unclosed_front_matter(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match="missing required key 'check'"):
+        load_task(make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/"))
+    bad = tmp_path / "open.md"
+    bad.write_text("---\nid: t\n")
+    with pytest.raises(TaskError, match="not closed"):
+        load_task(bad)
+    with pytest.raises(TaskError, match="task file not found"):
+        load_task(tmp_path / "missing.md")
+
+
+def test_folders_expand_to_every_task_and_skip_workspace_markdown() -> None:
+    files = find_task_files(TASKS)
+    assert TASKS / "easy" / "fix_typo.md" in files
+    assert all(".check" not in str(f) and ".solution" not in str(f) for f in files)
+    tasks = load_tasks([TASKS / "easy", TASKS / "smoke" / "add_comment.md"])
+    ids = [t.id for t in tasks]
+    assert "fix_typo" in ids and ids[-1] == "add_comment"
+    assert len(ids) == len(set(ids))
+
+
+def test_fingerprint_changes_with_the_workspace(tmp_path: Path) -> None:
+    path = make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'")
+    before = load_task(path).fingerprint()
+    (tmp_path / "ws" / "a.py").write_text("x = 2\n")
+    assert load_task(path).fingerprint() != before
