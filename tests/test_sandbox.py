@@ -242,7 +242,7 @@ def test_fork_bomb_is_contained(ws: Path) -> None:
         out = run(
             'python -c "\nimport os, time\nwhile True:\n'
             "    try:\n        os.fork()\n    except OSError as e:\n"
-            "        print(e, flush=True); time.sleep(0.05)\"",
+            '        print(e, flush=True); time.sleep(0.05)"',
             ws,
             timeout_s=4,
         )
@@ -392,7 +392,7 @@ def test_network_is_isolated(ws: Path, mode: str, loopback_server: int) -> None:
     with socket.create_connection(("127.0.0.1", loopback_server), timeout=2) as c:
         assert c.recv(100).startswith(b"hello-from-host")
     cmd = (
-        'python -c "import socket; s = socket.create_connection((\'127.0.0.1\', '
+        "python -c \"import socket; s = socket.create_connection(('127.0.0.1', "
         f'{loopback_server}), timeout=2); print(s.recv(100))"'
     )
     out = run(cmd, ws, timeout_s=15)
@@ -464,9 +464,7 @@ def test_secrets_and_other_temp_files_hidden(ws: Path, mode: str, tmp_path: Path
     assert "done" in out.output
 
 
-def test_none_mode_warns_once(
-    ws: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_none_mode_warns_once(ws: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(sb, "_FORCE_MODE", "none")
     monkeypatch.setattr(sb, "_warned", set())
     with caplog.at_level("WARNING", logger="benchtui.engine.sandbox"):

@@ -657,9 +657,7 @@ def _build_env(home: str, tmp: str, extra_path: list[str] | None) -> dict[str, s
     }
 
 
-_MEMORY_RE = re.compile(
-    rb"MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|memory exhausted", re.I
-)
+_MEMORY_RE = re.compile(rb"MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|memory exhausted", re.I)
 _PROCESS_RE = re.compile(
     rb"Resource temporarily unavailable|BlockingIOError|Cannot fork|fork: retry|"
     rb"can't fork|fork failed|Too many processes",
@@ -750,8 +748,7 @@ def run_check(
         elif root and cgroup is None:
             _warn_once(
                 "nproc",
-                "benchtui sandbox: running as root without a pids cgroup or sandbox; "
-                "the process limit is not enforced",
+                "benchtui sandbox: running as root without a pids cgroup or sandbox; the process limit is not enforced",
             )
 
         inner: list[str] = []

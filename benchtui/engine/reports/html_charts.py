@@ -125,7 +125,7 @@ def bar_chart(
                 bx, by = float(LABEL_W), y + 5 + lane * bar_h
             parts.append(f'<rect class="bar s{lane}" x="{_f(bx)}" y="{_f(by)}" width="{_f(width)}" '
                          f'height="{_f(bar_h - (0 if stacked else 1))}" rx="2"/>')
-        end = LABEL_W + (totals[index] * scale) + 6
+        end = LABEL_W + max(totals[index], 0.0) * scale + 6
         parts.append(f'<text class="value" x="{_f(end)}" y="{_f(y + ROW_H / 2 + 4)}">{esc(row.text)}</text>')
         parts.append("</g>")
     parts.append("</svg>")

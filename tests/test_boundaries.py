@@ -1,0 +1,39 @@
+"""The import contract: the engine and the headless path never import Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+ENGINE_MODULES = [
+    "benchtui.engine.agent", "benchtui.engine.runner", "benchtui.engine.store", "benchtui.engine.discovery",
+    "benchtui.engine.reports", "benchtui.engine.rankings", "benchtui.engine.metrics", "benchtui.engine.batches",
+    "benchtui.engine.validate", "benchtui.headless", "benchtui.cli", "benchtui.commands", "benchtui.paths",
+]
+
+
+def test_engine_and_headless_import_no_textual_in_a_fresh_interpreter() -> None:
+    code = (
+        "import importlib, sys\n"
+        f"for name in {ENGINE_MODULES!r}: importlib.import_module(name)\n"
+        "import benchtui.engine.reports as r\n"
+        "for fmt in ('json', 'csv', 'html'):\n"
+        "    try: importlib.import_module(f'benchtui.engine.reports.{fmt}_report')\n"
+        "    except ModuleNotFoundError: pass\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_help_does_not_import_textual_or_the_engine() -> None:
+    code = (
+        "import sys\nfrom benchtui.cli import build_parser\nbuild_parser().format_help()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('textual', 'httpx', 'benchtui.engine'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

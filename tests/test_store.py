@@ -1,0 +1,62 @@
+"""Batch folders: unique ids, atomic files, torn files redone (never a crash), history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchtui.engine.atomic import write_json
+from benchtui.engine.store import ResultsStore
+
+
+def result(task: str, model: str, status: str = "passed") -> dict:
+    return {"task_id": task, "model": model, "repeat": 1, "status": status, "completion_time_s": 1.0}
+
+
+def test_two_batches_in_the_same_second_get_distinct_folders(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    first, second = store.create_batch({}), store.create_batch({})
+    assert first.path != second.path and first.path.name.startswith("batch_")
+    assert json.loads((second.path / "batch.json").read_text())["status"] == "running"
+
+
+def test_torn_empty_or_foreign_run_files_are_treated_as_not_done(tmp_path: Path) -> None:
+    batch = ResultsStore(tmp_path).create_batch({})
+    snapshot = {"key": "m"}
+    batch.record_run(snapshot, "m", result("good", "m"), [])
+    runs = batch.path / "runs" / "m"
+    (runs / "torn__r1.json").write_text('{"schema": 1, "result": {"task_id": "torn"')
+    (runs / "empty__r1.json").write_text("")
+    (runs / "foreign__r1.json").write_text(json.dumps({"hello": "world"}))
+    (runs / ".good__r1.json.123.456.tmp").write_text("half")
+    found = batch.load_run_files()
+    assert list(found) == ["good::m::1"]
+    batch.clean_stale()
+    assert not list(runs.glob("*.tmp"))
+
+
+def test_model_file_lists_every_run_and_history_reads_the_manifest(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    batch = store.create_batch({"tasks": [{"id": "t1"}], "models": [{"key": "m"}], "runs_planned": 2})
+    batch.record_run({"key": "m"}, "m", result("t1", "m"), [{"kind": "reply", "content": "hi"}])
+    batch.record_run({"key": "m"}, "m", result("t2", "m", "failed"), [])
+    batch.flush()
+    runs = json.loads((batch.path / "m_result.json").read_text())["runs"]
+    assert [r["task_id"] for r in runs] == ["t1", "t2"]
+    models, loaded = batch.load_results()
+    assert list(models) == ["m"] and len(loaded) == 2
+    assert batch.load_transcript(loaded[0]) == [{"kind": "reply", "content": "hi"}]
+    batch.update_manifest(status="interrupted", progress={"planned": 2, "finished": 2, "passed": 1})
+    (info,) = store.list_batches()
+    assert (info.status, info.tasks, info.models, info.passed, info.planned) == ("interrupted", ("t1",), ("m",), 1, 2)
+
+
+def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    write_json(target, {"v": 1})
+    try:
+        write_json(target, {"v": object()})
+    except TypeError:
+        pass
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
