@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
 def list_models(console: Console, config_arg: str | None) -> int:
     config, catalog = load_catalog(config_arg)
     table = Table(title="Models")
-    for column in ("Model", "Provider", "Categories", "Size", "Quant", "Endpoint", "Status"):
+    for column in ("Model", "Provider", "Categories", "Size", "Quant", "Disk", "Endpoint", "Status"):
         table.add_column(column)
     for spec in sorted(catalog.models, key=lambda m: (not m.available, m.provider, m.key)):
         status = Text("available", style="green") if spec.available else Text(
@@ -55,6 +55,7 @@ def list_models(console: Console, config_arg: str | None) -> int:
         table.add_row(
             spec.key, spec.provider, ", ".join(spec.categories) or "—",
             str(spec.details.get("parameter_size") or "—"), str(spec.details.get("quantization") or "—"),
+            _disk_size(spec.details.get("size_bytes")),
             spec.base_url or ("in-process" if spec.provider == "embedded" else "—"), status,
         )
     console.print(table)
@@ -62,6 +63,18 @@ def list_models(console: Console, config_arg: str | None) -> int:
         console.print(f"[yellow]•[/] {note}")
     console.print(f"Config: {config.path or 'none (built-in defaults)'} · Ollama: {config.ollama_host}")
     return EXIT_OK
+
+
+def _disk_size(size: object) -> str:
+    """Bytes as Ollama shows them (``4.7 GB``); ``—`` when unknown."""
+    if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
+        return "—"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
 
 
 def list_tasks(console: Console, paths: list[str]) -> int:

@@ -8,6 +8,7 @@ at most 64 new tokens keep the file well under a minute on 2 cores.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -350,3 +351,22 @@ def test_close_frees_the_port_and_the_memory(smollm2_url: str) -> None:
     assert _rss_kib() - before < (loaded - before) / 2, (before, loaded, _rss_kib())
     with pytest.raises(EmbeddedModelError, match="closed"):
         servers.ensure_started(SMOLLM2)
+
+
+@pytest.mark.llm
+def test_corrupt_weights_fail_with_llama_cpp_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require(SMOLLM2)
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + bytes(1000))
+    real = embedded._describe
+    monkeypatch.setattr(
+        embedded,
+        "_describe",
+        lambda spec: dataclasses.replace(real(spec), gguf_path=bad) if spec.name == SMOLLM2 else real(spec),
+    )
+    with EmbeddedServers(log_dir=tmp_path / "log") as servers:
+        with pytest.raises(EmbeddedModelError, match="failed to load") as caught:
+            servers.ensure_started(SMOLLM2)
+        assert str(bad) in str(caught.value)
+        assert "GGUF" in str(caught.value)  # llama.cpp's own reason, read back from the log copy
+        assert servers.running() == {}

@@ -33,7 +33,16 @@ def _available_modes() -> list[str]:
     return modes
 
 
+def _cgroup_ok() -> bool:
+    cg = sb._make_pids_cgroup(8)
+    if cg is None:
+        return False
+    cg.remove()
+    return True
+
+
 AVAILABLE = _available_modes()
+CGROUP_OK = _cgroup_ok()
 ALL_MODES = ["bwrap", "unshare", "none"]
 
 
@@ -180,7 +189,7 @@ def test_setsid_escape_does_not_survive(ws: Path, mode: str) -> None:
         timeout_s=10,
     )
     assert out.exit_code == 0, out.output
-    if mode == "none" and sb._make_pids_cgroup(1) is None and os.geteuid() == 0:
+    if mode == "none" and not CGROUP_OK and os.geteuid() == 0:
         pytest.skip("no pids cgroup: an escaped process in 'none' mode is not tracked")
     assert _live_pids_with(marker) == []
 
@@ -217,11 +226,7 @@ def _process_limit_available() -> bool:
         return True  # RLIMIT_NPROC is enforced for non-root users
     if DETECTED in ("bwrap", "unshare"):
         return True  # per-run unprivileged uid
-    cg = sb._make_pids_cgroup(8)
-    if cg is None:
-        return False
-    cg.remove()
-    return True
+    return CGROUP_OK
 
 
 @pytest.mark.skipif(not _process_limit_available(), reason="no way to limit processes here")
@@ -259,7 +264,7 @@ def test_fork_bomb_is_contained(ws: Path) -> None:
 
 @pytest.mark.skipif(not _process_limit_available(), reason="no way to limit processes here")
 def test_plain_fork_bomb(ws: Path, mode: str) -> None:
-    if mode == "none" and os.geteuid() == 0 and sb._make_pids_cgroup(1) is None:
+    if mode == "none" and os.geteuid() == 0 and not CGROUP_OK:
         pytest.skip("root without sandbox or pids cgroup: no process limit")
     out = run('python -c "import os\nwhile True: os.fork()"', ws, timeout_s=5)
     assert not out.passed
@@ -521,7 +526,7 @@ def test_loopback_inside_sandbox_works(ws: Path, mode: str) -> None:
 def test_fork_bomb_per_mode_with_and_without_cgroup(
     ws: Path, mode: str, no_cgroup: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if mode == "none" and os.geteuid() == 0 and (no_cgroup or sb._make_pids_cgroup(1) is None):
+    if mode == "none" and os.geteuid() == 0 and (no_cgroup or not CGROUP_OK):
         pytest.skip("root without sandbox or pids cgroup: no process limit")
     monkeypatch.setattr(sb, "_DISABLE_CGROUP", no_cgroup)
     script = (
@@ -569,3 +574,36 @@ def test_workspace_outside_tmp(mode: str, parent_mode: int) -> None:
         import shutil
 
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_private_tmp(ws: Path, mode: str) -> None:
+    name = f"benchtui-private-{uuid.uuid4().hex}"
+    out = run(f"echo x > /tmp/{name} && cat /tmp/{name} && echo y > /var/tmp/{name}", ws)
+    try:
+        assert out.passed, out.output
+        if mode != "none":
+            assert not Path(f"/tmp/{name}").exists()
+            assert not Path(f"/var/tmp/{name}").exists()
+    finally:
+        for d in ("/tmp", "/var/tmp"):
+            Path(d, name).unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ownership lending happens only as root")
+def test_workspace_ownership_restored_exactly(ws: Path, mode: str) -> None:
+    (ws / "sub").mkdir()
+    (ws / "sub" / "mine.txt").write_text("a")
+    other = ws / "other.txt"
+    other.write_text("b")
+    os.chown(other, 1234, 4321)
+    os.symlink("/etc/passwd", ws / "link")
+    out = run("echo new > sub/new.txt && mkdir -p made/deeper && echo x > made/deeper/f", ws)
+    assert out.passed, out.output
+    me = (os.getuid(), os.getgid())
+    for p in [ws, ws / "sub", ws / "sub" / "mine.txt", ws / "sub" / "new.txt", ws / "made" / "deeper" / "f"]:
+        st = os.lstat(p)
+        assert (st.st_uid, st.st_gid) == me, p
+    st = os.lstat(other)
+    assert (st.st_uid, st.st_gid) == (1234, 4321)
+    st = os.lstat("/etc/passwd")
+    assert st.st_uid == 0

@@ -237,7 +237,9 @@ def run_task(
             report = workspace.apply(reply.text, spec.edit_format)
             if report.malformed:
                 counts["malformed"] += 1
-            record("edits", None, "\n".join(report.failures) or "applied",
+            summary = "\n".join(report.failures) or (
+                f"applied to {', '.join(report.applied)}" if report.applied else "no edit blocks found")
+            record("edits", None, summary,
                    applied=report.applied, failed=len(report.failures), parsed=report.parsed)
 
             tree = workspace.diff_stats().diff

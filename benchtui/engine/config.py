@@ -24,8 +24,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MODEL_KEYS = {
     "name", "provider", "display_name", "enabled", "api_key", "base_url", "settings", "pricing", "edit_format",
-    "concurrency", "category", "categories",
+    "concurrency", "category", "categories", "discover",
 }
+# A model entry whose name holds a wildcard (or that says ``discover: true``) stands for every model id
+# its server lists at GET /models; discovery.py expands it into one ModelSpec per id.
+DISCOVER_SOURCE = "discover"
+_DISCOVER_PROVIDERS = ("openai", "anthropic")
+_GLOB_CHARS = frozenset("*?[")
 _TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults"}
 _DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 
@@ -45,7 +50,8 @@ class ModelsConfig:
     default_settings: MappingProxyType[str, Any] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SETTINGS))
     )
-    source_text: str = ""
+    # The file as written (a literal key in it would be a secret): kept out of repr().
+    source_text: str = field(default="", repr=False)
 
 
 def normalize_ollama_host(value: str) -> str:
@@ -171,12 +177,21 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
     unknown = sorted(set(entry) - _MODEL_KEYS)
     if unknown:
         raise fail(unknown[0], f"unknown model key; expected one of {', '.join(sorted(_MODEL_KEYS))}")
-    name = entry.get("name")
+    discover = _bool(entry, "discover", path, default=False)
+    name = entry.get("name", "*" if discover else None)
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("model entry needs a 'name'", path=path, line=entry.start_line)
     provider = entry.get("provider")
     if provider not in PROVIDERS:
         raise fail("provider", f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    if _GLOB_CHARS & set(name):
+        if "discover" in entry and not discover:
+            raise fail("name", f"{name!r} is a wildcard, which only a discover entry may use")
+        discover = True
+    if discover and provider not in _DISCOVER_PROVIDERS:
+        raise fail("discover" if "discover" in entry else "name",
+                   f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} server; "
+                   f"{provider} models are found without it")
     edit_format = entry.get("edit_format", "diff")
     if edit_format not in EDIT_FORMATS:
         raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
@@ -210,10 +225,15 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         if missing and available:
             available, reason = False, f"${{{missing[0]}}} unset"
         secrets.register(api_key)
-    elif provider == "anthropic" and available:
+    elif provider == "anthropic" and base_url == _DEFAULT_BASE_URLS["anthropic"] and available:
+        # Only Anthropic's own API insists on a key; a local server speaking its dialect may not.
         available, reason = False, "no api_key (set api_key: ${ANTHROPIC_API_KEY})"
+    key = name.strip()
+    if discover:
+        # A template, expanded by discovery: its key only has to be unique and say what it is.
+        key = f"{key} @ {base_url.rstrip('/') if isinstance(base_url, str) else provider}"
     return ModelSpec(
-        key=name.strip(),
+        key=key,
         name=name.strip(),
         provider=provider,
         display_name=str(entry.get("display_name") or name).strip(),
@@ -229,7 +249,7 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         available=available,
         unavailable_reason=reason,
         concurrency=_positive_int(entry, "concurrency", path),
-        source="config",
+        source=DISCOVER_SOURCE if discover else "config",
     )
 
 

@@ -7,6 +7,7 @@ the models of one batch, with the naming rules of design §5b.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -14,10 +15,11 @@ from typing import Any
 
 import httpx
 
-from benchtui.engine.config import ModelsConfig
+from benchtui.engine import secrets
+from benchtui.engine.config import DISCOVER_SOURCE, ModelsConfig
 from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
-from benchtui.engine.providers import ollama
+from benchtui.engine.providers import anthropic, ollama, openai
 
 OLLAMA_PREFIX = "ollama/"
 EMBEDDED_CATEGORY = "embedded"
@@ -48,9 +50,24 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
     notes: list[str] = []
     models: dict[str, ModelSpec] = {}
     for spec in config.models:
+        if spec.source == DISCOVER_SOURCE:
+            continue
         if spec.provider == "ollama":
             spec = replace(spec, key=ollama_key(spec.name), base_url=spec.base_url or config.ollama_host)
         models[spec.key] = spec
+    expanded: set[str] = set()
+    for template in (s for s in config.models if s.source == DISCOVER_SOURCE):
+        found = _discover_listed(template, timeout_s)
+        if found[0] is not template:
+            expanded.add(template.key)
+        for spec in found:
+            if spec.key in models:
+                # An explicit entry (or an earlier server) already has this name: it wins.
+                if spec.source == "discovered" and models[spec.key].source == "discovered":
+                    notes.append(f"{spec.key} is listed by {models[spec.key].base_url} and {spec.base_url}; "
+                                 f"using {models[spec.key].base_url}")
+                continue
+            models[spec.key] = spec
 
     version: str | None = None
     if config.ollama_enabled:
@@ -66,7 +83,8 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
                                            categories=tuple(dict.fromkeys((*existing.categories, DETECTED_CATEGORY))))
         if version is None:
             for key, spec in list(models.items()):
-                if spec.provider == "ollama" and spec.available and spec.source == "config":
+                if (spec.provider == "ollama" and spec.available and spec.source == "config"
+                        and spec.base_url == config.ollama_host):
                     models[key] = replace(spec, available=False,
                                           unavailable_reason=f"Ollama server unreachable at {config.ollama_host}")
     if embedded and config.embedded_enabled:
@@ -77,6 +95,8 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
     for name, members in config.categories.items():
         keys = []
         for member in members:
+            if member in expanded:
+                continue  # a discover entry: its models carry the category themselves
             match = _match(member, models.values())
             keys.append(match.key if match else member)
         categories[name] = tuple(keys)
@@ -85,7 +105,8 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
             if spec.key not in categories.get(category, ()):
                 categories[category] = (*categories.get(category, ()), spec.key)
     final = tuple(
-        replace(spec, categories=tuple(sorted({*spec.categories, *(c for c, m in categories.items() if spec.key in m)})))
+        replace(spec, categories=tuple(sorted({*spec.categories,
+                                               *(c for c, m in categories.items() if spec.key in m)})))
         for spec in models.values()
     )
     return Catalog(models=final, categories=MappingProxyType(categories), notes=tuple(notes), ollama_version=version)
@@ -125,6 +146,32 @@ def _detect_ollama(config: ModelsConfig, timeout_s: float) -> tuple[list[ModelSp
         return [], None, f"Ollama not reachable at {host} ({type(exc).__name__})"
     note = None if specs else f"Ollama at {host} has no models installed (ollama pull <model>)"
     return specs, version, note
+
+
+def _discover_listed(template: ModelSpec, timeout_s: float) -> list[ModelSpec]:
+    """A discover entry's models: every id its server lists at GET /models that matches its name.
+
+    Returns ``[template]`` itself, marked unavailable with the reason, when nothing can be listed."""
+    if not template.available:
+        return [template]
+    base_url = template.base_url or ""
+    try:
+        with httpx.Client(timeout=timeout_s, trust_env=False) as client:
+            lister = anthropic.list_models if template.provider == "anthropic" else openai.list_models
+            ids = lister(client, base_url, template.api_key)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        hint = " (check the api_key)" if status in (401, 403) else ""
+        return [replace(template, available=False,
+                        unavailable_reason=f"listing models at {base_url} answered HTTP {status}{hint}")]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return [replace(template, available=False, unavailable_reason=secrets.redact(
+            f"server unreachable at {base_url} ({type(exc).__name__})"))]
+    matched = sorted(i for i in dict.fromkeys(ids) if fnmatch.fnmatchcase(i, template.name))
+    if not matched:
+        return [replace(template, available=False,
+                        unavailable_reason=f"no model listed at {base_url} matches {template.name!r}")]
+    return [replace(template, key=i, name=i, display_name=i, source="discovered") for i in matched]
 
 
 def _embedded_models() -> list[ModelSpec]:

@@ -63,13 +63,17 @@ from benchtui.paths import cache_dir
 
 __all__ = [
     "DEFAULT_SEED",
+    "DEFAULT_THREADS",
     "EMBEDDED_INSTALL_HINT",
     "GGUF_SHA256",
     "GGUF_SIZE",
+    "QWEN",
     "QWEN_INSTALL_HINT",
+    "SMOLLM2",
     "EmbeddedModel",
     "EmbeddedModelError",
     "EmbeddedServers",
+    "join_parts",
     "known_models",
 ]
 
@@ -136,6 +140,9 @@ class EmbeddedModelError(RuntimeError):
         self.name = name
         self.reason = reason
         super().__init__(f"embedded model {name!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[EmbeddedModelError], tuple[str, str]]:
+        return (type(self), (self.name, self.reason))
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ wrote, so it is treated as hostile:
   (only limits and process-group cleanup; a warning is logged once).
 * **Privileges**: when the harness runs as root the check runs as a
   throw-away unprivileged uid (``setpriv``), with all capabilities and the
-  bounding set dropped and ``no_new_privs`` set (bwrap/unshare modes).  The
-  workspace is chowned to that uid for the run and chowned back afterwards.
+  bounding set dropped and ``no_new_privs`` set (bwrap/unshare modes; in
+  ``none`` mode it keeps the harness uid).  The workspace is chowned to that
+  uid for the run and its entries handed back to their owners afterwards.
 * **Limits**: ``prlimit`` sets RLIMIT_AS (memory), RLIMIT_FSIZE (file size),
   RLIMIT_NPROC and RLIMIT_CORE=0 around ``/bin/sh -c``.  RLIMIT_NPROC is not
   enforced for root (kuid 0), so when root the process limit comes from a
@@ -501,6 +502,11 @@ def _layout(rw_paths: list[str], ro_paths: list[str]) -> _Layout:
     return lay
 
 
+def _tmpfs_mode(path: str) -> str:
+    """Scratch dirs stay world-writable (sticky) inside, so hardcoded /tmp paths work."""
+    return "1777" if path in ("/tmp", "/var/tmp") else "0755"
+
+
 def _bwrap_argv(lay: _Layout, cwd: str) -> list[str]:
     t = _tools()
     assert t.bwrap is not None
@@ -509,7 +515,7 @@ def _bwrap_argv(lay: _Layout, cwd: str) -> list[str]:
         argv.append("--unshare-user")
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for h in lay.hidden:
-        argv += ["--perms", "0755", "--tmpfs", h]
+        argv += ["--perms", _tmpfs_mode(h), "--tmpfs", h]
     for d in lay.dirs:
         argv += ["--perms", "0755", "--dir", d]
     for p in lay.ro_binds:
@@ -551,7 +557,7 @@ def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
     for i, (p, _ro) in enumerate(binds):
         lines.append(f"exec {i + 3}<{q(p)}")
     for h in lay.hidden:
-        lines.append(f"{mount} -t tmpfs -o mode=0755,nosuid,nodev benchtui {q(h)}")
+        lines.append(f"{mount} -t tmpfs -o mode={_tmpfs_mode(h)},nosuid,nodev benchtui {q(h)}")
     if os.path.isdir("/dev/shm"):
         lines.append(f"{mount} -t tmpfs -o mode=1777,nosuid,nodev benchtui /dev/shm")
     for d in lay.dirs:
@@ -630,12 +636,37 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.01)
 
 
-def _chown_tree(root: str, uid: int, gid: int) -> None:
-    os.lchown(root, uid, gid)
+def _tree_entries(root: str) -> list[str]:
+    """``root`` and everything below it, without following symlinks."""
+    out = [root]
     for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            with contextlib.suppress(OSError):
-                os.lchown(os.path.join(dirpath, name), uid, gid)
+        out.extend(os.path.join(dirpath, name) for name in dirnames + filenames)
+    return out
+
+
+def _lend_tree(root: str, uid: int) -> dict[str, tuple[int, int]]:
+    """chown the tree to ``uid``; return the previous owners to give it back."""
+    owners: dict[str, tuple[int, int]] = {}
+    for path in _tree_entries(root):
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            owners[path] = (st.st_uid, st.st_gid)
+            os.lchown(path, uid, uid)
+    return owners
+
+
+def _return_tree(root: str, uid: int, owners: dict[str, tuple[int, int]]) -> None:
+    """Give back what the sandbox uid owns: old entries to their owner, new ones to root's.
+
+    Called only once no process of ``uid`` is left, so the tree cannot change
+    underneath; entries owned by anyone else (e.g. hard links) are left alone.
+    """
+    default = owners.get(root, (os.getuid(), os.getgid()))
+    for path in _tree_entries(root):
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_uid == uid:
+                u, g = owners.get(path, default)
+                os.lchown(path, u, g)
 
 
 # --------------------------------------------------------------------------
@@ -735,16 +766,14 @@ def run_check(
     tmp = os.path.join(base, "tmp")
     os.mkdir(home, 0o700)
     os.mkdir(tmp, 0o700)
-    ws_owner = os.lstat(ws)
-    chowned = False
+    lent: dict[str, tuple[int, int]] | None = None
     cgroup: _PidsCgroup | None = None
     try:
         cgroup = _make_pids_cgroup(max_processes)
         if root and mode in ("bwrap", "unshare"):
             uid = _allocate_uid()
-            _chown_tree(base, uid, uid)
-            _chown_tree(ws, uid, uid)
-            chowned = True
+            _lend_tree(base, uid)
+            lent = _lend_tree(ws, uid)
         elif root and cgroup is None:
             _warn_once(
                 "nproc",
@@ -801,9 +830,9 @@ def run_check(
             cgroup.remove()
         if uid is not None:
             _kill_uid(uid)
+            if lent is not None:
+                _return_tree(ws, uid, lent)
             _release_uid(uid)
-        if chowned:
-            _chown_tree(ws, ws_owner.st_uid, ws_owner.st_gid)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -12,10 +12,13 @@ import threading
 
 REDACTED = "[REDACTED]"
 SECRET_HEADERS = ("authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key")
+# A credential header followed by its value, as an HTTP header, JSON or a Python dict repr writes it.
 _HEADER_PATTERN = re.compile(
-    r"(?i)\b(" + "|".join(re.escape(h) for h in SECRET_HEADERS) + r")(\"?\s*[:=]\s*\"?)(bearer\s+)?([^\s\"',}]+)"
+    r"(?i)\b(" + "|".join(re.escape(h) for h in SECRET_HEADERS) + r")"
+    r"([\"']?\s*[:=]\s*[\"']?)((?:bearer|basic|token|key)\s+)?([^\s\"',}]+)"
 )
-_URL_KEY_PATTERN = re.compile(r"(?i)([?&](?:api[_-]?)?key=)[^&\s\"']+")
+_BEARER_PATTERN = re.compile(r"(?i)\b(bearer\s+)(?!\[REDACTED\])([A-Za-z0-9._~+/=-]{8,})")
+_URL_KEY_PATTERN = re.compile(r"(?i)([?&](?:api[_-]?key|key|access[_-]?token|token)=)[^&\s\"']+")
 
 _lock = threading.Lock()
 _known: set[str] = set()
@@ -39,4 +42,5 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     text = _HEADER_PATTERN.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{REDACTED}", text)
+    text = _BEARER_PATTERN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _URL_KEY_PATTERN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)

@@ -2,12 +2,18 @@
 
 Each model name maps to a Script: a function from the conversation to the reply text, plus how to
 deliver it (chunk delay, an HTTP status, a mid-stream error...). Servers count every request per model
-so tests can assert attempts, and record the bodies they received.
+so tests can assert attempts, and record the bodies they received and when each attempt arrived.
+
+Three dialects: ScriptedOllama (native NDJSON), ScriptedOpenAI (chat completions, SSE) and
+ScriptedAnthropic (messages, SSE with named events). Fault knobs are per attempt (1-based), so a test
+can say "429 on the first attempt, then a stream cut, then success" and count what the client did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -35,6 +41,28 @@ class Script:
     stream_error_after: dict[int, int] = field(default_factory=dict)
     garbage_attempts: set[int] = field(default_factory=set)
     first_byte_delay_s: float = 0.0
+    # Per attempt: end the stream cleanly after N chunks, without the dialect's final event
+    # (Ollama's done chunk, OpenAI's [DONE], Anthropic's message_stop).
+    truncate_after_chunks: dict[int, int] = field(default_factory=dict)
+    # Per attempt: after the 200 headers, send one meaningless byte every N seconds, for up to a minute.
+    drip_attempts: dict[int, float] = field(default_factory=dict)
+    # "stop" or "length" (an output cut by max_tokens), in each dialect's own words.
+    finish_reason: str = "stop"
+    # Ollama: the prompt_eval_count to report instead of a chars/4 estimate.
+    prompt_eval_count: int | None = None
+    # Anthropic: the error type of an in-stream ``event: error``.
+    stream_error_type: str = "overloaded_error"
+    # Answer every request with this status and an error message that quotes the request's headers
+    # (a careless proxy), to prove benchtui never repeats a key it was sent back.
+    echo_headers_status: int | None = None
+    # When set, a request whose key (Bearer or x-api-key) differs is answered 401.
+    api_key: str | None = None
+
+
+def always(status: int, message: str, headers: dict[str, str] | None = None,
+           attempts: int = 50) -> dict[int, tuple[int, dict[str, str], str]]:
+    """``Script.failures`` that fail every attempt the same way."""
+    return {n: (status, dict(headers or {}), message) for n in range(1, attempts + 1)}
 
 
 def fixed(text: str) -> Reply:
@@ -55,7 +83,8 @@ def sequence(*texts: str) -> Reply:
 
 def whole_file_edit(path: str, content: str) -> str:
     """A SEARCH/REPLACE reply (diff format) that swaps the whole of ``path`` for ``content``."""
-    return f"Here is the fix.\n\n{path}\n```\n<<<<<<< SEARCH\n{{search}}\n=======\n{content.rstrip()}\n>>>>>>> REPLACE\n```\n"
+    return (f"Here is the fix.\n\n{path}\n```\n<<<<<<< SEARCH\n{{search}}\n=======\n{content.rstrip()}\n"
+            ">>>>>>> REPLACE\n```\n")
 
 
 def solution_reply(task_md: Path) -> Reply:
@@ -80,9 +109,30 @@ def solution_reply(task_md: Path) -> Reply:
     return fixed(text)
 
 
+def tiny_task(folder: Path, task_id: str = "tiny") -> Path:
+    """A task whose check is one grep: a batch of them costs the sandbox start, not a test suite.
+
+    ``solution_reply(tiny_task(...))`` solves it."""
+    (folder / "ws").mkdir(parents=True)
+    (folder / "ws" / "answer.txt").write_text("todo\n")
+    (folder / "sol").mkdir()
+    (folder / "sol" / "answer.txt").write_text("done\n")
+    task = folder / f"{task_id}.md"
+    task.write_text(f"---\nid: {task_id}\ntitle: Write done\ndifficulty: smoke\nworkspace: ws/\nsolution: sol/\n"
+                    "check: grep -q done answer.txt\nmax_turns: 2\ntimeout: 60\n---\n"
+                    "Replace the word todo in answer.txt with done.\n")
+    return task
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a cancelled or timed-out request, a closed keep-alive) is expected here.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class ScriptedServer:
@@ -93,6 +143,8 @@ class ScriptedServer:
         self.attempts: dict[str, int] = defaultdict(int)
         self.bodies: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.headers_seen: list[dict[str, str]] = []
+        # When each attempt arrived (time.monotonic()), per model.
+        self.attempt_times: dict[str, list[float]] = defaultdict(list)
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
@@ -124,7 +176,9 @@ class ScriptedServer:
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: close() waits up to one interval for the serving loop to notice.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
 
     @property
     def url(self) -> str:
@@ -148,7 +202,44 @@ class ScriptedServer:
         with self._lock:
             self.attempts[model] += 1
             self.bodies[model].append(body)
+            self.attempt_times[model].append(time.monotonic())
             return self.attempts[model]
+
+    def preamble(self, handler: BaseHTTPRequestHandler, script: Script, attempt: int,
+                 error: Callable[[int, str], Any]) -> bool:
+        """The faults that happen before the answer streams; True when the request was answered.
+
+        ``error(status, message)`` builds the dialect's error body."""
+        if script.echo_headers_status is not None:
+            seen = {k.lower(): v for k, v in handler.headers.items()}
+            self.send_json(handler, script.echo_headers_status,
+                           error(script.echo_headers_status, f"rejected request with headers {seen}"))
+            return True
+        if script.api_key is not None:
+            sent = handler.headers.get("x-api-key") or (handler.headers.get("authorization") or "").removeprefix(
+                "Bearer ")
+            if sent != script.api_key:
+                self.send_json(handler, 401, error(401, f"invalid api key: {sent}"))
+                return True
+        if attempt in script.failures:
+            status, headers, message = script.failures[attempt]
+            self.send_json(handler, status, error(status, message), headers)
+            return True
+        if script.first_byte_delay_s:
+            time.sleep(script.first_byte_delay_s)
+        return False
+
+    def drip(self, handler: BaseHTTPRequestHandler, script: Script, attempt: int, content_type: str) -> bool:
+        """Stream one byte every few seconds (never a whole line) when this attempt drips."""
+        interval = script.drip_attempts.get(attempt)
+        if interval is None:
+            return False
+        self.start_stream(handler, content_type)
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            self.write_chunk(handler, b" ")
+            time.sleep(interval)
+        return True
 
     # Helpers for subclasses
 
@@ -186,10 +277,8 @@ class ScriptedServer:
         """Drop the connection mid-stream (no terminating chunk)."""
         handler.wfile.flush()
         handler.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             handler.connection.shutdown(2)
-        except OSError:
-            pass
 
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
         self.send_json(handler, 404, {"error": "not found"})
@@ -242,12 +331,10 @@ class ScriptedOllama(ScriptedServer):
         if script is None:
             self.send_json(handler, 404, {"error": f"model \"{name}\" not found, try pulling it first"})
             return
-        if attempt in script.failures:
-            status, headers, message = script.failures[attempt]
-            self.send_json(handler, status, {"error": message}, headers)
+        if self.preamble(handler, script, attempt, lambda status, message: {"error": message}):
             return
-        if script.first_byte_delay_s:
-            time.sleep(script.first_byte_delay_s)
+        if self.drip(handler, script, attempt, "application/x-ndjson"):
+            return
         text = script.reply(body.get("messages", []))
         self.start_stream(handler, "application/x-ndjson")
         chunks = pieces(text, script.chunk_size)
@@ -255,6 +342,9 @@ class ScriptedOllama(ScriptedServer):
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
                 self.cut(handler)
+                return
+            if script.truncate_after_chunks.get(attempt) == index:
+                self.end_stream(handler)
                 return
             if script.stream_error_after.get(attempt) == index:
                 self.write_chunk(handler, json.dumps({"error": "an error was encountered while running the model"}
@@ -274,8 +364,11 @@ class ScriptedOllama(ScriptedServer):
         prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
         final = {
             "model": name, "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": ""},
-            "done": True, "done_reason": "stop", "total_duration": eval_ns + 2_000_000, "load_duration": 1_000_000,
-            "prompt_eval_count": max(prompt_chars // 4, 1), "prompt_eval_duration": 1_000_000,
+            "done": True, "done_reason": script.finish_reason, "total_duration": eval_ns + 2_000_000,
+            "load_duration": 1_000_000,
+            "prompt_eval_count": script.prompt_eval_count if script.prompt_eval_count is not None
+            else max(prompt_chars // 4, 1),
+            "prompt_eval_duration": 1_000_000,
             "eval_count": len(chunks), "eval_duration": eval_ns,
         }
         self.write_chunk(handler, json.dumps(final).encode() + b"\n")
@@ -303,18 +396,20 @@ class ScriptedOpenAI(ScriptedServer):
             self.send_json(handler, 404, {"error": {"message": f"The model `{name}` does not exist",
                                                     "type": "invalid_request_error", "code": "model_not_found"}})
             return
-        if attempt in script.failures:
-            status, headers, message = script.failures[attempt]
-            self.send_json(handler, status, {"error": {"message": message, "type": "error"}}, headers)
+        if self.preamble(handler, script, attempt,
+                         lambda status, message: {"error": {"message": message, "type": "error"}}):
             return
-        if script.first_byte_delay_s:
-            time.sleep(script.first_byte_delay_s)
+        if self.drip(handler, script, attempt, "text/event-stream"):
+            return
         text = script.reply(body.get("messages", []))
         self.start_stream(handler, "text/event-stream")
         chunks = pieces(text, script.chunk_size)
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
                 self.cut(handler)
+                return
+            if script.truncate_after_chunks.get(attempt) == index:
+                self.end_stream(handler)
                 return
             if attempt in script.garbage_attempts:
                 self.write_chunk(handler, b"data: {not json\n\n")
@@ -331,11 +426,90 @@ class ScriptedOpenAI(ScriptedServer):
                 time.sleep(script.chunk_delay_s)
         prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
         done = {"id": "c1", "object": "chat.completion.chunk", "model": name,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                "choices": [{"index": 0, "delta": {}, "finish_reason": script.finish_reason}]}
         usage = {"id": "c1", "object": "chat.completion.chunk", "model": name, "choices": [],
                  "usage": {"prompt_tokens": max(prompt_chars // 4, 1), "completion_tokens": len(chunks),
                            "total_tokens": max(prompt_chars // 4, 1) + len(chunks)}}
         self.write_chunk(handler, f"data: {json.dumps(done)}\n\n".encode())
         self.write_chunk(handler, f"data: {json.dumps(usage)}\n\n".encode())
         self.write_chunk(handler, b"data: [DONE]\n\n")
+        self.end_stream(handler)
+
+
+_ANTHROPIC_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                          404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                          500: "api_error", 529: "overloaded_error"}
+
+
+def anthropic_error(status: int, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": _ANTHROPIC_ERROR_TYPES.get(status, "api_error"), "message": message}}
+
+
+class ScriptedAnthropic(ScriptedServer):
+    """Anthropic's Messages API: GET /v1/models, streaming POST /v1/messages (SSE with named events)."""
+
+    def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
+        if handler.path.split("?", 1)[0] == "/v1/models":
+            self.send_json(handler, 200, {"data": [
+                {"id": name, "type": "model", "display_name": name} for name in sorted(self.scripts)],
+                "has_more": False})
+        else:
+            self.send_json(handler, 404, anthropic_error(404, "not found"))
+
+    @classmethod
+    def event(cls, handler: BaseHTTPRequestHandler, name: str, data: dict[str, Any]) -> None:
+        cls.write_chunk(handler, f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+
+    def handle_post(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if handler.path != "/v1/messages":
+            self.send_json(handler, 404, anthropic_error(404, "not found"))
+            return
+        name = str(body.get("model"))
+        script = self.scripts.get(name)
+        attempt = self.count(name, body)
+        if script is None:
+            self.send_json(handler, 404, anthropic_error(404, f"model: {name}"))
+            return
+        if self.preamble(handler, script, attempt, anthropic_error):
+            return
+        if self.drip(handler, script, attempt, "text/event-stream"):
+            return
+        text = script.reply(body.get("messages", []))
+        prompt_chars = len(str(body.get("system") or "")) + sum(
+            len(str(m.get("content", ""))) for m in body.get("messages", []))
+        self.start_stream(handler, "text/event-stream")
+        self.event(handler, "message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": name,
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": max(prompt_chars // 4, 1), "output_tokens": 1}}})
+        self.event(handler, "content_block_start", {"type": "content_block_start", "index": 0,
+                                                    "content_block": {"type": "text", "text": ""}})
+        self.event(handler, "ping", {"type": "ping"})
+        chunks = pieces(text, script.chunk_size)
+        for index, piece in enumerate(chunks):
+            if script.cut_after_chunks.get(attempt) == index:
+                self.cut(handler)
+                return
+            if script.truncate_after_chunks.get(attempt) == index:
+                self.end_stream(handler)
+                return
+            if attempt in script.garbage_attempts:
+                self.write_chunk(handler, b"event: content_block_delta\ndata: {not json\n\n")
+                self.end_stream(handler)
+                return
+            if script.stream_error_after.get(attempt) == index:
+                self.event(handler, "error", {"type": "error", "error": {
+                    "type": script.stream_error_type, "message": "Overloaded"}})
+                self.end_stream(handler)
+                return
+            self.event(handler, "content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                        "delta": {"type": "text_delta", "text": piece}})
+            if script.chunk_delay_s:
+                time.sleep(script.chunk_delay_s)
+        self.event(handler, "content_block_stop", {"type": "content_block_stop", "index": 0})
+        stop_reason = {"stop": "end_turn", "length": "max_tokens"}.get(script.finish_reason, script.finish_reason)
+        self.event(handler, "message_delta", {"type": "message_delta",
+                                              "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                                              "usage": {"output_tokens": len(chunks)}})
+        self.event(handler, "message_stop", {"type": "message_stop"})
         self.end_stream(handler)

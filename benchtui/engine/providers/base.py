@@ -61,6 +61,13 @@ class ProviderError(Exception):
         self.attempts = 1
         super().__init__(f"{kind}: {self.message}")
 
+    def with_note(self, note: str) -> ProviderError:
+        """The same error with ``note`` appended to its message."""
+        error = ProviderError(self.kind, f"{self.message} ({note})", status=self.status,
+                              retryable=self.retryable, retry_after_s=self.retry_after_s)
+        error.attempts = self.attempts
+        return error
+
 
 @dataclass
 class ChatReply:
@@ -174,7 +181,11 @@ class Provider(ABC):
                 delay = self.policy.backoff(attempt)
                 if error.retry_after_s is not None:
                     if error.retry_after_s > self.policy.max_retry_after_s:
-                        raise _counted(error, attempt) from None
+                        # A server that asks for a long pause means it: waiting it out would stall the
+                        # batch, retrying sooner would be rude. The run records the error instead.
+                        raise _counted(error.with_note(
+                            f"the server asked to retry after {error.retry_after_s:g} s, "
+                            f"above the {self.policy.max_retry_after_s:g} s cap"), attempt) from None
                     delay = max(delay, error.retry_after_s)
                 if deadline is not None and time.monotonic() + delay >= deadline:
                     raise _counted(error, attempt) from None
@@ -197,9 +208,12 @@ class Provider(ABC):
                 yield response
         except ProviderError:
             raise
-        except httpx.ConnectError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if guard.fired:
+                raise guard.error() from None
+            reason = str(exc) or type(exc).__name__
             raise ProviderError(
-                "unreachable", f"cannot connect to {self.base_url}: {exc}", retryable=True
+                "unreachable", f"cannot connect to {self.base_url}: {reason}", retryable=True
             ) from None
         except httpx.TimeoutException as exc:
             if guard.fired:
@@ -213,7 +227,15 @@ class Provider(ABC):
             ) from None
 
     def http_error(self, response: httpx.Response) -> ProviderError:
-        """Map an HTTP error response to a typed error (dialects refine the message parsing)."""
+        """Map an HTTP error response to a typed error; dialects refine ``_classify_status``."""
+        error = self._classify_status(response)
+        # OpenAI's and Anthropic's servers may say outright that a retry is pointless.
+        if error.retryable and response.headers.get("x-should-retry", "").lower() == "false":
+            error.retryable = False
+        return error
+
+    def _classify_status(self, response: httpx.Response) -> ProviderError:
+        """The status table: 401/403 auth, 404 model, 429 rate limit, 408/409/5xx/529 transient, rest final."""
         status = response.status_code
         message = error_message(response)
         retry_after = parse_retry_after(response.headers)
@@ -227,7 +249,7 @@ class Provider(ABC):
         if status == 408:
             return ProviderError("timeout", f"HTTP 408: {message}", status=status, retryable=True,
                                  retry_after_s=retry_after)
-        if status in RETRYABLE_STATUS or status >= 500:
+        if status in RETRYABLE_STATUS or (status >= 500 and status != 501):
             return ProviderError("server_error", f"HTTP {status}: {message}", status=status, retryable=True,
                                  retry_after_s=retry_after)
         return ProviderError("bad_request", f"HTTP {status}: {message}", status=status)

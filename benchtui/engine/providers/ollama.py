@@ -24,6 +24,9 @@ from benchtui.engine.providers.base import (
 )
 
 NS = 1e9
+# No tokenizer maps fewer than this many bytes of ordinary text or code to one token (real ones average
+# 3 to 4.5), so ``bytes / 8`` is a safe lower bound on a prompt's token count.
+MAX_BYTES_PER_TOKEN = 8
 
 
 def ollama_options(settings: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +43,8 @@ def ollama_options(settings: dict[str, Any]) -> dict[str, Any]:
 class OllamaProvider(Provider):
     dialect = "ollama"
 
-    def http_error(self, response: httpx.Response) -> ProviderError:
-        error = super().http_error(response)
+    def _classify_status(self, response: httpx.Response) -> ProviderError:
+        error = super()._classify_status(response)
         message = error_message(response)
         if response.status_code == 500 and "more system memory" in message:
             # The host cannot load the model: an infrastructure limit, retrying will not help.
@@ -82,6 +85,9 @@ class OllamaProvider(Provider):
                     break
         if final is None:
             raise ProviderError("bad_response", "the stream ended before Ollama's final done chunk", retryable=True)
+        truncated = prompt_truncation(messages, self.spec.settings.get("num_ctx"), final.get("prompt_eval_count"))
+        if truncated is not None:
+            raise ProviderError("context_truncated", truncated)
         ended = time.monotonic()
         eval_count = _int(final.get("eval_count"))
         eval_ns = _int(final.get("eval_duration"))
@@ -106,6 +112,30 @@ class OllamaProvider(Provider):
                 "eval_count", "eval_duration",
             ) if k in final},
         )
+
+
+def prompt_truncation(messages: list[ChatMessage], num_ctx: Any, prompt_eval_count: Any) -> str | None:
+    """Why Ollama must have cut the prompt (it does so silently, with 200 OK), or None.
+
+    Only claimed on proof: ``num_ctx`` is set in the model's settings and even the most generous
+    tokenisation of the prompt (``MAX_BYTES_PER_TOKEN``) needs more tokens than that, and the server's
+    ``prompt_eval_count`` does not contradict it. Without a configured ``num_ctx`` nothing is claimed:
+    the server's runtime context (4k to 256k by VRAM, or a Modelfile value) is not visible to the client,
+    and ``prompt_eval_count`` alone cannot tell, as it leaves out the prefix reused from the KV cache, so
+    a long conversation evaluates few new tokens without being truncated.
+    """
+    if isinstance(num_ctx, bool) or not isinstance(num_ctx, int) or num_ctx <= 0:
+        return None
+    size = sum(len(m["content"].encode("utf-8")) for m in messages)
+    at_least = size // MAX_BYTES_PER_TOKEN
+    if at_least <= num_ctx:
+        return None
+    evaluated = _int(prompt_eval_count)
+    if evaluated is not None and evaluated >= at_least:
+        return None
+    return (f"the prompt ({size} bytes, at least {at_least} tokens) does not fit num_ctx={num_ctx}; Ollama "
+            f"evaluated {evaluated if evaluated is not None else 'an unknown number of'} prompt tokens and "
+            "dropped the rest (raise settings.num_ctx)")
 
 
 def _stream_error(message: str) -> ProviderError:

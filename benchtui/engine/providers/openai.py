@@ -36,9 +36,13 @@ class OpenAIProvider(Provider):
             headers["authorization"] = f"Bearer {self.spec.api_key}"
         return headers
 
-    def http_error(self, response: httpx.Response) -> ProviderError:
-        error = super().http_error(response)
+    def _classify_status(self, response: httpx.Response) -> ProviderError:
+        error = super()._classify_status(response)
         message = error_message(response).lower()
+        if response.status_code == 429 and ("insufficient_quota" in message or "exceeded your current quota" in message
+                                            or "insufficient_quota" in response.text):
+            # Out of credit, not out of breath: no wait makes this succeed.
+            return ProviderError("rate_limited", f"{error.message} (quota exhausted: not retried)", status=429)
         if response.status_code == 400 and ("context length" in message or "context_length" in message
                                             or "too many tokens" in message or "exceeds the" in message):
             return ProviderError("context_truncated", error.message, status=400)
@@ -58,7 +62,10 @@ class OpenAIProvider(Provider):
             "stream_options": {"include_usage": True},
         }
         body.update({k: settings[k] for k in _PASSED_SETTINGS if k in settings})
-        if "max_tokens" in settings:
+        if "max_completion_tokens" in settings:
+            # OpenAI's reasoning models refuse max_tokens and want this one instead.
+            body["max_completion_tokens"] = settings["max_completion_tokens"]
+        elif "max_tokens" in settings:
             body["max_tokens"] = settings["max_tokens"]
         started = time.monotonic()
         first_token: float | None = None

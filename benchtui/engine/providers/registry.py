@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from benchtui.engine.models import ModelSpec
+from benchtui.engine.providers.anthropic import AnthropicProvider
 from benchtui.engine.providers.base import Provider, RetryPolicy
 from benchtui.engine.providers.ollama import OllamaProvider
 from benchtui.engine.providers.openai import OpenAIProvider
@@ -10,6 +11,7 @@ from benchtui.engine.providers.openai import OpenAIProvider
 _DIALECTS: dict[str, type[Provider]] = {
     "ollama": OllamaProvider,
     "openai": OpenAIProvider,
+    "anthropic": AnthropicProvider,
     # benchtui serves embedded models itself with llama.cpp, which speaks the OpenAI dialect.
     "embedded": OpenAIProvider,
 }

@@ -76,8 +76,11 @@ def rows(data: dict[str, Any]) -> Iterable[Sequence[str]]:
     models: dict[str, Any] = data.get("models") or {}
     for run in data.get("runs") or []:
         model = models.get(str(run.get("model"))) or {}
-        values = {**run, "display_name": model.get("display_name") or model.get("name"),
-                  "provider": model.get("provider")}
+        values = {
+            **run,
+            "display_name": model.get("display_name") or model.get("name"),
+            "provider": model.get("provider"),
+        }
         yield [cell(values.get(key)) for key in header]
 
 

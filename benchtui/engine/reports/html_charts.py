@@ -14,32 +14,34 @@ from dataclasses import dataclass
 
 from benchtui.engine.reports.html_format import esc, shorten
 
-WIDTH = 760
-LABEL_W = 210
-VALUE_W = 120
-ROW_H = 30
-TOP = 34
+WIDTH = 600
+LABEL_W = 176
+VALUE_W = 96
+LANE_H = 13  # one bar's height; a row holds one lane per series (grouped) or one lane (stacked)
+ROW_GAP = 12
+TOP = 30
 AXIS_H = 24
 PLOT_W = WIDTH - LABEL_W - VALUE_W
-LABEL_CHARS = 28
+LABEL_CHARS = 21
 
 
 @dataclass(frozen=True)
 class Row:
-    """One model's bar(s): the label, the values of each series (None: not measured), the value text."""
+    """One model's bar(s): the label, the values of each series (None: not measured), and the value texts:
+    one per series for grouped bars (each at its bar's end), one for a stack (at its end)."""
 
     label: str
     values: Sequence[float | None]
-    text: str
+    texts: Sequence[str]
 
 
 def _nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^k at or above ``value`` (the axis end)."""
+    """The smallest 1, 2, 4, 6 or 8 × 10^k at or above ``value`` (the axis end; its quarters are round)."""
     if value <= 0:
         return 1.0
     exponent = math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        candidate = step * 10**exponent
+    for step in (1.0, 2.0, 4.0, 6.0, 8.0, 10.0):
+        candidate = step * 10.0**exponent
         if candidate >= value * (1 - 1e-9):
             return candidate
     return 10.0 ** (exponent + 1)
@@ -69,64 +71,75 @@ def bar_chart(
 ) -> str:
     """An ``<svg>`` element; ``series`` names the values of each row (legend and CSS class ``s0``, ``s1``...)."""
     count = max(len(rows), 1)
-    height = TOP + count * ROW_H + AXIS_H
-    totals = [
-        sum(v for v in row.values if v is not None and v > 0) if stacked
-        else max((v for v in row.values if v is not None), default=0.0)
-        for row in rows
-    ]
-    top = _nice_max(max(totals, default=0.0))
+    lanes = 1 if stacked else max(len(series), 1)
+    row_h = lanes * LANE_H + ROW_GAP
+    height = TOP + count * row_h + AXIS_H
+    top = _nice_max(
+        max(
+            (
+                sum(v for v in row.values if v is not None and v > 0)
+                if stacked
+                else max((v for v in row.values if v is not None), default=0.0)
+            )
+            for row in rows
+        )
+        if rows
+        else 0.0
+    )
     scale = PLOT_W / top
     parts = [
-        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="{chart_id}-t">',
+        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{chart_id}-t">',
         f'<title id="{chart_id}-t">{esc(title)}</title>',
     ]
-    # Legend, top right.
-    x = WIDTH - 4.0
-    legend: list[str] = []
-    for index, name in reversed(list(enumerate(series))):
-        text_w = 7.0 * len(name) + 4
-        x -= text_w
-        legend.append(f'<text class="legend" x="{_f(x)}" y="16">{esc(name)}</text>')
-        x -= 16
-        legend.append(f'<rect class="s{index}" x="{_f(x)}" y="7" width="11" height="11" rx="2"/>')
-        x -= 14
-    if len(series) > 1:
-        parts.extend(legend)
-    # Grid and axis.
-    plot_bottom = TOP + count * ROW_H
+    if len(series) > 1:  # legend, top right
+        x = WIDTH - 4.0
+        for index, name in reversed(list(enumerate(series))):
+            x -= 6.2 * len(name)
+            parts.append(f'<text class="legend" x="{_f(x)}" y="14">{esc(name)}</text>')
+            x -= 15
+            parts.append(f'<rect class="s{index}" x="{_f(x)}" y="5" width="10" height="10" rx="2"/>')
+            x -= 14
+    plot_bottom = TOP + count * row_h
     for step in range(5):
-        value = top * step / 4
-        gx = LABEL_W + value * scale
+        mark = top * step / 4
+        gx = LABEL_W + mark * scale
         parts.append(f'<line class="grid" x1="{_f(gx)}" y1="{TOP - 6}" x2="{_f(gx)}" y2="{plot_bottom}"/>')
-        parts.append(f'<text class="axis" x="{_f(gx)}" y="{plot_bottom + 16}" text-anchor="middle">'
-                     f"{esc(tick(value))}</text>")
+        parts.append(
+            f'<text class="axis" x="{_f(gx)}" y="{plot_bottom + 16}" text-anchor="middle">{esc(tick(mark))}</text>'
+        )
     if not rows:
-        parts.append(f'<text class="empty" x="{LABEL_W + PLOT_W / 2:.0f}" y="{TOP + ROW_H / 2 + 4:.0f}" '
-                     'text-anchor="middle">no data</text>')
-    lanes = 1 if stacked else max(len(series), 1)
-    bar_h = (ROW_H - 10) / lanes
+        parts.append(
+            f'<text class="empty" x="{LABEL_W + PLOT_W / 2:.0f}" y="{TOP + row_h / 2 + 4:.0f}" '
+            'text-anchor="middle">no data</text>'
+        )
     for index, row in enumerate(rows):
-        y = TOP + index * ROW_H
-        parts.append("<g>")
-        parts.append(f"<title>{esc(row.label)}: {esc(row.text)}</title>")
-        parts.append(f'<text class="label" x="{LABEL_W - 10}" y="{_f(y + ROW_H / 2 + 4)}" text-anchor="end">'
-                     f"{esc(shorten(row.label, LABEL_CHARS))}</text>")
+        y = float(TOP + index * row_h) + ROW_GAP / 2
+        parts.append(f"<g><title>{esc(row.label)}: {esc(' / '.join(row.texts))}</title>")
+        parts.append(
+            f'<text class="label" x="{LABEL_W - 8}" y="{_f(y + lanes * LANE_H / 2 + 4)}" '
+            f'text-anchor="end">{esc(shorten(row.label, LABEL_CHARS))}</text>'
+        )
         offset = 0.0
         for lane, value in enumerate(row.values):
-            if value is None or value <= 0:
-                continue
-            width = max(value * scale, 1.5)
+            width = max(value * scale, 1.5) if value is not None and value > 0 else 0.0
+            by = y if stacked else y + lane * LANE_H
+            if width:
+                parts.append(
+                    f'<rect class="bar s{lane}" x="{_f(LABEL_W + offset)}" y="{_f(by)}" '
+                    f'width="{_f(width)}" height="{LANE_H - 2}" rx="2"/>'
+                )
             if stacked:
-                bx, by = LABEL_W + offset, y + 5
                 offset += width
-            else:
-                bx, by = float(LABEL_W), y + 5 + lane * bar_h
-            parts.append(f'<rect class="bar s{lane}" x="{_f(bx)}" y="{_f(by)}" width="{_f(width)}" '
-                         f'height="{_f(bar_h - (0 if stacked else 1))}" rx="2"/>')
-        end = LABEL_W + max(totals[index], 0.0) * scale + 6
-        parts.append(f'<text class="value" x="{_f(end)}" y="{_f(y + ROW_H / 2 + 4)}">{esc(row.text)}</text>')
+            elif lane < len(row.texts):
+                parts.append(
+                    f'<text class="value" x="{_f(LABEL_W + width + 5)}" y="{_f(by + LANE_H - 3)}">'
+                    f"{esc(row.texts[lane])}</text>"
+                )
+        if stacked and row.texts:
+            parts.append(
+                f'<text class="value" x="{_f(LABEL_W + offset + 5)}" y="{_f(y + LANE_H - 3)}">'
+                f"{esc(row.texts[0])}</text>"
+            )
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

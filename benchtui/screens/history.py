@@ -1,0 +1,159 @@
+"""The History screen: past batches from the results store, opened into Results or resumed on Run.
+
+The list comes from ``ResultsStore.list_batches`` (the same store the headless ``history`` uses).
+A batch that did not finish all its planned runs (interrupted, failed, or left ``running`` by a
+process that died) can be resumed: only its missing runs are run, on the Run screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Label, Static
+
+from benchtui.engine.store import BatchInfo
+from benchtui.screens.base import BenchScreen
+from benchtui.widgets.format import STATUS_STYLES
+
+
+def resumable(info: BatchInfo) -> bool:
+    return info.status != "finished" or info.finished < info.planned
+
+
+def created(value: str) -> str:
+    """``2026-01-02T10:11:12+00:00`` -> ``2026-01-02 10:11 UTC`` (stored time, no local-zone guessing)."""
+    if len(value) >= 16 and value[10] == "T":
+        zone = " UTC" if value.endswith(("+00:00", "Z")) else ""
+        return f"{value[:10]} {value[11:16]}{zone}"
+    return value or "—"
+
+
+class HistoryTable(DataTable[Any]):
+    """The batches, newest first."""
+
+
+class HistoryScreen(BenchScreen):
+    """Past batches: open their results, resume the unfinished ones."""
+
+    MODE = "history"
+    HELP = """\
+**History** — every batch in the results folder, newest first.
+
+| Key | Action |
+|---|---|
+| ↑ ↓ | highlight a batch |
+| enter / o | open its results |
+| r | resume it (unfinished batches): only the missing runs run, on the Run screen |
+| g | reload the list |
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "open", "Open"),
+        Binding("r", "resume", "Resume"),
+        Binding("g", "reload", "Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[BatchInfo] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        yield Label("Past batches", id="history-title", classes="pane-title")
+        yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield Static(Text("No batch yet. Batches you run appear here.", style="dim"), id="history-empty",
+                     classes="empty-state")
+        yield Static("", id="history-detail")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(HistoryTable)
+        for key, label, width in (("batch", "Batch", 23), ("created", "Created", 20), ("tasks", "Tasks", 19),
+                                  ("models", "Models", 21), ("passed", "Passed/total", 12),
+                                  ("state", "State", 11)):
+            table.add_column(label, key=key, width=width)
+        self.reload()
+        table.focus()
+
+    def refresh_from_app(self) -> None:
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        table = self.query_one(HistoryTable)
+        selected = self.selected_batch
+        self.batches = self.bench.store.list_batches()
+        table.clear()
+        for info in self.batches:
+            state = info.status if info.finished >= info.planned or info.status != "finished" else "incomplete"
+            table.add_row(
+                Text(info.batch_id),
+                created(info.created_at),
+                Text(", ".join(info.tasks), overflow="ellipsis", no_wrap=True),
+                Text(", ".join(info.models), overflow="ellipsis", no_wrap=True),
+                f"{info.passed}/{info.planned}" + ("" if info.finished >= info.planned else f" ({info.finished} done)"),
+                Text(state, style=STATUS_STYLES.get(state, "yellow")),
+                key=info.batch_id,
+            )
+        self.set_class(not self.batches, "-empty")
+        self.query_one("#history-title", Label).update(Text(f"Past batches ({len(self.batches)})"))
+        if selected is not None:
+            index = next((i for i, b in enumerate(self.batches) if b.batch_id == selected), None)
+            if index is not None:
+                table.move_cursor(row=index, animate=False)
+        self._show_detail()
+
+    @property
+    def selected_batch(self) -> str | None:
+        table = self.query_one(HistoryTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else str(key)
+
+    def _info(self) -> BatchInfo | None:
+        selected = self.selected_batch
+        return next((b for b in self.batches if b.batch_id == selected), None)
+
+    @on(DataTable.RowHighlighted, "#history-table")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        info = self._info()
+        detail = self.query_one("#history-detail", Static)
+        if info is None:
+            detail.update("")
+            return
+        text = Text(info.batch_id, style="bold")
+        text.append(f"  {info.status}\n", style=STATUS_STYLES.get(info.status, "yellow"))
+        text.append(f"Tasks: {', '.join(info.tasks)}\nModels: {', '.join(info.models)}\n")
+        text.append(f"{info.finished} of {info.planned} run(s) done, {info.passed} passed.  ")
+        if resumable(info):
+            text.append(f"r resumes it: {info.planned - info.finished} run(s) to do.", style="bold yellow")
+        else:
+            text.append("enter opens its results.", style="dim")
+        detail.update(text)
+
+    @on(DataTable.RowSelected, "#history-table")
+    def _selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        info = self._info()
+        if info is not None:
+            self.bench.open_results(info.batch_id)
+
+    def action_resume(self) -> None:
+        info = self._info()
+        if info is None:
+            return
+        if not resumable(info):
+            self.notify(f"{info.batch_id} already finished all its runs", severity="warning", markup=False)
+            return
+        self.bench.resume(info.batch_id)

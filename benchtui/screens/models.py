@@ -1,0 +1,230 @@
+"""The Models screen: every model the engine sees, by category, and the batch options.
+
+Categories on the left (all models, then each category of the catalog, e.g. fast, ollama, embedded);
+the models of the highlighted category on the right with provider, size, quantization and family.
+Unavailable models stay listed, greyed, with the engine's reason. Below: parallelism, timeout, repeats.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from benchtui.engine.models import ModelSpec
+from benchtui.screens.base import BenchScreen
+
+ALL = "__all__"
+CHECK_ON, CHECK_OFF = "◉", "○"
+
+
+class ModelTable(DataTable[Any]):
+    """The models of one category; space toggles the highlighted one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "screen.toggle_model", "Select")]
+
+
+class ModelsScreen(BenchScreen):
+    """Pick the models and the options of the next batch."""
+
+    MODE = "models"
+    HELP = """\
+**Models** — every model benchtui can see: configured, found on Ollama, embedded. Unavailable ones are
+greyed with the reason.
+
+| Key | Action |
+|---|---|
+| ↑ ↓ / tab | move / go between categories, models and options |
+| space | select / unselect the highlighted model |
+| c | select the whole highlighted category (again: unselect it) |
+| a / n | select every available model / none |
+| r | run the marked tasks on the selected models |
+
+Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama 1, cloud 4),
+`N` = N at a time per endpoint; **timeout** seconds per run; **repeats** per task and model.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "toggle_category", "Category"),
+        Binding("a", "select_all", "All"),
+        Binding("n", "select_none", "None"),
+        Binding("r", "app.start_batch", "Run batch"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.category = ALL
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        bench = self.bench
+        with Horizontal(id="models-body"):
+            with Vertical(id="models-left"):
+                yield Label("Categories", classes="pane-title")
+                yield OptionList(*self._category_options(), id="categories")
+            with Vertical(id="models-right"):
+                yield Label("", id="models-heading", classes="pane-title")
+                table = ModelTable(id="model-table", cursor_type="row", zebra_stripes=True)
+                yield table
+                yield Label("", id="model-detail")
+                yield Label(self._notes(), id="models-notes", classes="notes")
+        with Horizontal(id="batch-options"):
+            options = bench.batch_options
+            yield Label("Parallel", classes="option-label")
+            yield Input("" if options.parallel is None else str(options.parallel), placeholder="off",
+                        type="integer", id="opt-parallel", classes="option-input")
+            yield Label("Timeout (s)", classes="option-label")
+            yield Input(f"{options.timeout_s:g}", type="number", id="opt-timeout", classes="option-input")
+            yield Label("Repeats", classes="option-label")
+            yield Input(str(options.repeats), type="integer", id="opt-repeats", classes="option-input")
+            yield Label("", id="options-error", classes="option-error")
+        yield Label("", id="models-summary", classes="summary-line")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(ModelTable)
+        for key, label, width in (("sel", "", 1), ("model", "Model", None), ("provider", "Provider", 9),
+                                  ("size", "Size", 6), ("quant", "Quant", 7), ("status", "Status", None)):
+            table.add_column(label, key=key, width=width)
+        self._fill_table()
+        self._update_summary()
+        table.focus()
+
+    # Data
+
+    def _category_options(self) -> list[Option]:
+        catalog = self.bench.catalog
+        options = [Option(Text(f"All models ({len(catalog.models)})"), id=ALL)]
+        for name, keys in sorted(catalog.categories.items()):
+            available = sum(1 for k in keys if (m := catalog.get(k)) is not None and m.available)
+            if not keys:
+                continue
+            options.append(Option(Text(f"{name} ({available}/{len(keys)})"), id=f"cat:{name}"))
+        return options
+
+    def _notes(self) -> Text:
+        notes = list(self.bench.catalog.notes)
+        if not self.bench.catalog.models:
+            notes.insert(0, "No model found: start Ollama (OLLAMA_HOST) or configure models in models_config.yaml.")
+        return Text("\n".join(f"• {n}" for n in notes), style="yellow") if notes else Text("")
+
+    def models_in_view(self) -> list[ModelSpec]:
+        catalog = self.bench.catalog
+        if self.category == ALL:
+            models = list(catalog.models)
+        else:
+            models = [m for k in catalog.categories.get(self.category, ()) if (m := catalog.get(k)) is not None]
+        return sorted(models, key=lambda m: (not m.available, m.provider, m.key))
+
+    def _fill_table(self) -> None:
+        table = self.query_one(ModelTable)
+        cursor = table.cursor_row
+        table.clear()
+        selected = set(self.bench.selected_models)
+        for spec in self.models_in_view():
+            on = spec.key in selected
+            dim = "" if spec.available else "dim"
+            status = Text("available", style="green") if spec.available else Text(
+                f"unavailable: {spec.unavailable_reason or 'unknown reason'}", style="dim italic")
+            details = spec.details
+            table.add_row(
+                Text(CHECK_ON if on else CHECK_OFF, style="bold green" if on else "dim"),
+                Text(spec.key, style="bold" if on else dim),
+                Text(spec.provider, style=dim),
+                Text(str(details.get("parameter_size") or "—"), style=dim),
+                Text(str(details.get("quantization") or "—"), style=dim),
+                status,
+                key=spec.key,
+            )
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        title = "All models" if self.category == ALL else f"Category: {self.category}"
+        count = sum(1 for m in self.models_in_view() if m.key in selected)
+        self.query_one("#models-heading", Label).update(Text(f"{title} · {count} selected here"))
+
+    def _update_summary(self) -> None:
+        self.query_one("#models-summary", Label).update(Text(self.bench.batch_summary()))
+
+    def _changed(self) -> None:
+        self._fill_table()
+        self._update_summary()
+
+    @on(DataTable.RowHighlighted, "#model-table")
+    def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        spec = self.bench.catalog.get(str(event.row_key.value))
+        self.query_one("#model-detail", Label).update(self._detail(spec) if spec else Text(""))
+
+    def _detail(self, spec: ModelSpec) -> Text:
+        """The highlighted model in full: where it runs, what it is, why it cannot run."""
+        text = Text(spec.key, style="bold")
+        details = spec.details
+        facts = [spec.provider, spec.base_url or ("in-process" if spec.provider == "embedded" else None),
+                 details.get("family"), details.get("parameter_size"), details.get("quantization"),
+                 "categories: " + ", ".join(spec.categories) if spec.categories else None]
+        text.append("  " + " · ".join(str(f) for f in facts if f), style="dim")
+        if not spec.available:
+            text.append(f"\nunavailable: {spec.unavailable_reason or 'unknown reason'}", style="yellow")
+        return text
+
+    # Selection
+
+    @on(OptionList.OptionHighlighted, "#categories")
+    def _category_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        option_id = event.option.id or ALL
+        self.category = ALL if option_id == ALL else option_id.removeprefix("cat:")
+        self._fill_table()
+
+    @on(OptionList.OptionSelected, "#categories")
+    def _category_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one(ModelTable).focus()
+
+    def action_toggle_model(self) -> None:
+        table = self.query_one(ModelTable)
+        if table.row_count == 0:
+            return
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        spec = self.bench.catalog.get(key)
+        if spec is None:
+            return
+        if not spec.available:
+            self.notify(f"{spec.key} is unavailable: {spec.unavailable_reason}", severity="warning", markup=False)
+            return
+        self.bench.toggle_models([key])
+        self._changed()
+
+    def action_toggle_category(self) -> None:
+        keys = [m.key for m in self.models_in_view() if m.available]
+        if not keys:
+            self.notify("No available model in this category", severity="warning")
+            return
+        self.bench.toggle_models(keys, together=True)
+        self._changed()
+
+    def action_select_all(self) -> None:
+        self.bench.selected_models = [m.key for m in self.bench.catalog.models if m.available]
+        self._changed()
+
+    def action_select_none(self) -> None:
+        self.bench.selected_models = []
+        self._changed()
+
+    def select_category(self, name: str) -> None:
+        """Show ``name`` in the table (used by the palette and tests)."""
+        option_list = self.query_one("#categories", OptionList)
+        option_list.highlighted = option_list.get_option_index(ALL if name == ALL else f"cat:{name}")
+
+    # Options
+
+    @on(Input.Changed, ".option-input")
+    def _option_changed(self, event: Input.Changed) -> None:
+        error = self.bench.set_option(str(event.input.id).removeprefix("opt-"), event.value)
+        self.query_one("#options-error", Label).update(Text(error or "", style="red"))
+        self._update_summary()
+
+    def refresh_from_app(self) -> None:
+        self._changed()

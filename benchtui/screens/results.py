@@ -1,0 +1,224 @@
+"""The Results screen: the three podiums, the leaderboard, every run with its diff and transcript, export.
+
+All figures come from ``engine.reports.data.build_report_data`` (the same aggregates and rankings the
+reports and the headless summary use); this screen only formats and orders them for display.
+Export writes the reports with ``engine.reports.write_reports`` in a thread and lists their paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label, Static
+from textual.worker import Worker, WorkerState
+
+from benchtui.engine.rankings import RANKINGS
+from benchtui.engine.reports import write_reports
+from benchtui.engine.reports.data import build_report_data
+from benchtui.engine.store import Batch
+from benchtui.screens.base import BenchScreen
+from benchtui.widgets.format import number, percent, safe_text, status_text
+from benchtui.widgets.podium import Podium
+from benchtui.widgets.run_detail import RunDetail
+from benchtui.widgets.sortable_table import Column, SortableTable
+
+
+def _cost(value: Any) -> str:
+    return "—" if value is None else f"${value:.4f}"
+
+
+LEADERBOARD_COLUMNS = (
+    Column("rank", "#", str, 3),
+    Column("name", "Model", lambda v: Text(str(v))),
+    Column("passed", "Passed", str, 6, descending_first=True, cell=lambda row: f"{row['passed']}/{row['runs']}"),
+    Column("success_rate", "Success", percent, 7, descending_first=True),
+    Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
+    Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7),
+    Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7),
+    Column("malformed_replies", "Malformed", str, 9),
+    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7),
+    Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6),
+    Column("cost_usd", "Cost", _cost, 8),
+)
+
+RUN_COLUMNS = (
+    Column("name", "Model", lambda v: Text(str(v))),
+    Column("task_id", "Task", lambda v: Text(str(v)),
+           cell=lambda row: Text(f"{row['task_id']}" + (f" #{row['repeat']}" if row.get("repeat", 1) != 1 else ""))),
+    Column("status", "Status", lambda v: status_text(str(v)), 7),
+    Column("completion_time_s", "Time", lambda v: number(v, ".1f", " s"), 7),
+    Column("prompts_sent", "Prompts", str, 7),
+    Column("human_interventions", "Interv.", str, 7),
+)
+
+
+class ResultsScreen(BenchScreen):
+    """The results of one batch (the last one run, or one opened from History)."""
+
+    MODE = "results"
+    HELP = """\
+**Results** — podiums (fastest, most efficient, most autonomous: passed runs only), the leaderboard
+(success rate, then time) and every run.
+
+| Key | Action |
+|---|---|
+| tab | go between the leaderboard, the runs and the detail |
+| s / S | sort the focused table by the next column / reverse it (or click a header) |
+| ↑ ↓ | highlight a run: its diff, transcript and check output show on the right |
+| e | export the reports (JSON, CSV, HTML) into the batch folder and list their paths |
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "export", "Export"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch: Batch | None = None
+        self.data: dict[str, Any] | None = None
+        self.names: dict[str, str] = {}
+        self.exported: tuple[str, ...] = ()
+        self.selected_run: str | None = None
+        self._version = -1
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        yield Label("", id="results-title")
+        yield Static(Text("No results yet: run a batch, or open one from 5 History.", style="dim"),
+                     id="results-empty", classes="empty-state")
+        with Vertical(id="results-main"):
+            with Horizontal(id="podiums"):
+                for name in RANKINGS:
+                    yield Podium(name, id=f"podium-{name}")
+            yield Label("Leaderboard", id="leaderboard-title", classes="pane-title")
+            yield SortableTable(LEADERBOARD_COLUMNS, id="leaderboard")
+            with Horizontal(id="results-body"):
+                with Vertical(id="results-left"):
+                    yield Label("Runs", id="runs-title", classes="pane-title")
+                    yield SortableTable(RUN_COLUMNS, id="runs")
+                yield RunDetail(id="run-detail")
+            yield Label("", id="export-status")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.refresh_from_app()
+
+    def refresh_from_app(self) -> None:
+        batch = self.bench.results_batch
+        if batch is None:
+            self.set_class(True, "-empty")
+            return
+        if self.batch is None or batch.path != self.batch.path or self.bench.results_version != self._version:
+            self.load(batch)
+
+    def load(self, batch: Batch) -> None:
+        """Read the batch's results (the engine's aggregates and rankings) and show them."""
+        self._version = self.bench.results_version
+        self.batch = batch
+        self.set_class(False, "-empty")
+        try:
+            data = build_report_data(batch)
+        except (OSError, ValueError) as exc:
+            self.notify(f"Cannot read {batch.batch_id}: {exc}", severity="error", markup=False)
+            return
+        self.data = data
+        self.names = {key: str(m.get("display_name") or key) for key, m in data["models"].items()}
+        self.exported = ()
+        self.query_one("#export-status", Label).update(Text("e exports the reports", style="dim"))
+        info = data["batch"]
+        runs = data["runs"]
+        passed = sum(1 for r in runs if r.get("status") == "passed")
+        title = Text(f"{info['batch_id']}", style="bold")
+        title.append("  ")
+        title.append(str(info.get("status")), style="green" if info.get("status") == "finished" else "yellow")
+        title.append(f"  ·  {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s)  ·  "
+                     f"{passed}/{len(runs)} run(s) passed"
+                     + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs))
+                        else ""))
+        self.query_one("#results-title", Label).update(title)
+        for name in RANKINGS:
+            self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), self.names)
+        aggregates = data["aggregates"]
+        board_rows = []
+        for entry in data["rankings"]["leaderboard"]:
+            agg = aggregates[entry["model"]]
+            board_rows.append({
+                "key": entry["model"], "rank": entry["rank"], "name": self.names.get(entry["model"], entry["model"]),
+                "passed": agg["passed"], "runs": agg["runs"], **{k: agg.get(k) for k in (
+                    "success_rate", "mean_time_s", "mean_prompts", "mean_interventions", "malformed_replies",
+                    "completion_tokens", "mean_tokens_per_s", "cost_usd")},
+            })
+        leaderboard = self.query_one("#leaderboard", SortableTable)
+        leaderboard.set_rows(board_rows)
+        run_rows = [{"key": f"{r['task_id']}::{r['model']}::{r.get('repeat', 1)}", "name": self.names.get(
+            str(r["model"]), str(r["model"])), **r} for r in runs]
+        self.query_one("#runs", SortableTable).set_rows(run_rows)
+        self._titles()
+        if run_rows:
+            self._show_run(run_rows[0]["key"])
+        leaderboard.focus()
+
+    @on(SortableTable.Sorted)
+    def _sorted(self, event: SortableTable.Sorted) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        hint = " · s: next column · S: reverse · or click a header"
+        board = self.query_one("#leaderboard", SortableTable)
+        self.query_one("#leaderboard-title", Label).update(Text(
+            "Leaderboard (rank: success rate, then time) · " + board.sort_description() + hint))
+        runs = self.query_one("#runs", SortableTable)
+        self.query_one("#runs-title", Label).update(Text("Runs · " + runs.sort_description()))
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._show_run(str(event.row_key.value))
+
+    @on(DataTable.RowSelected, "#runs")
+    def _run_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self._show_run(str(event.row_key.value))
+
+    def _show_run(self, key: str) -> None:
+        if self.data is None or self.batch is None:
+            return
+        result = next((r for r in self.data["runs"]
+                       if f"{r['task_id']}::{r['model']}::{r.get('repeat', 1)}" == key), None)
+        if result is None:
+            return
+        self.selected_run = key
+        transcript = self.batch.load_transcript(result)
+        self.query_one(RunDetail).show(result, transcript, self.names.get(str(result["model"]), str(result["model"])))
+
+    # Export
+
+    def action_export(self) -> None:
+        if self.batch is None:
+            self.notify("No batch to export", severity="warning")
+            return
+        self.query_one("#export-status", Label).update(Text("Writing the reports…", style="dim"))
+        self._export(self.batch)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def _export(self, batch: Batch) -> tuple[Any, ...]:
+        return write_reports(batch)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "export":
+            return
+        status = self.query_one("#export-status", Label)
+        if event.state == WorkerState.SUCCESS:
+            paths = tuple(str(p) for p in (event.worker.result or ()))
+            self.exported = paths
+            text = Text("Exported: ", style="bold green")
+            text.append_text(safe_text("  ".join(paths)))
+            status.update(text)
+            self.notify("Reports written:\n" + "\n".join(paths), title="Export", markup=False)
+        elif event.state == WorkerState.ERROR:
+            status.update(Text(f"Export failed: {event.worker.error}", style="red"))
+            self.notify(f"Export failed: {event.worker.error}", severity="error", markup=False)

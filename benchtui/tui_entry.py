@@ -1,0 +1,58 @@
+"""``benchtui`` without ``--no-ui``: load the config, the catalog and the store, then run BenchApp.
+
+Textual is imported here, lazily, so the headless path never loads it. Exit codes follow the CLI's:
+0 done, 2 bad input (one line on stderr), 3 a batch was interrupted by quitting (it stays resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    from benchtui.cli import fail, load_catalog, results_root
+    from benchtui.engine.discovery import select_models
+    from benchtui.engine.errors import InputError
+    from benchtui.engine.runner import BatchOptions
+    from benchtui.engine.store import ResultsStore
+    from benchtui.engine.tasks import load_tasks
+
+    try:
+        if args.timeout <= 0:
+            raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+        if args.repeats < 1:
+            raise InputError(f"--repeats must be at least 1, got {args.repeats}")
+        if args.parallel is not None and args.parallel < 0:
+            raise InputError(f"--parallel must be a positive number, got {args.parallel}")
+        config, catalog = load_catalog(args.config)
+        marked: list[str] = []
+        if args.task:  # explicit tasks must load (exit 2 otherwise) and start marked
+            marked = [t.id for t in load_tasks(args.task)]
+        selected: list[str] = []
+        if args.category or (args.models and args.models != "all"):
+            models, _notes = select_models(catalog, args.models, args.category)
+            selected = [m.key for m in models]
+    except InputError as exc:
+        return fail(str(exc))
+    if not sys.stdout.isatty():
+        print("benchtui: the full-screen app needs a terminal; use --no-ui for a headless run", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    from benchtui.app import BenchApp
+
+    app = BenchApp(
+        config=config,
+        catalog=catalog,
+        store=ResultsStore(results_root(args.output)),
+        task_paths=args.task,
+        options=BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
+                             embedded_threads=config.embedded_threads),
+        marked_tasks=marked,
+        selected_models=selected,
+        resume=args.resume,
+    )
+    app.run()
+    return app.return_code or 0

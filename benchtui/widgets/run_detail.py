@@ -1,0 +1,99 @@
+"""One run in detail: its coloured diff, its transcript and the check's last output, in tabs.
+
+Everything shown here came from a model or a check, so it goes through ``safe_text``-style handling:
+escapes stripped, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static, TabbedContent, TabPane
+
+from benchtui.engine.textsafety import strip_control
+from benchtui.widgets.format import number, status_text
+
+# A transcript entry longer than this is cut in the pane (the stored transcript keeps it whole).
+ENTRY_LIMIT = 1500
+
+
+def diff_text(diff: str | None) -> Text:
+    """A unified diff coloured by line kind: additions, removals, hunks, file headers."""
+    if not diff:
+        return Text("no changes to the workspace", style="dim")
+    text = Text()
+    for line in strip_control(diff).splitlines():
+        if line.startswith(("+++", "---", "diff ", "index ")):
+            style = "bold"
+        elif line.startswith("@@"):
+            style = "cyan"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        else:
+            style = ""
+        text.append(line + "\n", style=style)
+    return text
+
+
+def transcript_text(transcript: list[dict[str, Any]]) -> Text:
+    if not transcript:
+        return Text("no transcript stored for this run", style="dim")
+    styles = {"reply": "bold green", "prompt": "bold cyan", "hint": "bold yellow", "human": "bold magenta",
+              "check": "bold", "error": "bold red", "edits": "bold", "system": "dim"}
+    text = Text()
+    for entry in transcript:
+        kind = str(entry.get("kind", "?"))
+        role = f" ({entry['role']})" if entry.get("role") else ""
+        text.append(f"── turn {entry.get('turn', '?')} · {kind}{role} · {number(entry.get('at_s'), '.1f', ' s')}\n",
+                    style=styles.get(kind, "bold"))
+        content = strip_control(str(entry.get("content", "")))
+        if kind == "system" or len(content) > ENTRY_LIMIT:
+            limit = 300 if kind == "system" else ENTRY_LIMIT
+            if len(content) > limit:
+                content = content[:limit] + f"\n… ({len(content) - limit} more characters in the stored transcript)"
+        text.append(content.rstrip() + "\n\n")
+    return text
+
+
+class RunDetail(Vertical):
+    """Tabs for the selected run: Diff, Transcript, Check."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.diff = Text()
+        self.transcript = Text()
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="tab-diff", id="detail-tabs"):
+            with TabPane("Diff", id="tab-diff"), VerticalScroll():
+                yield Static(Text("select a run to see its diff", style="dim"), id="detail-diff")
+            with TabPane("Transcript", id="tab-transcript"), VerticalScroll():
+                yield Static(Text("select a run to see its transcript", style="dim"), id="detail-transcript")
+            with TabPane("Check", id="tab-check"), VerticalScroll():
+                yield Static(Text("select a run to see its check output", style="dim"), id="detail-check")
+
+    def show_tab(self, tab: str) -> None:
+        """``diff``, ``transcript`` or ``check``."""
+        self.query_one(TabbedContent).active = f"tab-{tab}"
+
+    def show(self, result: dict[str, Any], transcript: list[dict[str, Any]], model_name: str) -> None:
+        header = Text()
+        header.append(f"{model_name} · {result.get('task_id')} #{result.get('repeat', 1)} · ", style="bold")
+        header.append_text(status_text(str(result.get("status"))))
+        if result.get("error"):
+            header.append(f" · {result['error']}: {strip_control(str(result.get('error_message') or ''))}",
+                          style="red")
+        header.append(f"\n+{result.get('lines_added') or 0} −{result.get('lines_removed') or 0} lines in "
+                      f"{result.get('files_modified') or 0} file(s)\n\n", style="dim")
+        self.diff = header + diff_text(result.get("diff"))
+        self.transcript = transcript_text(transcript)
+        self.query_one("#detail-diff", Static).update(self.diff)
+        self.query_one("#detail-transcript", Static).update(self.transcript)
+        check = strip_control(str(result.get("check_output") or ""))
+        self.query_one("#detail-check", Static).update(
+            Text(check) if check else Text("the check did not run", style="dim"))

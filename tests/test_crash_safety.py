@@ -1,0 +1,111 @@
+"""Nothing lost: kill-and-resume fuzzing, changed fingerprints, a full disk, hostile text."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from benchtui.cli import main
+from benchtui.engine.textsafety import strip_control
+from tests.conftest import TASKS
+from tests.support.fuzz_resume import fuzz
+from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
+
+FIX_TYPO = TASKS / "easy" / "fix_typo.md"
+
+
+@pytest.mark.slow
+def test_twenty_batches_killed_at_random_moments_all_resume_to_the_same_report() -> None:
+    fuzz(rounds=20, seed=20261126)
+
+
+def copy_task(tmp_path: Path) -> Path:
+    target = tmp_path / "tasks"
+    shutil.copytree(TASKS / "easy", target, ignore=shutil.ignore_patterns("*pagination*", "*slugify*", "*duration*"))
+    return target / "fix_typo.md"
+
+
+def test_resume_reruns_a_run_whose_task_changed_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = copy_task(tmp_path)
+    with ScriptedOllama({"solver": Script(solution_reply(FIX_TYPO)), "other": Script(solution_reply(FIX_TYPO))}
+                        ) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        assert main(["--task", str(task), "--models", "solver,other", "--no-ui", "--output", str(tmp_path / "o")]) == 0
+        (batch,) = (tmp_path / "o").iterdir()
+        assert server.attempts["solver"] == 1
+        # A finished run whose fingerprint no longer matches: the task's prompt changed since.
+        task.write_text(task.read_text().replace("has a typo.", "has a small typo."))
+        assert main(["--resume", batch.name, "--no-ui", "--output", str(tmp_path / "o")]) == 0
+        assert server.attempts["solver"] == 2 and server.attempts["other"] == 2
+        assert "fingerprint differs" in capsys.readouterr().out
+
+
+def test_resume_of_a_finished_batch_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedOllama({"solver": Script(solution_reply(FIX_TYPO))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        assert main(["--task", str(FIX_TYPO), "--models", "solver", "--no-ui", "--output", str(tmp_path)]) == 0
+        (batch,) = tmp_path.iterdir()
+        report = (batch / "comparison_report.json").read_bytes()
+        assert main(["--resume", batch.name, "--no-ui", "--output", str(tmp_path)]) == 0
+        assert server.attempts["solver"] == 1
+        assert (batch / "comparison_report.json").read_bytes() == report
+
+
+def small_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                            capture_output=True)
+    return result.returncode == 0
+
+
+def test_a_full_disk_fails_the_batch_cleanly_and_leaves_no_torn_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "tiny"
+    if not small_tmpfs(output, "96k"):
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        big = "x = 1\n" * 12_000
+        reply = f"greet.py\n```\n<<<<<<< SEARCH\n=======\n{big}>>>>>>> REPLACE\n```\n"
+        with ScriptedOllama({"bloater": Script(fixed(reply), chunk_size=4096)}) as server:
+            monkeypatch.setenv("OLLAMA_HOST", server.url)
+            code = main(["--task", str(FIX_TYPO), "--models", "bloater", "--no-ui", "--output", str(output)])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "disk full" in out
+        for path in output.rglob("*.json"):
+            json.loads(path.read_text())  # every file there is whole: old or new, never half
+        assert not list(output.rglob("*.tmp"))
+    finally:
+        subprocess.run(["umount", str(output)], check=False)
+
+
+def test_escape_sequences_from_models_never_reach_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "\x1b]0;pwned-title\x07\x1b[2J\x1b]52;c;ZXZpbA==\x07 done"
+    assert strip_control(hostile) == " done"
+    with ScriptedOllama({"\x1b[31mred": Script(fixed(hostile))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        # A hostile model name listed by a server is also just text.
+        main(["--task", str(FIX_TYPO), "--no-ui", "--output", str(tmp_path), "--timeout", "30"])
+    captured = capsys.readouterr()
+    assert "\x1b]" not in captured.out + captured.err and "\x1b[2J" not in captured.out + captured.err
+
+
+def test_unique_canary_never_lands_in_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    canary = f"sk-canary-{uuid.uuid4().hex}"
+    monkeypatch.setenv("OPENAI_API_KEY", canary)
+    with ScriptedOllama({"solver": Script(solution_reply(FIX_TYPO))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        assert main(["--task", str(FIX_TYPO), "--models", "solver", "--no-ui", "--output", str(tmp_path)]) == 0
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert canary not in path.read_text(errors="replace")

@@ -1,0 +1,364 @@
+"""The providers one by one: what each sends on the wire, what it reads back, and model discovery.
+
+Faults live in test_faults.py; here the servers behave and the tests pin the dialects down (Anthropic's
+top-level system prompt and mandatory max_tokens, finish reasons, token counts), the Retry-After parser,
+Ollama's context-truncation rule, ``/models`` discovery from the config and ``benchtui models``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType
+
+import httpx
+import pytest
+
+from benchtui.engine.config import load_config
+from benchtui.engine.discovery import discover
+from benchtui.engine.errors import ConfigError
+from benchtui.engine.models import ModelSpec
+from benchtui.engine.providers import ProviderError, RetryPolicy, make_provider
+from benchtui.engine.providers.anthropic import AnthropicProvider, to_anthropic
+from benchtui.engine.providers.base import parse_retry_after
+from benchtui.engine.providers.ollama import prompt_truncation
+from tests.conftest import write_config
+from tests.support.scripted import Script, ScriptedAnthropic, ScriptedOllama, ScriptedOpenAI, always, fixed
+
+FAST = RetryPolicy(max_retries=2, base_delay_s=0.01, max_delay_s=0.02)
+CONVERSATION = [
+    {"role": "system", "content": "You edit code."},
+    {"role": "user", "content": "Fix the bug."},
+    {"role": "assistant", "content": "Which file?"},
+    {"role": "user", "content": "greet.py"},
+    {"role": "user", "content": "(and hurry)"},
+]
+
+
+@pytest.fixture
+def anthropic_server() -> Iterator[ScriptedAnthropic]:
+    server = ScriptedAnthropic({"claude-test": Script(fixed("Hello from Claude."), chunk_size=5)})
+    server.start()
+    yield server
+    server.close()
+
+
+def spec(provider: str, url: str, name: str = "m", **extra: object) -> ModelSpec:
+    return ModelSpec(key=name, name=name, provider=provider, display_name=name, base_url=url, **extra)  # type: ignore[arg-type]
+
+
+# --- Anthropic -----------------------------------------------------------------------------------
+
+
+def test_anthropic_sends_the_system_prompt_on_top_and_the_key_in_x_api_key(
+    anthropic_server: ScriptedAnthropic,
+) -> None:
+    model = spec("anthropic", anthropic_server.url, "claude-test", api_key="sk-ant-test-0123456789",
+                 settings=MappingProxyType({"temperature": 0.2, "max_tokens": 300, "stop": "###", "seed": 1}))
+    provider = make_provider(model, policy=FAST)
+    assert isinstance(provider, AnthropicProvider)
+    reply = provider.chat(CONVERSATION)  # type: ignore[arg-type]
+
+    body = anthropic_server.bodies["claude-test"][0]
+    assert body["system"] == "You edit code."
+    assert body["messages"] == [
+        {"role": "user", "content": "Fix the bug."},
+        {"role": "assistant", "content": "Which file?"},
+        {"role": "user", "content": "greet.py\n\n(and hurry)"},  # same-role turns merged
+    ]
+    assert body["max_tokens"] == 300 and body["temperature"] == 0.2 and body["stop_sequences"] == ["###"]
+    assert body["stream"] is True and "seed" not in body
+    headers = anthropic_server.headers_seen[0]
+    assert headers["x-api-key"] == "sk-ant-test-0123456789" and headers["anthropic-version"] == "2023-06-01"
+    assert "authorization" not in headers
+
+    assert reply.text == "Hello from Claude." and reply.finish_reason == "stop"
+    assert reply.prompt_tokens == len("You edit code.Fix the bug.Which file?greet.py\n\n(and hurry)") // 4
+    assert reply.completion_tokens == 4 and reply.ttft_s is not None and reply.attempts == 1
+
+
+def test_anthropic_max_tokens_defaults_to_1024_and_v1_suffixes_are_accepted(
+    anthropic_server: ScriptedAnthropic,
+) -> None:
+    provider = make_provider(spec("anthropic", anthropic_server.url + "/v1/", "claude-test"), policy=FAST)
+    provider.chat([{"role": "user", "content": "hi"}])
+    body = anthropic_server.bodies["claude-test"][0]
+    assert body["max_tokens"] == 1024 and "system" not in body
+    assert "x-api-key" not in anthropic_server.headers_seen[0]  # a keyless local server
+
+
+def test_to_anthropic_never_starts_with_an_assistant_turn() -> None:
+    system, turns = to_anthropic([{"role": "assistant", "content": "Hi"}, {"role": "user", "content": "Go"}])
+    assert system is None and [t["role"] for t in turns] == ["user", "assistant", "user"]
+
+
+@pytest.mark.parametrize(("error_type", "kind", "attempts"), [
+    ("overloaded_error", "server_error", 3),
+    ("rate_limit_error", "rate_limited", 3),
+    ("api_error", "server_error", 3),
+    ("invalid_request_error", "bad_request", 1),
+    ("authentication_error", "auth", 1),
+])
+def test_anthropic_stream_errors_are_typed_like_their_statuses(
+    anthropic_server: ScriptedAnthropic, error_type: str, kind: str, attempts: int
+) -> None:
+    anthropic_server.scripts["claude-test"] = Script(
+        fixed("never finished"), stream_error_type=error_type, stream_error_after={n: 1 for n in range(1, 9)})
+    with pytest.raises(ProviderError) as caught:
+        make_provider(spec("anthropic", anthropic_server.url, "claude-test"), policy=FAST).chat(
+            [{"role": "user", "content": "hi"}])
+    assert caught.value.kind == kind and error_type in caught.value.message
+    assert caught.value.attempts == attempts == anthropic_server.attempts["claude-test"]
+
+
+def test_anthropic_prompt_too_long_is_context_truncated(anthropic_server: ScriptedAnthropic) -> None:
+    anthropic_server.scripts["claude-test"] = Script(
+        fixed("x"), failures=always(400, "prompt is too long: 210000 tokens > 200000 maximum"))
+    with pytest.raises(ProviderError) as caught:
+        make_provider(spec("anthropic", anthropic_server.url, "claude-test"), policy=FAST).chat(
+            [{"role": "user", "content": "hi"}])
+    assert caught.value.kind == "context_truncated" and caught.value.attempts == 1
+
+
+# --- finish reasons and token counts in every dialect ---------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
+def test_an_answer_cut_by_max_tokens_says_length(dialect: str) -> None:
+    server_cls = {"ollama": ScriptedOllama, "openai": ScriptedOpenAI, "anthropic": ScriptedAnthropic}[dialect]
+    with server_cls({"m": Script(fixed("one two three"), finish_reason="length")}) as server:
+        url = server.url + ("/v1" if dialect == "openai" else "")
+        reply = make_provider(spec(dialect, url), policy=FAST).chat([{"role": "user", "content": "count"}])
+    assert reply.text == "one two three" and reply.finish_reason == "length"
+    assert reply.prompt_tokens and reply.completion_tokens == 2 and reply.attempts == 1
+
+
+# --- OpenAI specifics ----------------------------------------------------------------------------
+
+
+def test_openai_quota_exhaustion_is_not_retried() -> None:
+    body = "You exceeded your current quota, please check your plan and billing details. insufficient_quota"
+    with ScriptedOpenAI({"m": Script(fixed("x"), failures=always(429, body))}) as server:
+        with pytest.raises(ProviderError) as caught:
+            make_provider(spec("openai", server.url + "/v1"), policy=FAST).chat([{"role": "user", "content": "x"}])
+        assert caught.value.kind == "rate_limited" and server.attempts["m"] == 1
+        assert "quota exhausted" in caught.value.message
+
+
+def test_openai_context_length_errors_are_context_truncated() -> None:
+    message = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens."
+    with ScriptedOpenAI({"m": Script(fixed("x"), failures=always(400, message))}) as server, \
+            pytest.raises(ProviderError) as caught:
+        make_provider(spec("openai", server.url + "/v1"), policy=FAST).chat([{"role": "user", "content": "x"}])
+    assert caught.value.kind == "context_truncated" and caught.value.attempts == 1
+
+
+def test_openai_sends_the_bearer_key_and_max_completion_tokens_when_asked() -> None:
+    with ScriptedOpenAI({"m": Script(fixed("ok"))}) as server:
+        model = spec("openai", server.url + "/v1", api_key="sk-openai-0123456789",
+                     settings=MappingProxyType({"max_tokens": 100, "max_completion_tokens": 500}))
+        make_provider(model, policy=FAST).chat([{"role": "user", "content": "x"}])
+        body = server.bodies["m"][0]
+        assert body["max_completion_tokens"] == 500 and "max_tokens" not in body
+        assert body["stream_options"] == {"include_usage": True}
+        assert server.headers_seen[0]["authorization"] == "Bearer sk-openai-0123456789"
+
+
+# --- Retry-After --------------------------------------------------------------------------------
+
+
+def test_retry_after_parses_seconds_dates_and_milliseconds() -> None:
+    assert parse_retry_after(httpx.Headers({"retry-after": "7"})) == 7
+    assert parse_retry_after(httpx.Headers({"retry-after": "1.5"})) == 1.5
+    assert parse_retry_after(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= (parse_retry_after(httpx.Headers({"retry-after": date})) or 0) <= 30
+    past = email.utils.formatdate(time.time() - 30, usegmt=True)
+    assert parse_retry_after(httpx.Headers({"retry-after": past})) == 0
+    assert parse_retry_after(httpx.Headers({"retry-after": "soon"})) is None
+    assert parse_retry_after(httpx.Headers({})) is None
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    policy = RetryPolicy(base_delay_s=0.5, max_delay_s=8.0)
+    for attempt, nominal in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
+        delays = {policy.backoff(attempt) for _ in range(20)}
+        assert all(0.75 * nominal <= d <= nominal for d in delays)
+        assert len(delays) > 1  # jitter, so a crowd of clients does not retry in step
+
+
+# --- Ollama: truncation ---------------------------------------------------------------------------
+
+
+def test_ollama_context_truncation_is_only_claimed_on_proof() -> None:
+    big = [{"role": "user", "content": "word " * 2000}]  # 10,000 bytes: at least 1,250 tokens
+    assert prompt_truncation(big, 1024, 1024) is not None  # cannot fit; Ollama kept 1,024
+    assert prompt_truncation(big, 1024, None) is not None
+    assert prompt_truncation(big, 4096, 12) is None  # fits num_ctx: a small count is the KV cache at work
+    assert prompt_truncation(big, None, 12) is None  # runtime num_ctx unknown: no claim
+    assert prompt_truncation(big, 1024, 2500) is None  # the server evaluated it all: num_ctx was not applied
+
+
+def test_ollama_reports_a_truncated_prompt_and_keeps_length_finishes() -> None:
+    with ScriptedOllama({"m": Script(fixed("ok"), prompt_eval_count=1024)}) as server:
+        model = spec("ollama", server.url, settings=MappingProxyType({"num_ctx": 1024}))
+        with pytest.raises(ProviderError) as caught:
+            make_provider(model, policy=FAST).chat([{"role": "user", "content": "word " * 2000}])
+        assert caught.value.kind == "context_truncated" and "num_ctx=1024" in caught.value.message
+        assert caught.value.attempts == 1 == server.attempts["m"]
+        assert server.bodies["m"][0]["options"]["num_ctx"] == 1024
+        # A short prompt under the same num_ctx is fine, whatever the count.
+        reply = make_provider(model, policy=FAST).chat([{"role": "user", "content": "hi"}])
+        assert reply.text == "ok"
+
+
+# --- discovery from /models ----------------------------------------------------------------------
+
+
+def test_a_wildcard_entry_lists_every_model_of_an_openai_compatible_server(tmp_path: Path) -> None:
+    scripts = {name: Script(fixed("ok")) for name in ("gpt-4o", "gpt-4o-mini", "whisper-1")}
+    with ScriptedOpenAI(scripts) as server:
+        config = load_config(write_config(tmp_path / "m.yaml", f"""
+models:
+  - name: "gpt-4o*"
+    provider: openai
+    base_url: {server.url}/v1
+    edit_format: whole
+    pricing: {{input_per_mtok: 1, output_per_mtok: 2}}
+    category: fast
+  - name: gpt-4o
+    provider: openai
+    display_name: The explicit one
+    base_url: {server.url}/v1
+"""))
+        catalog = discover(config, embedded=False)
+    found = {m.key: m for m in catalog.models}
+    assert set(found) == {"gpt-4o", "gpt-4o-mini"}  # whisper-1 filtered out by the pattern
+    assert found["gpt-4o"].display_name == "The explicit one"  # an explicit entry wins
+    mini = found["gpt-4o-mini"]
+    assert mini.source == "discovered" and mini.edit_format == "whole" and mini.pricing is not None
+    assert mini.base_url == f"{server.url}/v1" and "fast" in mini.categories
+    assert catalog.categories["fast"] == ("gpt-4o-mini",)
+
+
+def test_discover_true_lists_an_anthropic_server_too(tmp_path: Path, anthropic_server: ScriptedAnthropic) -> None:
+    config = load_config(write_config(tmp_path / "m.yaml", f"""
+models:
+  - provider: anthropic
+    discover: true
+    base_url: {anthropic_server.url}
+"""))
+    (model,) = discover(config, embedded=False).models
+    assert (model.key, model.provider, model.available) == ("claude-test", "anthropic", True)
+
+
+def test_a_discover_entry_that_cannot_list_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-test-0123456789abcdef")
+    with ScriptedOpenAI({}) as locked:
+        locked.handle_get = lambda handler: locked.send_json(handler, 401, {"error": {"message": "bad key"}})  # type: ignore[method-assign]
+        config = load_config(write_config(tmp_path / "m.yaml", f"""
+models:
+  - name: "*"
+    provider: openai
+    base_url: http://127.0.0.1:9/v1
+  - name: "*"
+    provider: openai
+    base_url: {locked.url}/v1
+    api_key: ${{GROQ_API_KEY}}
+  - name: "*"
+    provider: openai
+    base_url: https://api.groq.com/openai/v1
+    api_key: ${{UNSET_KEY_FOR_TEST}}
+"""))
+        catalog = discover(config, embedded=False)
+    reasons = {m.key: m.unavailable_reason for m in catalog.models}
+    assert reasons["* @ http://127.0.0.1:9/v1"] == "server unreachable at http://127.0.0.1:9/v1 (ConnectError)"
+    assert reasons[f"* @ {locked.url}/v1"] == f"listing models at {locked.url}/v1 answered HTTP 401 (check the api_key)"
+    assert reasons["* @ https://api.groq.com/openai/v1"] == "${UNSET_KEY_FOR_TEST} unset"
+    assert not any(m.available for m in catalog.models)
+
+
+@pytest.mark.parametrize(("entry", "line", "message"), [
+    ("  - name: '*'\n    provider: ollama\n", 3, "'name': model discovery lists GET /models"),
+    ("  - name: llama\n    provider: embedded\n    discover: true\n", 5, "'discover': model discovery"),
+    ("  - name: 'gpt-*'\n    provider: openai\n    discover: false\n", 3, "only a discover entry"),
+    ("  - name: m\n    provider: openai\n    discover: maybe\n", 5, "'discover': expected true or false"),
+])
+def test_discover_config_errors_name_the_line(tmp_path: Path, entry: str, line: int, message: str) -> None:
+    path = write_config(tmp_path / "m.yaml", "# models\nmodels:\n" + entry)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}:{line}: ") and message in str(caught.value)
+
+
+# --- benchtui models ------------------------------------------------------------------------------
+
+
+def test_benchtui_models_says_why_each_unavailable_model_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchtui.cli import main
+
+    monkeypatch.setenv("COLUMNS", "400")
+    config = write_config(tmp_path / "m.yaml", """
+embedded: {enabled: false}
+models:
+  - name: llama3.2:1b
+    provider: ollama
+  - name: gpt-4o
+    provider: openai
+    api_key: ${OPENAI_API_KEY}
+  - name: old-model
+    provider: openai
+    base_url: http://127.0.0.1:9/v1
+    enabled: false
+  - name: claude-sonnet-4-5
+    provider: anthropic
+""")
+    assert main(["models", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "unavailable: Ollama server unreachable at http://127.0.0.1:9" in out  # OLLAMA_HOST from conftest
+    assert "unavailable: ${OPENAI_API_KEY} unset" in out
+    assert "unavailable: disabled in the config" in out
+    assert "unavailable: no api_key (set api_key: ${ANTHROPIC_API_KEY})" in out
+    assert "Ollama not reachable at http://127.0.0.1:9" in out
+
+
+def test_benchtui_models_shows_detected_ollama_models_with_size_and_quantization(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchtui.cli import main
+
+    monkeypatch.setenv("COLUMNS", "400")
+    with ScriptedOllama({"qwen2.5-coder:7b": Script(fixed("ok"))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        assert main(["models"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "ollama/qwen2.5-coder:7b" in line)
+    assert "1B" in row and "Q4_0" in row and "1.0 KB" in row and "available" in row
+
+
+# --- a real model ---------------------------------------------------------------------------------
+
+
+@pytest.mark.llm
+def test_the_anthropic_provider_talks_to_a_real_model() -> None:
+    embedded = pytest.importorskip("benchtui.engine.embedded")
+    model = next((m for m in embedded.known_models() if m.name == "smollm2-135m"), None)
+    if model is None or model.unavailable_reason is not None:
+        pytest.skip(f"smollm2-135m is not installed: {model.unavailable_reason if model else 'unknown model'}")
+    with embedded.EmbeddedServers(threads=1) as servers:
+        root = servers.ensure_started("smollm2-135m")
+        model_spec = spec("anthropic", root, "smollm2-135m",
+                          settings=MappingProxyType({"temperature": 0.0, "max_tokens": 24}))
+        provider = make_provider(model_spec)
+        tokens: list[str] = []
+        reply = provider.chat([{"role": "system", "content": "You are a terse assistant."},
+                               {"role": "user", "content": "Name one colour."}], on_token=tokens.append)
+        provider.close()
+    assert reply.text.strip() and "".join(tokens) == reply.text
+    assert reply.prompt_tokens and reply.prompt_tokens > 5
+    assert reply.completion_tokens and 0 < reply.completion_tokens <= 24
+    assert reply.finish_reason in ("stop", "length") and reply.attempts == 1
+    assert reply.ttft_s is not None and reply.duration_s > 0

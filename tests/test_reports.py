@@ -1,0 +1,394 @@
+"""Comparison reports: golden JSON and CSV, CSV formula safety, HTML structure and escaping, determinism, speed.
+
+The batch comes from ``tests/support/report_fixture.py`` (no model is called). Regenerate the golden
+files after an intended change with ``BENCHTUI_UPDATE_GOLDEN=1 pytest tests/test_reports.py`` and review
+the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchtui.engine.reports import (
+    REPORT_NAMES,
+    csv_report,
+    html_format,
+    html_report,
+    html_template,
+    json_report,
+    write_reports,
+)
+from benchtui.engine.reports.data import build_report_data
+from benchtui.engine.store import Batch, ResultsStore
+from tests.support import report_fixture as fx
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("BENCHTUI_UPDATE_GOLDEN") == "1"
+
+# Every element the HTML template uses. Anything else in a report came from data and means an escape failed.
+# fmt: off
+TEMPLATE_TAGS = frozenset({
+    "html", "head", "meta", "link", "title", "style", "body", "main", "header", "footer", "section", "article",
+    "figure", "div", "span", "p", "h1", "h2", "h3", "h4", "ul", "ol", "li", "dl", "dt", "dd", "b", "small", "code",
+    "pre", "table", "thead", "tbody", "tr", "th", "td", "button", "input", "output", "details", "summary", "a",
+    "svg", "g", "rect", "line", "text", "template",
+})
+# fmt: on
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
+    return fx.build_report_batch(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def data(batch: Batch) -> dict[str, Any]:
+    return build_report_data(batch)
+
+
+@pytest.fixture(scope="module")
+def written(batch: Batch) -> dict[str, bytes]:
+    paths = write_reports(batch)
+    assert [p.name for p in paths] == list(REPORT_NAMES.values())
+    return {p.suffix.lstrip("."): p.read_bytes() for p in paths}
+
+
+def _golden(name: str, actual: bytes) -> None:
+    path = GOLDEN / name
+    if UPDATE or not path.exists():
+        if not UPDATE:
+            pytest.fail(f"{path} is missing; create it with BENCHTUI_UPDATE_GOLDEN=1")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual)
+    assert actual == path.read_bytes(), f"{name} differs from its golden file (BENCHTUI_UPDATE_GOLDEN=1 to accept)"
+
+
+class Page(HTMLParser):
+    """Every tag, attribute and text node of a page, plus the text of its script and style elements."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str, str]] = []
+        self.texts: list[str] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self._in: str | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs.extend((tag, name, value or "") for name, value in attrs)
+        self._in = tag if tag in ("script", "style") else None
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self._in = None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "script":
+            self.scripts.append(data)
+        elif self._in == "style":
+            self.styles.append(data)
+        else:
+            self.texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+# JSON and CSV golden files
+
+
+def test_json_report_matches_golden(data: dict[str, Any], written: dict[str, bytes]) -> None:
+    assert written["json"] == json_report.render(data).encode()
+    _golden("comparison_report.json", written["json"])
+
+
+def test_csv_report_matches_golden(data: dict[str, Any], written: dict[str, bytes]) -> None:
+    assert written["csv"] == csv_report.render(data).encode()
+    _golden("comparison_report.csv", written["csv"])
+
+
+# CSV
+
+
+def _csv_rows(written: dict[str, bytes]) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(written["csv"].decode(), newline="")))
+
+
+def test_csv_has_a_row_per_run_with_every_metric(data: dict[str, Any], written: dict[str, bytes]) -> None:
+    header = next(csv.reader(io.StringIO(written["csv"].decode(), newline="")))
+    assert header == list(csv_report.columns())
+    assert {"diff", "check_output"}.isdisjoint(header)
+    assert header[:4] == ["task_id", "model", "display_name", "provider"]
+    rows = _csv_rows(written)
+    assert len(rows) == len(data["runs"]) == 8
+    gpt = next(r for r in rows if r["model"] == "gpt-4o" and r["task_id"] == "fizzbuzz")
+    assert gpt["display_name"] == "GPT-4o" and gpt["provider"] == "openai"
+    assert float(gpt["completion_time_s"]) == 12.25 and gpt["status"] == "passed"
+    assert gpt["error"] == "" and gpt["check_truncated"] == "false"
+
+
+def test_csv_neutralises_formulas_in_text_cells(written: dict[str, bytes]) -> None:
+    rows = _csv_rows(written)
+    formula = next(r for r in rows if r["model"] == "formula")
+    assert formula["display_name"] == "'" + fx.HYPERLINK_PAYLOAD
+    assert formula["error"] == "'" + fx.AT_PAYLOAD
+    assert formula["error_message"] == "'" + fx.MINUS_PAYLOAD
+    timeout = next(r for r in rows if r["status"] == "timeout")
+    assert timeout["error_message"] == "'" + fx.PLUS_PAYLOAD
+    evil = next(r for r in rows if r["model"] == "evil" and r["task_id"] == "fizzbuzz")
+    assert evil["sandbox"] == "'" + fx.SPACED_PAYLOAD
+    assert evil["fingerprint"] == "'" + fx.TAB_PAYLOAD
+    # No cell anywhere starts a formula unless it is a plain number.
+    for row in rows:
+        for column, value in row.items():
+            if value.lstrip(" ").startswith(FORMULA_START):
+                float(value)  # raises if a text cell slipped through
+                assert column in ("cost_usd",), (column, value)
+
+
+def test_csv_numbers_stay_numbers_negative_included(written: dict[str, bytes]) -> None:
+    text = written["csv"].decode()
+    assert f",{fx.NEGATIVE_COST}," in text  # unquoted, no prefix
+    evil = next(r for r in _csv_rows(written) if r["model"] == "evil" and r["task_id"] == "fizzbuzz")
+    assert float(evil["cost_usd"]) == fx.NEGATIVE_COST
+    assert evil["prompts_sent"] == "2" and evil["completion_time_s"] == "30.0"
+    formula = next(r for r in _csv_rows(written) if r["model"] == "formula")
+    assert formula["tokens_per_s"] == "" and formula["prompt_tokens"] == ""  # null -> empty cell
+
+
+def test_csv_round_trips_through_csv_reader(data: dict[str, Any], written: dict[str, bytes]) -> None:
+    expected = [list(row) for row in csv_report.rows(data)]
+    assert list(csv.reader(io.StringIO(written["csv"].decode(), newline=""))) == expected
+    evil = next(r for r in _csv_rows(written) if r["model"] == "evil" and r["task_id"] == "csv-quote")
+    assert evil["error_message"] == fx.IMG_PAYLOAD  # quotes survive; '<' is not a formula start
+    assert written["csv"].endswith(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (None, ""),
+        (True, "true"),
+        (False, "false"),
+        (0, "0"),
+        (-2, "-2"),
+        (-0.5, "-0.5"),
+        (1e-7, "1e-07"),
+        (float("nan"), ""),
+        (float("inf"), ""),
+        ("plain", "plain"),
+        ("-2", "'-2"),
+        ("=1+1", "'=1+1"),
+        ("  =1+1", "'  =1+1"),
+        ("+1", "'+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("\x00=1", "'=1"),
+        ("＝1+1", "'＝1+1"),
+        ("a=1", "a=1"),
+        ("\x1b[31mred\x1b[0m", "red"),
+        ('a,"b"\nc', 'a,"b"\nc'),
+        ({"k": 1}, "{'k': 1}"),
+    ],
+)
+def test_csv_cell(value: Any, cell: str) -> None:
+    assert csv_report.cell(value) == cell
+
+
+def test_csv_tricky_text_round_trips() -> None:
+    data = {"models": {}, "runs": [fx.result("t", "m", error_message='comma, "quote"\nnew line\r\nCRLF')]}
+    rows = list(csv.reader(io.StringIO(csv_report.render(data), newline="")))
+    assert rows[1][csv_report.columns().index("error_message")] == 'comma, "quote"\nnew line\r\nCRLF'
+
+
+# HTML
+
+
+def test_html_has_no_element_or_handler_beyond_the_template(written: dict[str, bytes]) -> None:
+    page = Page(written["html"].decode())
+    assert set(page.tags) <= TEMPLATE_TAGS | {"script"}, set(page.tags) - TEMPLATE_TAGS
+    assert page.tags.count("script") == 1
+    assert not {"img", "iframe", "object", "embed", "form", "base"} & set(page.tags)
+    assert not [a for a in page.attrs if a[1].startswith("on")]
+    assert not [a for a in page.attrs if a[1] in ("src", "srcdoc", "action", "formaction", "xlink:href", "style")]
+    hrefs = [value for _tag, name, value in page.attrs if name == "href"]
+    assert hrefs and all(re.fullmatch(r"#run-\d+", h) or h == "data:," for h in hrefs), hrefs
+
+
+def test_html_csp_allows_only_its_own_script_and_style(written: dict[str, bytes]) -> None:
+    page = Page(written["html"].decode())
+    csp = [value for tag, name, value in page.attrs if tag == "meta" and name == "content" and "default-src" in value]
+    assert len(csp) == 1
+    assert page.tags.index("meta") < page.tags.index("style") < page.tags.index("script")
+    policy = dict(part.strip().split(" ", 1) for part in csp[0].split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == f"'{_sha256(page.scripts[0])}'"
+    assert policy["style-src"] == f"'{_sha256(page.styles[0])}'"
+    assert page.scripts[0] == html_template.SCRIPT  # the script holds no data
+    assert "unsafe-inline" not in csp[0] and "unsafe-eval" not in csp[0]
+
+
+def test_html_references_no_network_resource(written: dict[str, bytes]) -> None:
+    page = Page(written["html"].decode())
+    for _tag, _name, value in page.attrs:
+        assert "http://" not in value and "https://" not in value and "javascript:" not in value.lower()
+    for code in page.scripts + page.styles:
+        assert "http" not in code and "url(" not in code and "@import" not in code and "fetch(" not in code
+
+
+def test_html_shows_hostile_text_escaped(written: dict[str, bytes]) -> None:
+    raw = written["html"].decode()
+    page = Page(raw)
+    for payload in (fx.SCRIPT_PAYLOAD, fx.IMG_PAYLOAD, fx.LINK_PAYLOAD, fx.HYPERLINK_PAYLOAD):
+        assert payload in page.text
+    assert "<img" not in raw and "window.__pwned=1</script>" not in raw.replace("&lt;/script&gt;", "")
+    assert "&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;" in raw
+    assert "\u2028" in page.text  # kept as text: harmless outside a script
+
+
+def test_html_contents(written: dict[str, bytes]) -> None:
+    page = Page(written["html"].decode())
+    text = page.text
+    for expected in (
+        "Fix FizzBuzz",
+        'Parse "quoted" CSV fields',
+        fx.BATCH_ID,
+        "2025-01-02 03:04:05 UTC",
+        "Fastest",
+        "Most efficient",
+        "Most autonomous",
+        "🏆",
+        "💬",
+        "🤖",
+        "Leaderboard",
+        "Task × model",
+        "human intervention: hint",
+        "human intervention: typed message",
+        "The check did not pass",
+        "Timed out",
+        "Python",
+        "3.11.9",
+        "Linux 6.1.0",
+        "0.5.7",
+    ):
+        assert expected in text, expected
+    ids = [value for _tag, name, value in page.attrs if name == "id"]
+    assert {"podiums", "leaderboard-table", "chart-time", "chart-prompts", "chart-tokens", "matrix", "runs"} <= set(ids)
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    assert sum(1 for tag, name, value in page.attrs if tag == "details" and name == "class" and value == "run") == 8
+    sortable = [value for tag, name, value in page.attrs if tag == "th" and name == "aria-sort"]
+    assert sortable[0] == "ascending" and set(sortable[1:]) == {"none"}
+    classes = " ".join(value for _tag, name, value in page.attrs if name == "class")
+    for css in ("d-add", "d-del", "d-hunk", "m-pass", "m-part", "m-fail", "st-passed", "st-failed", "st-error"):
+        assert css in classes, css
+
+
+def test_html_podium_order_is_the_engines(data: dict[str, Any], written: dict[str, bytes]) -> None:
+    raw = written["html"].decode()
+    fastest = raw[raw.index('id="podium-fastest"') : raw.index('id="podium-most_efficient"')]
+    ranked = [data["models"][e["model"]]["display_name"] for e in data["rankings"]["fastest"]]
+    assert ranked == ["GPT-4o", fx.SCRIPT_PAYLOAD, "llama3 (Ollama)"]
+    positions = [fastest.index(html_format.esc(name)) for name in ranked]
+    # Drawn second, first, third (the podium shape), each with its value.
+    assert positions[1] < positions[0] < positions[2]
+    assert "12.2 s" in fastest and "30.0 s" in fastest and "52.9 s" in fastest
+
+
+def test_reports_rebuild_byte_identical(batch: Batch, written: dict[str, bytes]) -> None:
+    again = {p.suffix.lstrip("."): p.read_bytes() for p in write_reports(batch)}
+    assert again == written
+    reopened = ResultsStore(batch.path.parent).open_batch(batch.path.name)
+    assert html_report.render(build_report_data(reopened), reopened).encode() == written["html"]
+
+
+def _empty_batch(root: Path, runs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> Batch:
+    batch = ResultsStore(root).create_batch(
+        {"tasks": fx.TASKS[:1], "models": [fx.MODELS["gpt-4o"]], "options": {}, "runs_planned": 1, "environment": {}}
+    )
+    for stem, run, entries in runs:
+        batch.record_run(fx.MODELS[stem], stem, run, entries)
+    batch.flush()
+    return batch
+
+
+def test_html_empty_states(tmp_path: Path) -> None:
+    none_ran = _empty_batch(tmp_path / "a", [])
+    write_reports(none_ran)
+    page = Page((none_ran.path / "comparison_report.html").read_text(encoding="utf-8"))
+    assert "No run finished in this batch yet." in page.text
+    assert page.text.count("No model passed") == 3
+    assert "Task × model" not in page.text  # one task: no matrix
+    assert (none_ran.path / "comparison_report.csv").read_text().count("\n") == 1  # the header only
+
+    failed = _empty_batch(tmp_path / "b", [("gpt-4o", fx.result("fizzbuzz", "gpt-4o", status="failed"), [])])
+    write_reports(failed)
+    page = Page((failed.path / "comparison_report.html").read_text(encoding="utf-8"))
+    assert page.text.count("No model passed") == 3
+    assert "The check did not pass" in page.text
+
+    bare = html_report.render({})
+    assert "No model in this batch." in bare and "No run finished" in bare
+
+
+def test_html_caps_transcripts_and_details(data: dict[str, Any], batch: Batch) -> None:
+    loaded: list[str] = []
+
+    def load(run: dict[str, Any]) -> list[dict[str, Any]]:
+        loaded.append(str(run["transcript_file"]))
+        return batch.load_transcript(run)
+
+    capped = html_report.render(data, transcripts=load, transcript_runs=2)
+    assert len(loaded) == 2
+    assert capped.count("Transcript not embedded") == len(data["runs"]) - 2
+    tiny = html_report.render(data, batch, detail_budget=50)
+    assert "left out to keep this page fast" in tiny.lower()
+    long_diff = "\n".join(f"+line {i}" for i in range(html_report.DIFF_LINES + 10))
+    one = dict(data, runs=[dict(data["runs"][0], diff=long_diff)])
+    assert f"First {html_report.DIFF_LINES:,} of" in html_report.render(one)
+
+
+def test_ten_thousand_runs_render_fast() -> None:
+    data = fx.synthetic_report_data(10_000)
+    started = time.perf_counter()
+    page = html_report.render(data)
+    html_s = time.perf_counter() - started
+    started = time.perf_counter()
+    table = csv_report.render(data)
+    csv_s = time.perf_counter() - started
+    assert page.count('<details class="run"') == 10_000
+    assert table.count("\r\n") == 10_001
+    assert html_s < 2.0, f"HTML took {html_s:.2f} s"
+    assert csv_s < 1.0, f"CSV took {csv_s:.2f} s"
+
+
+def test_big_pages_defer_run_bodies_to_templates() -> None:
+    small = html_report.render(fx.synthetic_report_data(html_report.LAZY_RUNS))
+    assert "<template>" not in small and '<div class="run-body">' in small
+    big = html_report.render(fx.synthetic_report_data(html_report.LAZY_RUNS + 100))
+    assert big.count('<template><div class="run-body">') == html_report.LAZY_RUNS + 100
+    assert '<section id="runs" class="big">' in big

@@ -1,0 +1,439 @@
+"""The TUI driven end to end with Pilot against loopback model servers and a temporary results folder.
+
+Each test builds the real BenchApp from its collaborators (a scripted Ollama, ``discover``, a
+``ResultsStore`` in tmp_path), drives it with keys and clicks, waits for the batch worker, then
+asserts on what the screens show (widget contents), not only that nothing crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Label, RichLog, Static
+
+from benchtui.app import BenchApp
+from benchtui.engine.config import ModelsConfig
+from benchtui.engine.discovery import discover
+from benchtui.engine.events import BatchStarted, LogMessage, PlannedRun, RunFinished, RunStarted, RunUpdate
+from benchtui.engine.runner import BatchOptions
+from benchtui.engine.store import ResultsStore
+from benchtui.messages import EngineBatchStarted, EngineLog, EngineRunFinished, EngineRunStarted, TuiSink
+from benchtui.widgets.format import one_line, safe_text
+from benchtui.widgets.progress_grid import ProgressGrid
+from benchtui.widgets.run_detail import RunDetail, diff_text
+from benchtui.widgets.sortable_table import SortableTable
+from benchtui.widgets.task_tree import TaskTree
+from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ROOT / "tasks"
+ADD_COMMENT = TASKS / "smoke" / "add_comment.md"
+SIZE = (120, 36)
+WAIT_S = 240.0  # two shared cores and other engineers' test runs: be generous
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedOllama]:
+    scripted = ScriptedOllama({
+        "solver": Script(solution_reply(ADD_COMMENT)),
+        "garbage": Script(fixed("no idea")),
+    }).start()
+    yield scripted
+    scripted.close()
+
+
+def make_app(server: ScriptedOllama, root: Path, **kwargs: Any) -> BenchApp:
+    config = ModelsConfig(path=None, ollama_host=server.url, embedded_enabled=False)
+    catalog = discover(config, embedded=False)
+    kwargs.setdefault("options", BatchOptions(timeout_s=120))
+    kwargs.setdefault("task_paths", [TASKS])
+    return BenchApp(config=config, catalog=catalog, store=ResultsStore(root), **kwargs)
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.1)
+
+
+async def mark_task(pilot: Any, task_id: str) -> None:
+    """On the Tasks screen: move the tree cursor to ``task_id`` with the arrow keys, press space."""
+    tree = pilot.app.screen.query_one(TaskTree)
+    tree.focus()
+    node = tree.node_for(task_id)
+    assert node is not None, task_id
+    while tree.cursor_line < node.line:
+        await pilot.press("down")
+    while tree.cursor_line > node.line:
+        await pilot.press("up")
+    await pilot.press("space")
+
+
+async def choose_category(pilot: Any, name: str) -> None:
+    """On the Models screen: highlight ``name`` in the category list with the keyboard, then press c."""
+    categories = pilot.app.screen.query_one("#categories")
+    categories.focus()
+    wanted = categories.get_option_index(f"cat:{name}")
+    while categories.highlighted != wanted:
+        await pilot.press("down")
+    await pilot.press("c")
+
+
+def cells(table: DataTable[Any], row: int) -> list[str]:
+    return [str(getattr(cell, "plain", cell)) for cell in table.get_row_at(row)]
+
+
+def column(table: DataTable[Any], name: str) -> list[str]:
+    index = [str(getattr(c.label, "plain", c.label)).split(" ")[0] for c in table.ordered_columns].index(name)
+    return [cells(table, row)[index] for row in range(table.row_count)]
+
+
+def rendered(widget: Static | Label) -> str:
+    content = widget.render()
+    return str(getattr(content, "plain", content))
+
+
+async def run_batch_to_results(pilot: Any) -> None:
+    await pilot.press("r")
+    await wait_for(pilot, lambda: pilot.app.current_mode == "run", "the Run screen")
+    await wait_for(pilot, lambda: pilot.app.last_outcome is not None, "the batch to finish")
+    await pilot.app.workers.wait_for_complete()
+    await wait_for(pilot, lambda: pilot.app.current_mode == "results", "the Results screen")
+    await pilot.pause(0.3)
+
+
+@pytest.mark.anyio
+async def test_whole_batch_pick_task_category_run_results_sort_export(server: ScriptedOllama, tmp_path: Path) -> None:
+    app = make_app(server, tmp_path / "results")
+    async with app.run_test(size=SIZE) as pilot:
+        # Tasks: the library as a tree by level; the preview follows the cursor.
+        assert app.current_mode == "tasks"
+        await mark_task(pilot, "add_comment")
+        assert app.marked_tasks == ["add_comment"]
+        await pilot.pause(0.3)
+        preview = app.screen.query_one("#task-markdown")
+        assert "Add a docstring to clamp()" in preview.source
+        assert "1 task(s) × 0 model(s)" in rendered(app.screen.query_one("#tasks-summary", Label))
+
+        # Models: select the whole detected category.
+        await pilot.press("2")
+        await pilot.pause()
+        await choose_category(pilot, "ollama")
+        assert sorted(app.selected_models) == ["ollama/garbage", "ollama/solver"]
+        table = app.screen.query_one("#model-table", DataTable)
+        assert column(table, "Model") == ["ollama/garbage", "ollama/solver"]
+        assert set(column(table, "")) == {"◉"}
+        assert "1 task(s) × 2 model(s) × 1 repeat(s) = 2 run(s)" in rendered(app.screen.query_one("#models-summary",
+                                                                                                   Label))
+
+        # Run: the grid fills in, then Results opens by itself.
+        await run_batch_to_results(pilot)
+        board = app.board
+        assert board is not None and board.status == "finished"
+        assert {r.model_key: r.status for r in board.rows.values()} == {"ollama/solver": "passed",
+                                                                      "ollama/garbage": "failed"}
+        screen = app.screen
+        assert "finished" in rendered(screen.query_one("#results-title", Label))
+        assert "1st solver:latest" in rendered(screen.query_one("#podium-fastest"))
+        leaderboard = screen.query_one("#leaderboard", SortableTable)
+        assert leaderboard.row_keys_in_order() == ["ollama/solver", "ollama/garbage"]  # the engine's order
+        assert column(leaderboard, "Success") == ["100%", "0%"]
+
+        # Sort: `s` moves the sort to the next column (#, then Model, ...); clicking a header sorts by it.
+        leaderboard.focus()
+        await pilot.press("s")
+        assert leaderboard.sort_column == "rank"
+        await pilot.press("s")
+        assert leaderboard.sort_column == "name"
+        assert leaderboard.row_keys_in_order() == ["ollama/garbage", "ollama/solver"]
+        x = sum(c.get_render_width(leaderboard) for c in leaderboard.ordered_columns[:5]) + 2
+        await pilot.click("#leaderboard", offset=(x, 0))  # the "Prompts" header
+        await pilot.pause()
+        assert leaderboard.sort_column == "mean_prompts" and not leaderboard.sort_reverse
+        assert leaderboard.row_keys_in_order() == ["ollama/solver", "ollama/garbage"]
+        assert "Prompts ▲" in [str(c.label) for c in leaderboard.ordered_columns]
+        await pilot.click("#leaderboard", offset=(x, 0))
+        await pilot.pause()
+        assert leaderboard.sort_reverse and leaderboard.row_keys_in_order() == ["ollama/garbage", "ollama/solver"]
+
+        # Selecting a run shows its coloured diff and its transcript.
+        runs = screen.query_one("#runs", SortableTable)
+        runs.focus()
+        solver_row = runs.row_keys_in_order().index("add_comment::ollama/solver::1")
+        runs.move_cursor(row=solver_row)
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = screen.query_one(RunDetail)
+        diff = detail.diff
+        assert "passed" in diff.plain and '+    """' in diff.plain
+        assert any(span.style == "green" for span in diff.spans)  # added lines are coloured
+        assert '+    """' in screen.query_one("#detail-diff", Static).render().plain
+        transcript = detail.transcript.plain
+        assert "turn 1 · reply (assistant)" in transcript and "I will apply the fix." in transcript
+
+        # Export writes the reports and lists their paths.
+        await pilot.press("e")
+        await wait_for(pilot, lambda: bool(screen.exported), "the export")
+        assert screen.exported
+        for path in screen.exported:
+            assert Path(path).is_file()
+        assert any(p.endswith("comparison_report.json") for p in screen.exported)
+        assert "Exported:" in rendered(screen.query_one("#export-status", Label))
+
+        # History lists the batch as finished.
+        await pilot.press("5")
+        await pilot.pause()
+        history = app.screen.query_one("#history-table", DataTable)
+        assert history.row_count == 1
+        assert cells(history, 0)[-2:] == ["1/2", "finished"]
+
+
+@pytest.mark.anyio
+async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
+    slow = ScriptedOllama({"slow": Script(fixed("I am still thinking about it. " * 4), chunk_delay_s=0.15)}).start()
+    try:
+        app = make_app(slow, tmp_path / "results", marked_tasks=["add_comment", "set_retries"],
+                       selected_models=["ollama/slow"])
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                           "the first run to start")
+            screen = app.screen
+            grid = screen.query_one(ProgressGrid)
+            grid.focus()
+            first = next(r for r in app.board.rows.values() if r.running)
+            grid.move_cursor(row=grid.get_row_index(first.run_id))
+            await pilot.press("m")
+            box = screen.query_one("#message", Input)
+            assert app.focused is box and "slow:latest · add_comment" in box.placeholder
+            await pilot.press(*"Look at mathutils.py")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert first.typed_sent == 1
+            assert "✉ 1" in cells(grid, grid.get_row_index(first.run_id))
+            log_text = "\n".join(line.text for line in screen.query_one("#run-log", RichLog).lines)
+            assert "to slow:latest · add_comment: Look at mathutils.py" in log_text
+            # The engine gives the message with the next prompt and counts it as an intervention.
+            await wait_for(pilot, lambda: first.interventions >= 1, "the message to be counted")
+
+            second_id = next(r.run_id for r in app.board.rows.values() if r.task_id == "set_retries")
+            await wait_for(pilot, lambda: app.board.rows[second_id].running, "the second run to start")
+            await pilot.press("escape")
+            grid.move_cursor(row=grid.get_row_index(second_id))
+            await pilot.press("x")
+            await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to end")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            assert app.board.rows[second_id].status == "cancelled"
+            outcome = app.last_outcome
+            assert outcome is not None and outcome.status == "finished"
+            (result,) = outcome.results  # the cancelled run is not a result: a resume redoes it
+            assert result["typed_interventions"] == 1 and result["human_interventions"] >= 1
+    finally:
+        slow.close()
+
+
+@pytest.mark.anyio
+async def test_quit_mid_batch_leaves_it_resumable_and_history_resumes_it(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    scripts = {"solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.2)}
+    server = ScriptedOllama(scripts).start()
+    try:
+        app = make_app(server, results, marked_tasks=["add_comment", "set_retries"],
+                       selected_models=["ollama/solver"])
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                           "a run to start")
+            await pilot.press("q")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "ConfirmScreen"
+            await pilot.press("y")
+            await wait_for(pilot, lambda: app.return_code is not None, "the app to exit", timeout=WAIT_S)
+        assert app.return_code == 3
+        (info,) = ResultsStore(results).list_batches()
+        assert info.status == "interrupted" and info.finished < info.planned == 2
+
+        # A new session: History shows the batch as interrupted, r resumes it on the Run screen.
+        scripts["solver"].chunk_delay_s = 0.0
+        app2 = make_app(server, results)
+        async with app2.run_test(size=SIZE) as pilot:
+            await pilot.press("5")
+            await pilot.pause()
+            history = app2.screen.query_one("#history-table", DataTable)
+            assert cells(history, 0)[0] == info.batch_id and cells(history, 0)[-1] == "interrupted"
+            assert "r resumes it" in rendered(app2.screen.query_one("#history-detail", Static))
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app2.current_mode == "run", "the Run screen")
+            assert app2.board is not None
+            await wait_for(pilot, lambda: app2.last_outcome is not None, "the resumed batch to finish")
+            await app2.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            assert app2.board.resumed and app2.board.status == "finished"
+            assert app2.last_outcome.batch.batch_id == info.batch_id
+            assert app2.current_mode == "results"
+            assert info.batch_id in rendered(app2.screen.query_one("#results-title", Label))
+            await pilot.press("5")
+            await pilot.pause()
+            history = app2.screen.query_one("#history-table", DataTable)
+            assert cells(history, 0)[-2:] == ["1/2", "finished"]
+        (after,) = ResultsStore(results).list_batches()
+        assert (after.status, after.finished, after.planned) == ("finished", 2, 2)
+    finally:
+        server.close()
+
+
+@pytest.mark.anyio
+async def test_cancel_batch_key_interrupts_it(tmp_path: Path) -> None:
+    server = ScriptedOllama({"solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.2)}).start()
+    try:
+        app = make_app(server, tmp_path / "results", marked_tasks=["add_comment"],
+                       selected_models=["ollama/solver"])
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                           "a run to start")
+            await pilot.press("C")
+            await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to stop")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            assert app.last_outcome.status == "interrupted"
+            assert app.current_mode == "run" and app.board.status == "interrupted"
+            assert [r.status for r in app.board.rows.values()] == ["cancelled"]
+            assert "interrupted" in rendered(app.screen.query_one("#run-title", Label))
+    finally:
+        server.close()
+
+
+@pytest.mark.anyio
+async def test_empty_library_and_nothing_selected(server: ScriptedOllama, tmp_path: Path) -> None:
+    app = make_app(server, tmp_path / "results", task_paths=[tmp_path / "no-tasks-here"])
+    async with app.run_test(size=SIZE) as pilot:
+        empty = rendered(app.screen.query_one("#tasks-empty", Static))
+        assert "No tasks found" in empty and "no-tasks-here" in empty
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.current_mode == "tasks" and app.board is None
+        await pilot.press("3")
+        await pilot.pause()
+        assert "No batch yet" in rendered(app.screen.query_one("#run-empty", Static))
+        await pilot.press("4")
+        await pilot.pause()
+        assert app.screen.has_class("-empty")
+
+
+@pytest.mark.anyio
+async def test_options_validate_and_reach_the_batch(server: ScriptedOllama, tmp_path: Path) -> None:
+    app = make_app(server, tmp_path / "results")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        repeats = app.screen.query_one("#opt-repeats", Input)
+        repeats.value = "0"
+        await pilot.pause()
+        assert "repeats must be at least 1" in rendered(app.screen.query_one("#options-error", Label))
+        repeats.value = "2"
+        app.screen.query_one("#opt-parallel", Input).value = "0"
+        await pilot.pause()
+        assert app.batch_options.repeats == 2 and app.batch_options.parallel == 0
+        assert rendered(app.screen.query_one("#options-error", Label)) == ""
+
+
+@pytest.mark.anyio
+async def test_command_palette_and_help(server: ScriptedOllama, tmp_path: Path) -> None:
+    app = make_app(server, tmp_path / "results")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Go to History")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_mode == "history", "the palette to switch screen", timeout=30)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        assert "resume it" in app.screen.query_one("#help-text").source
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "history" and type(app.screen).__name__ == "HistoryScreen"
+
+
+def test_sink_coalesces_updates_and_keeps_discrete_events() -> None:
+    class Target:
+        def __init__(self) -> None:
+            self.messages: list[Any] = []
+
+        def post_message(self, message: Any) -> bool:
+            self.messages.append(message)
+            return True
+
+    target = Target()
+    sink = TuiSink(target)
+    runs = (PlannedRun("a", "t", "m1", 1), PlannedRun("b", "t", "m2", 1))
+    sink.emit(BatchStarted("batch", Path("/x"), runs))
+    sink.emit(RunStarted("a"))
+    for i in range(500):
+        for run_id in ("a", "b"):
+            sink.emit(RunUpdate(run_id, "prompting", 1, 3, 1, 0, i, None, i / 10))
+    sink.emit(LogMessage("hello"))
+    updates = sink.drain()
+    assert sorted((u.run_id, u.completion_tokens) for u in updates) == [("a", 499), ("b", 499)]
+    assert sink.drain() == []
+    sink.emit(RunUpdate("a", "checking", 1, 3, 1, 0, 9, None, 1.0))
+    sink.emit(RunFinished("a", {"status": "passed"}))
+    assert [u.run_id for u in sink.drain()] == []  # a finished run's stale snapshot is dropped
+    assert [type(m) for m in target.messages] == [EngineBatchStarted, EngineRunStarted, EngineLog,
+                                                  EngineRunFinished]
+
+
+def test_untrusted_text_is_stripped_and_never_markup() -> None:
+    evil = "\x1b]0;pwned\x07\x1b[31m[bold red]boom[/bold red]\x1b[0m"
+    assert safe_text(evil).plain == "[bold red]boom[/bold red]"
+    assert not safe_text(evil).spans
+    assert one_line("ok\n" + evil + "\n\n").plain == "[bold red]boom[/bold red]"
+    diff = diff_text("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+[link=http://x]new\x1b[2J\n")
+    assert "+[link=http://x]new" in diff.plain and "\x1b" not in diff.plain
+
+
+def test_run_tui_bad_config_prints_one_line_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchtui.tui_entry import run_tui
+
+    args = argparse.Namespace(task=None, models="all", category=None, output=str(tmp_path), parallel=None,
+                              timeout=1800.0, repeats=1, resume=None, config=str(tmp_path / "missing.yaml"))
+    assert run_tui(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.yaml" in err[0]
+
+
+def test_run_tui_bad_task_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchtui.tui_entry import run_tui
+
+    bad = tmp_path / "bad.md"
+    bad.write_text("no front matter\n")
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # nothing listens: discovery fails fast
+    monkeypatch.setenv("BENCHTUI_CONFIG", str(tmp_path / "config.yaml"))
+    (tmp_path / "config.yaml").write_text("embedded:\n  enabled: false\n")
+    args = argparse.Namespace(task=[str(bad)], models="all", category=None, output=str(tmp_path), parallel=None,
+                              timeout=1800.0, repeats=1, resume=None, config=None)
+    assert run_tui(args) == 2
+    assert "bad.md:1" in capsys.readouterr().err
+
+
+def test_engine_stays_free_of_textual() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, benchtui.engine.runner, benchtui.engine.batches, benchtui.engine.reports, benchtui.headless;"
+            "assert 'textual' not in sys.modules, 'textual imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
