@@ -100,7 +100,7 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
     for column in ("Task", "Start fails", "Solution passes", "Check-edit fails", "In time", "Slowest check",
                    "Verdict"):
         table.add_column(column)
-    failures = 0
+    problems: list[str] = []
 
     def mark(value: bool | None) -> Text:
         return Text("—", style="dim") if value is None else Text("yes", style="green") if value else Text(
@@ -108,14 +108,16 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
 
     for task in tasks:
         report = validate_task(task)
-        failures += not report.ok
-        verdict = Text("ok", style="green") if report.ok else Text("; ".join(report.problems), style="red")
+        problems.extend(f"{task.difficulty}/{task.id}: {problem}" for problem in report.problems)
+        verdict = Text("ok", style="green") if report.ok else Text("FAILED", style="bold red")
         table.add_row(f"{task.difficulty}/{task.id}", mark(report.start_fails), mark(report.solution_passes),
                       mark(report.check_edit_fails), mark(report.within_timeout), f"{report.slowest_check_s:.2f} s",
                       verdict)
     console.print(table)
-    if failures:
-        console.print(f"[red]{failures} task(s) failed validation[/]")
+    for problem in problems:
+        console.print(Text(f"✗ {problem}", style="red"))
+    if problems:
+        console.print(Text(f"{len(problems)} problem(s) found", style="red"))
         return EXIT_INTERNAL
     console.print(f"[green]All {len(tasks)} task(s) valid[/]")
     return EXIT_OK
