@@ -107,3 +107,54 @@ def test_replace_text_reindents_by_the_found_offset() -> None:
     content = "class A:\n    def f(self):\n        return 1\n"
     updated = replace_text(content, "def f(self):\n    return 1", "def f(self):\n    return 2")
     assert updated == "class A:\n    def f(self):\n        return 2\n"
+
+
+MODULE = 'import sys\n\n\ndef greet(name="world"):\n    print(f"Helo, {name}!")\n\n\ndef main():\n    greet(*sys.argv[1:2])\n'
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    (tmp_path / "greet.py").write_text(MODULE)
+    (tmp_path / "other.py").write_text("def helper():\n    return 1\n")
+    return tmp_path
+
+
+def apply_to(root: Path, reply: str, edit_format: str = "diff"):
+    known = {"greet.py", "other.py"}
+    return apply_edits(root, parse_edits(reply, edit_format, known), known)
+
+
+def test_bare_search_and_replace_labels_with_fences(module: Path) -> None:
+    # Seen from Qwen2.5-Coder-0.5B: the markers written as labels above two fenced blocks.
+    reply = 'SEARCH\n```\n    print(f"Helo, {name}!")\n```\n\nREPLACE\n```\n    print(f"Hello, {name}!")\n```\n'
+    report = apply_to(module, reply)
+    assert report.applied == ["greet.py"], report.failures
+    assert 'print(f"Hello, {name}!")' in (module / "greet.py").read_text()
+
+
+def test_a_pathless_corrected_function_replaces_that_function_only(module: Path) -> None:
+    # Seen from SmolLM2-135M: the whole corrected function, no path, some prose around it.
+    reply = 'Here is the corrected version:\n\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n'
+    report = apply_to(module, reply)
+    assert report.applied == ["greet.py"] and not report.malformed
+    assert (module / "greet.py").read_text() == MODULE.replace("Helo", "Hello")
+
+
+def test_a_fragment_under_a_path_in_diff_mode_does_not_clobber_the_file(module: Path) -> None:
+    reply = 'greet.py\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n'
+    report = apply_to(module, reply)
+    assert report.applied == ["greet.py"]
+    assert "def main():" in (module / "greet.py").read_text()
+
+
+def test_a_block_matching_no_file_is_malformed_and_writes_nothing(module: Path) -> None:
+    report = apply_to(module, "Run it like this:\n\n```bash\npython main.py Ada\n```\n")
+    assert report.malformed and not report.applied
+    assert (module / "greet.py").read_text() == MODULE
+
+
+def test_an_example_block_is_ignored_beside_a_real_edit(module: Path) -> None:
+    reply = ('greet.py\n```\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n    print(f"Hello, {name}!")\n'
+             '>>>>>>> REPLACE\n```\nThen run:\n```bash\npython main.py Ada\n```\n')
+    report = apply_to(module, reply)
+    assert report.applied == ["greet.py"] and not report.malformed

@@ -10,6 +10,7 @@ workspace are refused before anything is written.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\b.*$", re.IGNORECASE)
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\b.*$", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
+_SEARCH_LABEL = re.compile(r"^\W*SEARCH\W*$", re.IGNORECASE)
+_REPLACE_LABEL = re.compile(r"^\W*REPLACE\W*$", re.IGNORECASE)
+_DEFINITION = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+(\w+)")
 _EXTENSIONS = (
     "py", "pyi", "js", "mjs", "cjs", "ts", "tsx", "jsx", "json", "md", "txt", "yaml", "yml", "toml", "cfg", "ini",
     "sh", "bash", "html", "css", "c", "h", "cpp", "hpp", "rs", "go", "java", "rb", "sql", "csv", "env", "lock",
@@ -40,6 +44,8 @@ class SearchReplace:
 class WholeFile:
     path: str | None
     content: str
+    # False when the model was asked for SEARCH/REPLACE blocks: the block may be a fragment of the file.
+    trusted: bool = True
 
 
 Edit = SearchReplace | WholeFile
@@ -86,7 +92,7 @@ def parse_edits(text: str, edit_format: str, known_files: set[str]) -> list[Edit
     blocks = _parse_search_replace(text, known_files)
     if blocks:
         return list(blocks)
-    return list(_parse_whole(text, known_files, require_path=edit_format != "whole"))
+    return list(_parse_whole(text, known_files, trusted=edit_format == "whole"))
 
 
 def _parse_search_replace(text: str, known: set[str]) -> list[SearchReplace]:
@@ -100,6 +106,12 @@ def _parse_search_replace(text: str, known: set[str]) -> list[SearchReplace]:
             search, replace, i = _read_block(lines, i + 1)
             edits.append(SearchReplace(current, search, replace))
             continue
+        if _SEARCH_LABEL.match(line):
+            labelled = _read_labelled(lines, i + 1)
+            if labelled is not None:
+                search, replace, i = labelled
+                edits.append(SearchReplace(current, search, replace))
+                continue
         fence = _FENCE.match(line)
         if fence:
             info = fence.group(2).strip()
@@ -137,12 +149,45 @@ def _read_block(lines: list[str], start: int) -> tuple[str, str, int]:
     return "\n".join(search), "\n".join(replace), i
 
 
+def _fenced_after(lines: list[str], start: int) -> tuple[list[str], int] | None:
+    """The content of the fence opening on the next non-blank line after ``start``, and the index after it."""
+    i = start
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or not _FENCE.match(lines[i]):
+        return None
+    body: list[str] = []
+    i += 1
+    while i < len(lines) and not _is_closing_fence(lines[i]):
+        body.append(lines[i])
+        i += 1
+    return body, i + 1
+
+
+def _read_labelled(lines: list[str], start: int) -> tuple[str, str, int] | None:
+    """Drift seen in small models: a bare 'SEARCH' line and a fence, then 'REPLACE' and a fence."""
+    search = _fenced_after(lines, start)
+    if search is None:
+        return None
+    body, i = search
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or not _REPLACE_LABEL.match(lines[i]):
+        return None
+    replace = _fenced_after(lines, i + 1)
+    if replace is None:
+        return None
+    return "\n".join(body), "\n".join(replace[0]), replace[1]
+
+
 def _is_closing_fence(line: str) -> bool:
     fence = _FENCE.match(line)
     return fence is not None and not fence.group(2).strip()
 
 
-def _parse_whole(text: str, known: set[str], *, require_path: bool) -> list[WholeFile]:
+def _parse_whole(text: str, known: set[str], *, trusted: bool) -> list[WholeFile]:
+    """Fenced blocks as whole files. ``trusted``: the model was asked for whole files (``whole`` format);
+    otherwise a block is format drift and may turn out to be a fragment (see apply_edits)."""
     lines = text.split("\n")
     edits: list[WholeFile] = []
     last_path: str | None = None
@@ -171,12 +216,10 @@ def _parse_whole(text: str, known: set[str], *, require_path: bool) -> list[Whol
                 path, body = inner, body[1:]
         path = path or last_path
         last_path = None
-        if path is None and not require_path and len(known) == 1:
-            path = next(iter(known))
-        if path is None:
-            continue
         content = "\n".join(body)
-        edits.append(WholeFile(path, content + "\n" if content and not content.endswith("\n") else content))
+        if not content.strip():
+            continue
+        edits.append(WholeFile(path, content + "\n" if not content.endswith("\n") else content, trusted))
     return edits
 
 
@@ -214,9 +257,24 @@ def safe_target(root: Path, relative: str) -> Path:
 
 
 def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyReport:
-    """Apply edits in order; each failure is described for the model's next prompt."""
+    """Apply edits in order; each failure is described for the model's next prompt.
+
+    Fenced blocks without a path are matched to a file when they are that file (mostly the same text)
+    or when they hold whole definitions that exist in exactly one file; blocks that match nothing (an
+    example command, say) are ignored when the reply holds other edits.
+    """
     report = ApplyReport(parsed=len(edits))
+    unmatched = 0
     for edit in edits:
+        if isinstance(edit, WholeFile) and (edit.path is None or not edit.trusted):
+            outcome = _apply_untrusted_block(root, edit, known_files)
+            if outcome is None:
+                unmatched += 1
+            elif outcome.startswith("!"):
+                report.failures.append(outcome[1:])
+            else:
+                report.applied.append(outcome)
+            continue
         path = _resolve_path(edit, root, known_files)
         if path is None:
             report.failures.append("An edit block had no file path; write the path alone on the line above it.")
@@ -251,7 +309,104 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
             continue
         _write(target, updated)
         report.applied.append(path)
+    if unmatched and unmatched == len(edits):
+        report.parsed = 0
     return report
+
+
+def _apply_untrusted_block(root: Path, edit: WholeFile, known: set[str]) -> str | None:
+    """Apply a fenced block whose path is missing or whose role is unclear (format drift).
+
+    Returns the path written, ``"!"`` + a failure message, or None when the block matches nothing.
+    """
+    candidates = [edit.path] if edit.path is not None else sorted(known)
+    texts: dict[str, str] = {}
+    for candidate in candidates:
+        try:
+            texts[candidate] = safe_target(root, candidate).read_text(encoding="utf-8")
+        except PathRejected as exc:
+            return f"!{candidate}: edit refused: {exc}."
+        except (OSError, UnicodeDecodeError):
+            continue
+    if edit.path is not None and edit.path not in texts:
+        _write(safe_target(root, edit.path), edit.content)  # a new file
+        return edit.path
+    for candidate, text in texts.items():
+        if _same_file(text, edit.content):
+            _write(safe_target(root, candidate), edit.content)
+            return candidate
+    for candidate, text in texts.items():
+        updated = replace_definitions(text, edit.content)
+        if updated is not None:
+            _write(safe_target(root, candidate), updated)
+            return candidate
+    if edit.path is not None:
+        return (f"!{edit.path}: the block is neither the whole file nor complete definitions from it; "
+                "use SEARCH/REPLACE blocks")
+    return None
+
+
+def _same_file(current: str, proposed: str) -> bool:
+    """A block that is mostly the same text as the file, at roughly its length: a whole-file rewrite."""
+    old, new = current.splitlines(), proposed.splitlines()
+    if not old or len(new) < 0.6 * len(old):
+        return False
+    return difflib.SequenceMatcher(None, old, new, autojunk=False).ratio() >= 0.6
+
+
+def replace_definitions(content: str, block: str) -> str | None:
+    """Replace each function or class in ``block`` by name where it is defined in ``content``.
+
+    Only when the block is nothing but complete definitions (plus blank lines, comments, decorators)
+    and each name is defined exactly once in the file; None otherwise.
+    """
+    block_lines = block.rstrip("\n").split("\n")
+    stripped = [line for line in block_lines if line.strip()]
+    if not stripped:
+        return None
+    base = min(len(line) - len(line.lstrip()) for line in stripped)
+    definitions: list[tuple[str, list[str]]] = []
+    for line in block_lines:
+        indent = len(line) - len(line.lstrip())
+        match = _DEFINITION.match(line)
+        if match and indent == base:
+            definitions.append((match.group(2), [line]))
+        elif definitions and (not line.strip() or indent > base):
+            definitions[-1][1].append(line)
+        elif line.strip().startswith(("#", "@")) or not line.strip():
+            continue
+        else:
+            return None
+    if not definitions:
+        return None
+    lines = content.split("\n")
+    for name, body in definitions:
+        span = _definition_span(lines, name)
+        if span is None:
+            return None
+        start, end, indent = span
+        while body and not body[-1].strip():
+            body.pop()
+        shift = indent - base
+        fixed = [(" " * shift + line if shift > 0 else line[-shift:] if shift < 0 else line) if line.strip() else ""
+                 for line in body]
+        lines[start:end] = fixed
+    return "\n".join(lines)
+
+
+def _definition_span(lines: list[str], name: str) -> tuple[int, int, int] | None:
+    """(start, end, indent) of the one definition of ``name`` in a file, or None if absent or ambiguous."""
+    starts = [i for i, line in enumerate(lines) if (m := _DEFINITION.match(line)) and m.group(2) == name]
+    if len(starts) != 1:
+        return None
+    start = starts[0]
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return start, end, indent
 
 
 def _resolve_path(edit: Edit, root: Path, known: set[str]) -> str | None:
