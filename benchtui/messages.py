@@ -10,6 +10,7 @@ drains them with a ~10 Hz timer, so fifty chatty runs cost at most ten grid refr
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from textual.message import Message
@@ -65,7 +66,7 @@ class EngineBatchFinished(Message):
         self.event = event
 
 
-_WRAPPERS: dict[type[Any], type[Message]] = {
+_WRAPPERS: dict[type[Any], Callable[[Any], Message]] = {
     BatchStarted: EngineBatchStarted,
     RunStarted: EngineRunStarted,
     RunFinished: EngineRunFinished,

@@ -362,3 +362,12 @@ def test_the_anthropic_provider_talks_to_a_real_model() -> None:
     assert reply.completion_tokens and 0 < reply.completion_tokens <= 24
     assert reply.finish_reason in ("stop", "length") and reply.attempts == 1
     assert reply.ttft_s is not None and reply.duration_s > 0
+
+
+def test_timeouts_are_explicit_short_to_connect_long_for_a_cold_load() -> None:
+    provider = make_provider(spec("ollama", "http://127.0.0.1:9"))
+    timeout = provider.client.timeout
+    assert timeout.connect == 5.0  # a dead host is known fast
+    assert timeout.read == 300.0  # Ollama may take minutes to load a model before its first byte
+    assert provider.policy.request_deadline_s == 600.0  # and the watchdog bounds the whole request
+    provider.close()

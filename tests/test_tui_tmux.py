@@ -41,8 +41,10 @@ class Tmux:
         self.captures: list[str] = []
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        # COLUMNS/LINES (pytest's children can see 80×24 there) would override the pane's real size.
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check,
-                              timeout=30)
+                              timeout=30, env=env)
 
     def start(self, command: str) -> None:
         self.run("-f", "/dev/null", "new-session", "-d", "-s", "bt", "-x", "120", "-y", "36", command)
@@ -100,7 +102,8 @@ def test_benchtui_in_tmux_runs_a_batch_and_shows_results(tmux: Tmux, tmp_path: P
         "COLORTERM": "truecolor",
     }
     exports = " ".join(f"{key}={_quote(value)}" for key, value in env.items())
-    command = f"cd {_quote(str(ROOT))} && env {exports} {_quote(str(BENCHTUI))}; echo $? > {_quote(str(exit_file))}"
+    command = (f"cd {_quote(str(ROOT))} && env -u COLUMNS -u LINES {exports} {_quote(str(BENCHTUI))}; "
+               f"echo $? > {_quote(str(exit_file))}")
     try:
         tmux.start(f"sh -c {_quote(command)}")
         tmux.wait_for(lambda s: "Task library" in s and "add_comment" in s, "the Tasks screen")

@@ -89,7 +89,24 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
                                           unavailable_reason=f"Ollama server unreachable at {config.ollama_host}")
     if embedded and config.embedded_enabled:
         for spec in _embedded_models():
-            models.setdefault(spec.key, spec)
+            configured = models.get(spec.key)
+            if configured is None:
+                models[spec.key] = spec
+            elif configured.provider == "embedded":
+                # A config entry tunes an embedded model (settings, categories); the install decides
+                # whether it can run.
+                models[spec.key] = replace(
+                    configured,
+                    details=spec.details,
+                    categories=tuple(dict.fromkeys((*configured.categories, EMBEDDED_CATEGORY))),
+                    available=configured.available and spec.available,
+                    unavailable_reason=configured.unavailable_reason or spec.unavailable_reason,
+                    source="embedded",
+                )
+    for key, spec in list(models.items()):
+        if spec.provider == "embedded" and spec.source == "config":
+            models[key] = replace(spec, available=False,
+                                  unavailable_reason="not an embedded model benchtui knows, or embedded models are off")
 
     categories: dict[str, tuple[str, ...]] = {}
     for name, members in config.categories.items():

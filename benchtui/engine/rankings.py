@@ -67,4 +67,4 @@ def leaderboard(aggregates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def winners(rankings: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any] | None]:
     """The first place of each podium ranking, or None when no model passed."""
-    return {name: (rankings.get(name) or [None])[0] for name in RANKINGS}
+    return {name: next(iter(rankings.get(name) or []), None) for name in RANKINGS}

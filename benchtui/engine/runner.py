@@ -349,7 +349,7 @@ class BatchRunner:
 
         if self._embedded is None:
             self._embedded = embedded.EmbeddedServers(
-                threads=self.options.embedded_threads or 1,
+                threads=self.options.embedded_threads,
                 log_dir=self.batch.path / "logs" if self.batch else None,
             )
         self._log(f"starting the embedded model {model.key}")

@@ -89,7 +89,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     def on_mount(self) -> None:
         table = self.query_one(ModelTable)
         for key, label, width in (("sel", "", 1), ("model", "Model", None), ("provider", "Provider", 9),
-                                  ("size", "Size", 6), ("quant", "Quant", 7), ("status", "Status", None)):
+                                  ("size", "Size", 6), ("quant", "Quant", 7), ("status", "Status", 30)):
             table.add_column(label, key=key, width=width)
         self._fill_table()
         self._update_summary()

@@ -78,7 +78,7 @@ class ResultsScreen(BenchScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.batch: Batch | None = None
+        self.shown_batch: Batch | None = None
         self.data: dict[str, Any] | None = None
         self.names: dict[str, str] = {}
         self.exported: tuple[str, ...] = ()
@@ -112,13 +112,14 @@ class ResultsScreen(BenchScreen):
         if batch is None:
             self.set_class(True, "-empty")
             return
-        if self.batch is None or batch.path != self.batch.path or self.bench.results_version != self._version:
+        shown = self.shown_batch
+        if shown is None or batch.path != shown.path or self.bench.results_version != self._version:
             self.load(batch)
 
     def load(self, batch: Batch) -> None:
         """Read the batch's results (the engine's aggregates and rankings) and show them."""
         self._version = self.bench.results_version
-        self.batch = batch
+        self.shown_batch = batch
         self.set_class(False, "-empty")
         try:
             data = build_report_data(batch)
@@ -185,24 +186,24 @@ class ResultsScreen(BenchScreen):
             self._show_run(str(event.row_key.value))
 
     def _show_run(self, key: str) -> None:
-        if self.data is None or self.batch is None:
+        if self.data is None or self.shown_batch is None:
             return
         result = next((r for r in self.data["runs"]
                        if f"{r['task_id']}::{r['model']}::{r.get('repeat', 1)}" == key), None)
         if result is None:
             return
         self.selected_run = key
-        transcript = self.batch.load_transcript(result)
+        transcript = self.shown_batch.load_transcript(result)
         self.query_one(RunDetail).show(result, transcript, self.names.get(str(result["model"]), str(result["model"])))
 
     # Export
 
     def action_export(self) -> None:
-        if self.batch is None:
+        if self.shown_batch is None:
             self.notify("No batch to export", severity="warning")
             return
         self.query_one("#export-status", Label).update(Text("Writing the reports…", style="dim"))
-        self._export(self.batch)
+        self._export(self.shown_batch)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, batch: Batch) -> tuple[Any, ...]:

@@ -27,8 +27,8 @@ class NavTab(Label):
         super().__init__(f" {key} {title} ", id=f"nav-{mode}", classes="nav-tab -current" if current else "nav-tab")
         self.mode = mode
 
-    def on_click(self) -> None:
-        self.app.run_action(f"goto('{self.mode}')")
+    async def on_click(self) -> None:
+        await self.app.run_action(f"goto('{self.mode}')")
 
 
 class NavBar(Horizontal):

@@ -209,9 +209,9 @@ class RunBoard:
 # (key, label, width): None = fit the longest model or task name; the last column takes what is left.
 # Fixed widths keep live updates from making the grid jump sideways.
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("model", "Model", None), ("task", "Task", None), ("status", "Status", 10), ("turn", "Turn", 5),
-    ("prompts", "Prompts", 7), ("interventions", "Interv.", 7), ("typed", "You", 4), ("tokens", "Tokens", 7),
-    ("tps", "tok/s", 7), ("elapsed", "Elapsed", 8), ("check", "Last check line", None),
+    ("model", "Model", None), ("task", "Task", None), ("status", "Status", 9), ("turn", "Turn", 5),
+    ("prompts", "Prompts", 7), ("interventions", "Interv.", 7), ("typed", "You", 4), ("tokens", "Tokens", 6),
+    ("tps", "tok/s", 6), ("elapsed", "Elapsed", 7), ("check", "Last check line", None),
 )
 MIN_CHECK_WIDTH = 16
 
@@ -228,6 +228,7 @@ class ProgressGrid(DataTable[Any]):
         self._generation = -1
         self._board: RunBoard | None = None
         self._width = 0
+        self._shown: dict[str, list[Any]] = {}
         self.names: dict[str, str] = {}
 
     def on_resize(self) -> None:
@@ -254,18 +255,26 @@ class ProgressGrid(DataTable[Any]):
             self.clear(columns=True)
             for (key, label, _w), width in zip(COLUMNS, self._widths(board), strict=True):
                 self.add_column(label, key=key, width=width)
+            self._shown = {}
             for row in board.rows.values():
-                self.add_row(*self._cells(row), key=row.run_id)
+                cells = self._cells(row)
+                self._shown[row.run_id] = cells
+                self.add_row(*cells, key=row.run_id)
             if self.row_count:
                 self.move_cursor(row=min(cursor, self.row_count - 1), animate=False)
             board.dirty.clear()
             return
         for run_id in sorted(board.dirty):
-            row = board.rows.get(run_id)
-            if row is None:
+            changed = board.rows.get(run_id)
+            if changed is None:
                 continue
-            for (key, _label, _width), value in zip(COLUMNS, self._cells(row), strict=True):
-                self.update_cell(run_id, key, value)
+            before = self._shown.get(run_id) or [None] * len(COLUMNS)
+            cells = self._cells(changed)
+            self._shown[run_id] = cells
+            # Only the cells that changed: a snapshot usually moves the tokens and the time, nothing else.
+            for (key, _label, _width), old, new in zip(COLUMNS, before, cells, strict=True):
+                if old != new:
+                    self.update_cell(run_id, key, new)
         board.dirty.clear()
 
     def _model_label(self, row: RowState) -> str:
@@ -284,7 +293,7 @@ class ProgressGrid(DataTable[Any]):
             str(row.interventions),
             f"✉ {row.typed_sent}" if row.typed_sent else "",
             str(row.tokens) if row.tokens else "—",
-            number(row.tokens_per_s),
+            number(row.tokens_per_s, ".0f" if (row.tokens_per_s or 0) >= 1000 else ".1f"),
             number(row.elapsed_s, ".1f", " s"),
             one_line(row.check_line, 200),
         ]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -137,4 +138,4 @@ class SortableTable(DataTable[Any]):
 
     def row_keys_in_order(self) -> list[str]:
         """The row keys from top to bottom as displayed (tests and the palette use it)."""
-        return [str(self.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(self.row_count)]
+        return [str(self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(self.row_count)]
