@@ -279,10 +279,14 @@ class BenchApp(App[None]):
             return
 
         def answer(stop: bool | None) -> None:
-            if stop and self.runner is not None:
-                self._quitting = True
-                self.runner.cancel.set()
-                self.notify("Stopping the batch; benchtui quits once its results are written")
+            if not stop:
+                return
+            if not self.batch_running or self.runner is None:  # it ended while the question was open
+                self.exit(return_code=EXIT_OK)
+                return
+            self._quitting = True
+            self.runner.cancel.set()
+            self.notify("Stopping the batch; benchtui quits once its results are written")
 
         self.push_screen(ConfirmScreen("A batch is running. Stop it and quit?\nFinished runs are kept; resume it "
                                        "later from History or with --resume.", yes="Stop and quit", no="Keep running"),
@@ -373,6 +377,7 @@ class BenchApp(App[None]):
         """Fold the coalesced progress snapshots into the board and show it (the ~10 Hz timer)."""
         if self.board is not None and self.sink is not None:
             self.board.apply_updates(self.sink.drain())
+            self.board.tick()
         self._sync_run()
         self.update_nav_status()
 

@@ -60,3 +60,30 @@ def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path: Path) -
         pass
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_a_batch_still_running_in_another_process_is_not_offered_for_resume(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import pytest
+
+    from benchtui.engine.batches import resume_batch
+    from benchtui.engine.config import ModelsConfig
+    from benchtui.engine.discovery import discover
+    from benchtui.engine.errors import InputError
+
+    store = ResultsStore(tmp_path)
+    batch = store.create_batch({"tasks": [], "models": []})
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        batch.update_manifest(runner={"pid": other.pid, "host": socket.gethostname()})
+        assert store.list_batches()[0].alive
+        config = ModelsConfig(path=None, embedded_enabled=False)
+        with pytest.raises(InputError, match="still running"):
+            resume_batch(store, config, discover(config, embedded=False), batch.batch_id)
+    finally:
+        other.kill()
+        other.wait()
+    assert not store.list_batches()[0].alive

@@ -24,7 +24,7 @@ from benchtui.engine.runner import BatchOptions
 from benchtui.engine.store import ResultsStore
 from benchtui.messages import EngineBatchStarted, EngineLog, EngineRunFinished, EngineRunStarted, TuiSink
 from benchtui.widgets.format import one_line, safe_text
-from benchtui.widgets.progress_grid import ProgressGrid
+from benchtui.widgets.progress_grid import ProgressGrid, RunBoard
 from benchtui.widgets.run_detail import RunDetail, diff_text
 from benchtui.widgets.sortable_table import SortableTable
 from benchtui.widgets.task_tree import TaskTree
@@ -358,6 +358,18 @@ async def test_options_validate_and_reach_the_batch(server: ScriptedOllama, tmp_
         await pilot.pause()
         assert app.batch_options.repeats == 2 and app.batch_options.parallel == 0
         assert rendered(app.screen.query_one("#options-error", Label)) == ""
+        # space selects the highlighted model, a selects every available one, n none.
+        table = app.screen.query_one("#model-table", DataTable)
+        table.focus()
+        table.move_cursor(row=column(table, "Model").index("ollama/solver"))
+        await pilot.press("space")
+        assert app.selected_models == ["ollama/solver"]
+        assert "1 task(s)" not in rendered(app.screen.query_one("#models-summary", Label))
+        assert "0 task(s) × 1 model(s) × 2 repeat(s)" in rendered(app.screen.query_one("#models-summary", Label))
+        await pilot.press("n")
+        assert app.selected_models == []
+        await pilot.press("a")
+        assert sorted(app.selected_models) == ["ollama/garbage", "ollama/solver"]
 
 
 @pytest.mark.anyio
@@ -440,3 +452,21 @@ def test_run_tui_bad_task_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run_tui(args) == 2
     assert "bad.md:1" in capsys.readouterr().err
 
+
+
+def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
+    """The 10 Hz timer may drain a RunUpdate before the BatchStarted/RunStarted messages are handled."""
+    now = [100.0]
+    board = RunBoard(lambda: now[0])
+    update = RunUpdate("a", "checking", 2, 3, 2, 1, 50, 12.5, 7.0, "1 failed")
+    board.apply_updates([update])  # no rows yet
+    board.apply(BatchStarted("batch", Path("/x"), (PlannedRun("a", "t", "m", 1), PlannedRun("b", "t", "m", 2))))
+    board.apply(RunStarted("a"))
+    row = board.rows["a"]
+    assert (row.status, row.phase, row.turn, row.prompts, row.elapsed_s) == ("running", "checking", 2, 2, 7.0)
+    now[0] += 2.0
+    assert board.live_elapsed(row) == 9.0  # still ticking while the check runs
+    board.apply(RunFinished("a", {"status": "passed", "turns": 2, "prompts_sent": 2, "completion_time_s": 9.5}))
+    board.apply_updates([update])  # a stale snapshot after the end changes nothing
+    assert (row.status, row.elapsed_s) == ("passed", 9.5)
+    assert (board.done, board.total, board.passed) == (1, 2, 1)

@@ -207,6 +207,7 @@ def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Monke
     async def run_before(pilot: Any) -> None:
         bench = pilot.app
         sink = bench.begin_board({q7: "qwen2.5-coder:7b", l1: "llama3.2:1b", mi: "mistral:latest"})
+        clock.now += 80.0  # the batch started 80 s ago; the snapshots below arrive now
         runs = tuple(PlannedRun(f"{t}::{m}::1", t, m, 1) for m in (q7, l1, mi) for t in ("add_comment", "set_retries"))
         sink.emit(BatchStarted(BATCH_ID, tmp_path / BATCH_ID, runs))
         for run_id, result_ in ((runs[0].run_id, RUNS[0]), (runs[2].run_id, RUNS[2]), (runs[3].run_id, RUNS[3])):
@@ -220,7 +221,7 @@ def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Monke
         sink.emit(LogMessage("Ollama answered slowly; retrying once", "warning"))
         bench.switch_mode("run")
         await pilot.pause()
-        clock.now += 83.0
+        clock.now += 3.0  # 3 s later: the running rows' elapsed time has moved on by as much
         bench.refresh_progress()
         bench.board.note_message(runs[1].run_id, "MAX_RETRIES lives in config.py")
         bench.refresh_progress()

@@ -167,6 +167,8 @@ def run_task(
         last_progress = now
         on_progress({
             **state,
+            "hints_given": counts["hints"],
+            "typed_interventions": counts["typed"],
             "max_turns": task.max_turns,
             "completion_tokens": meter.completion_tokens or meter.streamed_tokens,
             "tokens_per_s": meter.tokens_per_s,

@@ -8,6 +8,7 @@ from typing import Any
 from benchtui.engine import secrets
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog, select_models
+from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
@@ -42,6 +43,10 @@ def resume_batch(
     Raises InputError when the batch, one of its task files or one of its models is gone."""
     batch = store.open_batch(batch_id)
     manifest = batch.manifest()
+    if batch.running_elsewhere(manifest):
+        owner = manifest.get("runner") or {}
+        raise InputError(f"batch {batch.batch_id} is still running (process {owner.get('pid')}); "
+                         "stop it first or wait for it to finish")
     tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
     keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
     models, notes = select_models(catalog, keys)

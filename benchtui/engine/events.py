@@ -48,6 +48,8 @@ class RunUpdate:
     tokens_per_s: float | None
     elapsed_s: float
     last_check_line: str | None = None
+    hints_given: int = 0
+    typed_interventions: int = 0
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from benchtui.engine.events import (
 from benchtui.engine.metrics import run_id as make_run_id
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
-from benchtui.engine.store import Batch, ResultsStore
+from benchtui.engine.store import Batch, ResultsStore, owner_stamp
 from benchtui.engine.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,8 @@ class BatchRunner:
         self.batch = batch
         batch.clean_stale()
         if resumed:
-            batch.update_manifest(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            batch.update_manifest(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                  runner=owner_stamp())
         planned = self.plan()
         done_before = self._adopt_finished(batch, planned)
         pending = [run for run in planned if run.run_id not in done_before]
@@ -214,6 +215,7 @@ class BatchRunner:
             "options": asdict(self.options),
             "runs_planned": len(self.tasks) * len(self.models) * self.options.repeats,
             "environment": environment.describe(self.manifest_extra.get("ollama_version")),
+            "runner": owner_stamp(),
             **{k: v for k, v in self.manifest_extra.items() if k != "ollama_version"},
         }
 
@@ -299,6 +301,10 @@ class BatchRunner:
             self._dead_models.setdefault(run.model.key, ProviderError(str(result["error"]),
                                                                       str(result.get("error_message"))))
         result["fingerprint"] = run.fingerprint
+        undelivered = control.drain_messages()
+        if undelivered:
+            self._log(f"{run.run_id}: {len(undelivered)} message(s) not delivered: the run ended before its "
+                      "next prompt", "warning", run.run_id)
         if result["status"] == "cancelled":
             self.sink.emit(RunFinished(run.run_id, result))
             return None
@@ -331,6 +337,8 @@ class BatchRunner:
             tokens_per_s=p["tokens_per_s"],
             elapsed_s=float(p["elapsed_s"]),
             last_check_line=p.get("last_check_line"),
+            hints_given=int(p.get("hints_given", 0)),
+            typed_interventions=int(p.get("typed_interventions", 0)),
         ))
 
     def _provider(self, model: ModelSpec) -> Provider:
@@ -382,9 +390,9 @@ class BatchRunner:
             self._embedded.close()
             self._embedded = None
 
-    def _log(self, text: str, level: str = "info") -> None:
-        getattr(log, level if level != "warning" else "warning")(text)
-        self.sink.emit(LogMessage(text, level))
+    def _log(self, text: str, level: str = "info", run_id: str | None = None) -> None:
+        getattr(log, level)(text)
+        self.sink.emit(LogMessage(text, level, run_id))
 
 
 def _os_error(exc: OSError) -> str:

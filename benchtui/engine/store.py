@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class BatchInfo:
     planned: int
     finished: int
     passed: int
+    alive: bool = False
+    """True while the process running the batch is still alive (on this host): do not resume it."""
 
 
 class ResultsStore:
@@ -148,7 +151,17 @@ class Batch:
             planned=int(progress.get("planned", data.get("runs_planned", 0)) or 0),
             finished=int(progress.get("finished", 0) or 0),
             passed=int(progress.get("passed", 0) or 0),
+            alive=self.running_elsewhere(data),
         )
+
+    def running_elsewhere(self, data: dict[str, Any] | None = None) -> bool:
+        """Whether another live process on this host is running this batch right now."""
+        data = data if data is not None else self.manifest()
+        owner = data.get("runner") or {}
+        if data.get("status") != "running" or owner.get("host") != socket.gethostname():
+            return False
+        pid = owner.get("pid")
+        return isinstance(pid, int) and pid != os.getpid() and process_alive(pid)
 
     # Runs
 
@@ -254,6 +267,11 @@ class Batch:
             return transcript if isinstance(transcript, list) else []
         except (OSError, ValueError, AttributeError):
             return []
+
+
+def owner_stamp() -> dict[str, Any]:
+    """Who runs a batch: recorded while it runs so nobody resumes it twice at once."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
 
 
 def process_alive(pid: int) -> bool:

@@ -43,6 +43,7 @@ class RowState:
     elapsed_s: float | None = None
     check_line: str = ""
     error: str | None = None
+    seen_at: float | None = None  # board clock when elapsed_s was last reported
 
     @property
     def running(self) -> bool:
@@ -95,8 +96,10 @@ class RunBoard:
             self.log("info", f"{verb} {event.batch_id}: {todo} run(s) to do of {len(event.runs)}")
         elif isinstance(event, RunStarted):
             row = self.rows.get(event.run_id)
-            if row is not None:
+            if row is not None and not row.finished:
                 row.status = "running"
+                if row.seen_at is None:  # a snapshot drained by the timer may have come first: keep it
+                    row.elapsed_s, row.seen_at = 0.0, self.clock()
                 self.dirty.add(row.run_id)
         elif isinstance(event, RunFinished):
             self._finish(event)
@@ -124,7 +127,7 @@ class RunBoard:
             row.turn, row.max_turns = update.turn, update.max_turns
             row.prompts, row.interventions = update.prompts_sent, update.human_interventions
             row.tokens, row.tokens_per_s = update.completion_tokens, update.tokens_per_s
-            row.elapsed_s = update.elapsed_s
+            row.elapsed_s, row.seen_at = update.elapsed_s, self.clock()
             if update.last_check_line:
                 row.check_line = strip_control(update.last_check_line)
             self.dirty.add(row.run_id)
@@ -153,6 +156,17 @@ class RunBoard:
                  f"{name} · {row.task_id}: {row.status}"
                  + (f" in {number(row.elapsed_s, '.1f', ' s')}" if row.elapsed_s is not None else "")
                  + (f" ({row.check_line})" if row.error else ""))
+
+    def live_elapsed(self, row: RowState) -> float | None:
+        """A running row's time, still ticking between the engine's snapshots (none come while checking)."""
+        if row.running and row.elapsed_s is not None and row.seen_at is not None and self.active:
+            return row.elapsed_s + max(self.clock() - row.seen_at, 0.0)
+        return row.elapsed_s
+
+    def tick(self) -> None:
+        """Mark the running rows for a redraw so their elapsed time moves (only changed cells are redrawn)."""
+        if self.active:
+            self.dirty.update(r.run_id for r in self.rows.values() if r.running)
 
     def log(self, level: str, text: str, run_id: str | None = None) -> None:
         style = {"error": "bold red", "warning": "yellow", "you": "bold cyan"}.get(level, "")
@@ -257,7 +271,7 @@ class ProgressGrid(DataTable[Any]):
                 self.add_column(label, key=key, width=width)
             self._shown = {}
             for row in board.rows.values():
-                cells = self._cells(row)
+                cells = self._cells(row, board)
                 self._shown[row.run_id] = cells
                 self.add_row(*cells, key=row.run_id)
             if self.row_count:
@@ -269,7 +283,7 @@ class ProgressGrid(DataTable[Any]):
             if changed is None:
                 continue
             before = self._shown.get(run_id) or [None] * len(COLUMNS)
-            cells = self._cells(changed)
+            cells = self._cells(changed, board)
             self._shown[run_id] = cells
             # Only the cells that changed: a snapshot usually moves the tokens and the time, nothing else.
             for (key, _label, _width), old, new in zip(COLUMNS, before, cells, strict=True):
@@ -283,7 +297,7 @@ class ProgressGrid(DataTable[Any]):
     def _task_label(self, row: RowState) -> str:
         return row.task_id if row.repeat == 1 else f"{row.task_id} #{row.repeat}"
 
-    def _cells(self, row: RowState) -> list[Any]:
+    def _cells(self, row: RowState, board: RunBoard) -> list[Any]:
         return [
             Text(self._model_label(row)),
             Text(self._task_label(row)),
@@ -294,7 +308,7 @@ class ProgressGrid(DataTable[Any]):
             f"✉ {row.typed_sent}" if row.typed_sent else "",
             str(row.tokens) if row.tokens else "—",
             number(row.tokens_per_s, ".0f" if (row.tokens_per_s or 0) >= 1000 else ".1f"),
-            number(row.elapsed_s, ".1f", " s"),
+            number(board.live_elapsed(row), ".1f", " s"),
             one_line(row.check_line, 200),
         ]
 

@@ -1,0 +1,56 @@
+"""The benchmark's one command: measure, print the table, exit 1 when a target is missed.
+
+    .venv/bin/python -m bench [--quick] [--only overhead,parallel,tui,startup,scale]
+
+Every figure is printed next to a baseline measured in the same run on the same machine, and their
+ratio, because the machine is shared: absolute times move with the load, ratios much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+import time
+import traceback
+
+from bench.common import Figure, load, table
+
+SECTIONS = ("overhead", "parallel", "tui", "startup", "scale")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and repetitions (about a minute)")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help=f"run only these sections (repeat or comma-separate): {', '.join(SECTIONS)}")
+    args = parser.parse_args(argv)
+    chosen = [s for part in (args.only or []) for s in part.split(",") if s] or list(SECTIONS)
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+    print(f"benchtui benchmark{' (quick)' if args.quick else ''}: Python {platform.python_version()}, "
+          f"{platform.machine()}, {load()}", flush=True)
+    figures: list[Figure] = []
+    failed_sections = []
+    started = time.perf_counter()
+    for name in chosen:
+        section_started = time.perf_counter()
+        print(f"… {name}", flush=True)
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            figures += module.measure(args.quick)
+        except Exception:
+            traceback.print_exc()
+            failed_sections.append(name)
+        print(f"  {name} took {time.perf_counter() - section_started:.1f} s ({load()})", flush=True)
+    print()
+    print(table(figures))
+    print(f"\n{len(figures)} figures in {time.perf_counter() - started:.0f} s; {load()}")
+    if failed_sections:
+        print(f"sections that failed to measure: {', '.join(failed_sections)}", file=sys.stderr)
+    missed = [f.name for f in figures if f.ok is False]
+    if missed:
+        print(f"targets missed: {', '.join(missed)}", file=sys.stderr)
+    return 1 if missed or failed_sections else 0
