@@ -134,7 +134,8 @@ def test_bare_search_and_replace_labels_with_fences(module: Path) -> None:
 
 def test_a_pathless_corrected_function_replaces_that_function_only(module: Path) -> None:
     # Seen from SmolLM2-135M: the whole corrected function, no path, some prose around it.
-    reply = 'Here is the corrected version:\n\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n'
+    reply = ('Here is the corrected version:\n\n```python\ndef greet(name="world"):\n'
+             '    print(f"Hello, {name}!")\n```\n')
     report = apply_to(module, reply)
     assert report.applied == ["greet.py"] and not report.malformed
     assert (module / "greet.py").read_text() == MODULE.replace("Helo", "Hello")

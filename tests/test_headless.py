@@ -86,7 +86,7 @@ def test_a_headless_batch_records_what_each_model_really_did(
 
     report = json.loads((folder / "comparison_report.json").read_text())
     assert report["rankings"]["fastest"][0]["model"] == "ollama/solver"
-    assert [e["model"] for e in report["rankings"]["leaderboard"]][0] == "ollama/solver"
+    assert next(e["model"] for e in report["rankings"]["leaderboard"]) == "ollama/solver"
     assert report["aggregates"]["ollama/stubborn"]["success_rate"] == 0
     manifest = json.loads((folder / "batch.json").read_text())
     assert manifest["status"] == "finished" and manifest["progress"] == {"planned": 4, "finished": 4, "passed": 1}
