@@ -109,7 +109,10 @@ def test_replace_text_reindents_by_the_found_offset() -> None:
     assert updated == "class A:\n    def f(self):\n        return 2\n"
 
 
-MODULE = 'import sys\n\n\ndef greet(name="world"):\n    print(f"Helo, {name}!")\n\n\ndef main():\n    greet(*sys.argv[1:2])\n'
+MODULE = (
+    'import sys\n\n\ndef greet(name="world"):\n    print(f"Helo, {name}!")\n\n\n'
+    "def main():\n    greet(*sys.argv[1:2])\n"
+)
 
 
 @pytest.fixture
