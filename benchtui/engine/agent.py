@@ -200,7 +200,7 @@ def run_task(
         record("prompt", "user", first)
         hints = list(task.hints)
         previous_output: str | None = None
-        checked_tree: dict[str, bytes] | None = None
+        checked_tree: str | None = None
         for turn in range(1, task.max_turns + 1):
             state["turn"] = turn
             if control.cancel.is_set():
