@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -152,6 +153,14 @@ class HeadlessDisplay:
         return table
 
 
+def format_cost(cost: float | None) -> str:
+    if cost is None:
+        return "—"
+    if cost == 0:
+        return "$0"
+    return f"${cost:.4f}" if cost < 0.01 else f"${cost:.2f}"
+
+
 def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
@@ -163,19 +172,21 @@ def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None)
         value = "no model passed" if first is None else (
             f"{names.get(first['model'], first['model'])} ({_fmt(first['value'], '.2f')} {unit})")
         podium.add_row(f"{icon} {title}", value)
-    board = Table(title="Leaderboard")
-    for column in ("#", "Model", "Passed", "Success", "Mean time", "Prompts", "Hints", "Malformed", "Tokens",
-                   "tok/s", "Cost"):
-        board.add_column(column, justify="right" if column not in ("Model",) else "left")
+    # Model keys, not display names, and no wrapping: the table must stay readable at 80 columns.
+    board = Table(title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
+                  show_edge=False)
+    for column in ("#", "Model", "Pass", "Time", "Prompts", "Hints", "Bad", "Tokens", "tok/s", "Cost"):
+        if column == "Model":
+            board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
+        else:
+            board.add_column(column, justify="right", no_wrap=True)
     for entry in ranked["leaderboard"]:
         agg = aggregates[entry["model"]]
-        rate = agg["success_rate"]
-        cost = agg["cost_usd"]
         board.add_row(
-            str(entry["rank"]), names.get(entry["model"], entry["model"]), f"{agg['passed']}/{agg['runs']}",
-            "—" if rate is None else f"{rate:.0%}", _fmt(agg["mean_time_s"], ".1f", " s"),
-            _fmt(agg["mean_prompts"], ".1f"), _fmt(agg["mean_interventions"], ".1f"), str(agg["malformed_replies"]),
-            _fmt(agg["completion_tokens"], ".0f"), _fmt(agg["mean_tokens_per_s"], ".1f"),
-            "—" if cost is None else f"${cost:.4f}",
+            str(entry["rank"]), entry["model"],
+            f"{agg['passed']}/{agg['runs']}",
+            _fmt(agg["mean_time_s"], ".1f", " s"), _fmt(agg["mean_prompts"], ".1f"),
+            _fmt(agg["mean_interventions"], ".1f"), str(agg["malformed_replies"]),
+            _fmt(agg["completion_tokens"], ".0f"), _fmt(agg["mean_tokens_per_s"], ".1f"), format_cost(agg["cost_usd"]),
         )
     return Group(podium, board)
