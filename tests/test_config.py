@@ -59,3 +59,21 @@ def test_ollama_host_follows_ollamas_convention(monkeypatch: pytest.MonkeyPatch,
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_retry_section_sets_the_one_retry_policy(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.yaml", "retry:\n  max_retries: 2\n  request_deadline_s: 30\n")
+    policy = load_config(path).retry
+    assert policy.max_retries == 2 and policy.request_deadline_s == 30.0
+    bad = write_config(tmp_path / "bad.yaml", "retry:\n  max_retries: 2\n  retries_forever: true\n")
+    with pytest.raises(ConfigError, match="'retries_forever': unknown retry setting") as caught:
+        load_config(bad)
+    assert caught.value.line == 3
+
+
+def test_a_vendor_api_without_a_key_is_unavailable_with_the_reason(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.yaml", "models:\n  - name: gpt-4o\n    provider: openai\n"
+                        "  - name: local\n    provider: openai\n    base_url: http://127.0.0.1:8080/v1\n")
+    gpt, local = load_config(path).models
+    assert not gpt.available and gpt.unavailable_reason == "no api_key (set api_key: ${OPENAI_API_KEY})"
+    assert local.available

@@ -31,7 +31,7 @@ def new_batch(
     models: Sequence[ModelSpec],
     options: BatchOptions,
 ) -> BatchRunner:
-    return BatchRunner(store=store, tasks=tasks, models=models, options=options,
+    return BatchRunner(store=store, tasks=tasks, models=models, options=options, policy=config.retry,
                        manifest_extra=_manifest_extra(config, catalog))
 
 
@@ -58,5 +58,5 @@ def resume_batch(
         embedded_threads=config.embedded_threads,
     )
     runner = BatchRunner(store=store, tasks=tasks, models=models, options=options, batch=batch,
-                         manifest_extra=_manifest_extra(config, catalog))
+                         policy=config.retry, manifest_extra=_manifest_extra(config, catalog))
     return runner, [*notes, f"Resuming batch {batch.batch_id}"]

@@ -17,6 +17,7 @@ from typing import Any
 from benchtui.engine import secrets
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import CATEGORIES, EDIT_FORMATS, PROVIDERS, ModelSpec, Pricing
+from benchtui.engine.providers.base import RetryPolicy
 from benchtui.engine.yamlfile import LocatedMapping, load_yaml
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
@@ -31,7 +32,11 @@ _MODEL_KEYS = {
 DISCOVER_SOURCE = "discover"
 _DISCOVER_PROVIDERS = ("openai", "anthropic")
 _GLOB_CHARS = frozenset("*?[")
-_TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults"}
+_TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults", "retry"}
+_RETRY_KEYS = {
+    "max_retries": int, "base_delay_s": float, "max_delay_s": float, "max_retry_after_s": float,
+    "connect_timeout_s": float, "first_byte_timeout_s": float, "request_deadline_s": float,
+}
 _DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 
 
@@ -47,6 +52,7 @@ class ModelsConfig:
     ollama_concurrency: int | None = None
     embedded_enabled: bool = True
     embedded_threads: int | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     default_settings: MappingProxyType[str, Any] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SETTINGS))
     )
@@ -159,6 +165,7 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         ollama_concurrency=ollama_concurrency,
         embedded_enabled=_bool(embedded, "enabled", path, default=True),
         embedded_threads=embedded_threads,
+        retry=_retry_policy(_section(data, "retry", path), path),
         default_settings=MappingProxyType(default_settings),
         source_text=text,
     )
@@ -225,9 +232,10 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         if missing and available:
             available, reason = False, f"${{{missing[0]}}} unset"
         secrets.register(api_key)
-    elif provider == "anthropic" and base_url == _DEFAULT_BASE_URLS["anthropic"] and available:
-        # Only Anthropic's own API insists on a key; a local server speaking its dialect may not.
-        available, reason = False, "no api_key (set api_key: ${ANTHROPIC_API_KEY})"
+    elif provider in _DEFAULT_BASE_URLS and base_url == _DEFAULT_BASE_URLS[provider] and available:
+        # Only the vendors' own APIs insist on a key; a local server speaking their dialect may not.
+        variable = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
+        available, reason = False, f"no api_key (set api_key: ${{{variable}}})"
     key = name.strip()
     if discover:
         # A template, expanded by discovery: its key only has to be unique and say what it is.
@@ -251,6 +259,22 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         concurrency=_positive_int(entry, "concurrency", path),
         source=DISCOVER_SOURCE if discover else "config",
     )
+
+
+def _retry_policy(section: LocatedMapping, path: Path) -> RetryPolicy:
+    """The ``retry:`` section: the one retry policy every provider uses (see docs/PROVIDERS.md)."""
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        kind = _RETRY_KEYS.get(key)
+        if kind is None:
+            raise ConfigError(f"'{key}': unknown retry setting; expected one of {', '.join(sorted(_RETRY_KEYS))}",
+                              path=path, line=section.line_of(key))
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (
+                kind is int and not isinstance(value, int)):
+            expected = "a whole number >= 0" if kind is int else "a number of seconds >= 0"
+            raise ConfigError(f"'{key}': expected {expected}, got {value!r}", path=path, line=section.line_of(key))
+        values[key] = kind(value)
+    return RetryPolicy(**values)
 
 
 def _section(data: LocatedMapping, key: str, path: Path) -> LocatedMapping:
