@@ -105,6 +105,11 @@ def ollama_model(name: str, url: str) -> ModelSpec:
                      source="ollama")
 
 
+def openai_model(name: str, url: str) -> ModelSpec:
+    """A model on a (scripted) OpenAI-compatible server: a cloud endpoint (default concurrency 4)."""
+    return ModelSpec(key=name, name=name, provider="openai", display_name=name, base_url=f"{url}/v1")
+
+
 def rss_mb() -> float:
     """The resident set size of this process now, from /proc/self/status (VmRSS)."""
     with open("/proc/self/status") as handle:

@@ -12,7 +12,8 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -139,8 +140,12 @@ def run_task(
     on_progress: ProgressCallback | None = None,
     context_chars: int = DEFAULT_CONTEXT_CHARS,
     check_slots: threading.Semaphore | None = None,
+    request_slots: threading.Semaphore | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run ``task`` on one model; returns (result dict with the design §5 keys, transcript)."""
+    """Run ``task`` on one model; returns (result dict with the design §5 keys, transcript).
+
+    ``check_slots`` caps the checks running at once (they need CPU); ``request_slots`` caps the requests
+    in flight to the model's endpoint, so that runs sharing it can check while another one asks."""
     control = control or RunControl()
     started = time.monotonic()
     started_at = _now_iso()
@@ -211,23 +216,31 @@ def run_task(
                 break
             state["phase"] = "prompting"
             progress(force=True)
-            state["prompts_sent"] += 1
-            asked = time.monotonic()
-            try:
-                reply = provider.chat(_fit(messages, context_chars), cancel=control.cancel, on_token=on_token,
-                                      deadline=deadline)
-            except ProviderError as error:
-                meter.model_time_s += time.monotonic() - asked
-                meter.attempts += error.attempts
-                record("error", None, error.message, error=error.kind, attempts=error.attempts)
-                if error.kind == "cancelled":
+            with _request_slot(request_slots, control.cancel) as waited:
+                if waited is None:
                     status = "cancelled"
-                elif error.kind == "timeout" and time.monotonic() >= deadline - 0.5:
-                    status, error_kind, error_message = "timeout", "timeout", error.message
-                else:
-                    status, error_kind, error_message = "error", error.kind, error.message
-                break
-            meter.model_time_s += time.monotonic() - asked
+                    break
+                # Time queued behind other runs' requests to the same endpoint is not this run's:
+                # its clock and its deadline stop while it waits.
+                started += waited
+                deadline += waited
+                state["prompts_sent"] += 1
+                asked = time.monotonic()
+                try:
+                    reply = provider.chat(_fit(messages, context_chars), cancel=control.cancel, on_token=on_token,
+                                          deadline=deadline)
+                except ProviderError as error:
+                    meter.model_time_s += time.monotonic() - asked
+                    meter.attempts += error.attempts
+                    record("error", None, error.message, error=error.kind, attempts=error.attempts)
+                    if error.kind == "cancelled":
+                        status = "cancelled"
+                    elif error.kind == "timeout" and time.monotonic() >= deadline - 0.5:
+                        status, error_kind, error_message = "timeout", "timeout", error.message
+                    else:
+                        status, error_kind, error_message = "error", error.kind, error.message
+                    break
+                meter.model_time_s += time.monotonic() - asked
             meter.attempts += reply.attempts
             meter.add(reply)
             record("reply", "assistant", reply.text, prompt_tokens=reply.prompt_tokens,
@@ -339,6 +352,23 @@ def run_task(
         "started_at": started_at,
     })
     return result, transcript
+
+
+@contextmanager
+def _request_slot(slots: threading.Semaphore | None, cancel: threading.Event) -> Iterator[float | None]:
+    """Hold one of the endpoint's request slots; yields the seconds waited for it (None: cancelled first)."""
+    if slots is None:
+        yield 0.0
+        return
+    waiting_since = time.monotonic()
+    while not slots.acquire(timeout=0.05):
+        if cancel.is_set():
+            yield None
+            return
+    try:
+        yield time.monotonic() - waiting_since
+    finally:
+        slots.release()
 
 
 def _fit(messages: list[ChatMessage], budget: int) -> list[ChatMessage]:

@@ -120,6 +120,8 @@ class BatchRunner:
         self._controls_lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
         self._providers_lock = threading.Lock()
+        self._building: dict[str, threading.Lock] = {}
+        self._embedded_lock = threading.Lock()
         self._dead_models: dict[str, ProviderError] = {}
         self._embedded: Any = None
         self._check_slots = threading.Semaphore(max(os.cpu_count() or 1, 1))
@@ -242,36 +244,48 @@ class BatchRunner:
             return
         queues: dict[str, queue.SimpleQueue[_Run]] = {}
         limits: dict[str, int] = {}
+        sizes: dict[str, int] = {}
+        local: set[str] = set()
         for run in pending:
             key = "all" if self.options.parallel is None else run.model.endpoint
             queues.setdefault(key, queue.SimpleQueue()).put(run)
             limit = endpoint_limit(run.model, self.options.parallel)
             limits[key] = min(limits.get(key, limit), limit)
-        sizes = {key: sum(1 for r in pending if ("all" if self.options.parallel is None else r.model.endpoint) == key)
-                 for key in queues}
+            sizes[key] = sizes.get(key, 0) + 1
+            if run.model.is_local:
+                local.add(key)
         threads = []
         for key, work in queues.items():
-            for n in range(min(limits[key], sizes[key])):
-                thread = threading.Thread(target=self._worker, args=(work, results, lock),
+            # One run at a time (no --parallel) or a local server: a worker per slot, each run holds its
+            # slot from start to end (a local server keeps its model loaded between turns). A cloud
+            # endpoint: twice as many runs as request slots, so while one run applies edits, checks and
+            # saves, another uses the slot; the slots still cap the requests in flight.
+            slots = None if key == "all" or key in local else threading.Semaphore(limits[key])
+            workers = limits[key] if slots is None else 2 * limits[key]
+            for n in range(min(workers, sizes[key])):
+                thread = threading.Thread(target=self._worker, args=(work, results, lock, slots),
                                           name=f"benchtui-{key}-{n}", daemon=True)
                 thread.start()
                 threads.append(thread)
         for thread in threads:
             thread.join()
 
-    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock) -> None:
+    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock,
+                slots: threading.Semaphore | None = None) -> None:
         while not self.cancel.is_set() and self._write_error is None:
             try:
                 run = work.get_nowait()
             except queue.Empty:
                 return
-            result = self._execute(run)
+            result = self._execute(run, slots)
+            with self._controls_lock:  # a finished run is steered no more (10,000 runs, 10,000 Events)
+                self._controls.pop(run.run_id, None)
             if result is None:
                 continue
             with lock:
                 results[run.run_id] = result
 
-    def _execute(self, run: _Run) -> dict[str, Any] | None:
+    def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> dict[str, Any] | None:
         control = self._control(run.run_id)
         if self.cancel.is_set() or (control.cancel.is_set() and self.cancel.is_set()):
             return None
@@ -290,6 +304,7 @@ class BatchRunner:
                     control=control,
                     on_progress=lambda p: self._progress(run.run_id, p),
                     check_slots=self._check_slots,
+                    request_slots=slots,
                 )
         except ProviderError as error:  # the embedded server could not start, for instance
             result = self._skipped_result(run, error)
@@ -342,14 +357,24 @@ class BatchRunner:
         ))
 
     def _provider(self, model: ModelSpec) -> Provider:
+        """The model's one provider, built on first use. Building one takes a while (an httpx client,
+        an embedded server start), so it happens under that model's own lock: other models' runs go on."""
         with self._providers_lock:
             provider = self._providers.get(model.key)
+            if provider is not None:
+                return provider
+            building = self._building.setdefault(model.key, threading.Lock())
+        with building:
+            with self._providers_lock:
+                provider = self._providers.get(model.key)
             if provider is None:
                 base_url = None
                 if model.provider == "embedded":
-                    base_url = self._embedded_url(model)
+                    with self._embedded_lock:
+                        base_url = self._embedded_url(model)
                 provider = make_provider(model, base_url=base_url, policy=self.policy)
-                self._providers[model.key] = provider
+                with self._providers_lock:
+                    self._providers[model.key] = provider
             return provider
 
     def _embedded_url(self, model: ModelSpec) -> str:

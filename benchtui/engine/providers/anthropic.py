@@ -32,6 +32,7 @@ from benchtui.engine.providers.base import (
     RequestGuard,
     RetryPolicy,
     TokenCallback,
+    as_int,
     error_message,
 )
 
@@ -171,7 +172,7 @@ class AnthropicProvider(Provider):
             raise ProviderError("bad_response", "the stream ended before message_stop", retryable=True)
         ended = time.monotonic()
         prompt_tokens = _prompt_tokens(usage)
-        completion_tokens = _int(usage.get("output_tokens"))
+        completion_tokens = as_int(usage.get("output_tokens"))
         tokens_per_s: float | None = None
         source: str | None = None
         if completion_tokens and first_token and last_token and last_token > first_token:
@@ -233,17 +234,12 @@ def _decode(data: str) -> dict[str, Any]:
 
 def _prompt_tokens(usage: dict[str, Any]) -> int | None:
     """Every prompt token the model read: uncached input plus cache writes and reads."""
-    base = _int(usage.get("input_tokens"))
+    base = as_int(usage.get("input_tokens"))
     if base is None:
         return None
-    cached = (_int(usage.get("cache_creation_input_tokens")) or 0) + (_int(usage.get("cache_read_input_tokens")) or 0)
+    cached = sum(as_int(usage.get(k)) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens"))
     return base + cached
 
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
 
 
 def list_models(client: httpx.Client, base_url: str, api_key: str | None) -> list[str]:

@@ -374,3 +374,16 @@ def decode_json_line(line: str, source: str) -> dict[str, Any]:
         raise ProviderError("bad_response", f"{source} sent {type(value).__name__}, expected an object",
                             retryable=True)
     return value
+
+
+def as_int(value: Any) -> int | None:
+    """A number from a server's JSON as int; None for anything else (bools, strings, nulls)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

@@ -18,6 +18,7 @@ from benchtui.engine.providers.base import (
     ProviderError,
     RequestGuard,
     TokenCallback,
+    as_int,
     decode_json_line,
     error_message,
     iter_lines_guarded,
@@ -89,16 +90,16 @@ class OllamaProvider(Provider):
         if truncated is not None:
             raise ProviderError("context_truncated", truncated)
         ended = time.monotonic()
-        eval_count = _int(final.get("eval_count"))
-        eval_ns = _int(final.get("eval_duration"))
-        load_ns = _int(final.get("load_duration"))
+        eval_count = as_int(final.get("eval_count"))
+        eval_ns = as_int(final.get("eval_duration"))
+        load_ns = as_int(final.get("load_duration"))
         tokens_per_s = eval_count / eval_ns * NS if eval_count and eval_ns else None
         source = "server" if tokens_per_s is not None else None
         if tokens_per_s is None and eval_count and first_token and last_token and last_token > first_token:
             tokens_per_s, source = eval_count / (last_token - first_token), "client"
         return ChatReply(
             text="".join(parts),
-            prompt_tokens=_int(final.get("prompt_eval_count")),
+            prompt_tokens=as_int(final.get("prompt_eval_count")),
             completion_tokens=eval_count,
             ttft_s=(first_token - started) if first_token else None,
             duration_s=ended - started,
@@ -130,7 +131,7 @@ def prompt_truncation(messages: list[ChatMessage], num_ctx: Any, prompt_eval_cou
     at_least = size // MAX_BYTES_PER_TOKEN
     if at_least <= num_ctx:
         return None
-    evaluated = _int(prompt_eval_count)
+    evaluated = as_int(prompt_eval_count)
     if evaluated is not None and evaluated >= at_least:
         return None
     return (f"the prompt ({size} bytes, at least {at_least} tokens) does not fit num_ctx={num_ctx}; Ollama "
@@ -147,11 +148,6 @@ def _stream_error(message: str) -> ProviderError:
         return ProviderError("server_error", message, retryable=True)
     return ProviderError("server_error", f"Ollama error mid-stream: {message}", retryable=True)
 
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
 
 
 def list_models(client: httpx.Client, host: str) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ from benchtui.engine.providers.base import (
     ProviderError,
     RequestGuard,
     TokenCallback,
+    as_float,
+    as_int,
     decode_json_line,
     error_message,
     iter_lines_guarded,
@@ -104,9 +106,9 @@ class OpenAIProvider(Provider):
         if not done:
             raise ProviderError("bad_response", "the stream ended before [DONE]", retryable=True)
         ended = time.monotonic()
-        completion_tokens = _int(usage.get("completion_tokens"))
-        predicted_ms = _float(timings.get("predicted_ms"))
-        predicted_n = _int(timings.get("predicted_n"))
+        completion_tokens = as_int(usage.get("completion_tokens"))
+        predicted_ms = as_float(timings.get("predicted_ms"))
+        predicted_n = as_int(timings.get("predicted_n"))
         tokens_per_s: float | None = None
         source: str | None = None
         if predicted_ms and predicted_n:
@@ -115,7 +117,7 @@ class OpenAIProvider(Provider):
             tokens_per_s, source = completion_tokens / (last_token - first_token), "client"
         return ChatReply(
             text="".join(parts),
-            prompt_tokens=_int(usage.get("prompt_tokens")),
+            prompt_tokens=as_int(usage.get("prompt_tokens")),
             completion_tokens=completion_tokens,
             ttft_s=(first_token - started) if first_token else None,
             duration_s=ended - started,
@@ -136,16 +138,6 @@ def _stream_error(error: Any) -> ProviderError:
     return ProviderError("server_error", f"error mid-stream: {message}", retryable=True)
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
 
 
 def list_models(client: httpx.Client, base_url: str, api_key: str | None) -> list[str]:
