@@ -195,3 +195,14 @@ def test_sigkill_midway_then_resume_reruns_only_unfinished_runs(ollama: Scripted
     assert {r["model"]: r["status"] for r in report["runs"]} == {
         "ollama/solver": "passed", "ollama/sleepy": "passed", "ollama/garbage": "failed"}
     assert json.loads((folder / "batch.json").read_text())["status"] == "finished"
+
+
+def test_an_empty_ollama_and_nothing_else_exits_2_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ScriptedOllama({}) as empty:
+        monkeypatch.setenv("OLLAMA_HOST", empty.url)
+        assert main(["--task", str(FIX_TYPO), "--no-ui", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "has no models installed" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())

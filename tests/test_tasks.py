@@ -37,11 +37,11 @@ def test_defaults_apply_when_optional_keys_are_missing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("front", "line", "fragment"),
     [
-        ("id: t\ndifficulty: extreme\nworkspace: ws/\ncheck: x", 3, "'difficulty': expected one of smoke"),
-        ("id: t\ndifficulty: easy\nworkspace: nope/\ncheck: x", 4, "'workspace': folder 'nope/' not found"),
-        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: x\nmax_turns: zero", 6, "'max_turns': expected a whole"),
-        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: x\nhints: 3", 6, "'hints': expected a list"),
-        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: x\ncolour: red", 6, "'colour': unknown key"),
+        ("id: t\ndifficulty: extreme\nworkspace: ws/\ncheck: 'true'", 3, "'difficulty': expected one of smoke"),
+        ("id: t\ndifficulty: easy\nworkspace: nope/\ncheck: 'true'", 4, "'workspace': folder 'nope/' not found"),
+        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\nmax_turns: zero", 6, "'max_turns': expected a whole"),
+        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\nhints: 3", 6, "'hints': expected a list"),
+        ("id: t\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\ncolour: red", 6, "'colour': unknown key"),
         ("id: t\ndifficulty: [easy\nworkspace: ws/", None, "invalid YAML"),
     ],
 )
@@ -84,3 +84,11 @@ def test_fingerprint_changes_with_the_workspace(tmp_path: Path) -> None:
     before = load_task(path).fingerprint()
     (tmp_path / "ws" / "a.py").write_text("x = 2\n")
     assert load_task(path).fingerprint() != before
+
+
+def test_a_check_command_that_does_not_exist_is_refused_at_load(tmp_path: Path) -> None:
+    path = make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/\ncheck: pytestx -q")
+    with pytest.raises(TaskError, match="'check': command 'pytestx' not found on PATH") as caught:
+        load_task(path)
+    assert caught.value.line == 5
+    assert load_task(make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/\ncheck: python -m pytest -q"))

@@ -251,8 +251,10 @@ def select_models(catalog: Catalog, names: str | None = "all", category: str | N
                 notes.append("No Ollama or configured model is reachable: running the embedded models ("
                              + ", ".join(m.key for m in chosen) + ").")
         if not chosen:
-            raise InputError("no model is available: start Ollama (OLLAMA_HOST), configure models in "
-                             "models_config.yaml, or install the embedded model (see README)")
+            seen = "; ".join(catalog.notes)
+            raise InputError("no model is available" + (f" ({seen})" if seen else "") + ": start Ollama "
+                             "(OLLAMA_HOST) and pull a model, configure models in models_config.yaml, or install "
+                             "the embedded model (see README)")
         return chosen, notes
     chosen = []
     for raw in names.split(","):

@@ -7,6 +7,10 @@ what was expected, so a batch never starts on a task it cannot run.
 from __future__ import annotations
 
 import hashlib
+import os
+import shlex
+import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,7 @@ from benchtui.engine.errors import TaskError
 from benchtui.engine.yamlfile import LocatedMapping, load_yaml
 
 DIFFICULTIES = ("smoke", "easy", "medium", "hard")
+_SHELL_BUILTINS = {"true", "false", "test", "[", "exit", "echo", "cd", "set", "exec", "command", "."}
 DEFAULT_MAX_TURNS = 5
 DEFAULT_TIMEOUT_S = 1800.0
 _KNOWN_KEYS = {
@@ -135,6 +140,13 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     assert workspace is not None
     check = text("check")
     assert check is not None
+    max_turns = int(number("max_turns", DEFAULT_MAX_TURNS, minimum=1, integer=True))
+    timeout_s = float(number("timeout", DEFAULT_TIMEOUT_S, minimum=1, integer=False))
+    check_files = folder("check_files", required=False)
+    solution = folder("solution", required=False)
+    program = _check_program(check)
+    if program is not None and not _on_path(program):
+        raise fail("check", f"command {program!r} not found on PATH")
     return Task(
         id=task_id,
         title=text("title", required=False) or task_id,
@@ -143,12 +155,34 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
         workspace=workspace,
         check=check,
         prompt=prompt,
-        check_files=folder("check_files", required=False),
-        solution=folder("solution", required=False),
-        max_turns=int(number("max_turns", DEFAULT_MAX_TURNS, minimum=1, integer=True)),
-        timeout_s=float(number("timeout", DEFAULT_TIMEOUT_S, minimum=1, integer=False)),
+        check_files=check_files,
+        solution=solution,
+        max_turns=max_turns,
+        timeout_s=timeout_s,
         hints=tuple(h.strip() for h in hints),
     )
+
+
+def _check_program(command: str) -> str | None:
+    """The program a check command runs first (None when the shell line is too clever to tell)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    for word in words:
+        if "=" in word.split("/", 1)[0]:  # leading VAR=value assignments
+            continue
+        return None if any(ch in word for ch in "$`;|&(){}<>") else word
+    return None
+
+
+def _on_path(program: str) -> bool:
+    """Whether the check's program exists where the sandbox will look: benchtui's interpreter folder
+    first (so ``python`` means the interpreter that has pytest), then PATH; shell builtins count."""
+    if program in _SHELL_BUILTINS or ("/" in program and Path(program).exists()):
+        return True
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    return shutil.which(program, path=search) is not None
 
 
 def find_task_files(folder: Path) -> list[Path]:
