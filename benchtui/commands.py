@@ -6,6 +6,7 @@ import argparse
 import webbrowser
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -46,18 +47,21 @@ def main(argv: list[str]) -> int:
 
 def list_models(console: Console, config_arg: str | None) -> int:
     config, catalog = load_catalog(config_arg)
-    table = Table(title="Models")
-    for column in ("Model", "Provider", "Categories", "Size", "Quant", "Disk", "Endpoint", "Status"):
-        table.add_column(column)
+    table = Table(title="Models", box=box.SIMPLE_HEAD, show_edge=False)
+    # The model name is what --models takes: it is never cut; everything else folds.
+    table.add_column("Model", no_wrap=True)
+    table.add_column("Provider", no_wrap=True)
+    table.add_column("Size")
+    table.add_column("Status", overflow="fold")
     for spec in sorted(catalog.models, key=lambda m: (not m.available, m.provider, m.key)):
+        size = " · ".join(str(v) for v in (
+            spec.details.get("parameter_size"), spec.details.get("quantization"),
+            _disk_size(spec.details.get("size_bytes")) if spec.details.get("size_bytes") else None) if v) or "—"
+        where = spec.base_url or ("in-process" if spec.provider == "embedded" else "")
         status = Text("available", style="green") if spec.available else Text(
             f"unavailable: {spec.unavailable_reason}", style="dim")
-        table.add_row(
-            spec.key, spec.provider, ", ".join(spec.categories) or "—",
-            str(spec.details.get("parameter_size") or "—"), str(spec.details.get("quantization") or "—"),
-            _disk_size(spec.details.get("size_bytes")),
-            spec.base_url or ("in-process" if spec.provider == "embedded" else "—"), status,
-        )
+        status.append("\n" + " · ".join(x for x in (", ".join(spec.categories), where) if x), style="dim")
+        table.add_row(spec.key, spec.provider, size, status)
     console.print(table)
     for note in catalog.notes:
         console.print(f"[yellow]•[/] {note}")
@@ -132,8 +136,8 @@ def rebuild_report(console: Console, batch_id: str, output: str | None, open_it:
     for path in written:
         console.print(str(path))
     html = next((p for p in written if p.suffix == ".html"), None)
-    if open_it and html is not None:
-        webbrowser.open(html.resolve().as_uri())
+    if open_it and html is not None and not webbrowser.open(html.resolve().as_uri()):
+        console.print(Text(f"No browser could be started here; open {html} yourself.", style="yellow"))
     return EXIT_OK if written else EXIT_BAD_INPUT
 
 
@@ -142,12 +146,18 @@ def show_history(console: Console, output: str | None) -> int:
 
     store = ResultsStore(results_root(output))
     batches = store.list_batches()
-    table = Table(title=f"Batches in {store.root}")
-    for column in ("Batch", "Created", "Status", "Tasks", "Models", "Passed / finished / planned"):
-        table.add_column(column)
+    table = Table(title=f"Batches in {store.root}", box=box.SIMPLE_HEAD, show_edge=False)
+    # The batch id is what --resume and report need: it is never cut.
+    table.add_column("Batch", no_wrap=True)
+    table.add_column("Created", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Passed", no_wrap=True, justify="right")
+    table.add_column("Tasks × models", ratio=1)
     for info in batches:
-        table.add_row(info.batch_id, info.created_at, info.status, ", ".join(info.tasks),
-                      ", ".join(info.models), f"{info.passed} / {info.finished} / {info.planned}")
+        status = "running" if info.alive else info.status
+        passed = f"{info.passed}/{info.finished}" + (f" of {info.planned}" if info.planned != info.finished else "")
+        table.add_row(info.batch_id, info.created_at.replace("T", " ")[:16], status, passed,
+                      f"{' '.join(info.tasks)} × {' '.join(info.models)}")
     console.print(table)
     return EXIT_OK
 

@@ -77,3 +77,23 @@ def test_a_vendor_api_without_a_key_is_unavailable_with_the_reason(tmp_path: Pat
     gpt, local = load_config(path).models
     assert not gpt.available and gpt.unavailable_reason == "no api_key (set api_key: ${OPENAI_API_KEY})"
     assert local.available
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ("{max_tokens: lots}", "'max_tokens': expected a whole number of at least 1, got 'lots'"),
+        ("{temperature: hot}", "'temperature': expected a number from 0 to 2, got 'hot'"),
+        ("{max_tokens: -5}", "'max_tokens': expected a whole number"),
+        ("{bogus: 1}", "'bogus': unknown setting"),
+        ("{stop: [1, 2]}", "'stop': expected text or a list of texts"),
+    ],
+)
+def test_generation_settings_are_checked_at_load(tmp_path: Path, settings: str, fragment: str) -> None:
+    path = write_config(tmp_path / "c.yaml", f"models:\n  - name: x\n    provider: openai\n    settings: {settings}\n")
+    with pytest.raises(ConfigError, match="^" + str(path).replace(".", r"\.") + ":4: ") as caught:
+        load_config(path)
+    assert fragment in str(caught.value)
+    defaults = write_config(tmp_path / "d.yaml", f"defaults:\n  settings: {settings}\n")
+    with pytest.raises(ConfigError):
+        load_config(defaults)

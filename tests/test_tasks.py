@@ -92,3 +92,13 @@ def test_a_check_command_that_does_not_exist_is_refused_at_load(tmp_path: Path) 
         load_task(path)
     assert caught.value.line == 5
     assert load_task(make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/\ncheck: python -m pytest -q"))
+
+
+def test_duplicate_keys_are_an_error_and_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
+    path = make_task(tmp_path, "id: t\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\nid: t2")
+    with pytest.raises(TaskError, match="'id': duplicate key \\(first set on line 2\\)") as caught:
+        load_task(path)
+    assert caught.value.line == 6
+    bom = tmp_path / "bom.md"
+    bom.write_bytes(b"\xef\xbb\xbf---\nid: b\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\n---\nGo.\n")
+    assert load_task(bom).id == "b"

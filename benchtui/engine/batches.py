@@ -59,4 +59,4 @@ def resume_batch(
     )
     runner = BatchRunner(store=store, tasks=tasks, models=models, options=options, batch=batch,
                          policy=config.retry, manifest_extra=_manifest_extra(config, catalog))
-    return runner, [*notes, f"Resuming batch {batch.batch_id}"]
+    return runner, notes

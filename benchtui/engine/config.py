@@ -89,7 +89,7 @@ def load_config(path: Path | None) -> ModelsConfig:
         host = normalize_ollama_host(host_env) if host_env else DEFAULT_OLLAMA_HOST
         return ModelsConfig(path=None, ollama_host=host)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError("models config not found", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -115,10 +115,10 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
     defaults = _section(data, "defaults", path)
     default_settings = dict(DEFAULT_SETTINGS)
     if "settings" in defaults:
-        default_settings.update(_mapping(defaults, "settings", path))
+        default_settings.update(_settings(defaults, path))
     host = ollama.get("host", DEFAULT_OLLAMA_HOST)
-    if not isinstance(host, str):
-        raise fail(ollama, "host", "expected a URL such as http://127.0.0.1:11434")
+    if not isinstance(host, str) or not host.strip() or any(ch.isspace() for ch in host.strip()):
+        raise fail(ollama, "host", f"expected a URL such as http://127.0.0.1:11434, got {host!r}")
     ollama_concurrency = _positive_int(ollama, "concurrency", path)
     embedded_threads = _positive_int(embedded, "threads", path)
 
@@ -207,7 +207,7 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         raise fail("base_url", f"expected a URL such as http://127.0.0.1:8080/v1, got {base_url!r}")
     settings = dict(default_settings)
     if "settings" in entry:
-        settings.update(_mapping(entry, "settings", path))
+        settings.update(_settings(entry, path))
     pricing = None
     if entry.get("pricing") is not None:
         raw = _mapping(entry, "pricing", path)
@@ -284,6 +284,51 @@ def _section(data: LocatedMapping, key: str, path: Path) -> LocatedMapping:
     if not isinstance(value, LocatedMapping):
         raise ConfigError(f"'{key}': expected a mapping", path=path, line=data.line_of(key))
     return value
+
+
+# Generation settings benchtui knows how to pass on, with what each must be: a typo or a wrong type is
+# a config error at load time, not a failed request (or a silently ignored option) hours later.
+_SETTING_RULES: dict[str, tuple[str, float | None, float | None]] = {
+    "temperature": ("number", 0, 2),
+    "top_p": ("number", 0, 1),
+    "top_k": ("int", 1, None),
+    "max_tokens": ("int", 1, None),
+    "max_completion_tokens": ("int", 1, None),
+    "num_ctx": ("int", 1, None),
+    "seed": ("int", None, None),
+    "presence_penalty": ("number", -2, 2),
+    "frequency_penalty": ("number", -2, 2),
+    "repeat_penalty": ("number", 0, None),
+    "stop": ("stop", None, None),
+}
+
+
+def _settings(data: LocatedMapping, path: Path) -> dict[str, Any]:
+    """A ``settings:`` mapping, every key known and every value of the right type and range."""
+    settings = _mapping(data, "settings", path)
+    located = data.get("settings")
+    line_of = located.line_of if isinstance(located, LocatedMapping) else (lambda key: data.line_of("settings"))
+    for key, value in settings.items():
+        rule = _SETTING_RULES.get(key)
+        if rule is None:
+            raise ConfigError(f"'{key}': unknown setting; expected one of {', '.join(sorted(_SETTING_RULES))}",
+                              path=path, line=line_of(key))
+        kind, low, high = rule
+        if kind == "stop":
+            ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+            expected = "text or a list of texts"
+        else:
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = numeric and (kind == "number" or isinstance(value, int))
+            ok = ok and (low is None or value >= low) and (high is None or value <= high)
+            if low is not None and high is not None:
+                bounds = f" from {low:g} to {high:g}"
+            else:
+                bounds = f" of at least {low:g}" if low is not None else ""
+            expected = ("a whole number" if kind == "int" else "a number") + bounds
+        if not ok:
+            raise ConfigError(f"'{key}': expected {expected}, got {value!r}", path=path, line=line_of(key))
+    return settings
 
 
 def _mapping(data: LocatedMapping, key: str, path: Path) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def load_task(path: Path | str) -> Task:
     """Load one task file; raises TaskError with file and line on any problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise TaskError("task file not found", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
