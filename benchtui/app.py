@@ -316,7 +316,9 @@ class BenchApp(App[None]):
     # Batches
 
     def start_runner(self, runner: BatchRunner, notes: Sequence[str] = ()) -> None:
-        runner.sink = self.begin_board({m.key: m.display_name for m in runner.models}, notes)
+        # Keys, not display names, in the grid: they are short and what --models takes, and they leave
+        # room for the last check line.
+        runner.sink = self.begin_board({m.key: m.key for m in runner.models}, notes)
         self.runner = runner
         self.switch_mode("run")
         self.run_batch(runner)

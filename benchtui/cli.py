@@ -135,7 +135,8 @@ def execute(runner: Any, notes: list[str]) -> int:
 
     from benchtui.headless import HeadlessDisplay, summary
 
-    console = Console()
+    # Piped output (CI logs, files) is not cut at 80 columns: paths and resume commands stay whole.
+    console = Console() if sys.stdout.isatty() else Console(width=160, soft_wrap=True)
     for note in notes:
         console.print(f"[yellow]•[/] {note}")
     display = HeadlessDisplay(console)

@@ -189,4 +189,6 @@ def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None)
             _fmt(agg["mean_interventions"], ".1f"), str(agg["malformed_replies"]),
             _fmt(agg["completion_tokens"], ".0f"), _fmt(agg["mean_tokens_per_s"], ".1f"), format_cost(agg["cost_usd"]),
         )
-    return Group(podium, board)
+    legend = Text("Time, Prompts, Hints: mean per run (Hints = human interventions) · Bad: malformed replies · "
+                  "Tokens: completion tokens, total", style="dim")
+    return Group(podium, board, legend)

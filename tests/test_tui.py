@@ -214,14 +214,14 @@ async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
             grid.move_cursor(row=grid.get_row_index(first.run_id))
             await pilot.press("m")
             box = screen.query_one("#message", Input)
-            assert app.focused is box and "slow:latest · add_comment" in box.placeholder
+            assert app.focused is box and "ollama/slow · add_comment" in box.placeholder
             await pilot.press(*"Look at mathutils.py")
             await pilot.press("enter")
             await pilot.pause()
             assert first.typed_sent == 1
             assert "✉ 1" in cells(grid, grid.get_row_index(first.run_id))
             log_text = "\n".join(line.text for line in screen.query_one("#run-log", RichLog).lines)
-            assert "to slow:latest · add_comment: Look at mathutils.py" in log_text
+            assert "to ollama/slow · add_comment: Look at mathutils.py" in log_text
             # The engine gives the message with the next prompt and counts it as an intervention.
             await wait_for(pilot, lambda: first.interventions >= 1, "the message to be counted")
 
