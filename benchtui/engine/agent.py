@@ -24,7 +24,7 @@ from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers.base import ChatMessage, ChatReply, Provider, ProviderError
 from benchtui.engine.tasks import Task
 from benchtui.engine.textsafety import strip_control
-from benchtui.engine.workspace import Workspace
+from benchtui.engine.workspace import DiffStats, Workspace
 
 CHECK_OUTPUT_TAIL_LINES = 40
 CHECK_OUTPUT_TAIL_CHARS = 3000
@@ -195,8 +195,7 @@ def run_task(
     workspace = Workspace(task)
     try:
         system = prompts.system_prompt(spec.edit_format)
-        first = prompts.first_prompt(task.prompt, workspace.text_files(), spec.edit_format)
-        workspace.mark_all_shown()
+        first = prompts.first_prompt(task.prompt, workspace.show_all(), spec.edit_format)
         messages: list[ChatMessage] = [
             {"role": "system", "content": system},
             {"role": "user", "content": first},
@@ -206,6 +205,7 @@ def run_task(
         hints = list(task.hints)
         previous_output: str | None = None
         checked_tree: str | None = None
+        last_stats: DiffStats | None = None
         for turn in range(1, task.max_turns + 1):
             state["turn"] = turn
             if control.cancel.is_set():
@@ -257,7 +257,8 @@ def run_task(
             record("edits", None, summary,
                    applied=report.applied, failed=len(report.failures), parsed=report.parsed)
 
-            tree = workspace.diff_stats().diff
+            last_stats = workspace.diff_stats()
+            tree = last_stats.diff
             if checked_tree is None or tree != checked_tree or previous_output is None:
                 state["phase"] = "checking"
                 progress(force=True)
@@ -314,7 +315,8 @@ def run_task(
             )
             messages.append({"role": "user", "content": feedback})
             record("prompt", "user", feedback)
-        stats = workspace.diff_stats()
+        # Only apply() changes the workspace: the diff taken after the last one still holds.
+        stats = last_stats if last_stats is not None else workspace.diff_stats()
     finally:
         workspace.close()
 

@@ -256,11 +256,13 @@ class BatchRunner:
                 local.add(key)
         threads = []
         for key, work in queues.items():
-            # One run at a time (no --parallel) or a local server: a worker per slot, each run holds its
-            # slot from start to end (a local server keeps its model loaded between turns). A cloud
-            # endpoint: twice as many runs as request slots, so while one run applies edits, checks and
-            # saves, another uses the slot; the slots still cap the requests in flight.
-            slots = None if key == "all" or key in local else threading.Semaphore(limits[key])
+            # Twice as many runs as request slots, so while one run applies edits, checks and saves,
+            # another uses the slot; the slots still cap the requests in flight. Except one run at a
+            # time (no --parallel), and a local server that serves one request at a time: there each
+            # run holds the slot from start to end, so the server keeps one model loaded between turns
+            # instead of swapping models whenever two runs' turns alternate.
+            overlap = key != "all" and (limits[key] > 1 or key not in local)
+            slots = threading.Semaphore(limits[key]) if overlap else None
             workers = limits[key] if slots is None else 2 * limits[key]
             for n in range(min(workers, sizes[key])):
                 thread = threading.Thread(target=self._worker, args=(work, results, lock, slots),

@@ -9,6 +9,7 @@ not done (the run is redone), never as a crash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -29,6 +30,9 @@ MANIFEST = "batch.json"
 RUNS_DIR = "runs"
 MODEL_FILE_SUFFIX = "_result.json"
 _MODEL_FILE_INTERVAL_S = 2.0
+# A model's file is rewritten whole, so each rewrite costs more as the batch grows: waiting at least this
+# many times as long as the last rewrite took keeps rewrites under ~5 % of the time at any batch size.
+_MODEL_FILE_BACKOFF = 20
 log = logging.getLogger(__name__)
 
 
@@ -113,6 +117,8 @@ class Batch:
         self._runs_by_model: dict[str, dict[str, dict[str, Any]]] = {}
         self._model_snapshots: dict[str, dict[str, Any]] = {}
         self._model_file_written: dict[str, float] = {}
+        self._model_file_cost: dict[str, float] = {}
+        self._model_file_locks: dict[str, threading.Lock] = {}
         self._dirty_models: set[str] = set()
 
     # The manifest
@@ -189,36 +195,53 @@ class Batch:
             self._model_snapshots[model_stem] = model_snapshot
             self._runs_by_model.setdefault(model_stem, {})[result_run_id(stored)] = stored
             self._dirty_models.add(model_stem)
-            due = time.monotonic() - self._model_file_written.get(model_stem, 0.0) >= _MODEL_FILE_INTERVAL_S
+            interval = max(_MODEL_FILE_INTERVAL_S, _MODEL_FILE_BACKOFF * self._model_file_cost.get(model_stem, 0.0))
+            due = time.monotonic() - self._model_file_written.get(model_stem, 0.0) >= interval
         if due:
             self.flush_model_file(model_stem)
         return stored
 
     def flush_model_file(self, model_stem: str) -> None:
+        """Rewrite the model's file from memory. The file's own lock keeps its writes in order; the
+        batch's lock is held only to take the snapshot, so other runs are recorded meanwhile."""
         with self._lock:
-            if model_stem not in self._dirty_models:
-                return
-            runs = sorted(self._runs_by_model.get(model_stem, {}).values(),
-                          key=lambda r: (str(r["task_id"]), int(r["repeat"])))
-            payload = {"schema": SCHEMA_VERSION, "batch_id": self.batch_id,
-                       "model": self._model_snapshots[model_stem], "runs": runs}
-            self._dirty_models.discard(model_stem)
-            self._model_file_written[model_stem] = time.monotonic()
-            atomic.write_json(self.model_file(model_stem), payload)
+            file_lock = self._model_file_locks.setdefault(model_stem, threading.Lock())
+        with file_lock:
+            with self._lock:
+                if model_stem not in self._dirty_models:
+                    return
+                runs = sorted(self._runs_by_model.get(model_stem, {}).values(),
+                              key=lambda r: (str(r["task_id"]), int(r["repeat"])))
+                payload = {"schema": SCHEMA_VERSION, "batch_id": self.batch_id,
+                           "model": self._model_snapshots[model_stem], "runs": runs}
+                self._dirty_models.discard(model_stem)
+                self._model_file_written[model_stem] = time.monotonic()
+            started = time.monotonic()
+            _write_json_streaming(self.model_file(model_stem), payload)
+            self._model_file_cost[model_stem] = time.monotonic() - started
 
     def flush(self) -> None:
         for stem in list(self._dirty_models):
             self.flush_model_file(stem)
 
-    def load_run_files(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    def load_run_files(self, covered: dict[str, int] | None = None) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         """run id -> (model snapshot, result) for every readable, finished run file.
 
-        Torn, empty or foreign files are skipped (and so redone), with a log line."""
+        Torn, empty or foreign files are skipped (and so redone), with a log line. ``covered`` maps a run
+        file's relative path to the mtime (ns) of a model file that holds its result: a run file older
+        than that model file is not read (see ``load_results``)."""
         found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         runs_dir = self.path / RUNS_DIR
         if not runs_dir.is_dir():
             return found
         for path in sorted(runs_dir.glob("*/*.json")):
+            if covered:
+                written = covered.get(path.relative_to(self.path).as_posix())
+                try:
+                    if written is not None and path.stat().st_mtime_ns < written:
+                        continue
+                except OSError:
+                    pass
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 result, model = data["result"], data["model"]
@@ -238,20 +261,29 @@ class Batch:
             self._dirty_models.add(model_stem)
 
     def load_results(self) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-        """(model key -> snapshot, every finished run) from the per-model files, completed by the run files."""
+        """(model key -> snapshot, every finished run) from the per-model files, completed by the run files.
+
+        A run file wins over its model file's copy, except that a run file older than a model file that
+        holds its result is not even read: the model file was written later, from the same result
+        (record_run writes the run file first, then the model file from memory). On a 10,000-run batch
+        that skips parsing 10,000 transcripts."""
         models: dict[str, dict[str, Any]] = {}
         runs: dict[str, dict[str, Any]] = {}
+        covered: dict[str, int] = {}
         for path in sorted(self.path.glob(f"*{MODEL_FILE_SUFFIX}")):
             try:
+                written = path.stat().st_mtime_ns
                 data = json.loads(path.read_text(encoding="utf-8"))
                 model = data["model"]
                 models[str(model["key"])] = model
                 for result in data["runs"]:
                     if result.get("status") in FINISHED_STATUSES:
                         runs[result_run_id(result)] = result
+                        if isinstance(result.get("transcript_file"), str):
+                            covered[result["transcript_file"]] = written
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("ignoring unreadable result file %s (%s)", path.name, exc)
-        for rid, (model, result) in self.load_run_files().items():
+        for rid, (model, result) in self.load_run_files(covered).items():
             models.setdefault(str(model["key"]), model)
             runs[rid] = result
         ordered = sorted(runs.values(), key=lambda r: (str(r["model"]), str(r["task_id"]), int(r["repeat"])))
@@ -267,6 +299,39 @@ class Batch:
             return transcript if isinstance(transcript, list) else []
         except (OSError, ValueError, AttributeError):
             return []
+
+
+def _write_json_streaming(path: Path, data: Any) -> None:
+    """``atomic.write_json``, byte for byte, without holding the whole text in memory.
+
+    A model's file holds every run of the model; on a big batch that is megabytes of JSON, and building
+    it as one string on each rewrite (indented JSON is encoded in pure Python, in small pieces) left the
+    process's memory fragmented: +20 MB of RSS over a 10,000-run batch. Same temp file, fsync, rename
+    and folder fsync as ``atomic.write_bytes``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}{atomic.TEMP_SUFFIX}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 16) as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, sort_keys=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    try:
+        folder = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
 
 
 def owner_stamp() -> dict[str, Any]:

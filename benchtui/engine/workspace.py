@@ -55,6 +55,15 @@ def _as_text(data: bytes) -> str | None:
         return None
 
 
+def _shown(tree: dict[str, bytes]) -> list[tuple[str, str]]:
+    shown = []
+    for path, data in tree.items():
+        text = _as_text(data)
+        if text is not None and len(data) <= MAX_PROMPT_FILE_BYTES:
+            shown.append((path, text))
+    return shown
+
+
 def overlay(source: Path, target: Path) -> None:
     """Copy every file of ``source`` over ``target`` (replacing what is there)."""
     for path in sorted(source.rglob("*")):
@@ -101,12 +110,13 @@ class Workspace:
 
     def text_files(self) -> list[tuple[str, str]]:
         """The workspace's text files as the model is shown them."""
-        shown = []
-        for path, data in read_tree(self.root).items():
-            text = _as_text(data)
-            if text is not None and len(data) <= MAX_PROMPT_FILE_BYTES:
-                shown.append((path, text))
-        return shown
+        return _shown(read_tree(self.root))
+
+    def show_all(self) -> list[tuple[str, str]]:
+        """``text_files()`` and ``mark_all_shown()`` in one read of the tree (the first prompt)."""
+        tree = read_tree(self.root)
+        self._seen_by_model = tree
+        return _shown(tree)
 
     def known_files(self) -> set[str]:
         return set(read_tree(self.root))
