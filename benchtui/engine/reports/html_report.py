@@ -17,7 +17,7 @@ details share a character budget; what is left out says so and names the file th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from benchtui.engine.rankings import RANKINGS
 from benchtui.engine.reports import html_format as fmt
 from benchtui.engine.reports.html_charts import Row, bar_chart
 from benchtui.engine.reports.html_format import DASH, esc
-from benchtui.engine.reports.html_template import page
+from benchtui.engine.reports.html_template import PAGE_TAIL, page_head
 from benchtui.engine.store import Batch
 
 TRANSCRIPT_RUNS = 300  # runs whose transcript is embedded; later runs point to their run file
@@ -693,24 +693,37 @@ def _display_order(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _runs(data: dict[str, Any], runs: list[dict[str, Any]], load: TranscriptLoader | None, budget: _Budget) -> str:
+    return "".join(_iter_runs(data, runs, load, budget))
+
+
+def _iter_runs(
+    data: dict[str, Any], runs: list[dict[str, Any]], load: TranscriptLoader | None, budget: _Budget
+) -> Iterator[str]:
+    """The runs section, piece by piece, so a 10,000-run page is never one string in memory."""
+    yield from _runs_pieces(data, runs, load, budget)
+
+
+def _runs_pieces(
+    data: dict[str, Any], runs: list[dict[str, Any]], load: TranscriptLoader | None, budget: _Budget
+) -> Iterator[str]:
     models: dict[str, Any] = data.get("models") or {}
     titles = {
         str(t.get("id")): str(t.get("title") or t.get("id")) for t in (data.get("batch") or {}).get("tasks") or []
     }
     lazy = len(runs) > LAZY_RUNS
     big = ' class="big"' if lazy else ""
-    out = [f'<section id="runs"{big}><h2>Runs <small>{len(runs):,} finished</small></h2>']
+    yield f'<section id="runs"{big}><h2>Runs <small>{len(runs):,} finished</small></h2>'
     if not runs:
-        out.append('<div class="card empty-state">No run finished in this batch yet.</div></section>')
-        return "".join(out)
+        yield ('<div class="card empty-state">No run finished in this batch yet.</div></section>')
+        return
     present = [s for s in STATUSES if any(r.get("status") == s for r in runs)]
-    out.append(
+    yield (
         '<div class="toolbar" id="run-filter"><input type="search" id="run-search" '
         'placeholder="Filter by task or model" aria-label="Filter runs by task or model">'
         '<button type="button" data-status="all" aria-pressed="true">all</button>'
     )
-    out.extend(f'<button type="button" data-status="{s}" aria-pressed="false">{s}</button>' for s in present)
-    out.append(
+    yield from (f'<button type="button" data-status="{s}" aria-pressed="false">{s}</button>' for s in present)
+    yield (
         '<span class="spacer"></span><button type="button" data-open="1">expand all</button>'
         '<button type="button" data-open="0">collapse all</button>'
         f'<output id="run-count">{len(runs):,} of {len(runs):,} runs</output></div>'
@@ -721,23 +734,23 @@ def _runs(data: dict[str, Any], runs: list[dict[str, Any]], load: TranscriptLoad
         key = str(run.get("model"))
         if key != group:
             if group is not None:
-                out.append("</section>")
+                yield ("</section>")
             group = key
             count = counts[key]
-            out.append(
+            yield (
                 f'<section class="group"><h3>{esc(_model_name(models, key))} <small>'
                 f"{esc(_provider(models, key))} · {count} {fmt.plural(count, 'run')}</small></h3>"
             )
-        out.append(_run_panel(index, run, data, budget, load, titles, lazy))
-    out.append("</section>")
+        yield (_run_panel(index, run, data, budget, load, titles, lazy))
+    yield ("</section>")
     if budget.omitted:
         left_out = ", ".join(f"{n:,} {what}{'s' if n != 1 else ''}" for what, n in sorted(budget.omitted.items()))
-        out.append(
+        yield (
             f'<p class="note">To keep this page fast, some details were left out ({esc(left_out)}); '
             "comparison_report.json and the run files hold everything.</p>"
         )
-    out.append("</section>")
-    return "".join(out)
+    yield ("</section>")
+    return
 
 
 def _group_counts(runs: list[dict[str, Any]]) -> dict[str, int]:
@@ -755,6 +768,19 @@ def render(
     transcript_runs: int = TRANSCRIPT_RUNS,
     detail_budget: int = DETAIL_BUDGET,
 ) -> str:
+    """The whole page as one string (tests, small batches); ``write`` streams it instead."""
+    return "".join(iter_render(data, batch, transcripts=transcripts, transcript_runs=transcript_runs,
+                               detail_budget=detail_budget))
+
+
+def iter_render(
+    data: dict[str, Any],
+    batch: Batch | None = None,
+    *,
+    transcripts: TranscriptLoader | None = None,
+    transcript_runs: int = TRANSCRIPT_RUNS,
+    detail_budget: int = DETAIL_BUDGET,
+) -> Iterator[str]:
     """The whole page. Transcripts come from ``transcripts`` or else ``batch.load_transcript``; with
     neither, runs name their transcript file instead."""
     load = transcripts or (batch.load_transcript if batch is not None else None)
@@ -766,18 +792,20 @@ def render(
     batch_info = data.get("batch") or {}
     titles = [str(t.get("title") or t.get("id")) for t in batch_info.get("tasks") or []]
     title = f"benchtui · {', '.join(titles) or 'batch'} · {batch_info.get('batch_id') or ''}"
-    body = [_header(data), _podiums(data), _leaderboard(data)]
-    if runs:
-        body.append(_charts(data))
-    body.append(_matrix(data, anchors))
-    body.append(_runs(data, runs, load, budget))
-    body.append(
-        f"<footer>benchtui {esc(batch_info.get('benchtui_version') or '')} · "
+    yield page_head(title)
+    parts = [_header(data), _podiums(data), _leaderboard(data), _charts(data) if runs else "", _matrix(data, anchors)]
+    yield "\n".join(part for part in parts if part)
+    yield "\n"
+    yield from _iter_runs(data, runs, load, budget)
+    yield (
+        "\n<footer>benchtui " + esc(batch_info.get("benchtui_version") or "") + " · "
         "self-contained report: no network, no external resource · rebuild with "
         f"<code>benchtui report {esc(batch_info.get('batch_id') or 'BATCH_ID')}</code></footer>"
     )
-    return page(title, "\n".join(part for part in body if part))
+    yield PAGE_TAIL
 
 
 def write(data: dict[str, Any], path: Path, batch: Batch | None = None) -> None:
-    atomic.write_text(path, render(data, batch))
+    with atomic.open_atomic(path) as handle:
+        for piece in iter_render(data, batch):
+            handle.write(piece)

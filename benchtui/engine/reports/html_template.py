@@ -318,8 +318,8 @@ CSP = (
 )
 
 
-def page(title: str, body: str) -> str:
-    """The whole document around ``body`` (already escaped HTML). ``title`` is raw text; it is escaped here."""
+def page_head(title: str) -> str:
+    """The document up to where the body goes. ``title`` is raw text; it is escaped here."""
     return "".join(
         (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
@@ -332,7 +332,13 @@ def page(title: str, body: str) -> str:
             '<link rel="icon" href="data:,">\n',
             f"<title>{esc(title)}</title>\n",
             f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
-            body,
-            f"\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
         )
     )
+
+
+PAGE_TAIL = f"\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+
+
+def page(title: str, body: str) -> str:
+    """The whole document around ``body`` (already escaped HTML)."""
+    return page_head(title) + body + PAGE_TAIL

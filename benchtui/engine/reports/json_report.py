@@ -15,4 +15,5 @@ def render(data: dict[str, Any]) -> str:
 
 
 def write(data: dict[str, Any], path: Path, batch: Batch | None = None) -> None:
-    atomic.write_text(path, render(data))
+    # Streamed: the same bytes as render(), without the whole report in memory at once.
+    atomic.write_json(path, data, sort_keys=True)
