@@ -109,3 +109,34 @@ def test_unique_canary_never_lands_in_results(tmp_path: Path, monkeypatch: pytes
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert canary not in path.read_text(errors="replace")
+
+
+def test_run_folders_left_by_a_killed_benchtui_are_cleaned_at_start(tmp_path: Path) -> None:
+    import os
+
+    from benchtui.engine.workspace import OWNER_FILE, TEMP_PREFIX, clean_stale_workspaces
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale, live = tmp_path / f"{TEMP_PREFIX}stale", tmp_path / f"{TEMP_PREFIX}live"
+    for folder, pid in ((stale, dead.pid), (live, os.getpid())):
+        (folder / "workspace").mkdir(parents=True)
+        (folder / OWNER_FILE).write_text(str(pid))
+    fresh_without_owner = tmp_path / f"{TEMP_PREFIX}starting"
+    fresh_without_owner.mkdir()
+    assert clean_stale_workspaces(tmp_path) == 1
+    assert not stale.exists() and live.exists() and fresh_without_owner.exists()
+
+
+def test_a_check_stopped_by_the_memory_limit_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "state.txt").write_text("todo\n")
+    task = tmp_path / "hog.md"
+    task.write_text("---\nid: hog\ndifficulty: smoke\nworkspace: ws/\nmax_turns: 1\n"
+                    "check: python -c \"b = bytearray(3 * 1024**3)\"\n---\nAnything.\n")
+    with ScriptedOllama({"m": Script(fixed("nothing to do"))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        assert main(["--task", str(task), "--models", "m", "--no-ui", "--output", str(tmp_path / "o")]) == 0
+    (batch,) = (tmp_path / "o").iterdir()
+    (run,) = json.loads((batch / "ollama_m_result.json").read_text())["runs"]
+    assert run["status"] == "failed" and run["resource_limit"] == "memory"

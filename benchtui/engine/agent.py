@@ -123,7 +123,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
         "completion_tokens": None, "cost_usd": None, "prompts_sent": 0, "human_interventions": 0,
         "hints_given": 0, "typed_interventions": 0, "malformed_replies": 0, "files_modified": 0,
         "lines_added": 0, "lines_removed": 0, "turns": 0, "request_attempts": 0, "sandbox": None,
-        "check_output": "", "check_truncated": False, "diff": "", "transcript_file": None,
+        "check_output": "", "check_truncated": False, "resource_limit": None, "diff": "", "transcript_file": None,
         "fingerprint": None, "prompt_version": prompts.PROMPT_VERSION, "benchtui_version": __version__,
         "started_at": now, "finished_at": now,
     }
@@ -162,6 +162,7 @@ def run_task(
     check_output = ""
     check_truncated = False
     sandbox_mode: str | None = None
+    resource_limit: str | None = None
     last_progress = 0.0
 
     def progress(force: bool = False) -> None:
@@ -273,6 +274,7 @@ def run_task(
                     outcome = workspace.run_check(min(remaining, DEFAULT_CHECK_TIMEOUT_S), control.cancel)
                 check_time += outcome.duration_s
                 sandbox_mode = outcome.sandbox
+                resource_limit = outcome.resource_limit
                 check_output = outcome.output
                 check_truncated = outcome.truncated
                 checked_tree = tree
@@ -348,6 +350,7 @@ def run_task(
         "turns": state["turn"],
         "request_attempts": meter.attempts,
         "sandbox": sandbox_mode,
+        "resource_limit": resource_limit,
         "check_output": secrets.redact(strip_control(check_output[-STORED_CHECK_OUTPUT_CHARS:])),
         "check_truncated": check_truncated,
         "diff": secrets.redact(stats.diff),

@@ -17,8 +17,8 @@ RESULT_KEYS = (
     "completion_time_s", "model_time_s", "check_time_s", "ttft_s", "load_time_s", "tokens_per_s",
     "prompt_tokens", "completion_tokens", "cost_usd", "prompts_sent", "human_interventions",
     "hints_given", "typed_interventions", "malformed_replies", "files_modified", "lines_added",
-    "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "diff",
-    "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
+    "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "resource_limit",
+    "diff", "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
 )
 
 

@@ -39,6 +39,7 @@ from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
 from benchtui.engine.store import Batch, ResultsStore, owner_stamp
 from benchtui.engine.tasks import Task
+from benchtui.engine.workspace import clean_stale_workspaces
 
 log = logging.getLogger(__name__)
 CLOUD_CONCURRENCY = 4
@@ -157,6 +158,9 @@ class BatchRunner:
         batch = self.batch or self.store.create_batch(self._manifest())
         self.batch = batch
         batch.clean_stale()
+        removed = clean_stale_workspaces()
+        if removed:
+            self._log(f"removed {removed} run folder(s) left in the temp folder by an interrupted benchtui")
         if resumed:
             batch.update_manifest(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
                                   runner=owner_stamp())

@@ -23,6 +23,7 @@ from typing import Any
 from benchtui.engine import atomic
 from benchtui.engine.errors import InputError
 from benchtui.engine.metrics import FINISHED_STATUSES, result_run_id
+from benchtui.engine.procs import process_alive
 
 SCHEMA_VERSION = 1
 MANIFEST = "batch.json"
@@ -303,13 +304,3 @@ class Batch:
 def owner_stamp() -> dict[str, Any]:
     """Who runs a batch: recorded while it runs so nobody resumes it twice at once."""
     return {"pid": os.getpid(), "host": socket.gethostname()}
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -8,20 +8,48 @@ generated files) never reach the diff, and the model never sees the check files.
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchtui.engine import edits
+from benchtui.engine.procs import process_alive
 from benchtui.engine.sandbox import CheckOutcome, run_check
 from benchtui.engine.tasks import Task
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "node_modules", ".git"}
 MAX_PROMPT_FILE_BYTES = 64 * 1024
 TEMP_PREFIX = "benchtui-run-"
+OWNER_FILE = "owner.pid"
+_STALE_WITHOUT_OWNER_S = 24 * 3600
+
+
+def clean_stale_workspaces(parent: Path | None = None) -> int:
+    """Remove run folders that a killed benchtui left in the temp folder; returns how many.
+
+    A folder whose owner process is gone is stale; one without an owner file is only removed when it is
+    a day old, so a concurrent benchtui that is just creating its folder is never touched."""
+    root = parent or Path(tempfile.gettempdir())
+    removed = 0
+    for folder in root.glob(f"{TEMP_PREFIX}*"):
+        try:
+            pid = int((folder / OWNER_FILE).read_text(encoding="ascii").strip())
+            stale = not process_alive(pid)
+        except (OSError, ValueError):
+            try:
+                stale = time.time() - folder.stat().st_mtime > _STALE_WITHOUT_OWNER_S
+            except OSError:
+                continue
+        if stale and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,7 @@ class Workspace:
     def __init__(self, task: Task, parent: Path | None = None) -> None:
         self.task = task
         self._temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+        (self._temp / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
         self.root = self._temp / "workspace"
         shutil.copytree(task.workspace, self.root, symlinks=True,
                         ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"))
