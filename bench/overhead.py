@@ -96,7 +96,7 @@ def measure(quick: bool) -> list[Figure]:
                     f"benchtui's share: {(per_run - work) * 1000:.1f} ms/run"),
         Figure("1c model time per request", median(model) * 1000, "ms", median(baseline_request) * 1000,
                "raw httpx request", "info (providers/)",
-               note="benchtui's provider layer (fresh connection + watchdog thread per request) vs a bare request"),
+               note="benchtui's provider layer (fresh connection + shared watchdog) vs a bare request"),
         Figure("1d check time per `true`", median(check) * 1000, "ms", median(baseline_true) * 1000,
                "raw `true` subprocess", "info (sandbox.py)",
                note=f"the {mode} sandbox's cost per check, counted as check time, not overhead"),
