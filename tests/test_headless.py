@@ -158,12 +158,15 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def test_ctrl_c_interrupts_exits_3_and_the_batch_resumes(ollama: ScriptedOllama, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_interrupts_exits_3_and_prints_the_resume_command(
+    ollama: ScriptedOllama, tmp_path: Path, signum: signal.Signals
+) -> None:
     env = {**os.environ, "OLLAMA_HOST": ollama.url}
     proc = run_cli(["--task", str(FIX_TYPO), "--models", "solver,sleepy", "--no-ui", "--output", str(tmp_path)], env)
     wait_for(lambda: ollama.attempts["sleepy"] >= 1)
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 3, output
     assert time.monotonic() - started < 5
