@@ -162,3 +162,8 @@ def test_an_example_block_is_ignored_beside_a_real_edit(module: Path) -> None:
              '>>>>>>> REPLACE\n```\nThen run:\n```bash\npython main.py Ada\n```\n')
     report = apply_to(module, reply)
     assert report.applied == ["greet.py"] and not report.malformed
+
+
+def test_a_pathless_search_that_matches_nothing_says_so(module: Path) -> None:
+    report = apply_to(module, "SEARCH\n```\ndef nowhere():\n    pass\n```\n\nREPLACE\n```\ndef x():\n    pass\n```\n")
+    assert report.malformed and "matches no file exactly" in report.failures[0]

@@ -277,7 +277,13 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
             continue
         path = _resolve_path(edit, root, known_files)
         if path is None:
-            report.failures.append("An edit block had no file path; write the path alone on the line above it.")
+            if isinstance(edit, SearchReplace) and edit.search.strip():
+                report.failures.append(
+                    "An edit block named no file, and its SEARCH text matches no file exactly: write the path "
+                    "alone on the line above the block and copy the SEARCH lines exactly from the file."
+                )
+            else:
+                report.failures.append("An edit block had no file path; write the path alone on the line above it.")
             continue
         try:
             target = safe_target(root, path)
