@@ -19,6 +19,7 @@ from textual.widgets import DataTable
 from benchtui.engine.events import BatchFinished, BatchStarted, LogMessage, RunFinished, RunStarted, RunUpdate
 from benchtui.engine.textsafety import strip_control
 from benchtui.widgets.format import duration, number, one_line, status_text
+from benchtui.widgets.sortable_table import cursor_row_key
 
 FINISHED = ("passed", "failed", "timeout", "error", "cancelled", "kept")
 
@@ -314,10 +315,4 @@ class ProgressGrid(DataTable[Any]):
 
     @property
     def selected_run_id(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return str(key.value) if key.value is not None else None
+        return cursor_row_key(self)

@@ -22,6 +22,17 @@ from textual.widgets import DataTable
 from benchtui.widgets.format import sort_value
 
 
+def cursor_row_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under a table's cursor, or None when the table is empty."""
+    if table.row_count == 0:
+        return None
+    try:
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+    except Exception:
+        return None
+    return None if key.value is None else str(key.value)
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -128,13 +139,7 @@ class SortableTable(DataTable[Any]):
 
     @property
     def selected_key(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return None if key.value is None else str(key.value)
+        return cursor_row_key(self)
 
     def row_keys_in_order(self) -> list[str]:
         """The row keys from top to bottom as displayed (tests and the palette use it)."""

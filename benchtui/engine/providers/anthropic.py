@@ -16,7 +16,6 @@ OpenAI-style base URLs carry one.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +32,7 @@ from benchtui.engine.providers.base import (
     RetryPolicy,
     TokenCallback,
     as_int,
+    decode_json_line,
     error_message,
 )
 
@@ -198,7 +198,7 @@ def iter_sse(response: httpx.Response, guard: RequestGuard) -> Iterator[tuple[st
         guard.check()
         if not line:
             if data:
-                yield event or "message", _decode("\n".join(data))
+                yield event or "message", decode_json_line("\n".join(data), "the server")
             event, data = "", []
         elif line.startswith(":"):
             continue  # an SSE comment (keep-alive)
@@ -208,7 +208,7 @@ def iter_sse(response: httpx.Response, guard: RequestGuard) -> Iterator[tuple[st
             data.append(line[5:].lstrip())
     guard.check()
     if data:
-        yield event or "message", _decode("\n".join(data))
+        yield event or "message", decode_json_line("\n".join(data), "the server")
 
 
 def stream_error(error: Any) -> ProviderError:
@@ -219,17 +219,6 @@ def stream_error(error: Any) -> ProviderError:
     if error_type == "invalid_request_error" and "prompt is too long" in message.lower():
         kind = "context_truncated"
     return ProviderError(kind, f"error mid-stream ({error_type or 'unknown'}): {message}", retryable=retryable)
-
-
-def _decode(data: str) -> dict[str, Any]:
-    try:
-        value = json.loads(data)
-    except json.JSONDecodeError:
-        raise ProviderError("bad_response", f"the server sent invalid JSON: {data[:120]!r}", retryable=True) from None
-    if not isinstance(value, dict):
-        raise ProviderError("bad_response", f"the server sent {type(value).__name__}, expected an object",
-                            retryable=True)
-    return value
 
 
 def _prompt_tokens(usage: dict[str, Any]) -> int | None:
