@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +24,18 @@ FIX_TYPO = TASKS / "easy" / "fix_typo.md"
 @pytest.mark.slow
 def test_twenty_batches_killed_at_random_moments_all_resume_to_the_same_report() -> None:
     fuzz(rounds=20, seed=20261126)
+
+
+def test_a_client_killed_mid_request_is_not_counted_as_a_request() -> None:
+    """The fuzz kills the CLI at random moments, sometimes between a request's headers and its body."""
+    with ScriptedOllama({"alpha": Script(fixed("hi"))}) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as conn:
+            conn.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"model\": ")
+        deadline = time.monotonic() + 5
+        while server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.bodies_snapshot() == {}
+        assert sum(server.attempts.values()) == 0
 
 
 def copy_task(tmp_path: Path) -> Path:

@@ -74,7 +74,7 @@ class RequestLog:
 
     def counts(self) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
-        for model, bodies in self.server.bodies.items():
+        for model, bodies in self.server.bodies_snapshot().items():
             for body in bodies:
                 first = next(m["content"] for m in body["messages"] if m["role"] == "user")
                 task_id = next(t for t in TASK_IDS if f"Mark task {t} " in first)

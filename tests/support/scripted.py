@@ -161,7 +161,10 @@ class ScriptedServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if len(raw) < length:  # the client died mid-request: nothing was asked
+                    return
+                body = json.loads(raw or b"{}")
                 with owner._lock:
                     owner.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
                     owner.in_flight += 1
@@ -197,6 +200,11 @@ class ScriptedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def bodies_snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """The request bodies so far, copied under the lock (the server thread may still be appending)."""
+        with self._lock:
+            return {model: list(bodies) for model, bodies in self.bodies.items()}
 
     def count(self, model: str, body: dict[str, Any]) -> int:
         with self._lock:
