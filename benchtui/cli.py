@@ -50,10 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
+    subcommand_at = find_subcommand(argv)
+    if subcommand_at is not None:
         from benchtui import commands
 
-        return commands.main(argv)
+        # `benchtui --config FILE models` means `benchtui models --config FILE`.
+        return commands.main(argv[subcommand_at:] + argv[:subcommand_at])
     args = build_parser().parse_args(argv)
     if args.version:
         from benchtui import __version__
@@ -65,6 +67,22 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_tui(args)
     return run_headless(args)
+
+
+OPTIONS_WITH_VALUE = ("--task", "--models", "--category", "--output", "--timeout", "--repeats", "--resume", "--config")
+
+
+def find_subcommand(argv: list[str]) -> int | None:
+    """Where the subcommand stands in ``argv`` (the first word that is no option's value), or None."""
+    expects_value = False
+    for index, word in enumerate(argv):
+        if expects_value:
+            expects_value = False
+        elif word.startswith("-"):
+            expects_value = word in OPTIONS_WITH_VALUE
+        else:
+            return index if word in SUBCOMMANDS else None
+    return None
 
 
 def fail(message: str) -> int:

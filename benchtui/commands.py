@@ -146,6 +146,9 @@ def show_history(console: Console, output: str | None) -> int:
 
     store = ResultsStore(results_root(output))
     batches = store.list_batches()
+    if not batches:
+        console.print(f"No batches in {store.root} yet. Start one with: benchtui --task PATH --no-ui")
+        return EXIT_OK
     table = Table(title=f"Batches in {store.root}", box=box.SIMPLE_HEAD, show_edge=False)
     # The batch id is what --resume and report need: it is never cut.
     table.add_column("Batch", no_wrap=True)

@@ -107,6 +107,15 @@ def test_a_model_slower_than_the_timeout_times_out_and_the_batch_goes_on(
     assert model_runs(folder, "ollama_solver")[0]["status"] == "passed"
 
 
+def test_global_options_before_a_subcommand_belong_to_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--output", str(tmp_path), "history"]) == 0
+    assert "No batches" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:  # an option the subcommand does not take is refused
+        main(["--task", "x.md", "history"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --task x.md" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

@@ -319,6 +319,8 @@ models:
 """)
     assert main(["models", "--config", str(config)]) == 0
     out = capsys.readouterr().out
+    assert main(["--config", str(config), "models"]) == 0  # global options may come first
+    assert capsys.readouterr().out == out
     assert "unavailable: Ollama server unreachable at http://127.0.0.1:9" in out  # OLLAMA_HOST from conftest
     assert "unavailable: ${OPENAI_API_KEY} unset" in out
     assert "unavailable: disabled in the config" in out
