@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState
 
 from benchtui.engine.batches import new_batch, resume_batch
+from benchtui.engine.board import RunBoard
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
@@ -50,7 +51,6 @@ from benchtui.screens.results import ResultsScreen
 from benchtui.screens.run import RunScreen
 from benchtui.screens.tasks import TasksScreen
 from benchtui.widgets.navbar import NavBar
-from benchtui.widgets.progress_grid import RunBoard
 
 EXIT_OK, EXIT_INTERRUPTED = 0, 3
 TICK_S = 0.1  # how often coalesced progress reaches the grid (~10 Hz)

@@ -1,15 +1,14 @@
 """The headless display (``--no-ui``): a rich live table of the runs, then the rankings.
 
-An EventSink like the TUI's; engine events arrive on worker threads and only update a dict under a
-lock, which rich's Live renders on its own refresh thread. When stdout is not a terminal (CI, pipes)
-it prints one line per started and finished run instead.
+An EventSink like the TUI's, over the same ``RunBoard``: engine events arrive on worker threads and
+update the board under a lock, which rich's Live renders on its own refresh thread. When stdout is not
+a terminal (CI, pipes) it prints one line per started and finished run instead.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich import box
@@ -19,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from benchtui.engine import metrics, rankings
+from benchtui.engine.board import RunBoard
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -28,30 +28,19 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.textsafety import strip_control
 
 STATUS_STYLES = {
     "passed": "bold green", "failed": "red", "timeout": "yellow", "error": "bold red", "cancelled": "dim",
-    "queued": "dim", "running": "cyan", "done": "green",
+    "queued": "dim", "running": "cyan", "kept": "green",
 }
 
-
-@dataclass
-class _Row:
-    task_id: str
-    model: str
-    status: str = "queued"
-    phase: str = ""
-    turn: int = 0
-    max_turns: int = 0
-    prompts: int = 0
-    interventions: int = 0
-    tokens: int = 0
-    tokens_per_s: float | None = None
-    started: float | None = None
-    elapsed: float | None = None
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+WIDE = 110
+FIGURES = ("Turn", "Prompts", "Hints", "Tokens", "tok/s", "Time")
+# (column, min width, shown from this terminal width on)
+LIVE_COLUMNS = (
+    ("Model", 10, 0), ("Task", 8, 0), ("Status", 9, 0), ("Turn", 5, 0), ("Prompts", 7, 0), ("Hints", 5, 90),
+    ("Tokens", 6, 0), ("tok/s", 5, 90), ("Time", 8, 0), ("Last check line", 12, WIDE),
+)
 
 
 def _fmt(value: float | None, spec: str = ".1f", unit: str = "") -> str:
@@ -64,64 +53,54 @@ class HeadlessDisplay:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
         self.live_mode = self.console.is_terminal
-        self._rows: dict[str, _Row] = {}
+        self.board = RunBoard(time.monotonic)
         self._lock = threading.Lock()
         self._live: Live | None = None
-        self._logs: list[str] = []
-        self.batch_id: str | None = None
         self.results: list[dict[str, Any]] = []
 
-    def emit(self, event: EngineEvent) -> None:
-        with self._lock:
-            self._apply(event)
+    @property
+    def batch_id(self) -> str | None:
+        return self.board.batch_id
 
-    def _apply(self, event: EngineEvent) -> None:
-        if isinstance(event, BatchStarted):
-            self.batch_id = event.batch_id
-            for run in event.runs:
-                self._rows[run.run_id] = _Row(run.task_id, run.model_key, "done" if run.done else "queued")
-            todo = sum(1 for r in event.runs if not r.done)
-            verb = "Resuming" if event.resumed else "Starting"
-            self._print(f"{verb} batch {event.batch_id}: {todo} run(s) to do, folder {event.batch_dir}")
-            if self.live_mode and self._live is None:
-                self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8,
-                                  transient=False)
-                self._live.start()
-        elif isinstance(event, RunStarted):
-            row = self._rows.get(event.run_id)
-            if row:
-                row.status, row.started = "running", time.monotonic()
-                if not self.live_mode:
-                    self._print(f"▶ {row.model} · {row.task_id}")
-        elif isinstance(event, RunUpdate):
-            row = self._rows.get(event.run_id)
-            if row:
-                row.phase, row.turn, row.max_turns = event.phase, event.turn, event.max_turns
-                row.prompts, row.interventions = event.prompts_sent, event.human_interventions
-                row.tokens, row.tokens_per_s = event.completion_tokens, event.tokens_per_s
-                row.note = strip_control(event.last_check_line or "")
-        elif isinstance(event, RunFinished):
-            row = self._rows.get(event.run_id)
-            result = event.result
-            if row:
-                row.status = str(result["status"])
-                row.prompts = int(result.get("prompts_sent") or 0)
-                row.interventions = int(result.get("human_interventions") or 0)
-                row.tokens = int(result.get("completion_tokens") or 0)
-                row.tokens_per_s = result.get("tokens_per_s")
-                row.elapsed = result.get("completion_time_s")
-                row.turn = int(result.get("turns") or row.turn)
-                row.note = strip_control(str(result.get("error_message") or "")) if result.get("error") else ""
-                if not self.live_mode:
-                    detail = f" ({result.get('error')}: {row.note})" if result.get("error") else ""
-                    self._print(f"■ {row.model} · {row.task_id}: {row.status} in "
-                                f"{_fmt(row.elapsed, '.1f', ' s')}, {row.prompts} prompt(s){detail}")
-            if result["status"] != "cancelled":
-                self.results.append(result)
-        elif isinstance(event, LogMessage):
-            self._print(f"[{event.level}] {strip_control(event.text)}")
+    def emit(self, event: EngineEvent) -> None:
+        # The board is updated under our lock, the terminal written outside it: rich's Live renders
+        # (and its stop() draws one last frame) by calling _render, which takes the same lock.
+        with self._lock:
+            lines = self._apply(event)
+        for line in lines:
+            self._print(line)
+        if isinstance(event, BatchStarted) and self.live_mode and self._live is None:
+            self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8,
+                              transient=False)
+            self._live.start()
         elif isinstance(event, BatchFinished):
             self.stop()
+
+    def _apply(self, event: EngineEvent) -> list[str]:
+        """Fold ``event`` into the board; the lines to print for it."""
+        board = self.board
+        if isinstance(event, RunUpdate):
+            board.apply_updates([event])
+            return []
+        board.apply(event)
+        if isinstance(event, BatchStarted):
+            todo = sum(1 for r in event.runs if not r.done)
+            verb = "Resuming" if event.resumed else "Starting"
+            return [f"{verb} batch {event.batch_id}: {todo} run(s) to do, folder {event.batch_dir}"]
+        if isinstance(event, LogMessage):
+            return [f"[{event.level}] {board.logs[-1].text}"]
+        row = board.rows.get(event.run_id) if isinstance(event, RunStarted | RunFinished) else None
+        if isinstance(event, RunFinished) and event.result["status"] != "cancelled":
+            self.results.append(event.result)
+        if row is None or self.live_mode:
+            return []
+        if isinstance(event, RunStarted):
+            return [f"▶ {row.model_key} · {row.task_id}"]
+        if isinstance(event, RunFinished):
+            detail = f" ({row.check_line})" if row.error else ""
+            return [f"■ {row.model_key} · {row.task_id}: {row.status} in {_fmt(row.elapsed_s, '.1f', ' s')}, "
+                    f"{row.prompts} prompt(s){detail}"]
+        return []
 
     def _print(self, text: str) -> None:
         if self._live is not None:
@@ -136,20 +115,30 @@ class HeadlessDisplay:
 
     def _render(self) -> Table:
         with self._lock:
-            rows = list(self._rows.values())
-        table = Table(title=f"benchtui · {self.batch_id or ''}", expand=False)
-        for column in ("Model", "Task", "Status", "Turn", "Prompts", "Hints", "Tokens", "tok/s", "Elapsed", "Check"):
-            table.add_column(column, no_wrap=column != "Check", overflow="ellipsis",
-                             max_width=40 if column == "Check" else None)
-        now = time.monotonic()
-        for row in rows:
-            elapsed = row.elapsed if row.elapsed is not None else (now - row.started if row.started else None)
-            status = row.phase if row.status == "running" and row.phase else row.status
-            table.add_row(
-                row.model, row.task_id, Text(status, style=STATUS_STYLES.get(row.status, "")),
-                f"{row.turn}/{row.max_turns}" if row.max_turns else "—", str(row.prompts), str(row.interventions),
-                str(row.tokens), _fmt(row.tokens_per_s), _fmt(elapsed, ".1f", " s"), row.note,
-            )
+            rows = [(row, self.board.live_elapsed(row)) for row in self.board.rows.values()]
+        # Figures keep their width and names give way first; on a narrow terminal the least needed columns
+        # go (the summary at the end has them all). The last check line takes what is left, cut, not wrapped.
+        width = self.console.width
+        columns = [c for c in LIVE_COLUMNS if width >= c[2]]
+        table = Table(title=f"benchtui · {self.batch_id or ''}", expand=width >= WIDE, box=box.SIMPLE_HEAD,
+                      padding=(0, 1), collapse_padding=True, show_edge=False)
+        # rich does not shrink unwrappable columns: the names get what the figures leave them.
+        left = width - sum(w for name, w, _s in columns if name not in ("Model", "Task")) - 2 * len(columns)
+        task_width = min(16, max(8, left // 3))
+        widest = {"Model": min(28, max(10, left - task_width)), "Task": task_width}
+        for name, min_width, _shown_from in columns:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=min_width,
+                             justify="right" if name in FIGURES else "left", max_width=widest.get(name),
+                             ratio=1 if name == "Last check line" else None)
+        for row, elapsed in rows:
+            cells: dict[str, str | Text] = {
+                "Model": row.model_key, "Task": row.task_id,
+                "Status": Text(row.shown_status, style=STATUS_STYLES.get(row.status, "")),
+                "Turn": f"{row.turn}/{row.max_turns}" if row.max_turns else "—", "Prompts": str(row.prompts),
+                "Hints": str(row.interventions), "Tokens": str(row.tokens), "tok/s": _fmt(row.tokens_per_s),
+                "Time": _fmt(elapsed, ".1f", " s"), "Last check line": row.check_line,
+            }
+            table.add_row(*(cells[name] for name, _w, _s in columns))
         return table
 
 

@@ -218,3 +218,34 @@ def test_an_empty_ollama_and_nothing_else_exits_2_and_says_so(
     err = capsys.readouterr().err
     assert "has no models installed" in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.timeout(30)  # a display that writes while holding its lock deadlocks against rich's refresh
+def test_in_a_terminal_the_live_table_shows_each_run_as_the_board_sees_it() -> None:
+    import io
+
+    from rich.console import Console
+
+    from benchtui.engine.events import BatchFinished, BatchStarted, PlannedRun, RunFinished, RunStarted, RunUpdate
+    from benchtui.headless import HeadlessDisplay
+
+    screen = io.StringIO()
+    display = HeadlessDisplay(Console(file=screen, force_terminal=True, width=140, color_system=None))
+    display.emit(BatchStarted("b1", Path("/tmp/b1"), (PlannedRun("r1", "fix_typo", "ollama/solver", 1),
+                                                      PlannedRun("r2", "fix_typo", "ollama/slow", 1, done=True))))
+    display.emit(RunStarted("r1"))
+    display.emit(RunUpdate("r1", "checking", 2, 5, 2, 1, 120, 33.3, 4.0, "1 failed, 2 passed"))
+    live = Console(width=140, color_system=None)
+    with live.capture() as captured:
+        live.print(display._render())
+    mid_run = captured.get()
+    assert "checking" in mid_run and "2/5" in mid_run and "33.3" in mid_run and "1 failed, 2 passed" in mid_run
+    assert "kept" in mid_run  # finished before this resume
+    display.emit(RunFinished("r1", {"status": "error", "error": "timeout", "error_message": "no answer in 30 s",
+                                    "prompts_sent": 2, "completion_time_s": 31.0, "turns": 2}))
+    display.emit(BatchFinished("b1", Path("/tmp/b1"), "finished"))
+    with live.capture() as captured:
+        live.print(display._render())
+    assert "timeout: no answer in 30 s" in captured.get() and "31.0 s" in captured.get()
+    assert [r["status"] for r in display.results] == ["error"]
+    assert "Starting batch b1: 1 run(s) to do" in screen.getvalue()

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from benchtui.engine.atomic import write_json
 from benchtui.engine.store import ResultsStore
+from tests.conftest import REPO
 
 
 def result(task: str, model: str, status: str = "passed") -> dict:
@@ -19,6 +25,26 @@ def test_two_batches_in_the_same_second_get_distinct_folders(tmp_path: Path) -> 
     first, second = store.create_batch({}), store.create_batch({})
     assert first.path != second.path and first.path.name.startswith("batch_")
     assert json.loads((second.path / "batch.json").read_text())["status"] == "running"
+
+
+def test_a_batch_folder_never_exists_without_its_manifest_whenever_the_process_dies(tmp_path: Path) -> None:
+    """Resume needs the manifest: a kill between creating the folder and writing it must not leave a husk."""
+    creator = ("import sys; from pathlib import Path; from benchtui.engine.store import ResultsStore\n"
+               "store = ResultsStore(Path(sys.argv[1]))\n"
+               "while True: store.create_batch({})\n")
+    rng = random.Random(7)
+    for _ in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", creator, str(tmp_path)], cwd=REPO)
+        time.sleep(rng.uniform(0.3, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    batches = list(tmp_path.glob("batch_*"))
+    assert batches
+    for folder in batches:
+        assert json.loads((folder / "batch.json").read_text())["batch_id"] == folder.name
+    ResultsStore(tmp_path).create_batch({})  # tidies the staging folders of the dead creators
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".new-batch-")] == []
+    assert len(ResultsStore(tmp_path).list_batches()) == len(batches) + 1
 
 
 def test_torn_empty_or_foreign_run_files_are_treated_as_not_done(tmp_path: Path) -> None:

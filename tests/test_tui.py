@@ -17,6 +17,7 @@ import pytest
 from textual.widgets import DataTable, Input, Label, RichLog, Static
 
 from benchtui.app import BenchApp
+from benchtui.engine.board import RunBoard
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import discover
 from benchtui.engine.events import BatchStarted, LogMessage, PlannedRun, RunFinished, RunStarted, RunUpdate
@@ -24,7 +25,7 @@ from benchtui.engine.runner import BatchOptions
 from benchtui.engine.store import ResultsStore
 from benchtui.messages import EngineBatchStarted, EngineLog, EngineRunFinished, EngineRunStarted, TuiSink
 from benchtui.widgets.format import one_line, safe_text
-from benchtui.widgets.progress_grid import ProgressGrid, RunBoard
+from benchtui.widgets.progress_grid import ProgressGrid
 from benchtui.widgets.run_detail import RunDetail, diff_text
 from benchtui.widgets.sortable_table import SortableTable
 from benchtui.widgets.task_tree import TaskTree

@@ -43,7 +43,7 @@ def open_atomic(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -62,7 +62,7 @@ def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
         handle.write("\n")
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

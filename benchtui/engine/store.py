@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -27,6 +28,7 @@ from benchtui.engine.procs import process_alive
 
 SCHEMA_VERSION = 1
 MANIFEST = "batch.json"
+STAGING_PREFIX = ".new-batch-"
 RUNS_DIR = "runs"
 MODEL_FILE_SUFFIX = "_result.json"
 _MODEL_FILE_INTERVAL_S = 2.0
@@ -64,25 +66,45 @@ class ResultsStore:
         self.root = root
 
     def create_batch(self, manifest: dict[str, Any]) -> Batch:
-        """A new batch folder with a unique id (two batches in the same second get ``_2``, ``_3``...)."""
+        """A new batch folder with a unique id (two batches in the same second get ``_2``, ``_3``...).
+
+        The folder appears with its manifest already in it: it is built under a staging name and renamed
+        into place, so a kill at any moment leaves either no batch or one that can be resumed."""
         self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_dead_staging()
         stamp = datetime.now().strftime("batch_%Y%m%d_%H%M%S")
-        for n in range(1, 1000):
-            batch_id = stamp if n == 1 else f"{stamp}_{n}"
-            try:
-                (self.root / batch_id).mkdir()
-            except FileExistsError:
-                continue
-            batch = Batch(self.root / batch_id)
-            batch.write_manifest({
-                "schema": SCHEMA_VERSION,
-                "batch_id": batch_id,
-                "created_at": _now_iso(),
-                "status": "running",
-                **manifest,
-            })
-            return batch
-        raise RuntimeError("could not find a free batch id")
+        staging = self.root / f"{STAGING_PREFIX}{os.getpid()}-{threading.get_ident()}"
+        staging.mkdir()
+        try:
+            for n in range(1, 1000):
+                batch_id = stamp if n == 1 else f"{stamp}_{n}"
+                if (self.root / batch_id).exists():
+                    continue
+                Batch(staging).write_manifest({
+                    "schema": SCHEMA_VERSION,
+                    "batch_id": batch_id,
+                    "created_at": _now_iso(),
+                    "status": "running",
+                    **manifest,
+                })
+                try:
+                    # Fails on a folder that is not empty: another process took this id meanwhile.
+                    staging.rename(self.root / batch_id)
+                except OSError:
+                    continue
+                atomic.fsync_dir(self.root)
+                return Batch(self.root / batch_id)
+            raise RuntimeError("could not find a free batch id")
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _remove_dead_staging(self) -> None:
+        """Staging folders of processes killed while creating a batch."""
+        for path in self.root.glob(f"{STAGING_PREFIX}*"):
+            pid = path.name.removeprefix(STAGING_PREFIX).split("-")[0]
+            if pid.isdigit() and not process_alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
 
     def open_batch(self, batch_id: str) -> Batch:
         candidate = Path(batch_id)

@@ -17,8 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, ProgressBar, RichLog, Static
 
+from benchtui.engine.board import RunBoard
 from benchtui.screens.base import BenchScreen
-from benchtui.widgets.progress_grid import ProgressGrid, RunBoard
+from benchtui.widgets.progress_grid import ProgressGrid, board_summary, log_text
 
 
 class RunScreen(BenchScreen):
@@ -92,8 +93,8 @@ A message you send is given to the model with its next prompt and counted as a h
         grid = self.query_one(ProgressGrid)
         grid.sync(board)
         log = self.query_one("#run-log", RichLog)
-        for _level, line in board.logs[self._log_cursor:]:
-            log.write(line)
+        for line in board.logs[self._log_cursor:]:
+            log.write(log_text(line))
         self._log_cursor = len(board.logs)
         title = Text(board.batch_id or "starting…", style="bold")
         title.append("  ")
@@ -101,7 +102,7 @@ A message you send is given to the model with its next prompt and counted as a h
         self.query_one("#run-title", Label).update(title)
         bar = self.query_one(ProgressBar)
         bar.update(total=max(board.total, 1), progress=board.done)
-        self.query_one("#run-eta", Label).update(Text(board.summary()))
+        self.query_one("#run-eta", Label).update(Text(board_summary(board)))
         self._update_message_box()
 
     # Human in the loop

@@ -82,9 +82,11 @@ class RequestLog:
         return counts
 
 
-def cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "benchtui", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def cli(args: list[str], env: dict[str, str], stderr: Path) -> subprocess.Popen[bytes]:
+    """The CLI in the background; its stderr goes to ``stderr`` so a failing round can say why."""
+    with stderr.open("wb") as errors:
+        return subprocess.Popen([sys.executable, "-m", "benchtui", *args], cwd=REPO, env=env,
+                                stdout=subprocess.DEVNULL, stderr=errors)
 
 
 def comparable(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,25 +110,27 @@ def one_round(rng: random.Random, work: Path, env: dict[str, str], tasks: list[P
     log = RequestLog(server)
     env = {**env, "OLLAMA_HOST": server.url}
     output = work / "out"
+    errors = work / "stderr.txt"
     task_args = [a for t in tasks for a in ("--task", str(t))]
     try:
-        proc = cli([*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)], env)
+        proc = cli([*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)], env, errors)
         time.sleep(rng.uniform(0.3, 4.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         for attempt in range(10):
             batches = sorted(output.glob("batch_*")) if output.exists() else []
             if not batches:  # killed before the batch folder existed: start again
-                proc = cli([*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)], env)
+                proc = cli([*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)], env, errors)
             else:
                 before = finished_runs(batches[0])
                 counts_before = log.counts()
-                proc = cli(["--resume", batches[0].name, "--no-ui", "--output", str(output)], env)
+                proc = cli(["--resume", batches[0].name, "--no-ui", "--output", str(output)], env, errors)
             last = attempt == 9 or rng.random() < 0.6
             if last:
                 code = proc.wait(timeout=120)
                 if code != 0:
-                    raise AssertionError(f"resume exited {code}")
+                    said = errors.read_text(errors="replace").strip()[-2000:]
+                    raise AssertionError(f"resume exited {code}: {said}")
             else:
                 time.sleep(rng.uniform(0.2, 2.0))
                 proc.send_signal(signal.SIGKILL)
@@ -155,10 +159,11 @@ def reference_runs(work: Path, env: dict[str, str], tasks: list[Path]) -> list[d
     try:
         output = work / "reference"
         task_args = [a for t in tasks for a in ("--task", str(t))]
+        errors = work / "reference-stderr.txt"
         code = cli([*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)],
-                   {**env, "OLLAMA_HOST": server.url}).wait(timeout=120)
+                   {**env, "OLLAMA_HOST": server.url}, errors).wait(timeout=120)
         if code != 0:
-            raise AssertionError(f"the uninterrupted batch exited {code}")
+            raise AssertionError(f"the uninterrupted batch exited {code}: {errors.read_text(errors='replace')}")
         (batch,) = sorted(output.glob("batch_*"))
         return comparable(json.loads((batch / "comparison_report.json").read_text()))
     finally:
