@@ -93,6 +93,25 @@ def test_a_headless_batch_records_what_each_model_really_did(
     assert "Fastest" in printed and folder.name in printed
 
 
+def test_a_model_that_echoes_the_files_back_is_told_nothing_changed_and_gets_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small models often answer with the files exactly as shown; the model must learn that its edit was a no-op."""
+    greet = (FIX_TYPO.parent / "fix_typo" / "greet.py").read_text()
+    with ScriptedOllama({"echo": Script(fixed(f"greet.py\n```\n{greet}```\n"))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        code = main(["--task", str(FIX_TYPO), "--models", "echo", "--no-ui", "--output", str(tmp_path)])
+        second_prompt = server.bodies["echo"][1]["messages"][-1]["content"]
+    assert code == 0
+    assert "nothing changed" in second_prompt and "Hint from the user: The misspelled word" in second_prompt
+    (run,) = model_runs(batch_dir(tmp_path), "ollama_echo")
+    assert run["status"] == "failed" and run["files_modified"] == 0 and run["malformed_replies"] == 0
+    transcript = json.loads((batch_dir(tmp_path) / run["transcript_file"]).read_text())["transcript"]
+    edits = [e for e in transcript if e["kind"] == "edits"]
+    assert all(e["changed_nothing"] and e["content"] == "applied to greet.py (no file changed)" for e in edits)
+    assert sum(e["kind"] == "check" for e in transcript) == 1  # an unchanged workspace is not checked again
+
+
 def test_a_model_slower_than_the_timeout_times_out_and_the_batch_goes_on(
     ollama: ScriptedOllama, tmp_path: Path
 ) -> None:

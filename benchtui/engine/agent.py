@@ -255,8 +255,11 @@ def run_task(
                 counts["malformed"] += 1
             summary = "\n".join(report.failures) or (
                 f"applied to {', '.join(report.applied)}" if report.applied else "no edit blocks found")
+            if report.changed_nothing:
+                summary += " (no file changed)"
             record("edits", None, summary,
-                   applied=report.applied, failed=len(report.failures), parsed=report.parsed)
+                   applied=report.applied, failed=len(report.failures), parsed=report.parsed,
+                   changed_nothing=report.changed_nothing)
 
             last_stats = workspace.diff_stats()
             tree = last_stats.diff
@@ -296,7 +299,7 @@ def run_task(
                 same = True
             if turn == task.max_turns:
                 break
-            stuck = not report.applied or same
+            stuck = not report.applied or report.changed_nothing or same
             hint = hints.pop(0) if stuck and hints else None
             typed = control.drain_messages()
             if hint:
@@ -310,6 +313,7 @@ def run_task(
                 check_output=tail(previous_output or "") if previous_output is not None else None,
                 edit_failures=report.failures,
                 no_edits=report.parsed == 0,
+                changed_nothing=report.changed_nothing,
                 changed_files=workspace.changed_since_shown(),
                 hint=hint,
                 human_messages=typed,

@@ -58,6 +58,8 @@ class ApplyReport:
     parsed: int = 0
     applied: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    changed_nothing: bool = False
+    """Edits applied, yet every file is byte for byte as before (a model echoing the files back)."""
 
     @property
     def malformed(self) -> bool:

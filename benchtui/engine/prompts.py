@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-PROMPT_VERSION = "2026-11-26.1"
+PROMPT_VERSION = "2026-11-26.2"
 
 _DIFF_RULES = """\
 You are an expert software engineer. You change code by replying with SEARCH/REPLACE blocks.
@@ -83,6 +83,7 @@ def feedback_prompt(
     check_output: str | None,
     edit_failures: list[str],
     no_edits: bool,
+    changed_nothing: bool = False,
     changed_files: list[tuple[str, str]],
     hint: str | None,
     human_messages: list[str],
@@ -93,6 +94,9 @@ def feedback_prompt(
     if no_edits:
         how = "SEARCH/REPLACE blocks" if edit_format != "whole" else "a path line and a fenced block per file"
         sections.append(f"Your reply contained no edits I could apply. Reply with {how}, as in the example.")
+    if changed_nothing:
+        sections.append("Your edits left every file exactly as it was: nothing changed. Change the code that "
+                        "makes the tests fail.")
     if edit_failures:
         sections.append("Some edits could not be applied:\n" + "\n".join(f"- {f}" for f in edit_failures))
     if check_output is not None:

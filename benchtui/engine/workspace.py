@@ -151,9 +151,12 @@ class Workspace:
         return set(read_tree(self.root))
 
     def apply(self, reply_text: str, edit_format: str) -> edits.ApplyReport:
-        known = self.known_files()
+        before = read_tree(self.root)
+        known = set(before)
         parsed = edits.parse_edits(reply_text, edit_format, known)
-        return edits.apply_edits(self.root, parsed, known)
+        report = edits.apply_edits(self.root, parsed, known)
+        report.changed_nothing = bool(report.applied) and read_tree(self.root) == before
+        return report
 
     def changed_since_shown(self) -> list[tuple[str, str]]:
         """Text files whose content changed since the model last saw them; marks them as seen."""
