@@ -264,11 +264,20 @@ class BenchApp(App[None]):
         if not self.batch_running or self.runner is None:
             self.notify("No batch is running")
             return
-        self.runner.cancel.set()
-        if self.board is not None:
-            self.board.log("warning", "Cancelling the batch: runs in flight stop, finished runs are kept "
-                           "(resume it from History)")
-        self.refresh_progress()
+
+        def answer(stop: bool | None) -> None:
+            if not stop or not self.batch_running or self.runner is None:
+                return
+            self.runner.cancel.set()
+            if self.board is not None:
+                self.board.log("warning", "Cancelling the batch: runs in flight stop, finished runs are kept "
+                               "(resume it from History)")
+            self.refresh_progress()
+
+        # One capital letter must not throw away the runs in flight: ask, as quitting does.
+        self.push_screen(ConfirmScreen("Cancel the batch?\nRuns in flight stop; finished runs are kept and the "
+                                       "batch can be resumed from History.", yes="Cancel batch", no="Keep running"),
+                         answer)
 
     async def action_quit(self) -> None:
         if not self.batch_running:

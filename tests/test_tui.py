@@ -229,6 +229,11 @@ async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
             second_id = next(r.run_id for r in app.board.rows.values() if r.task_id == "set_retries")
             await wait_for(pilot, lambda: app.board.rows[second_id].running, "the second run to start")
             await pilot.press("escape")
+            # m on a row that is not running goes to the running model, never leaves keys to the grid.
+            grid.move_cursor(row=grid.get_row_index(first.run_id))
+            await pilot.press("m")
+            assert app.focused is box and "ollama/slow · set_retries" in box.placeholder
+            await pilot.press("escape")
             grid.move_cursor(row=grid.get_row_index(second_id))
             await pilot.press("x")
             await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to end")
@@ -305,6 +310,12 @@ async def test_cancel_batch_key_interrupts_it_and_resume_option_continues_it(tmp
             await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
                            "a run to start")
             await pilot.press("C")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "ConfirmScreen"  # one key never drops the runs in flight unasked
+            await pilot.press("n")
+            await pilot.pause(0.3)
+            assert app.last_outcome is None and app.board.active
+            await pilot.press("C", "y")
             await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to stop")
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)

@@ -41,7 +41,7 @@ class HistoryScreen(BenchScreen):
 
     MODE = "history"
     HELP = """\
-**History** — every batch in the results folder, newest first.
+**History**: every batch in the results folder, newest first.
 
 | Key | Action |
 |---|---|

@@ -35,7 +35,7 @@ class ModelsScreen(BenchScreen):
 
     MODE = "models"
     HELP = """\
-**Models** — every model benchtui can see: configured, found on Ollama, embedded. Unavailable ones are
+**Models**: every model benchtui can see: configured, found on Ollama, embedded. Unavailable ones are
 greyed with the reason.
 
 | Key | Action |

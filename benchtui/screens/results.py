@@ -62,7 +62,7 @@ class ResultsScreen(BenchScreen):
 
     MODE = "results"
     HELP = """\
-**Results** — podiums (fastest, most efficient, most autonomous: passed runs only), the leaderboard
+**Results**: podiums (fastest, most efficient, most autonomous: passed runs only), the leaderboard
 (success rate, then time) and every run.
 
 | Key | Action |

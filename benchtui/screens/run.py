@@ -27,15 +27,15 @@ class RunScreen(BenchScreen):
 
     MODE = "run"
     HELP = """\
-**Run** — one row per (task, model, repeat): status, turn, prompts, interventions, your messages (You),
+**Run**: one row per (task, model, repeat): status, turn, prompts, interventions, your messages (You),
 tokens, tokens/s, elapsed time and the last line of the check.
 
 | Key | Action |
 |---|---|
 | ↑ ↓ | highlight a run |
-| m | type a message to the highlighted (running) model; Enter sends it, Esc comes back |
+| m | type a message to the highlighted running model (or the first running one); Enter sends it, Esc comes back |
 | x | cancel the highlighted run |
-| C | cancel the whole batch (it stays resumable from History) |
+| C | cancel the whole batch, after a yes/no question (it stays resumable from History) |
 | q | quit; a running batch is stopped cleanly first and can be resumed later |
 
 A message you send is given to the model with its next prompt and counted as a human intervention
@@ -133,10 +133,21 @@ A message you send is given to the model with its next prompt and counted as a h
     def action_focus_message(self) -> None:
         self._update_message_box()
         box = self.query_one("#message", Input)
-        if box.disabled:
-            self.notify("Highlight a running model first", severity="warning")
+        if box.disabled and not self._highlight_a_running_row():
+            self.notify("No model is running: there is nobody to send a message to", severity="warning")
             return
         box.focus()
+
+    def _highlight_a_running_row(self) -> bool:
+        """Move the grid's cursor to the first running model (the highlighted one has finished or waits)."""
+        board = self.bench.board
+        running = next((r for r in board.rows.values() if r.running), None) if board and board.active else None
+        if running is None:
+            return False
+        grid = self.query_one(ProgressGrid)
+        grid.move_cursor(row=grid.get_row_index(running.run_id), animate=False)
+        self._update_message_box()
+        return not self.query_one("#message", Input).disabled
 
     def action_focus_grid(self) -> None:
         self.query_one(ProgressGrid).focus()

@@ -22,7 +22,7 @@ class TasksScreen(BenchScreen):
 
     MODE = "tasks"
     HELP = """\
-**Tasks** — the task library (`./tasks`, or the `--task` paths), grouped by level.
+**Tasks**: the task library (`./tasks`, or the `--task` paths), grouped by level.
 
 | Key | Action |
 |---|---|
