@@ -7,6 +7,7 @@ Exit codes (design §5b): 0 batch finished, 2 bad input, 3 interrupted (resumabl
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     parser.add_argument("--parallel", nargs="?", type=int, const=0, default=None, metavar="N",
                         help="run models in parallel; N caps concurrent runs per endpoint "
-                        "(default without N: Ollama 1, cloud 4)")
+                        "(without N, or 0: each endpoint's default, Ollama 1, cloud 4)")
     parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
                         help="max time per model run (default 1800; a task's own timeout wins when smaller)")
     parser.add_argument("--repeats", type=int, default=1, metavar="N", help="runs per task and model (default 1)")
@@ -117,6 +118,18 @@ def run_headless(args: argparse.Namespace) -> int:
     return execute(runner, notes)
 
 
+def check_batch_flags(args: argparse.Namespace) -> None:
+    """The numbers both faces take from the command line (raises InputError)."""
+    from benchtui.engine.errors import InputError
+
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.parallel is not None and args.parallel < 0:
+        raise InputError(f"--parallel must be 0 (each endpoint's default) or more, got {args.parallel}")
+
+
 def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
     from benchtui.engine.batches import new_batch, resume_batch
@@ -126,12 +139,7 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     from benchtui.engine.store import ResultsStore
     from benchtui.engine.tasks import load_tasks
 
-    if args.timeout <= 0:
-        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    if args.repeats < 1:
-        raise InputError(f"--repeats must be at least 1, got {args.repeats}")
-    if args.parallel is not None and args.parallel < 0:
-        raise InputError(f"--parallel must be a positive number, got {args.parallel}")
+    check_batch_flags(args)
     store = ResultsStore(results_root(args.output))
     config, catalog = load_catalog(args.config)
     notes = list(catalog.notes)

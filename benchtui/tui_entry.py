@@ -13,7 +13,7 @@ EXIT_BAD_INPUT = 2
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    from benchtui.cli import fail, load_catalog, results_root
+    from benchtui.cli import check_batch_flags, fail, load_catalog, results_root
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
     from benchtui.engine.runner import BatchOptions
@@ -21,12 +21,7 @@ def run_tui(args: argparse.Namespace) -> int:
     from benchtui.engine.tasks import load_tasks
 
     try:
-        if args.timeout <= 0:
-            raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-        if args.repeats < 1:
-            raise InputError(f"--repeats must be at least 1, got {args.repeats}")
-        if args.parallel is not None and args.parallel < 0:
-            raise InputError(f"--parallel must be a positive number, got {args.parallel}")
+        check_batch_flags(args)
         config, catalog = load_catalog(args.config)
         marked: list[str] = []
         if args.task:  # explicit tasks must load (exit 2 otherwise) and start marked

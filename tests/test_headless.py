@@ -141,6 +141,12 @@ def test_global_options_before_a_subcommand_belong_to_it(tmp_path: Path, capsys:
         (["--models", "nonexistent"], "unknown model 'nonexistent'"),
         (["--category", "nope"], "unknown category 'nope'"),
         (["--timeout", "0"], "--timeout must be"),
+        (["--timeout", "nan"], "--timeout must be"),
+        (["--timeout", "inf"], "--timeout must be"),
+        (["--parallel", "-1"], "--parallel must be 0"),
+        (["--models", ""], "--models is empty"),
+        (["--models", " , "], "--models is empty"),
+        (["--models", "solvr"], "did you mean 'ollama/solver'?"),
     ],
 )
 def test_bad_command_line_input_exits_2_with_one_line(

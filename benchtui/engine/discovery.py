@@ -7,6 +7,7 @@ the models of one batch, with the naming rules of design §5b.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -244,7 +245,9 @@ def select_models(catalog: Catalog, names: str | None = "all", category: str | N
         allowed = {m.key for m in chosen}
         picked, notes = select_models(catalog, names)
         return [m for m in picked if m.key in allowed], notes
-    if names is None or names.strip() in ("", "all"):
+    if names is not None and not names.strip(" ,"):
+        raise InputError("--models is empty: give model names separated by commas, or all")
+    if names is None or names.strip() == "all":
         chosen = [m for m in catalog.models if m.available and m.provider != "embedded"]
         if not chosen:
             chosen = [m for m in catalog.models if m.available and m.provider == "embedded"]
@@ -264,8 +267,11 @@ def select_models(catalog: Catalog, names: str | None = "all", category: str | N
             continue
         spec = _match(name, catalog.models)
         if spec is None:
-            known = ", ".join(m.key for m in catalog.models) or "none"
-            raise InputError(f"unknown model {name!r} in --models; known models: {known}")
+            keys = [m.key for m in catalog.models]
+            forms = {form: m.key for m in catalog.models for form in (m.key, m.name, m.name.removesuffix(":latest"))}
+            close = difflib.get_close_matches(name, list(forms), n=1, cutoff=0.6)
+            guess = f"did you mean {forms[close[0]]!r}? " if close else ""
+            raise InputError(f"unknown model {name!r} in --models; {guess}known models: {', '.join(keys) or 'none'}")
         if not spec.available:
             raise InputError(f"model {spec.key!r} is unavailable: {spec.unavailable_reason}")
         if spec not in chosen:
