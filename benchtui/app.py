@@ -33,7 +33,7 @@ from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
 from benchtui.engine.runner import BatchOptions, BatchOutcome, BatchRunner
 from benchtui.engine.store import Batch, ResultsStore
-from benchtui.engine.tasks import Task, load_tasks
+from benchtui.engine.tasks import Task, load_tasks, run_time_limits
 from benchtui.messages import (
     EngineBatchFinished,
     EngineBatchStarted,
@@ -176,8 +176,11 @@ class BenchApp(App[None]):
         tasks, models, repeats = len(self.marked_tasks), len(self.selected_models), options.repeats
         parallel = "one at a time" if options.parallel is None else (
             "parallel (endpoint defaults)" if options.parallel == 0 else f"{options.parallel} at a time per endpoint")
+        limits = run_time_limits((t.timeout_s for t in self.tasks if t.id in self.marked_tasks), options.timeout_s)
+        low, high = limits or (options.timeout_s, options.timeout_s)
+        timeout = f"{low:g} s" if low == high else f"{low:g}–{high:g} s"
         line = (f"{tasks} task(s) × {models} model(s) × {repeats} repeat(s) = {tasks * models * repeats} run(s)"
-                f" · {parallel} · timeout {options.timeout_s:g} s")
+                f" · {parallel} · timeout {timeout} per run")
         if not tasks:
             return line + " · mark tasks on 1 Tasks (space)"
         if not models:

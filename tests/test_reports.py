@@ -279,6 +279,7 @@ def test_html_contents(written: dict[str, bytes]) -> None:
         'Parse "quoted" CSV fields',
         fx.BATCH_ID,
         "2025-01-02 03:04:05 UTC",
+        "timeout 5 min 00 s to 10 min 00 s per run (the tasks' own, under the 30 min 00 s cap)",
         "Fastest",
         "Most efficient",
         "Most autonomous",

@@ -62,6 +62,12 @@ class Task:
         return digest.hexdigest()[:16]
 
 
+def run_time_limits(task_timeouts: Iterable[float], cap_s: float) -> tuple[float, float] | None:
+    """The shortest and longest time limit the runs of a batch get: each task's own, capped by ``--timeout``."""
+    limits = [min(float(t), cap_s) for t in task_timeouts]
+    return (min(limits), max(limits)) if limits else None
+
+
 def _is_cache(path: Path) -> bool:
     return any(part in {"__pycache__", ".pytest_cache"} for part in path.parts)
 

@@ -65,7 +65,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         bench = self.bench
         with Horizontal(id="models-body"):
             with Vertical(id="models-left"):
-                yield Label("Categories", classes="pane-title")
+                yield Label("Categories (available)", classes="pane-title")
                 yield OptionList(*self._category_options(), id="categories")
             with Vertical(id="models-right"):
                 yield Label("", id="models-heading", classes="pane-title")
@@ -104,7 +104,8 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
             available = sum(1 for k in keys if (m := catalog.get(k)) is not None and m.available)
             if not keys:
                 continue
-            options.append(Option(Text(f"{name} ({available}/{len(keys)})"), id=f"cat:{name}"))
+            count = str(available) if available == len(keys) else f"{available} of {len(keys)}"
+            options.append(Option(Text(f"{name} ({count})"), id=f"cat:{name}"))
         return options
 
     def _notes(self) -> Text:
@@ -161,12 +162,11 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     def _detail(self, spec: ModelSpec) -> Text:
         """The highlighted model in full: where it runs, what it is, why it cannot run."""
-        text = Text(spec.key, style="bold")
         details = spec.details
         facts = [spec.provider, spec.base_url or ("in-process" if spec.provider == "embedded" else None),
                  details.get("family"), details.get("parameter_size"), details.get("quantization"),
                  "categories: " + ", ".join(spec.categories) if spec.categories else None]
-        text.append("  " + " · ".join(str(f) for f in facts if f), style="dim")
+        text = Text.assemble((spec.key, "bold"), (" · " + " · ".join(str(f) for f in facts if f), "dim"))
         if not spec.available:
             text.append(f"\nunavailable: {spec.unavailable_reason or 'unknown reason'}", style="yellow")
         return text

@@ -30,6 +30,7 @@ from benchtui.engine.reports.html_charts import Row, bar_chart
 from benchtui.engine.reports.html_format import DASH, esc
 from benchtui.engine.reports.html_template import PAGE_TAIL, page_head
 from benchtui.engine.store import Batch
+from benchtui.engine.tasks import run_time_limits
 
 TRANSCRIPT_RUNS = 300  # runs whose transcript is embedded; later runs point to their run file
 DETAIL_BUDGET = 12_000_000  # characters of diff, check output and transcript text in the whole page
@@ -89,7 +90,20 @@ def _provider(models: dict[str, Any], key: str) -> str:
 # Header
 
 
-def _options(options: dict[str, Any]) -> str:
+def _time_limit(cap: Any, tasks: list[dict[str, Any]]) -> str:
+    """What a run was allowed: each task's own timeout, capped by ``--timeout``."""
+    cap_s = fmt.number(cap)
+    own = [fmt.number(t.get("timeout_s")) for t in tasks]
+    limits = run_time_limits([t for t in own if t is not None], cap_s) if cap_s is not None else None
+    if cap_s is None or limits is None:
+        return f"timeout {fmt.seconds(cap)} per run"
+    low, high = limits
+    shown = fmt.seconds(low) if low == high else f"{fmt.seconds(low)} to {fmt.seconds(high)}"
+    return f"timeout {shown} per run" + (f" (the tasks' own, under the {fmt.seconds(cap_s)} cap)"
+                                          if high < cap_s else "")
+
+
+def _options(options: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
     """The batch options in words; unknown options as ``key value``."""
     parts = []
     for key, value in options.items():
@@ -102,7 +116,7 @@ def _options(options: dict[str, Any]) -> str:
                 else f"{value} at a time per endpoint"
             )
         elif key == "timeout_s":
-            parts.append(f"timeout {fmt.seconds(value)}")
+            parts.append(_time_limit(value, tasks))
         elif key == "repeats":
             parts.append(f"{value} {fmt.plural(fmt.number(value) or 0, 'repeat')}")
         elif key == "embedded_threads":
@@ -168,7 +182,7 @@ def _header(data: dict[str, Any]) -> str:
         ("Created", esc(fmt.when(batch.get("created_at")))),
         ("Status", _badge(batch.get("status"), BATCH_STATUSES)),
         ("Models", ", ".join(esc(_model_name(models, key)) for key in _model_order(data)) or DASH),
-        ("Options", esc(_options(options))),
+        ("Options", esc(_options(options, tasks))),
         (
             "Versions",
             f"benchtui {esc(batch.get('benchtui_version') or DASH)} · prompts "
