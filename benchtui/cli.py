@@ -184,7 +184,10 @@ def execute(runner: Any, notes: list[str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     names = {m.key: m.display_name for m in runner.models}
-    console.print(summary(outcome.results, names))
+    if outcome.results:
+        console.print(summary(outcome.results, names))
+    else:
+        console.print("No run finished, so there is nothing to rank yet.")
     console.print(f"Results: {outcome.batch.path}")
     for report in outcome.reports:
         console.print(f"  {report.name}")

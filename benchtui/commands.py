@@ -13,6 +13,9 @@ from rich.text import Text
 
 from benchtui.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, fail, load_catalog, results_root
 from benchtui.engine.errors import InputError
+from benchtui.widgets.format import created
+
+WIDE = 120  # columns from which the long cells (commands, paths, endpoints) get their own column
 
 
 def main(argv: list[str]) -> int:
@@ -47,12 +50,16 @@ def main(argv: list[str]) -> int:
 
 def list_models(console: Console, config_arg: str | None) -> int:
     config, catalog = load_catalog(config_arg)
+    wide = console.width >= WIDE
     table = Table(title="Models", box=box.SIMPLE_HEAD, show_edge=False)
     # The model name is what --models takes: it is never cut; everything else folds.
     table.add_column("Model", no_wrap=True)
     table.add_column("Provider", no_wrap=True)
-    table.add_column("Size")
-    table.add_column("Status", overflow="fold")
+    table.add_column("Size", no_wrap=True)
+    if wide:
+        table.add_column("Categories", ratio=1)
+        table.add_column("Endpoint", overflow="fold")
+    table.add_column("Status", overflow="fold", ratio=2)
     for spec in sorted(catalog.models, key=lambda m: (not m.available, m.provider, m.key)):
         size = " · ".join(str(v) for v in (
             spec.details.get("parameter_size"), spec.details.get("quantization"),
@@ -60,12 +67,16 @@ def list_models(console: Console, config_arg: str | None) -> int:
         where = spec.base_url or ("in-process" if spec.provider == "embedded" else "")
         status = Text("available", style="green") if spec.available else Text(
             f"unavailable: {spec.unavailable_reason}", style="dim")
-        status.append("\n" + " · ".join(x for x in (", ".join(spec.categories), where) if x), style="dim")
-        table.add_row(spec.key, spec.provider, size, status)
-    console.print(table)
+        categories = ", ".join(spec.categories)
+        if wide:
+            table.add_row(spec.key, spec.provider, size, categories, where, status)
+        else:  # the categories go under the status, dim
+            status.append(f"\n{categories}" if categories else "", style="dim")
+            table.add_row(spec.key, spec.provider, size, status)
     for note in catalog.notes:
-        console.print(f"[yellow]•[/] {note}")
-    console.print(f"Config: {config.path or 'none (built-in defaults)'} · Ollama: {config.ollama_host}")
+        console.print(Text.assemble(("• ", "yellow"), note))
+    console.print(table)
+    console.print(Text(f"Config: {config.path or 'none (built-in defaults)'}\nOllama: {config.ollama_host}"))
     return EXIT_OK
 
 
@@ -85,12 +96,21 @@ def list_tasks(console: Console, paths: list[str]) -> int:
     from benchtui.engine.tasks import load_tasks
 
     tasks = load_tasks(paths)
-    table = Table(title=f"{len(tasks)} task(s)")
-    for column in ("Level", "Id", "Title", "Turns", "Timeout", "Hints", "Check", "File"):
-        table.add_column(column)
+    # The id is what --task users look for: never cut. The check and the file only where there is room.
+    wide = console.width >= WIDE
+    table = Table(title=f"{len(tasks)} task(s)", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("Level", no_wrap=True)
+    table.add_column("Id", no_wrap=True)
+    table.add_column("Title", ratio=1)
+    for column in ("Turns", "Timeout", "Hints"):
+        table.add_column(column, no_wrap=True, justify="right")
+    if wide:
+        table.add_column("Check", ratio=1)
+        table.add_column("File", overflow="fold")
     for task in tasks:
-        table.add_row(task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
-                      str(len(task.hints)), task.check, _relative(task.path))
+        row = [task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
+               str(len(task.hints))]
+        table.add_row(*row, *([task.check, _relative(task.path)] if wide else []))
     console.print(table)
     return EXIT_OK
 
@@ -100,10 +120,10 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
     from benchtui.engine.validate import validate_task
 
     tasks = load_tasks(paths)
-    table = Table(title=f"Validating {len(tasks)} task(s)")
-    for column in ("Task", "Start fails", "Solution passes", "Check-edit fails", "In time", "Slowest check",
-                   "Verdict"):
-        table.add_column(column)
+    table = Table(title=f"Validating {len(tasks)} task(s)", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("Task", no_wrap=True)
+    for column in ("Start fails", "Solution passes", "Check-edit fails", "In time", "Slowest check", "Verdict"):
+        table.add_column(column, justify="center")
     problems: list[str] = []
 
     def mark(value: bool | None) -> Text:
@@ -159,9 +179,12 @@ def show_history(console: Console, output: str | None) -> int:
     for info in batches:
         status = "running" if info.alive else info.status
         passed = f"{info.passed}/{info.finished}" + (f" of {info.planned}" if info.planned != info.finished else "")
-        table.add_row(info.batch_id, info.created_at.replace("T", " ")[:16], status, passed,
+        table.add_row(info.batch_id, created(info.created_at), status, passed,
                       f"{' '.join(info.tasks)} × {' '.join(info.models)}")
     console.print(table)
+    where = f" --output {output}" if output else ""
+    console.print(Text(f"Resume one: benchtui --resume BATCH --no-ui{where} · rebuild its reports: "
+                       f"benchtui report BATCH{where}", style="dim"))
     return EXIT_OK
 
 

@@ -210,6 +210,17 @@ def test_ctrl_c_or_sigterm_interrupts_exits_3_and_prints_the_resume_command(
     assert not (folder / "runs" / "ollama_sleepy").exists()
 
 
+def test_interrupted_before_any_run_finished_prints_no_empty_rankings(ollama: ScriptedOllama, tmp_path: Path) -> None:
+    env = {**os.environ, "OLLAMA_HOST": ollama.url}
+    proc = run_cli(["--task", str(FIX_TYPO), "--models", "sleepy", "--no-ui", "--output", str(tmp_path)], env)
+    wait_for(lambda: ollama.attempts["sleepy"] >= 1)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 3, output
+    assert "No run finished" in output and "Leaderboard" not in output and "no model passed" not in output
+    assert f"--resume {batch_dir(tmp_path).name}" in output
+
+
 def test_sigkill_midway_then_resume_reruns_only_unfinished_runs(ollama: ScriptedOllama, tmp_path: Path) -> None:
     env = {**os.environ, "OLLAMA_HOST": ollama.url}
     proc = run_cli(["--task", str(FIX_TYPO), "--models", "solver,sleepy,garbage", "--no-ui",

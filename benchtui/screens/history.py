@@ -17,19 +17,11 @@ from textual.widgets import DataTable, Label, Static
 
 from benchtui.engine.store import BatchInfo
 from benchtui.screens.base import BenchScreen
-from benchtui.widgets.format import STATUS_STYLES
+from benchtui.widgets.format import STATUS_STYLES, created
 
 
 def resumable(info: BatchInfo) -> bool:
     return info.status != "finished" or info.finished < info.planned
-
-
-def created(value: str) -> str:
-    """``2026-01-02T10:11:12+00:00`` -> ``2026-01-02 10:11 UTC`` (stored time, no local-zone guessing)."""
-    if len(value) >= 16 and value[10] == "T":
-        zone = " UTC" if value.endswith(("+00:00", "Z")) else ""
-        return f"{value[:10]} {value[11:16]}{zone}"
-    return value or "—"
 
 
 class HistoryTable(DataTable[Any]):

@@ -77,3 +77,11 @@ def sort_value(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, value)
     return (1, str(value).lower())
+
+
+def created(value: str) -> str:
+    """``2026-01-02T10:11:12+00:00`` -> ``2026-01-02 10:11 UTC`` (stored time, no local-zone guessing)."""
+    if len(value) >= 16 and value[10] == "T":
+        zone = " UTC" if value.endswith(("+00:00", "Z")) else ""
+        return f"{value[:10]} {value[11:16]}{zone}"
+    return value or "—"

@@ -814,7 +814,8 @@ def iter_render(
     yield (
         "\n<footer>benchtui " + esc(batch_info.get("benchtui_version") or "") + " · "
         "self-contained report: no network, no external resource · rebuild with "
-        f"<code>benchtui report {esc(batch_info.get('batch_id') or 'BATCH_ID')}</code></footer>"
+        f"<code>benchtui report {esc(batch_info.get('batch_id') or 'BATCH_ID')}</code> "
+        "(or the path of this folder)</footer>"
     )
     yield PAGE_TAIL
 
