@@ -185,7 +185,7 @@ def execute(runner: Any, notes: list[str]) -> int:
             signal.signal(sig, handler)
     names = {m.key: m.display_name for m in runner.models}
     if outcome.results:
-        console.print(summary(outcome.results, names))
+        console.print(summary(outcome.results, names, console.width))
     else:
         console.print("No run finished, so there is nothing to rank yet.")
     console.print(f"Results: {outcome.batch.path}")

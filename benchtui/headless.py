@@ -35,10 +35,10 @@ STATUS_STYLES = {
 }
 
 WIDE = 110
-FIGURES = ("Turn", "Prompts", "Hints", "Tokens", "tok/s", "Time")
+FIGURES = ("Turn", "Prompts", "Interv.", "Tokens", "tok/s", "Time")
 # (column, min width, shown from this terminal width on)
 LIVE_COLUMNS = (
-    ("Model", 10, 0), ("Task", 8, 0), ("Status", 9, 0), ("Turn", 5, 0), ("Prompts", 7, 0), ("Hints", 5, 90),
+    ("Model", 10, 0), ("Task", 8, 0), ("Status", 9, 0), ("Turn", 5, 0), ("Prompts", 7, 0), ("Interv.", 7, 90),
     ("Tokens", 6, 0), ("tok/s", 5, 90), ("Time", 8, 0), ("Last check line", 12, WIDE),
 )
 
@@ -135,22 +135,14 @@ class HeadlessDisplay:
                 "Model": row.model_key, "Task": row.task_id,
                 "Status": Text(row.shown_status, style=STATUS_STYLES.get(row.status, "")),
                 "Turn": f"{row.turn}/{row.max_turns}" if row.max_turns else "—", "Prompts": str(row.prompts),
-                "Hints": str(row.interventions), "Tokens": str(row.tokens), "tok/s": _fmt(row.tokens_per_s),
+                "Interv.": str(row.interventions), "Tokens": str(row.tokens), "tok/s": _fmt(row.tokens_per_s),
                 "Time": _fmt(elapsed, ".1f", " s"), "Last check line": row.check_line,
             }
             table.add_row(*(cells[name] for name, _w, _s in columns))
         return table
 
 
-def format_cost(cost: float | None) -> str:
-    if cost is None:
-        return "—"
-    if cost == 0:
-        return "$0"
-    return f"${cost:.4f}" if cost < 0.01 else f"${cost:.2f}"
-
-
-def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None) -> Group:
+def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None, width: int = 80) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
     ranked = rankings.rank(aggregates)
@@ -161,23 +153,30 @@ def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None)
         value = "no model passed" if first is None else (
             f"{names.get(first['model'], first['model'])} ({_fmt(first['value'], '.2f')} {unit})")
         podium.add_row(f"{icon} {title}", value)
-    # Model keys, not display names, and no wrapping: the table must stay readable at 80 columns.
+    # Model keys, not display names, and no wrapping. At 80 columns the two least needed columns go
+    # (the reports have every figure) and the legend says so.
+    wide = width >= 100
     board = Table(title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
                   show_edge=False)
-    for column in ("#", "Model", "Pass", "Time", "Prompts", "Hints", "Bad", "Tokens", "tok/s", "Cost"):
+    columns = ["#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Tokens", "tok/s", "Cost"]
+    if not wide:
+        columns = [c for c in columns if c not in ("Malformed", "Tokens")]
+    for column in columns:
         if column == "Model":
             board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
         else:
             board.add_column(column, justify="right", no_wrap=True)
     for entry in ranked["leaderboard"]:
         agg = aggregates[entry["model"]]
-        board.add_row(
-            str(entry["rank"]), entry["model"],
-            f"{agg['passed']}/{agg['runs']}",
-            _fmt(agg["mean_time_s"], ".1f", " s"), _fmt(agg["mean_prompts"], ".1f"),
-            _fmt(agg["mean_interventions"], ".1f"), str(agg["malformed_replies"]),
-            _fmt(agg["completion_tokens"], ".0f"), _fmt(agg["mean_tokens_per_s"], ".1f"), format_cost(agg["cost_usd"]),
-        )
-    legend = Text("Time, Prompts, Hints: mean per run (Hints = human interventions) · Bad: malformed replies · "
-                  "Tokens: completion tokens, total", style="dim")
+        cells = {
+            "#": str(entry["rank"]), "Model": entry["model"], "Pass": f"{agg['passed']}/{agg['runs']}",
+            "Time": _fmt(agg["mean_time_s"], ".1f", " s"), "Prompts": _fmt(agg["mean_prompts"], ".1f"),
+            "Interv.": _fmt(agg["mean_interventions"], ".1f"), "Malformed": str(agg["malformed_replies"]),
+            "Tokens": _fmt(agg["completion_tokens"], ".0f"), "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
+            "Cost": metrics.cost_text(agg["cost_usd"]),
+        }
+        board.add_row(*(cells[c] for c in columns))
+    legend = Text("Time, Prompts, Interv.: mean per run (Interv. = human interventions: hints and typed messages)"
+                  + (" · Malformed: replies whose edits could not be applied · Tokens: completion tokens, total"
+                     if wide else " · malformed replies and tokens: in the reports"), style="dim")
     return Group(podium, board, legend)

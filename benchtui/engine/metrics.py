@@ -92,3 +92,13 @@ def task_matrix(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[s
         cell["passed"] += result.get("status") == "passed"
         cell["statuses"].append(result.get("status"))
     return {task: dict(sorted(models.items())) for task, models in sorted(matrix.items())}
+
+
+def cost_text(cost_usd: float | None) -> str:
+    """A cost as every view shows it: ``—`` unpriced, ``$0`` free, four decimals under a dollar."""
+    if cost_usd is None:
+        return "—"
+    if cost_usd == 0:
+        return "$0"
+    sign = "−" if cost_usd < 0 else ""
+    return f"{sign}${abs(cost_usd):.4f}" if abs(cost_usd) < 1 else f"{sign}${abs(cost_usd):,.2f}"

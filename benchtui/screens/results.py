@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
+from benchtui.engine.metrics import cost_text
 from benchtui.engine.rankings import RANKINGS
 from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
@@ -26,11 +27,6 @@ from benchtui.widgets.format import number, percent, safe_text, status_text
 from benchtui.widgets.podium import Podium
 from benchtui.widgets.run_detail import RunDetail
 from benchtui.widgets.sortable_table import Column, SortableTable
-
-
-def _cost(value: Any) -> str:
-    return "—" if value is None else f"${value:.4f}"
-
 
 LEADERBOARD_COLUMNS = (
     Column("rank", "#", str, 3),
@@ -43,7 +39,7 @@ LEADERBOARD_COLUMNS = (
     Column("malformed_replies", "Malformed", str, 9),
     Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7),
     Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6),
-    Column("cost_usd", "Cost", _cost, 8),
+    Column("cost_usd", "Cost", cost_text, 8),
 )
 
 RUN_COLUMNS = (

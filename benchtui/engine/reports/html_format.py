@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from benchtui.engine.metrics import cost_text
 from benchtui.engine.textsafety import strip_control
 
 DASH = "—"
@@ -84,11 +85,7 @@ def percent(value: Any) -> str:
 
 
 def money(value: Any) -> str:
-    n = number(value)
-    if n is None:
-        return DASH
-    sign = "−" if n < 0 else ""
-    return f"{sign}${abs(n):.4f}" if abs(n) < 1 else f"{sign}${abs(n):,.2f}"
+    return cost_text(number(value))
 
 
 def rate(value: Any) -> str:
