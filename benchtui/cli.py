@@ -51,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    subcommand_at = find_subcommand(argv)
+    from benchtui.engine.errors import InputError
+
+    try:
+        subcommand_at = find_subcommand(argv)
+    except InputError as exc:
+        return fail(str(exc))
     if subcommand_at is not None:
         from benchtui import commands
 
@@ -74,15 +79,24 @@ OPTIONS_WITH_VALUE = ("--task", "--models", "--category", "--output", "--timeout
 
 
 def find_subcommand(argv: list[str]) -> int | None:
-    """Where the subcommand stands in ``argv`` (the first word that is no option's value), or None."""
+    """Where the subcommand stands in ``argv`` (the first word that is no option's value), or None.
+
+    Raises InputError for a word that is neither a subcommand nor an option's value (a typo)."""
+    from benchtui.engine.errors import InputError
+
     expects_value = False
     for index, word in enumerate(argv):
         if expects_value:
             expects_value = False
         elif word.startswith("-"):
-            expects_value = word in OPTIONS_WITH_VALUE
+            expects_value = word in OPTIONS_WITH_VALUE and "=" not in word
+        elif index and argv[index - 1] == "--parallel" and word.isdigit():
+            continue  # --parallel takes an optional N
+        elif word in SUBCOMMANDS:
+            return index
         else:
-            return index if word in SUBCOMMANDS else None
+            raise InputError(f"unknown command {word!r}; commands: {', '.join(SUBCOMMANDS)} "
+                             "(or --task PATH to run a batch; see benchtui --help)")
     return None
 
 

@@ -21,19 +21,24 @@ WIDE = 120  # columns from which the long cells (commands, paths, endpoints) get
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchtui")
     sub = parser.add_subparsers(dest="command", required=True)
-    models = sub.add_parser("models", help="list every model benchtui can see, and why some are unavailable")
-    models.add_argument("--config", metavar="FILE")
-    tasks = sub.add_parser("tasks", help="list or validate tasks")
+    models = sub.add_parser("models", help="list every model benchtui can see, and why some are unavailable",
+                            description="Every model benchtui can see (configured, on Ollama, embedded), "
+                            "with size, categories, and why an unavailable one cannot run.")
+    models.add_argument("--config", metavar="FILE", help="models config (default: ./models_config.yaml)")
+    tasks = sub.add_parser("tasks", help="list or validate tasks", description="List or validate tasks.")
     tasks_sub = tasks.add_subparsers(dest="action", required=True)
-    for action in ("list", "validate"):
-        p = tasks_sub.add_parser(action)
-        p.add_argument("paths", nargs="*", default=["tasks"], metavar="PATH")
-    report = sub.add_parser("report", help="rebuild a batch's reports from its results")
-    report.add_argument("batch_id")
-    report.add_argument("--output", metavar="DIR")
+    for action, about in (("list", "the tasks under PATH (default: tasks)"),
+                          ("validate", "prove each task: the start fails its check, the solution passes it, "
+                           "editing only the check files fails, the check runs in time")):
+        p = tasks_sub.add_parser(action, help=about, description=about[0].upper() + about[1:] + ".")
+        p.add_argument("paths", nargs="*", default=["tasks"], metavar="PATH", help="task files or folders")
+    report = sub.add_parser("report", help="rebuild a batch's reports from its results",
+                            description="Rebuild comparison_report.json, .csv and .html of a batch from its results.")
+    report.add_argument("batch_id", metavar="BATCH", help="a batch id (see benchtui history) or a batch folder")
+    report.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     report.add_argument("--open", action="store_true", help="open the HTML report in a browser")
-    history = sub.add_parser("history", help="list past batches")
-    history.add_argument("--output", metavar="DIR")
+    history = sub.add_parser("history", help="list past batches", description="Past batches, newest first.")
+    history.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     args = parser.parse_args(argv)
     console = Console()
     try:

@@ -129,6 +129,10 @@ def test_a_model_slower_than_the_timeout_times_out_and_the_batch_goes_on(
 def test_global_options_before_a_subcommand_belong_to_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--output", str(tmp_path), "history"]) == 0
     assert "No batches" in capsys.readouterr().out
+    assert main(["hsitory"]) == 2
+    assert "unknown command 'hsitory'" in capsys.readouterr().err
+    assert main(["--parallel", "4", "--timeout", "0", "--no-ui"]) == 2  # "4" is --parallel's N, not a command
+    assert "--timeout must be" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:  # an option the subcommand does not take is refused
         main(["--task", "x.md", "history"])
     assert refused.value.code == 2
