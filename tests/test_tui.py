@@ -180,6 +180,12 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         assert '+    """' in screen.query_one("#detail-diff", Static).render().plain
         transcript = detail.transcript.plain
         assert "turn 1 · reply (assistant)" in transcript and "I will apply the fix." in transcript
+        await pilot.press("z")  # the diff gets the whole screen, and gives it back
+        await pilot.pause()
+        assert screen.maximized is detail and detail.size.width >= SIZE[0] - 2
+        await pilot.press("z")
+        await pilot.pause()
+        assert screen.maximized is None and detail.size.width < SIZE[0] // 2
 
         # Export writes the reports and lists their paths.
         await pilot.press("e")
@@ -188,7 +194,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         for path in screen.exported:
             assert Path(path).is_file()
         assert any(p.endswith("comparison_report.json") for p in screen.exported)
-        assert "Exported:" in rendered(screen.query_one("#export-status", Label))
+        assert "Exported comparison_report.json" in rendered(screen.query_one("#export-status", Label))
 
         # History lists the batch as finished.
         await pilot.press("5")

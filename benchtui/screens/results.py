@@ -7,6 +7,7 @@ Export writes the reports with ``engine.reports.write_reports`` in a thread and 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -66,10 +67,13 @@ class ResultsScreen(BenchScreen):
 | tab | go between the leaderboard, the runs and the detail |
 | s / S | sort the focused table by the next column / reverse it (or click a header) |
 | ↑ ↓ | highlight a run: its diff, transcript and check output show on the right |
+| ← → | in the detail (tab to it): Diff, Transcript, Check |
+| z | zoom the detail to the whole screen, and back |
 | e | export the reports (JSON, CSV, HTML) into the batch folder and list their paths |
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "export", "Export"),
+        Binding("z", "zoom_detail", "Zoom detail"),
     ]
 
     def __init__(self) -> None:
@@ -192,6 +196,13 @@ class ResultsScreen(BenchScreen):
         transcript = self.shown_batch.load_transcript(result)
         self.query_one(RunDetail).show(result, transcript, self.names.get(str(result["model"]), str(result["model"])))
 
+    def action_zoom_detail(self) -> None:
+        """The diff and transcript need width; the runs table beside them does not."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.data is not None:
+            self.maximize(self.query_one(RunDetail), container=False)
+
     # Export
 
     def action_export(self) -> None:
@@ -212,8 +223,9 @@ class ResultsScreen(BenchScreen):
         if event.state == WorkerState.SUCCESS:
             paths = tuple(str(p) for p in (event.worker.result or ()))
             self.exported = paths
-            text = Text("Exported: ", style="bold green")
-            text.append_text(safe_text("  ".join(paths)))
+            folders = sorted({str(Path(p).parent) for p in paths})
+            text = Text(f"Exported {', '.join(Path(p).name for p in paths)} to ", style="green")
+            text.append_text(safe_text(", ".join(folders)))
             status.update(text)
             self.notify("Reports written:\n" + "\n".join(paths), title="Export", markup=False)
         elif event.state == WorkerState.ERROR:

@@ -63,6 +63,8 @@ def transcript_text(transcript: list[dict[str, Any]]) -> Text:
 class RunDetail(Vertical):
     """Tabs for the selected run: Diff, Transcript, Check."""
 
+    ALLOW_MAXIMIZE = True  # z on the Results screen gives it the whole screen
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.diff = Text()
