@@ -50,6 +50,7 @@ from benchtui.screens.palette import BenchCommands
 from benchtui.screens.results import ResultsScreen
 from benchtui.screens.run import RunScreen
 from benchtui.screens.tasks import TasksScreen
+from benchtui.widgets.format import plural
 from benchtui.widgets.navbar import NavBar
 
 EXIT_OK, EXIT_INTERRUPTED = 0, 3
@@ -179,13 +180,14 @@ class BenchApp(App[None]):
         limits = run_time_limits((t.timeout_s for t in self.tasks if t.id in self.marked_tasks), options.timeout_s)
         low, high = limits or (options.timeout_s, options.timeout_s)
         timeout = f"{low:g} s" if low == high else f"{low:g}–{high:g} s"
-        line = (f"{tasks} task(s) × {models} model(s) × {repeats} repeat(s) = {tasks * models * repeats} run(s)"
-                f" · {parallel} · timeout {timeout} per run")
+        runs = tasks * models * repeats
+        line = (f"{plural(tasks, 'task')} × {plural(models, 'model')} × {plural(repeats, 'repeat')} = "
+                f"{plural(runs, 'run')} · {parallel} · timeout {timeout} per run")
         if not tasks:
-            return line + " · mark tasks on 1 Tasks (space)"
+            return line + " · mark tasks on 1 (space)"
         if not models:
-            return line + " · select models on 2 Models (space, c, a)"
-        return line + " · press r to run"
+            return line + " · select models on 2 (space, c, a)"
+        return line + " · r runs it"
 
     def update_nav_status(self) -> None:
         board = self.board

@@ -123,7 +123,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         await pilot.pause(0.3)
         preview = app.screen.query_one("#task-markdown")
         assert "Add a docstring to clamp()" in preview.source
-        assert "1 task(s) × 0 model(s)" in rendered(app.screen.query_one("#tasks-summary", Label))
+        assert "1 task × 0 models" in rendered(app.screen.query_one("#tasks-summary", Label))
 
         # Models: select the whole detected category.
         await pilot.press("2")
@@ -133,7 +133,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         table = app.screen.query_one("#model-table", DataTable)
         assert column(table, "Model") == ["ollama/garbage", "ollama/solver"]
         assert set(column(table, "")) == {"◉"}
-        assert "1 task(s) × 2 model(s) × 1 repeat(s) = 2 run(s)" in rendered(app.screen.query_one("#models-summary",
+        assert "1 task × 2 models × 1 repeat = 2 runs" in rendered(app.screen.query_one("#models-summary",
                                                                                                    Label))
 
         # Run: the grid fills in, then Results opens by itself.
@@ -383,7 +383,7 @@ async def test_options_validate_and_reach_the_batch(server: ScriptedOllama, tmp_
         await pilot.press("space")
         assert app.selected_models == ["ollama/solver"]
         assert "1 task(s)" not in rendered(app.screen.query_one("#models-summary", Label))
-        assert "0 task(s) × 1 model(s) × 2 repeat(s)" in rendered(app.screen.query_one("#models-summary", Label))
+        assert "0 tasks × 1 model × 2 repeats" in rendered(app.screen.query_one("#models-summary", Label))
         await pilot.press("n")
         assert app.selected_models == []
         await pilot.press("a")

@@ -108,13 +108,13 @@ def test_benchtui_in_tmux_runs_a_batch_and_shows_results(tmux: Tmux, tmp_path: P
         tmux.start(f"sh -c {_quote(command)}")
         tmux.wait_for(lambda s: "Task library" in s and "add_comment" in s, "the Tasks screen")
         tmux.keys("Space")  # the first task (smoke/add_comment) is highlighted: mark it
-        tmux.wait_for(lambda s: "1 task(s) × 0 model(s)" in s, "the task to be marked")
+        tmux.wait_for(lambda s: "1 task × 0 models" in s, "the task to be marked")
         tmux.keys("2")
         tmux.wait_for(lambda s: "Categories" in s and "ollama/solver" in s, "the Models screen")
         tmux.keys("BTab", "Down")  # to the category list, onto "ollama"
         tmux.wait_for(lambda s: "Category: ollama" in s, "the ollama category")
         tmux.keys("c")
-        tmux.wait_for(lambda s: "1 task(s) × 2 model(s)" in s, "the category to be selected")
+        tmux.wait_for(lambda s: "1 task × 2 models" in s, "the category to be selected")
         tmux.keys("r")
         tmux.wait_for(lambda s: "Last check line" in s, "the Run screen")
         results = tmux.wait_for(lambda s: "Leaderboard" in s and "Most efficient" in s, "the results")

@@ -85,3 +85,8 @@ def created(value: str) -> str:
         zone = " UTC" if value.endswith(("+00:00", "Z")) else ""
         return f"{value[:10]} {value[11:16]}{zone}"
     return value or "—"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 task``, ``3 tasks``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
