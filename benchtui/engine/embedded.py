@@ -156,8 +156,8 @@ class _Spec:
 
 
 _SPECS: tuple[_Spec, ...] = (
-    _Spec(SMOLLM2, "SmolLM2 135M Instruct (embedded)", "llama", "135M", "Q4_1", EMBEDDED_INSTALL_HINT),
-    _Spec(QWEN, "Qwen2.5 Coder 0.5B Instruct (embedded)", "qwen2", "0.5B", "Q4_K_M", QWEN_INSTALL_HINT),
+    _Spec(SMOLLM2, "SmolLM2 135M (embedded)", "llama", "135M", "Q4_1", EMBEDDED_INSTALL_HINT),
+    _Spec(QWEN, "Qwen2.5 Coder 0.5B (embedded)", "qwen2", "0.5B", "Q4_K_M", QWEN_INSTALL_HINT),
 )
 
 

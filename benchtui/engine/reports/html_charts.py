@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from benchtui.engine.reports.html_format import esc, shorten
 
 WIDTH = 600
-LABEL_W = 176
+LABEL_W = 224
 VALUE_W = 96
 LANE_H = 13  # one bar's height; a row holds one lane per series (grouped) or one lane (stacked)
 ROW_GAP = 12
 TOP = 30
 AXIS_H = 24
 PLOT_W = WIDTH - LABEL_W - VALUE_W
-LABEL_CHARS = 21
+LABEL_CHARS = 29
 
 
 @dataclass(frozen=True)
