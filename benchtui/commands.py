@@ -13,7 +13,7 @@ from rich.text import Text
 
 from benchtui.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, fail, load_catalog, results_root
 from benchtui.engine.errors import InputError
-from benchtui.widgets.format import created
+from benchtui.widgets.format import created, plural
 
 WIDE = 120  # columns from which the long cells (commands, paths, endpoints) get their own column
 
@@ -121,15 +121,17 @@ def list_tasks(console: Console, paths: list[str]) -> int:
 
 
 def validate_tasks(console: Console, paths: list[str]) -> int:
+    from benchtui.engine.errors import TaskError
     from benchtui.engine.tasks import load_tasks
     from benchtui.engine.validate import validate_task
 
-    tasks = load_tasks(paths)
+    broken: list[TaskError] = []
+    tasks = load_tasks(paths, errors=broken)  # a broken file is a finding, not a reason to stop
     table = Table(title=f"Validating {len(tasks)} task(s)", box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("Task", no_wrap=True)
     for column in ("Start fails", "Solution passes", "Check-edit fails", "In time", "Slowest check", "Verdict"):
         table.add_column(column, justify="center")
-    problems: list[str] = []
+    problems: list[str] = [str(error) for error in broken]
 
     def mark(value: bool | None) -> Text:
         return Text("—", style="dim") if value is None else Text("yes", style="green") if value else Text(
@@ -148,7 +150,7 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
     if problems:
         console.print(Text(f"{len(problems)} problem(s) found", style="red"))
         return EXIT_INTERNAL
-    console.print(f"[green]All {len(tasks)} task(s) valid[/]")
+    console.print(f"[green]All {plural(len(tasks), 'task')} valid[/]")
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,22 @@ def test_tasks_validate_fails_a_task_whose_start_already_passes(
     (tmp_path / "t.md").write_text("---\nid: broken\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\n---\nDo it.\n")
     assert main(["tasks", "validate", str(tmp_path / "t.md")]) == 1
     assert "passes on the starting workspace" in capsys.readouterr().out
+
+
+def test_tasks_validate_reports_a_broken_file_and_still_validates_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # the temp path stays on one line
+    shutil.copy(TASKS / "smoke" / "add_comment.md", tmp_path / "add_comment.md")
+    shutil.copytree(TASKS / "smoke" / "add_comment", tmp_path / "add_comment")
+    shutil.copytree(TASKS / "smoke" / "add_comment.check", tmp_path / "add_comment.check")
+    shutil.copytree(TASKS / "smoke" / "add_comment.solution", tmp_path / "add_comment.solution")
+    (tmp_path / "bad.md").write_text("---\nid: bad\ndifficulty: impossible\nworkspace: add_comment/\n"
+                                     "check: 'true'\n---\nDo it.\n")
+    assert main(["tasks", "validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "smoke/add_comment" in out and "bad.md:3: 'difficulty': expected one of" in out
+    assert "1 problem(s) found" in out
 
 
 def test_a_batch_over_a_folder_gives_one_row_per_task_and_model(

@@ -210,10 +210,11 @@ def find_task_files(folder: Path) -> list[Path]:
     return [md for md in candidates if not any(o in md.parents for o in owned)]
 
 
-def load_tasks(paths: Iterable[Path | str]) -> list[Task]:
+def load_tasks(paths: Iterable[Path | str], errors: list[TaskError] | None = None) -> list[Task]:
     """Load every task named by files or folders (folders: every task under them), in order.
 
-    Raises TaskError for a bad file, a folder without tasks, or two tasks with the same id.
+    Raises TaskError for a bad file, a folder without tasks, or two tasks with the same id; with an
+    ``errors`` list, a bad file is added to it instead and the others still load (``tasks validate``).
     """
     tasks: list[Task] = []
     seen: dict[str, Path] = {}
@@ -226,9 +227,15 @@ def load_tasks(paths: Iterable[Path | str]) -> list[Task]:
         else:
             files = [path]
         for file in files:
-            task = load_task(file)
-            if task.id in seen and seen[task.id] != task.path:
-                raise TaskError(f"task id {task.id!r} is also used by {seen[task.id]}", path=file)
+            try:
+                task = load_task(file)
+                if task.id in seen and seen[task.id] != task.path:
+                    raise TaskError(f"task id {task.id!r} is also used by {seen[task.id]}", path=file)
+            except TaskError as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)
+                continue
             if task.id not in seen:
                 seen[task.id] = task.path
                 tasks.append(task)
