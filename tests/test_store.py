@@ -31,13 +31,16 @@ def test_a_batch_folder_never_exists_without_its_manifest_whenever_the_process_d
     """Resume needs the manifest: a kill between creating the folder and writing it must not leave a husk."""
     creator = ("import sys; from pathlib import Path; from benchtui.engine.store import ResultsStore\n"
                "store = ResultsStore(Path(sys.argv[1]))\n"
+               "store.create_batch({}); print('creating', flush=True)\n"
                "while True: store.create_batch({})\n")
     rng = random.Random(7)
     for _ in range(8):
-        proc = subprocess.Popen([sys.executable, "-c", creator, str(tmp_path)], cwd=REPO)
-        time.sleep(rng.uniform(0.3, 0.6))
+        proc = subprocess.Popen([sys.executable, "-c", creator, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline() == b"creating\n"  # however slow the machine
+        time.sleep(rng.uniform(0.0, 0.2))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        proc.stdout.close()
     batches = list(tmp_path.glob("batch_*"))
     assert batches
     for folder in batches:
