@@ -324,7 +324,8 @@ class BenchApp(App[None]):
             self.notify("That run is not running", severity="warning")
             return
         runner.cancel_run(run_id)
-        board.log("warning", f"Cancelling {run_id}")
+        board.log("warning", f"Cancelling {board.label(board.rows[run_id])}")
+        board.cancel_queued(run_id)
         self.refresh_progress()
 
     # Batches

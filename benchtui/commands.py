@@ -98,7 +98,7 @@ def _disk_size(size: object) -> str:
 
 
 def list_tasks(console: Console, paths: list[str]) -> int:
-    from benchtui.engine.tasks import load_tasks
+    from benchtui.engine.tasks import DIFFICULTIES, load_tasks
 
     tasks = load_tasks(paths)
     # The id is what --task users look for: never cut. The check and the file only where there is room.
@@ -112,7 +112,7 @@ def list_tasks(console: Console, paths: list[str]) -> int:
     if wide:
         table.add_column("Check", ratio=1)
         table.add_column("File", overflow="fold")
-    for task in tasks:
+    for task in sorted(tasks, key=lambda t: DIFFICULTIES.index(t.difficulty)):  # smoke first, as in the app
         row = [task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
                str(len(task.hints))]
         table.add_row(*row, *([task.check, _relative(task.path)] if wide else []))

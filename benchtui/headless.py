@@ -31,7 +31,7 @@ from benchtui.engine.events import (
 
 STATUS_STYLES = {
     "passed": "bold green", "failed": "red", "timeout": "yellow", "error": "bold red", "cancelled": "dim",
-    "queued": "dim", "running": "cyan", "kept": "green",
+    "queued": "dim", "running": "cyan", "kept": "green", "not run": "dim",
 }
 
 WIDE = 110

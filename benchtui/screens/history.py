@@ -126,7 +126,9 @@ class HistoryScreen(BenchScreen):
         text.append(f"  {info.status}\n", style=STATUS_STYLES.get(info.status, "yellow"))
         text.append(f"Tasks: {', '.join(info.tasks)}\nModels: {', '.join(info.models)}\n")
         text.append(f"{info.finished} of {info.planned} run(s) done, {info.passed} passed.  ")
-        if resumable(info):
+        if info.alive:
+            text.append("Another benchtui is running it now: wait for it, or stop it first.", style="yellow")
+        elif resumable(info):
             text.append(f"r resumes it: {info.planned - info.finished} run(s) to do.", style="bold yellow")
         else:
             text.append("enter opens its results.", style="dim")

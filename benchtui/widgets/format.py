@@ -20,6 +20,7 @@ STATUS_STYLES = {
     "cancelled": "dim",
     "queued": "dim",
     "kept": "green dim",
+    "not run": "dim",
     "running": "cyan",
     "prompting": "cyan",
     "applying": "cyan",
