@@ -58,7 +58,7 @@ A message you send is given to the model with its next prompt and counted as a h
         with Horizontal(id="run-head"):
             yield Label("", id="run-title")
             yield ProgressBar(total=1, show_eta=False, id="run-progress")
-            yield Label("", id="run-eta")
+        yield Label("", id="run-eta")  # its own line: runs, passed, elapsed and ETA must fit 80 columns
         yield Static(self._empty_text(), id="run-empty", classes="empty-state")
         with Vertical(id="run-main"):
             yield ProgressGrid(id="grid")
