@@ -176,18 +176,23 @@ def show_history(console: Console, output: str | None) -> int:
     if not batches:
         console.print(f"No batches in {store.root} yet. Start one with: benchtui --task PATH --no-ui")
         return EXIT_OK
+    wide = console.width >= WIDE
     table = Table(title=f"Batches in {store.root}", box=box.SIMPLE_HEAD, show_edge=False)
-    # The batch id is what --resume and report need: it is never cut.
-    table.add_column("Batch", no_wrap=True)
+    # The batch id is what --resume and report need: it is never cut. What ran goes under it when narrow.
+    table.add_column("Batch", min_width=max(len(info.batch_id) for info in batches), overflow="fold")
     table.add_column("Created", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Passed", no_wrap=True, justify="right")
-    table.add_column("Tasks × models", ratio=1)
+    if wide:
+        table.add_column("Tasks × models", ratio=1)
     for info in batches:
         status = "running" if info.alive else info.status
         passed = f"{info.passed}/{info.finished}" + (f" of {info.planned}" if info.planned != info.finished else "")
-        table.add_row(info.batch_id, created(info.created_at), status, passed,
-                      f"{' '.join(info.tasks)} × {' '.join(info.models)}")
+        what = f"{' '.join(info.tasks)} × {' '.join(info.models)}"
+        if wide:
+            table.add_row(info.batch_id, created(info.created_at), status, passed, what)
+        else:
+            table.add_row(Text.assemble(info.batch_id, ("\n" + what, "dim")), created(info.created_at), status, passed)
     console.print(table)
     where = f" --output {output}" if output else ""
     console.print(Text(f"Resume one: benchtui --resume BATCH --no-ui{where} · rebuild its reports: "

@@ -91,6 +91,9 @@ def test_a_headless_batch_records_what_each_model_really_did(
     manifest = json.loads((folder / "batch.json").read_text())
     assert manifest["status"] == "finished" and manifest["progress"] == {"planned": 4, "finished": 4, "passed": 1}
     assert "Fastest" in printed and folder.name in printed
+    assert main(["history", "--output", str(tmp_path / "out")]) == 0
+    listed = capsys.readouterr().out
+    assert folder.name in listed and "finished" in listed and "1/4" in listed and "--resume BATCH" in listed
 
 
 def test_a_model_that_echoes_the_files_back_is_told_nothing_changed_and_gets_a_hint(
