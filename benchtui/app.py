@@ -173,6 +173,8 @@ class BenchApp(App[None]):
         return None
 
     def batch_summary(self) -> str:
+        if self.option_errors:  # the figures would describe values that are not set
+            return "Fix the options before running: " + "; ".join(self.option_errors.values())
         options = self.batch_options
         tasks, models, repeats = len(self.marked_tasks), len(self.selected_models), options.repeats
         parallel = "one at a time" if options.parallel is None else (

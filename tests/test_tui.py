@@ -377,8 +377,13 @@ async def test_options_validate_and_reach_the_batch(server: ScriptedOllama, tmp_
         await pilot.pause()
         repeats = app.screen.query_one("#opt-repeats", Input)
         repeats.value = "0"
+        app.screen.query_one("#opt-timeout", Input).value = ""
         await pilot.pause()
-        assert "repeats must be at least 1" in rendered(app.screen.query_one("#options-error", Label))
+        errors = rendered(app.screen.query_one("#options-error", Label))
+        assert "repeats must be at least 1" in errors and "timeout: expected a number" in errors
+        summary = rendered(app.screen.query_one("#models-summary", Label))
+        assert summary.startswith("Fix the options before running") and "runs" not in summary
+        app.screen.query_one("#opt-timeout", Input).value = "120"
         repeats.value = "2"
         app.screen.query_one("#opt-parallel", Input).value = "0"
         await pilot.pause()

@@ -46,7 +46,7 @@ greyed with the reason.
 | a / n | select every available model / none |
 | r | run the marked tasks on the selected models |
 
-Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama 1, cloud 4),
+Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama and embedded 1, cloud 4),
 `N` = N at a time per endpoint; **timeout** seconds per run; **repeats** per task and model.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,7 +99,10 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     def _category_options(self) -> list[Option]:
         catalog = self.bench.catalog
-        options = [Option(Text(f"All models ({len(catalog.models)})"), id=ALL)]
+        available = sum(1 for m in catalog.models if m.available)
+        total = len(catalog.models)
+        options = [Option(Text(f"All models ({available if available == total else f'{available} of {total}'})"),
+                          id=ALL)]
         for name, keys in sorted(catalog.categories.items()):
             available = sum(1 for k in keys if (m := catalog.get(k)) is not None and m.available)
             if not keys:
@@ -222,8 +225,9 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     @on(Input.Changed, ".option-input")
     def _option_changed(self, event: Input.Changed) -> None:
-        error = self.bench.set_option(str(event.input.id).removeprefix("opt-"), event.value)
-        self.query_one("#options-error", Label).update(Text(error or "", style="red"))
+        self.bench.set_option(str(event.input.id).removeprefix("opt-"), event.value)
+        # Every field still wrong, not only the one just typed in.
+        self.query_one("#options-error", Label).update(Text("; ".join(self.bench.option_errors.values()), style="red"))
         self._update_summary()
 
     def refresh_from_app(self) -> None:
