@@ -26,19 +26,15 @@ def task_markdown(task: Task) -> str:
     """The preview of a task: title, limits, check, the prompt as written, and how many hints it has."""
     hints = len(task.hints)
 
-    def fence(text: str) -> str:
-        ticks = "````" if "```" in text else "```"
-        return f"{ticks}text\n{text}\n{ticks}"
-
+    # Plain paragraphs rather than a table or a code block: they wrap, so a narrow pane cuts nothing.
+    check = task.check.replace("`", "'")
     return "\n".join([
         f"# {_md_escape(task.title)}",
         "",
-        f"| id | level | turns | timeout | hints |\n|---|---|---|---|---|\n"
-        f"| `{task.id}` | {task.difficulty} | {task.max_turns} | {task.timeout_s:g} s | {hints} |",
+        f"`{task.id}` · {task.difficulty} · {task.max_turns} turns · timeout {task.timeout_s:g} s · "
+        f"{hints} hint{'' if hints == 1 else 's'}",
         "",
-        "## Check",
-        "",
-        fence(task.check),
+        f"**Check:** `{check}`",
         "",
         "## Prompt",
         "",
