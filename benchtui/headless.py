@@ -36,10 +36,10 @@ STATUS_STYLES = {
 
 WIDE = 110
 FIGURES = ("Turn", "Prompts", "Interv.", "Tokens", "tok/s", "Time")
-# (column, min width, shown from this terminal width on)
+# (column, min width): the names get their width from the rows
 LIVE_COLUMNS = (
-    ("Model", 10, 0), ("Task", 8, 0), ("Status", 9, 0), ("Turn", 5, 0), ("Prompts", 7, 0), ("Interv.", 7, 90),
-    ("Tokens", 6, 0), ("tok/s", 5, 90), ("Time", 8, 0), ("Last check line", 12, WIDE),
+    ("Model", 0), ("Task", 0), ("Status", 9), ("Turn", 5), ("Prompts", 7), ("Interv.", 7), ("Tokens", 6),
+    ("tok/s", 5), ("Time", 8), ("Last check line", 12),
 )
 
 
@@ -119,14 +119,20 @@ class HeadlessDisplay:
         # Figures keep their width and names give way first; on a narrow terminal the least needed columns
         # go (the summary at the end has them all). The last check line takes what is left, cut, not wrapped.
         width = self.console.width
-        columns = [c for c in LIVE_COLUMNS if width >= c[2]]
+        columns = [c for c in LIVE_COLUMNS if c[0] != "Last check line" or width >= WIDE]
+        names = max([5, *(len(r.model_key) for r, _e in rows)]) + max([4, *(len(r.task_id) for r, _e in rows)])
+        for optional in ("tok/s", "Interv."):  # dropped, in this order, only when the table would not fit
+            if sum(w for _n, w in columns) + min(names, 38) + 2 * len(columns) <= width:
+                break
+            columns = [c for c in columns if c[0] != optional]
         table = Table(title=f"benchtui · {self.batch_id or ''}", expand=width >= WIDE, box=box.SIMPLE_HEAD,
                       padding=(0, 1), collapse_padding=True, show_edge=False)
         # rich does not shrink unwrappable columns: the names get what the figures leave them.
-        left = width - sum(w for name, w, _s in columns if name not in ("Model", "Task")) - 2 * len(columns)
-        task_width = min(16, max(8, left // 3))
+        left = width - sum(w for _name, w in columns) - 2 * len(columns)
+        longest_task = max([4, *(len(row.task_id) for row, _e in rows)])
+        task_width = min(longest_task, 24, max(8, left - 14))
         widest = {"Model": min(28, max(10, left - task_width)), "Task": task_width}
-        for name, min_width, _shown_from in columns:
+        for name, min_width in columns:
             table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=min_width,
                              justify="right" if name in FIGURES else "left", max_width=widest.get(name),
                              ratio=1 if name == "Last check line" else None)
@@ -138,7 +144,7 @@ class HeadlessDisplay:
                 "Interv.": str(row.interventions), "Tokens": str(row.tokens), "tok/s": _fmt(row.tokens_per_s),
                 "Time": _fmt(elapsed, ".1f", " s"), "Last check line": row.check_line,
             }
-            table.add_row(*(cells[name] for name, _w, _s in columns))
+            table.add_row(*(cells[name] for name, _w in columns))
         return table
 
 
