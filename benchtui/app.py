@@ -236,10 +236,38 @@ class BenchApp(App[None]):
         self.switch_mode("tasks")
         self._refresh_mode("tasks")
 
+    def action_clear_task_marks(self) -> None:
+        self.marked_tasks = []
+        self.switch_mode("tasks")
+        self._refresh_mode("tasks")
+
     def action_select_all_models(self) -> None:
         self.selected_models = [m.key for m in self.catalog.models if m.available]
         self.switch_mode("models")
         self._refresh_mode("models")
+
+    def action_select_no_models(self) -> None:
+        self.selected_models = []
+        self.switch_mode("models")
+        self._refresh_mode("models")
+
+    def action_zoom_detail(self) -> None:
+        self.switch_mode("results")
+        screen = self._mode_screen("results")
+        if isinstance(screen, ResultsScreen):
+            self.call_after_refresh(screen.action_zoom_detail)
+
+    def action_open_selected_batch(self) -> None:
+        self.switch_mode("history")
+        screen = self._mode_screen("history")
+        if isinstance(screen, HistoryScreen):
+            self.call_after_refresh(screen.action_open)
+
+    def action_reload_history(self) -> None:
+        self.switch_mode("history")
+        screen = self._mode_screen("history")
+        if isinstance(screen, HistoryScreen):
+            self.call_after_refresh(screen.action_reload)
 
     def action_cancel_selected_run(self) -> None:
         self.switch_mode("run")

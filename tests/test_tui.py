@@ -422,6 +422,20 @@ async def test_command_palette_and_help(server: ScriptedOllama, tmp_path: Path) 
         assert app.current_mode == "history" and type(app.screen).__name__ == "HistoryScreen"
 
 
+@pytest.mark.anyio
+async def test_every_palette_command_is_an_app_action_and_runs(server: ScriptedOllama, tmp_path: Path) -> None:
+    from benchtui.screens.palette import COMMANDS
+
+    app = make_app(server, tmp_path / "results", marked_tasks=["add_comment"], selected_models=["ollama/solver"])
+    async with app.run_test(size=SIZE) as pilot:
+        for _title, _help, action in COMMANDS:
+            assert callable(getattr(app, "action_" + action.split("(")[0], None)), action
+        await app.run_action("clear_task_marks")
+        await app.run_action("select_no_models")
+        await pilot.pause()
+        assert app.marked_tasks == [] and app.selected_models == [] and app.current_mode == "models"
+
+
 def test_sink_coalesces_updates_and_keeps_discrete_events() -> None:
     class Target:
         def __init__(self) -> None:
