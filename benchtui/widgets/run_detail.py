@@ -84,18 +84,23 @@ class RunDetail(Vertical):
         self.query_one(TabbedContent).active = f"tab-{tab}"
 
     def show(self, result: dict[str, Any], transcript: list[dict[str, Any]], model_name: str) -> None:
-        header = Text()
-        header.append(f"{model_name} · {result.get('task_id')} #{result.get('repeat', 1)} · ", style="bold")
-        header.append_text(status_text(str(result.get("status"))))
+        # Every tab opens with which run it is: zoomed in, nothing else on screen says so.
+        repeat = result.get("repeat", 1)
+        title = Text()
+        title.append(f"{model_name} · {result.get('task_id')}" + (f" #{repeat}" if repeat != 1 else "") + " · ",
+                     style="bold")
+        title.append_text(status_text(str(result.get("status"))))
         if result.get("error"):
-            header.append(f" · {result['error']}: {strip_control(str(result.get('error_message') or ''))}",
-                          style="red")
-        header.append(f"\n+{result.get('lines_added') or 0} −{result.get('lines_removed') or 0} lines in "
+            title.append(f" · {result['error']}: {strip_control(str(result.get('error_message') or ''))}",
+                         style="red")
+        title.append("\n")
+        header = title.copy()
+        header.append(f"+{result.get('lines_added') or 0} −{result.get('lines_removed') or 0} lines in "
                       f"{result.get('files_modified') or 0} file(s)\n\n", style="dim")
         self.diff = header + diff_text(result.get("diff"))
-        self.transcript = transcript_text(transcript)
+        self.transcript = title + Text("\n") + transcript_text(transcript)
         self.query_one("#detail-diff", Static).update(self.diff)
         self.query_one("#detail-transcript", Static).update(self.transcript)
         check = strip_control(str(result.get("check_output") or ""))
         self.query_one("#detail-check", Static).update(
-            Text(check) if check else Text("the check did not run", style="dim"))
+            title + Text("\n") + (Text(check) if check else Text("the check did not run", style="dim")))
