@@ -86,7 +86,9 @@ class HeadlessDisplay:
         if isinstance(event, BatchStarted):
             todo = sum(1 for r in event.runs if not r.done)
             verb = "Resuming" if event.resumed else "Starting"
-            return [f"{verb} batch {event.batch_id}: {todo} run(s) to do, folder {event.batch_dir}"]
+            kept = len(event.runs) - todo
+            return [f"{verb} batch {event.batch_id}: {todo} run(s) to do"
+                    + (f" ({kept} finished before, kept)" if kept else "") + f", folder {event.batch_dir}"]
         if isinstance(event, LogMessage):
             return [f"[{event.level}] {board.logs[-1].text}"]
         row = board.rows.get(event.run_id) if isinstance(event, RunStarted | RunFinished) else None

@@ -97,7 +97,9 @@ class RunBoard:
             self.apply_updates(early)
             todo = sum(1 for r in event.runs if not r.done)
             verb = "Resuming" if event.resumed else "Starting"
-            self.log("info", f"{verb} {event.batch_id}: {todo} run(s) to do of {len(event.runs)}")
+            kept = len(event.runs) - todo
+            self.log("info", f"{verb} {event.batch_id}: {todo} run(s) to do of {len(event.runs)}"
+                     + (f" ({kept} finished before, kept)" if kept else ""))
         elif isinstance(event, RunStarted):
             row = self.rows.get(event.run_id)
             if row is not None and not row.finished:

@@ -240,8 +240,6 @@ class BatchRunner:
                 continue
             batch.adopt(run.model.file_stem, snapshot, result)
             done[run.run_id] = result
-        if done:
-            self._log(f"resuming: {len(done)} finished run(s) kept, {len(planned) - len(done)} to run")
         return done
 
     def _run_all(self, pending: list[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock) -> None:
