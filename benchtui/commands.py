@@ -76,7 +76,7 @@ def list_models(console: Console, config_arg: str | None) -> int:
         if wide:
             table.add_row(spec.key, spec.provider, size, categories, where, status)
         else:  # the categories go under the status, dim
-            status.append(f"\n{categories}" if categories else "", style="dim")
+            status.append(f"\ncategories: {categories}" if categories else "", style="dim")
             table.add_row(spec.key, spec.provider, size, status)
     for note in catalog.notes:
         console.print(Text.assemble(("• ", "yellow"), note))
