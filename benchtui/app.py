@@ -419,6 +419,7 @@ class BenchApp(App[None]):
                 self.board.apply_updates(self.sink.drain())
             self.board.apply(message.event)
             self._sync_run()
+            self.update_nav_status()
 
     def refresh_progress(self) -> None:
         """Fold the coalesced progress snapshots into the board and show it (the ~10 Hz timer)."""
