@@ -99,8 +99,8 @@ def _time_limit(cap: Any, tasks: list[dict[str, Any]]) -> str:
         return f"timeout {fmt.seconds(cap)} per run"
     low, high = limits
     shown = fmt.seconds(low) if low == high else f"{fmt.seconds(low)} to {fmt.seconds(high)}"
-    return f"timeout {shown} per run" + (f" (the tasks' own, under the {fmt.seconds(cap_s)} cap)"
-                                          if high < cap_s else "")
+    whose = "the task's own" if len(tasks) == 1 else "the tasks' own"
+    return f"timeout {shown} per run" + (f" ({whose}, under the {fmt.seconds(cap_s)} cap)" if high < cap_s else "")
 
 
 def _options(options: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
@@ -121,7 +121,7 @@ def _options(options: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
             parts.append(f"{value} {fmt.plural(fmt.number(value) or 0, 'repeat')}")
         elif key == "embedded_threads":
             if value is not None:
-                parts.append(f"{value} embedded threads")
+                parts.append(f"{value} embedded {fmt.plural(fmt.number(value) or 0, 'thread')}")
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return " · ".join(parts) or DASH
