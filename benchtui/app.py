@@ -252,22 +252,13 @@ class BenchApp(App[None]):
         self._refresh_mode("models")
 
     def action_zoom_detail(self) -> None:
-        self.switch_mode("results")
-        screen = self._mode_screen("results")
-        if isinstance(screen, ResultsScreen):
-            self.call_after_refresh(screen.action_zoom_detail)
+        self._on_screen("results", ResultsScreen, "zoom_detail")
 
     def action_open_selected_batch(self) -> None:
-        self.switch_mode("history")
-        screen = self._mode_screen("history")
-        if isinstance(screen, HistoryScreen):
-            self.call_after_refresh(screen.action_open)
+        self._on_screen("history", HistoryScreen, "open")
 
     def action_reload_history(self) -> None:
-        self.switch_mode("history")
-        screen = self._mode_screen("history")
-        if isinstance(screen, HistoryScreen):
-            self.call_after_refresh(screen.action_reload)
+        self._on_screen("history", HistoryScreen, "reload")
 
     def action_cancel_selected_run(self) -> None:
         self.switch_mode("run")
@@ -276,16 +267,17 @@ class BenchApp(App[None]):
             screen.action_cancel_run()
 
     def action_message_selected(self) -> None:
-        self.switch_mode("run")
-        screen = self._mode_screen("run")
-        if isinstance(screen, RunScreen):
-            self.call_after_refresh(screen.action_focus_message)
+        self._on_screen("run", RunScreen, "focus_message")
 
     def action_export(self) -> None:
-        self.switch_mode("results")
-        screen = self._mode_screen("results")
-        if isinstance(screen, ResultsScreen):
-            self.call_after_refresh(screen.action_export)
+        self._on_screen("results", ResultsScreen, "export")
+
+    def _on_screen(self, mode: str, screen_type: type, action: str) -> None:
+        """A screen's own action from anywhere (the palette): show its mode, then run it once it is drawn."""
+        self.switch_mode(mode)
+        screen = self._mode_screen(mode)
+        if isinstance(screen, screen_type):
+            self.call_after_refresh(getattr(screen, f"action_{action}"))
 
     def action_resume_selected(self) -> None:
         screen = self.screen

@@ -100,6 +100,11 @@ def find_subcommand(argv: list[str]) -> int | None:
     return None
 
 
+def resume_command(batch_id: str, output: Path | str | None) -> str:
+    """The shell command that continues ``batch_id`` (``--output`` when the results are not in the default folder)."""
+    return f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "")
+
+
 def fail(message: str) -> int:
     from benchtui.engine.textsafety import strip_control
 
@@ -206,8 +211,8 @@ def execute(runner: Any, notes: list[str]) -> int:
     for report in outcome.reports:
         console.print(f"  {report.name}")
     if outcome.status == "interrupted":
-        console.print(f"[yellow]Interrupted.[/] Resume with: benchtui --resume {outcome.batch.batch_id}"
-                      + (f" --output {runner.store.root}" if runner.store.root else ""))
+        again = resume_command(outcome.batch.batch_id, runner.store.root)
+        console.print(f"[yellow]Interrupted.[/] Resume with: {again}")
         return EXIT_INTERRUPTED
     if outcome.status == "error":
         return EXIT_INTERNAL

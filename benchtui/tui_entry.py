@@ -14,7 +14,7 @@ EXIT_INTERRUPTED = 3
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    from benchtui.cli import check_batch_flags, fail, load_catalog, results_root
+    from benchtui.cli import check_batch_flags, fail, load_catalog, results_root, resume_command
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
     from benchtui.engine.runner import BatchOptions
@@ -54,7 +54,6 @@ def run_tui(args: argparse.Namespace) -> int:
     outcome = app.last_outcome
     if app.return_code == EXIT_INTERRUPTED and outcome is not None:
         # Back in the shell, the batch id is all a user needs to carry on.
-        where = f" --output {args.output}" if args.output else ""
         print(f"Batch {outcome.batch.batch_id} interrupted; resume it from History in benchtui, or with: "
-              f"benchtui --resume {outcome.batch.batch_id}{where}")
+              f"{resume_command(outcome.batch.batch_id, args.output)}")
     return app.return_code or 0

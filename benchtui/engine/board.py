@@ -59,7 +59,8 @@ class RowState:
 
 
 class RunBoard:
-    """Everything the Run screen shows about one batch, updated on the UI thread only."""
+    """Everything a view shows about one batch; one writer at a time (the TUI's UI thread, or the
+    headless display under its lock)."""
 
     def __init__(self, clock: Callable[[], float], names: dict[str, str] | None = None) -> None:
         self.clock = clock
@@ -149,8 +150,7 @@ class RunBoard:
     def _fill(self, row: RowState, result: dict[str, Any]) -> None:
         """A finished run's figures, from its result."""
         row.phase = ""
-        row.turn = int(result.get("turns") or 0) if result.get("status") == "cancelled" else int(
-            result.get("turns") or row.turn)
+        row.turn = int(result.get("turns") or row.turn)
         row.prompts = int(result.get("prompts_sent") or 0)
         row.interventions = int(result.get("human_interventions") or 0)
         row.tokens = int(result.get("completion_tokens") or row.tokens)

@@ -19,7 +19,7 @@ from benchtui.widgets.sortable_table import cursor_row_key
 
 
 def board_summary(board: RunBoard) -> str:
-    """``3/10 runs · 2 passed · elapsed 1m 05s · ETA 2m 10s``."""
+    """``3/10 runs · 2 passed · elapsed 1:05 · ETA 2:10``."""
     eta = board.eta_s()
     parts = [f"{board.done}/{board.total} runs", f"{board.passed} passed", f"elapsed {duration(board.elapsed())}"]
     if board.active:
