@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from benchtui.engine import embedded as embedded_models
 from benchtui.engine import secrets
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import CATEGORIES, EDIT_FORMATS, PROVIDERS, ModelSpec, Pricing
@@ -25,8 +26,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MODEL_KEYS = {
     "name", "provider", "display_name", "enabled", "api_key", "base_url", "settings", "pricing", "edit_format",
-    "concurrency", "category", "categories", "discover",
+    "concurrency", "category", "categories", "discover", "model", "context", "threads",
 }
+# Keys that only an embedded entry has (the weights it runs, its server's settings), and keys it cannot
+# have (benchtui serves it on a port of its own, with no key).
+_EMBEDDED_ONLY = ("model", "context", "threads")
+_NOT_EMBEDDED = ("api_key", "base_url")
 # A model entry whose name holds a wildcard (or that says ``discover: true``) stands for every model id
 # its server lists at GET /models; discovery.py expands it into one ModelSpec per id.
 DISCOVER_SOURCE = "discover"
@@ -52,6 +57,15 @@ class ModelsConfig:
     ollama_concurrency: int | None = None
     embedded_enabled: bool = True
     embedded_threads: int | None = None
+    embedded_context: int = embedded_models.DEFAULT_CONTEXT
+    # Each embedded model the config's entries run, by model id: (context, threads) of its one server,
+    # which the built-in contestants of that model share.
+    embedded_servers: MappingProxyType[str, tuple[int, int | None]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # The settings the file's ``defaults:`` section writes, less Ollama's num_ctx: embedded models start
+    # from their measured defaults and take only these over them (not benchtui's own defaults).
+    embedded_default_settings: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     default_settings: MappingProxyType[str, Any] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SETTINGS))
@@ -113,25 +127,35 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
     ollama = _section(data, "ollama", path)
     embedded = _section(data, "embedded", path)
     defaults = _section(data, "defaults", path)
-    default_settings = dict(DEFAULT_SETTINGS)
-    if "settings" in defaults:
-        default_settings.update(_settings(defaults, path))
+    file_defaults = _settings(defaults, path) if "settings" in defaults else {}
+    default_settings = {**DEFAULT_SETTINGS, **file_defaults}
+    # num_ctx is Ollama's; an embedded model's context is its server's (the entry's 'context').
+    embedded_defaults = {k: v for k, v in file_defaults.items() if k != "num_ctx"}
     host = ollama.get("host", DEFAULT_OLLAMA_HOST)
     if not isinstance(host, str) or not host.strip() or any(ch.isspace() for ch in host.strip()):
         raise fail(ollama, "host", f"expected a URL such as http://127.0.0.1:11434, got {host!r}")
     ollama_concurrency = _positive_int(ollama, "concurrency", path)
     embedded_threads = _positive_int(embedded, "threads", path)
+    embedded_context = _context(embedded, path) or embedded_models.DEFAULT_CONTEXT
+    unknown = sorted(set(embedded) - {"enabled", "threads", "context"})
+    if unknown:
+        raise fail(embedded, unknown[0], "unknown embedded setting; expected one of context, enabled, threads")
 
     raw_models = data.get("models") or []
     if not isinstance(raw_models, list):
         raise fail(data, "models", "expected a list of models")
     models: list[ModelSpec] = []
     seen: set[str] = set()
+    servers: dict[str, tuple[ModelSpec, int]] = {}
     for entry in raw_models:
         if not isinstance(entry, LocatedMapping):
             raise ConfigError("each model must be a mapping with name and provider", path=path,
                               line=data.line_of("models"))
-        spec = _build_model(path, entry, default_settings)
+        if entry.get("provider") == "embedded":
+            spec = _build_embedded(path, entry, embedded_defaults, embedded_context, embedded_threads)
+            _check_shared_server(path, entry, spec, servers)
+        else:
+            spec = _build_model(path, entry, default_settings)
         if spec.key in seen:
             raise fail(entry, "name", f"model {spec.key!r} is listed twice")
         seen.add(spec.key)
@@ -165,6 +189,10 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         ollama_concurrency=ollama_concurrency,
         embedded_enabled=_bool(embedded, "enabled", path, default=True),
         embedded_threads=embedded_threads,
+        embedded_context=embedded_context,
+        embedded_servers=MappingProxyType({name: (spec.context or embedded_context, spec.threads)
+                                           for name, (spec, _) in servers.items()}),
+        embedded_default_settings=MappingProxyType(embedded_defaults),
         retry=_retry_policy(_section(data, "retry", path), path),
         default_settings=MappingProxyType(default_settings),
         source_text=text,
@@ -195,6 +223,15 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         if "discover" in entry and not discover:
             raise fail("name", f"{name!r} is a wildcard, which only a discover entry may use")
         discover = True
+    for key in _EMBEDDED_ONLY:
+        if key in entry:
+            if key == "model":
+                why = f"for {provider} the name is the model id"
+            elif key == "context" and provider == "ollama":
+                why = "an Ollama model's context is settings.num_ctx"
+            else:
+                why = "a served model's server decides it"
+            raise fail(key, f"only an embedded model has '{key}' ({why})")
     if discover and provider not in _DISCOVER_PROVIDERS:
         raise fail("discover" if "discover" in entry else "name",
                    f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} server; "
@@ -259,6 +296,108 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         concurrency=_positive_int(entry, "concurrency", path),
         source=DISCOVER_SOURCE if discover else "config",
     )
+
+
+def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any], default_context: int,
+                    default_threads: int | None) -> ModelSpec:
+    """A ``provider: embedded`` entry: a contestant of an embedded model (see docs/EMBEDDED.md).
+
+    ``name`` is its key; ``model`` the weights it runs (default: the built-in contestant of that name,
+    else ``name`` itself). Whatever it leaves out comes from the built-in contestant of the same name,
+    else from the model's measured defaults (whole-file edits, its settings)."""
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"'{key}': {message}", path=path, line=entry.line_of(key))
+
+    unknown = sorted(set(entry) - _MODEL_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown model key; expected one of {', '.join(sorted(_MODEL_KEYS))}")
+    for key in _NOT_EMBEDDED:
+        if key in entry:
+            raise fail(key, "an embedded model is served by benchtui itself, on a loopback port of its own and "
+                            f"with no key: remove '{key}' (or use provider: openai for a server of your own)")
+    if "discover" in entry:
+        raise fail("discover", f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} "
+                               "server; embedded models are found without it")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("model entry needs a 'name'", path=path, line=entry.start_line)
+    key = name.strip()
+    known = ", ".join(embedded_models.MODEL_NAMES)
+    builtin = next((c for c in embedded_models.BUILTIN_CONTESTANTS if c.key == key), None)
+    model = entry.get("model", builtin.model if builtin else key)
+    if model not in embedded_models.MODEL_NAMES:
+        if "model" in entry:
+            raise fail("model", f"no embedded model {model!r}; expected one of {known}")
+        raise fail("name", f"no embedded model {key!r}: name one with 'model:' ({known}), "
+                           "or use the name of one")
+    edit_format = entry.get("edit_format", builtin.edit_format if builtin and builtin.model == model else "whole")
+    if edit_format not in EDIT_FORMATS:
+        raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
+    settings = {**embedded_models.default_settings(model), **defaults}
+    if "settings" in entry:
+        own = _settings(entry, path)
+        if "num_ctx" in own:
+            located = entry.get("settings")
+            line = located.line_of("num_ctx") if isinstance(located, LocatedMapping) else entry.line_of("settings")
+            raise ConfigError("'num_ctx': an embedded model's context is its server's: set 'context:' on the "
+                              "entry instead", path=path, line=line)
+        settings.update(own)
+    pricing = None
+    if entry.get("pricing") is not None:
+        raw = _mapping(entry, "pricing", path)
+        try:
+            pricing = Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
+        except (KeyError, TypeError, ValueError):
+            raise fail("pricing", "expected {input_per_mtok: number, output_per_mtok: number}") from None
+    categories_value = entry.get("categories", entry.get("category", []))
+    if isinstance(categories_value, str):
+        categories_value = [categories_value]
+    if not isinstance(categories_value, list):
+        raise fail("categories", "expected a category name or a list of them")
+    available = _bool(entry, "enabled", path, default=True)
+    display = entry.get("display_name") or (builtin.display_name if builtin and builtin.model == model else key)
+    threads = _positive_int(entry, "threads", path)
+    return ModelSpec(
+        key=key,
+        name=model,
+        provider="embedded",
+        display_name=str(display).strip(),
+        settings=MappingProxyType(settings),
+        pricing=pricing,
+        edit_format=edit_format,
+        categories=tuple(str(c) for c in categories_value),
+        available=available,
+        unavailable_reason=None if available else "disabled in the config",
+        concurrency=_positive_int(entry, "concurrency", path),
+        source="config",
+        context=_context(entry, path) or default_context,
+        threads=threads if threads is not None else default_threads,
+    )
+
+
+def _check_shared_server(path: Path, entry: LocatedMapping, spec: ModelSpec,
+                         servers: dict[str, tuple[ModelSpec, int]]) -> None:
+    """Contestants of one embedded model share its one server, so they must agree on its settings."""
+    first = servers.setdefault(spec.name, (spec, entry.start_line))
+    other, line = first
+    for key, mine, theirs in (("context", spec.context, other.context), ("threads", spec.threads, other.threads)):
+        if mine != theirs:
+            where = key if key in entry else "name"
+            raise ConfigError(
+                f"'{where}': {spec.key} runs {spec.name} with {key} {mine or 'default'}, but {other.key} (line "
+                f"{line}) runs it with {theirs or 'default'}; contestants of one embedded model share one "
+                f"server, so give them the same {key}", path=path, line=entry.line_of(where))
+
+
+def _context(data: LocatedMapping, path: Path) -> int | None:
+    value = data.get("context")
+    if value is None:
+        return None
+    low = embedded_models.MIN_CONTEXT
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"'context': expected a whole number of tokens >= {low}, got {value!r}", path=path,
+                          line=data.line_of("context"))
+    return value
 
 
 def _retry_policy(section: LocatedMapping, path: Path) -> RetryPolicy:

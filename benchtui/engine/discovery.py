@@ -90,25 +90,12 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
                     models[key] = replace(spec, available=False,
                                           unavailable_reason=f"Ollama server unreachable at {config.ollama_host}")
     if embedded and config.embedded_enabled:
-        for spec in _embedded_models():
-            configured = models.get(spec.key)
-            if configured is None:
-                models[spec.key] = spec
-            elif configured.provider == "embedded":
-                # A config entry tunes an embedded model (settings, categories); the install decides
-                # whether it can run.
-                models[spec.key] = replace(
-                    configured,
-                    details=spec.details,
-                    categories=tuple(dict.fromkeys((*configured.categories, EMBEDDED_CATEGORY))),
-                    available=configured.available and spec.available,
-                    unavailable_reason=configured.unavailable_reason or spec.unavailable_reason,
-                    source="embedded",
-                )
+        for spec in _embedded_models(config):
+            models[spec.key] = spec  # a config entry keeps its place; a built-in contestant goes last
     for key, spec in list(models.items()):
         if spec.provider == "embedded" and spec.source == "config":
             models[key] = replace(spec, available=False,
-                                  unavailable_reason="not an embedded model benchtui knows, or embedded models are off")
+                                  unavailable_reason="embedded models are off (embedded: enabled: false)")
 
     categories: dict[str, tuple[str, ...]] = {}
     for name, members in config.categories.items():
@@ -193,20 +180,43 @@ def _discover_listed(template: ModelSpec, timeout_s: float) -> list[ModelSpec]:
     return [replace(template, key=i, name=i, display_name=i, source="discovered") for i in matched]
 
 
-def _embedded_models() -> list[ModelSpec]:
+def _embedded_models(config: ModelsConfig) -> list[ModelSpec]:
+    """Every embedded contestant: the built-in ones (a config entry of the same name replaces one), then
+    the config's other ``provider: embedded`` entries. Whether each can run is the install's say.
+
+    A built-in contestant takes its server's context and threads from the config's entries of the same
+    model: contestants of one model share one server."""
     from benchtui.engine import embedded
 
+    installed = {model.name: model for model in embedded.known_models()}
+    configured = {spec.key: spec for spec in config.models if spec.provider == "embedded"}
     specs = []
-    for model in embedded.known_models():
+    for contestant in embedded.BUILTIN_CONTESTANTS:
+        if contestant.key in configured:
+            continue
+        context, threads = config.embedded_servers.get(contestant.model,
+                                                       (config.embedded_context, config.embedded_threads))
         specs.append(ModelSpec(
-            key=model.name,
-            name=model.name,
+            key=contestant.key,
+            name=contestant.model,
             provider="embedded",
-            display_name=model.display_name,
-            settings=MappingProxyType({"temperature": 0.0, "max_tokens": 512, "seed": 42}),
-            categories=(EMBEDDED_CATEGORY,),
-            available=model.gguf_path is not None,
-            unavailable_reason=model.unavailable_reason,
+            display_name=contestant.display_name,
+            settings=MappingProxyType({**embedded.default_settings(contestant.model),
+                                       **config.embedded_default_settings}),
+            edit_format=contestant.edit_format,
+            source="embedded",
+            context=context,
+            threads=threads,
+        ))
+    specs.extend(configured.values())
+    found = []
+    for spec in specs:
+        model = installed[spec.name]
+        found.append(replace(
+            spec,
+            categories=tuple(dict.fromkeys((*spec.categories, EMBEDDED_CATEGORY))),
+            available=spec.available and model.available,
+            unavailable_reason=spec.unavailable_reason or model.unavailable_reason,
             details=MappingProxyType({
                 "family": model.family,
                 "parameter_size": model.parameter_size,
@@ -214,7 +224,7 @@ def _embedded_models() -> list[ModelSpec]:
             }),
             source="embedded",
         ))
-    return specs
+    return found
 
 
 def _match(name: str, models: Sequence[ModelSpec] | Any) -> ModelSpec | None:

@@ -62,17 +62,23 @@ import httpx
 from benchtui.paths import cache_dir
 
 __all__ = [
+    "BUILTIN_CONTESTANTS",
+    "DEFAULT_CONTEXT",
     "DEFAULT_SEED",
     "DEFAULT_THREADS",
     "EMBEDDED_INSTALL_HINT",
     "GGUF_SHA256",
     "GGUF_SIZE",
+    "MIN_CONTEXT",
+    "MODEL_NAMES",
     "QWEN",
     "QWEN_INSTALL_HINT",
     "SMOLLM2",
+    "Contestant",
     "EmbeddedModel",
     "EmbeddedModelError",
     "EmbeddedServers",
+    "default_settings",
     "join_parts",
     "known_models",
 ]
@@ -95,6 +101,8 @@ GGUF_SIZE: dict[str, int] = {SMOLLM2: 98_362_432, QWEN: 491_400_064}
 #: Server-side default seed, so that sampling is reproducible even when a request sends no seed.
 DEFAULT_SEED = 42
 DEFAULT_THREADS = 1
+#: Context tokens (prompt + reply) of each server's one slot.
+DEFAULT_CONTEXT = 4096
 #: llama.cpp log threshold: 0 generic output, 1 errors, 2 warnings, 3 info, 4 trace, 5 debug.
 DEFAULT_VERBOSITY = 1
 
@@ -154,12 +162,51 @@ class _Spec:
     parameter_size: str
     quantization: str
     install_hint: str
+    max_tokens: int
+    """Default reply limit. Qwen's replies on real exercises were cut at 512 tokens (4 of 6), so it gets
+    1024; SmolLM2's tasks are small and a limit only bounds how long it rambles, so it keeps 512."""
 
 
 _SPECS: tuple[_Spec, ...] = (
-    _Spec(SMOLLM2, "SmolLM2 135M (embedded)", "llama", "135M", "Q4_1", EMBEDDED_INSTALL_HINT),
-    _Spec(QWEN, "Qwen2.5 Coder 0.5B (embedded)", "qwen2", "0.5B", "Q4_K_M", QWEN_INSTALL_HINT),
+    _Spec(SMOLLM2, "SmolLM2 135M (embedded)", "llama", "135M", "Q4_1", EMBEDDED_INSTALL_HINT, 512),
+    _Spec(QWEN, "Qwen2.5 Coder 0.5B (embedded)", "qwen2", "0.5B", "Q4_K_M", QWEN_INSTALL_HINT, 1024),
 )
+#: The embedded models' ids, in the order they are listed.
+MODEL_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
+
+
+@dataclass(frozen=True)
+class Contestant:
+    """A built-in way to run an embedded model: its key in batches and reports, and its edit format.
+
+    Several contestants of one model compare settings on the same weights; they share one server.
+    """
+
+    key: str
+    model: str
+    edit_format: str
+    display_name: str
+
+
+#: What runs when the config says nothing about the embedded models. Measured on a 2-core machine:
+#: Qwen2.5-Coder-0.5B passed both smoke tasks with whole-file edits and none with SEARCH/REPLACE
+#: (Qwen2.5-Coder-1.5B: 4 of the 6 smoke and easy tasks whole-file, 1 with SEARCH/REPLACE), so whole
+#: files are every model's default. SmolLM2 also runs with SEARCH/REPLACE, so that a fresh machine's
+#: first batch compares two contestants; Qwen's diff contestant is left out (it passed nothing and
+#: costs three times SmolLM2's time), a config entry adds it.
+BUILTIN_CONTESTANTS: tuple[Contestant, ...] = (
+    Contestant(SMOLLM2, SMOLLM2, "whole", "SmolLM2 135M (embedded, whole files)"),
+    Contestant(f"{SMOLLM2}-diff", SMOLLM2, "diff", "SmolLM2 135M (embedded, SEARCH/REPLACE)"),
+    Contestant(QWEN, QWEN, "whole", "Qwen2.5 Coder 0.5B (embedded, whole files)"),
+)
+
+
+def default_settings(model: str) -> dict[str, Any]:
+    """The generation settings an embedded model starts from; a config entry's settings go over them.
+
+    Temperature 0 and a fixed seed make a rerun give the same replies (see :data:`DEFAULT_SEED`)."""
+    spec = next(s for s in _SPECS if s.name == model)
+    return {"temperature": 0.0, "max_tokens": spec.max_tokens, "seed": DEFAULT_SEED}
 
 
 def _package_dir(package: str) -> Path | None:
@@ -368,6 +415,17 @@ def _env_int(name: str, default: int, minimum: int) -> int:
 # --- the servers -------------------------------------------------------------------------------------
 
 
+#: llama.cpp needs room for the chat template and a reply; below this nothing useful fits.
+MIN_CONTEXT = 256
+
+
+def _check_server_settings(n_ctx: int, threads: int) -> None:
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    if n_ctx < MIN_CONTEXT:
+        raise ValueError(f"n_ctx must be at least {MIN_CONTEXT}, got {n_ctx}")
+
+
 class EmbeddedServers:
     """Serves embedded models on free loopback ports, started lazily, one xllamacpp.Server per model.
 
@@ -380,16 +438,15 @@ class EmbeddedServers:
             machine's cores are shared with the checks (and tests) that run beside the model; on an
             idle 2-core machine 2 threads are about 1.3x faster, on a busy one several times slower.
         n_ctx: context length in tokens (prompt + reply) of each server.
+        ``ensure_started`` may give a model its own ``n_ctx`` and ``threads`` instead (from its config).
         log_dir: where to keep a copy of llama.cpp's log (``llama-server.log``); see the module docstring.
     """
 
-    def __init__(self, *, threads: int | None = None, n_ctx: int = 4096, log_dir: Path | None = None) -> None:
+    def __init__(self, *, threads: int | None = None, n_ctx: int = DEFAULT_CONTEXT,
+                 log_dir: Path | None = None) -> None:
         if threads is None:
             threads = _env_int("BENCHTUI_EMBEDDED_THREADS", DEFAULT_THREADS, 1)
-        if threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
-        if n_ctx < 256:
-            raise ValueError(f"n_ctx must be at least 256, got {n_ctx}")
+        _check_server_settings(n_ctx, threads)
         self.threads = threads
         self.n_ctx = n_ctx
         self.verbosity = _env_int("BENCHTUI_EMBEDDED_VERBOSITY", DEFAULT_VERBOSITY, 0)
@@ -399,6 +456,7 @@ class EmbeddedServers:
         self._model_locks: dict[str, threading.Lock] = {}
         self._servers: dict[str, Any] = {}
         self._urls: dict[str, str] = {}
+        self._settings: dict[str, tuple[int, int]] = {}
         self._closed = False
 
     def __enter__(self) -> EmbeddedServers:
@@ -417,38 +475,61 @@ class EmbeddedServers:
         with self._lock:
             return dict(self._urls)
 
-    def ensure_started(self, name: str) -> str:
+    def server_settings(self) -> dict[str, tuple[int, int]]:
+        """``(n_ctx, threads)`` of each model started so far, by name."""
+        with self._lock:
+            return dict(self._settings)
+
+    def ensure_started(self, name: str, *, n_ctx: int | None = None, threads: int | None = None) -> str:
         """Start ``name``'s server unless it runs already; return its root URL ``http://127.0.0.1:PORT``.
+
+        One server per model, whoever asks: contestants of one model (different settings or edit
+        formats, same weights) share it. ``n_ctx`` and ``threads`` (``None``: this object's) are the
+        server's, so every caller must ask for the same ones.
 
         OpenAI's API is under ``/v1`` (``/v1/chat/completions``, ``/v1/models``), Anthropic's at
         ``/v1/messages``. The first call for Qwen also joins its weights into the cache folder (about
         2 s, once per machine).
 
         Raises:
-            EmbeddedModelError: unknown or unavailable model, bad weights, or llama.cpp failed to start.
+            EmbeddedModelError: unknown or unavailable model, bad weights, llama.cpp failed to start, or
+                the model already runs with another context size or thread count.
         """
+        wanted = (self.n_ctx if n_ctx is None else n_ctx, self.threads if threads is None else threads)
+        _check_server_settings(*wanted)
         with self._lock:
             if self._closed:
                 raise EmbeddedModelError(name, "the embedded servers were closed")
-            url = self._urls.get(name)
+            url = self._running_url(name, wanted)
             if url is not None:
                 return url
             model_lock = self._model_locks.setdefault(name, threading.Lock())
         with model_lock:
             with self._lock:
-                url = self._urls.get(name)
+                url = self._running_url(name, wanted)
                 if url is not None:
                     return url
-            server, url = self._start(name)
+            server, url = self._start(name, *wanted)
             with self._lock:
                 if not self._closed:
                     self._servers[name] = server
                     self._urls[name] = url
+                    self._settings[name] = wanted
                     return url
             # close() ran while this server was loading: stop it again rather than leak it.
             with _XLLAMACPP_LOCK:
                 del server
             raise EmbeddedModelError(name, "the embedded servers were closed while it started")
+
+    def _running_url(self, name: str, wanted: tuple[int, int]) -> str | None:
+        """The URL of ``name``'s server if it runs (with ``wanted`` settings); caller holds ``_lock``."""
+        url = self._urls.get(name)
+        if url is not None and self._settings[name] != wanted:
+            (ctx, threads), (want_ctx, want_threads) = self._settings[name], wanted
+            raise EmbeddedModelError(name, f"its server already runs with context {ctx} and {threads} thread(s), "
+                                           f"not {want_ctx} and {want_threads}; contestants of one model share "
+                                           "one server, so they must agree")
+        return url
 
     def close(self) -> None:
         """Stop every server started here and release its port and memory. Idempotent.
@@ -462,11 +543,12 @@ class EmbeddedServers:
             servers = list(self._servers.values())
             self._servers.clear()
             self._urls.clear()
+            self._settings.clear()
         with _XLLAMACPP_LOCK:
             while servers:
                 servers.pop()
 
-    def _start(self, name: str) -> tuple[Any, str]:
+    def _start(self, name: str, n_ctx: int, threads: int) -> tuple[Any, str]:
         model = next((m for m in known_models() if m.name == name), None)
         if model is None:
             known = ", ".join(spec.name for spec in _SPECS)
@@ -491,10 +573,10 @@ class EmbeddedServers:
         params.model_alias = {name}
         params.hostnames = ["127.0.0.1"]
         params.port = 0  # llama.cpp binds a free port itself; read back from listening_address
-        params.n_ctx = self.n_ctx
+        params.n_ctx = n_ctx
         params.n_parallel = 1  # one request at a time per model; more would split n_ctx between slots
-        params.cpuparams.n_threads = self.threads
-        params.cpuparams_batch.n_threads = self.threads
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
         params.sampling.seed = DEFAULT_SEED
         params.cache_ram_mib = 0  # no host-memory prompt cache: it grows up to 8 GiB by default
         params.ui = False

@@ -33,7 +33,11 @@ class ModelSpec:
     """A model as the engine sees it.
 
     ``key`` is the stable name used on the command line, in result file names and in reports;
-    ``name`` is what is sent to the server.
+    ``name`` is what is sent to the server. Several specs may share a ``name`` with different keys
+    (contestants: the same model with other settings or edit formats).
+
+    ``context`` and ``threads`` are an embedded model's server settings (context tokens of its one
+    slot, CPU threads; ``threads`` None: the ``embedded:`` default); None for every other provider.
     """
 
     key: str
@@ -52,6 +56,8 @@ class ModelSpec:
     details: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     concurrency: int | None = None
     source: str = "config"
+    context: int | None = None
+    threads: int | None = None
 
     @property
     def is_local(self) -> bool:
@@ -77,7 +83,7 @@ class ModelSpec:
 
     def snapshot(self) -> dict[str, Any]:
         """What results and reports record about the model. Never the resolved key, only its reference."""
-        return {
+        snapshot: dict[str, Any] = {
             "key": self.key,
             "name": self.name,
             "provider": self.provider,
@@ -93,6 +99,10 @@ class ModelSpec:
             "details": dict(self.details),
             "source": self.source,
         }
+        if self.provider == "embedded":
+            snapshot["context"] = self.context
+            snapshot["threads"] = self.threads
+        return snapshot
 
     def fingerprint(self) -> str:
         """Hash of what decides the model's behaviour: provider, model, endpoint, settings, edit format."""
@@ -104,4 +114,7 @@ class ModelSpec:
             "edit_format": self.edit_format,
             "digest": self.details.get("digest"),
         }
+        if self.context is not None:
+            # Only set for embedded models, so every other model's fingerprint (and resume) is unchanged.
+            identity["context"] = self.context
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -402,7 +402,7 @@ class BatchRunner:
             )
         self._log(f"starting the embedded model {model.key}")
         try:
-            root: str = self._embedded.ensure_started(model.name)
+            root: str = self._embedded.ensure_started(model.name, n_ctx=model.context, threads=model.threads)
         except embedded.EmbeddedModelError as exc:
             raise ProviderError("unreachable", str(exc)) from None
         return root.rstrip("/") + "/v1"
