@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 
-from benchtui.engine.discovery import Catalog, select_models
+from benchtui.engine.config import load_config
+from benchtui.engine.discovery import Catalog, discover, select_models
 from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
+from tests.conftest import write_config
 
 
 def spec(key: str, provider: str, available: bool = True, **extra: object) -> ModelSpec:
@@ -47,3 +50,68 @@ def test_a_category_selects_its_available_members() -> None:
                      categories={"fast": ("a", "b")})
     chosen, _ = select_models(models, "all", "fast")
     assert [m.key for m in chosen] == ["a"]
+
+
+# --- embedded contestants -------------------------------------------------------------------------------
+
+
+def _embedded(text: str, tmp_path: Path) -> dict[str, ModelSpec]:
+    config = load_config(write_config(tmp_path / "models_config.yaml", "ollama: {enabled: false}\n" + text))
+    return {m.key: m for m in discover(config).models if m.provider == "embedded"}
+
+
+def test_a_fresh_machine_has_two_contestants_of_the_embedded_model_on_one_server(tmp_path: Path) -> None:
+    found = _embedded("", tmp_path)
+    assert list(found) == ["smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b"]
+    whole, diff = found["smollm2-135m"], found["smollm2-135m-diff"]
+    assert (whole.edit_format, diff.edit_format, found["qwen2.5-coder-0.5b"].edit_format) == ("whole", "diff", "whole")
+    assert whole.name == diff.name == "smollm2-135m" and whole.endpoint == diff.endpoint
+    assert whole.file_stem != diff.file_stem and whole.display_name != diff.display_name
+    assert (whole.context, whole.threads) == (diff.context, diff.threads) == (4096, None)
+    assert dict(whole.settings) == dict(diff.settings) == {"temperature": 0.0, "max_tokens": 256, "seed": 42}
+    assert all(m.source == "embedded" and "embedded" in m.categories for m in found.values())
+    assert whole.fingerprint() != diff.fingerprint()
+
+
+def test_config_entries_tune_add_and_leave_out_embedded_contestants(tmp_path: Path) -> None:
+    found = _embedded("""\
+defaults: {settings: {max_tokens: 256}}
+models:
+  - name: qwen-diff
+    provider: embedded
+    model: qwen2.5-coder-0.5b
+    edit_format: diff
+  - name: smollm2-135m
+    provider: embedded
+    context: 2048
+    threads: 2
+    settings: {temperature: 0.5}
+  - name: smollm2-135m-diff
+    provider: embedded
+    enabled: false
+""", tmp_path)
+    assert list(found) == ["qwen-diff", "smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b"]
+    tuned = found["smollm2-135m"]
+    assert (tuned.edit_format, tuned.context, tuned.threads) == ("whole", 2048, 2)
+    assert dict(tuned.settings) == {"temperature": 0.5, "max_tokens": 256, "seed": 42}
+    assert tuned.details["parameter_size"] == "135M" and tuned.source == "embedded"
+    off = found["smollm2-135m-diff"]
+    assert not off.available and off.unavailable_reason == "disabled in the config"
+    qwen_diff, qwen = found["qwen-diff"], found["qwen2.5-coder-0.5b"]
+    assert (qwen_diff.name, qwen_diff.edit_format, qwen_diff.details["quantization"]) == (
+        "qwen2.5-coder-0.5b", "diff", "Q4_K_M")
+    # The built-in Qwen contestant shares the server of the config's Qwen entry, and the file's defaults.
+    assert (qwen.context, qwen.threads, dict(qwen.settings)["max_tokens"]) == (4096, None, 256)
+
+
+def test_a_built_in_contestant_shares_the_server_settings_of_its_models_entry(tmp_path: Path) -> None:
+    found = _embedded("models:\n  - name: smollm2-135m\n    provider: embedded\n    context: 8192\n", tmp_path)
+    assert found["smollm2-135m-diff"].context == 8192  # one server for both: the entry's context
+    assert found["qwen2.5-coder-0.5b"].context == 4096
+
+
+def test_embedded_entries_when_embedded_models_are_off_say_so(tmp_path: Path) -> None:
+    found = _embedded("embedded: {enabled: false}\nmodels:\n  - name: smollm2-135m\n    provider: embedded\n",
+                      tmp_path)
+    assert list(found) == ["smollm2-135m"]
+    assert found["smollm2-135m"].unavailable_reason == "embedded models are off (embedded: enabled: false)"

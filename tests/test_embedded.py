@@ -371,3 +371,56 @@ def test_corrupt_weights_fail_with_llama_cpp_reason(tmp_path: Path, monkeypatch:
         assert str(bad) in str(caught.value)
         assert "GGUF" in str(caught.value)  # llama.cpp's own reason, read back from the log copy
         assert servers.running() == {}
+
+
+@pytest.mark.llm
+def test_two_contestants_of_one_model_share_one_server_in_a_batch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SmolLM2 whole-file and SEARCH/REPLACE in one batch: one llama.cpp server, two sets of results."""
+    _require(SMOLLM2)
+    import shutil
+
+    from benchtui.cli import main
+
+    tasks = tmp_path / "tasks"
+    for part in ("add_comment", "add_comment.check", "add_comment.solution"):
+        shutil.copytree(ROOT / "tasks" / "smoke" / part, tasks / part)
+    # One short turn per contestant keeps this test to a few seconds of model time.
+    task_text = (ROOT / "tasks" / "smoke" / "add_comment.md").read_text(encoding="utf-8")
+    (tasks / "add_comment.md").write_text(task_text.replace("max_turns: 3", "max_turns: 1"), encoding="utf-8")
+    config = tmp_path / "models_config.yaml"
+    config.write_text(
+        "ollama: {enabled: false}\n"
+        "embedded: {threads: 1}\n"
+        "defaults: {settings: {max_tokens: 48}}\n"
+        "models:\n"
+        "  - name: smollm2-135m-diff\n    provider: embedded\n    context: 2048\n"  # the other inherits it
+        "  - name: smollm2-135m\n    provider: embedded\n",
+        encoding="utf-8",
+    )
+    caplog.set_level("INFO", logger="benchtui.engine.embedded")
+    out = tmp_path / "out"
+    code = main(["--config", str(config), "--task", str(tasks / "add_comment.md"), "--no-ui", "--output", str(out),
+                 "--timeout", "120"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    started = [r.getMessage() for r in caplog.records if "server started" in r.getMessage()]
+    assert len(started) == 1 and started[0].startswith(f"embedded model {SMOLLM2}: "), started
+    assert "(context 2048, 1 thread(s))" in started[0]
+    assert printed.count("starting the embedded model") == 1
+
+    (batch,) = out.iterdir()
+    assert (batch / "smollm2-135m_result.json").is_file() and (batch / "smollm2-135m-diff_result.json").is_file()
+    report = json.loads((batch / "comparison_report.json").read_text())
+    runs = {run["model"]: run for run in report["runs"]}
+    assert set(runs) == {"smollm2-135m", "smollm2-135m-diff"}
+    formats = {}
+    for key, run in runs.items():
+        assert run["status"] in ("passed", "failed"), run["error_message"]
+        assert run["prompt_tokens"] > 0 and 0 < run["completion_tokens"] <= 48
+        snapshot = report["models"][key]
+        assert (snapshot["name"], snapshot["provider"], snapshot["context"]) == (SMOLLM2, "embedded", 2048)
+        transcript = json.loads((batch / run["transcript_file"]).read_text())["transcript"]
+        formats[key] = (snapshot["edit_format"], "SEARCH/REPLACE" in transcript[0]["content"])
+    assert formats == {"smollm2-135m": ("whole", False), "smollm2-135m-diff": ("diff", True)}

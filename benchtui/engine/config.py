@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -146,7 +146,7 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         raise fail(data, "models", "expected a list of models")
     models: list[ModelSpec] = []
     seen: set[str] = set()
-    servers: dict[str, tuple[ModelSpec, int]] = {}
+    servers: dict[str, dict[str, tuple[int, str, int]]] = {}
     for entry in raw_models:
         if not isinstance(entry, LocatedMapping):
             raise ConfigError("each model must be a mapping with name and provider", path=path,
@@ -160,6 +160,13 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
             raise fail(entry, "name", f"model {spec.key!r} is listed twice")
         seen.add(spec.key)
         models.append(spec)
+    embedded_servers: dict[str, tuple[int, int | None]] = {}
+    for name, server in servers.items():
+        context = server["context"][0] if "context" in server else embedded_context
+        threads = server["threads"][0] if "threads" in server else embedded_threads
+        embedded_servers[name] = (context, threads)
+    models = [replace(spec, context=embedded_servers[spec.name][0], threads=embedded_servers[spec.name][1])
+              if spec.provider == "embedded" else spec for spec in models]
 
     raw_categories = data.get("categories") or LocatedMapping({}, {}, data.line_of("categories"))
     if not isinstance(raw_categories, LocatedMapping):
@@ -190,8 +197,7 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         embedded_enabled=_bool(embedded, "enabled", path, default=True),
         embedded_threads=embedded_threads,
         embedded_context=embedded_context,
-        embedded_servers=MappingProxyType({name: (spec.context or embedded_context, spec.threads)
-                                           for name, (spec, _) in servers.items()}),
+        embedded_servers=MappingProxyType(embedded_servers),
         embedded_default_settings=MappingProxyType(embedded_defaults),
         retry=_retry_policy(_section(data, "retry", path), path),
         default_settings=MappingProxyType(default_settings),
@@ -200,8 +206,6 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
 
 
 def _with_categories(spec: ModelSpec, categories: tuple[str, ...]) -> ModelSpec:
-    from dataclasses import replace
-
     return replace(spec, categories=categories)
 
 
@@ -376,17 +380,22 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
 
 
 def _check_shared_server(path: Path, entry: LocatedMapping, spec: ModelSpec,
-                         servers: dict[str, tuple[ModelSpec, int]]) -> None:
-    """Contestants of one embedded model share its one server, so they must agree on its settings."""
-    first = servers.setdefault(spec.name, (spec, entry.start_line))
-    other, line = first
-    for key, mine, theirs in (("context", spec.context, other.context), ("threads", spec.threads, other.threads)):
-        if mine != theirs:
-            where = key if key in entry else "name"
+                         servers: dict[str, dict[str, tuple[int, str, int]]]) -> None:
+    """Contestants of one embedded model share its one server: an entry that sets its context or
+    threads sets them for all of them, and two entries that set different ones are an error."""
+    server = servers.setdefault(spec.name, {})
+    for key in ("context", "threads"):
+        if key not in entry:
+            continue
+        value = spec.context if key == "context" else spec.threads
+        if value is None:
+            continue
+        other = server.setdefault(key, (value, spec.key, entry.line_of(key)))
+        if other[0] != value:
             raise ConfigError(
-                f"'{where}': {spec.key} runs {spec.name} with {key} {mine or 'default'}, but {other.key} (line "
-                f"{line}) runs it with {theirs or 'default'}; contestants of one embedded model share one "
-                f"server, so give them the same {key}", path=path, line=entry.line_of(where))
+                f"'{key}': {spec.key} runs {spec.name} with {key} {value}, but {other[1]} (line {other[2]}) runs "
+                f"it with {other[0]}; contestants of one embedded model share one server, so give them the same "
+                f"{key} (or set it on one of them only)", path=path, line=entry.line_of(key))
 
 
 def _context(data: LocatedMapping, path: Path) -> int | None:

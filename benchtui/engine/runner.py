@@ -400,7 +400,8 @@ class BatchRunner:
                 threads=self.options.embedded_threads,
                 log_dir=self.batch.path / "logs" if self.batch else None,
             )
-        self._log(f"starting the embedded model {model.key}")
+        if model.name not in self._embedded.running():  # contestants of one model share its server
+            self._log(f"starting the embedded model {model.name}")
         try:
             root: str = self._embedded.ensure_started(model.name, n_ctx=model.context, threads=model.threads)
         except embedded.EmbeddedModelError as exc:
