@@ -249,18 +249,8 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
     settings = dict(default_settings)
     if "settings" in entry:
         settings.update(_settings(entry, path))
-    pricing = None
-    if entry.get("pricing") is not None:
-        raw = _mapping(entry, "pricing", path)
-        try:
-            pricing = Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
-        except (KeyError, TypeError, ValueError):
-            raise fail("pricing", "expected {input_per_mtok: number, output_per_mtok: number}") from None
-    categories_value = entry.get("categories", entry.get("category", []))
-    if isinstance(categories_value, str):
-        categories_value = [categories_value]
-    if not isinstance(categories_value, list):
-        raise fail("categories", "expected a category name or a list of them")
+    pricing = _pricing(entry, path)
+    categories = _categories(entry, path)
 
     available = _bool(entry, "enabled", path, default=True)
     reason = None if available else "disabled in the config"
@@ -294,7 +284,7 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         settings=MappingProxyType(settings),
         pricing=pricing,
         edit_format=edit_format,
-        categories=tuple(str(c) for c in categories_value),
+        categories=categories,
         available=available,
         unavailable_reason=reason,
         concurrency=_positive_int(entry, "concurrency", path),
@@ -346,18 +336,8 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
             raise ConfigError("'num_ctx': an embedded model's context is its server's: set 'context:' on the "
                               "entry instead", path=path, line=line)
         settings.update(own)
-    pricing = None
-    if entry.get("pricing") is not None:
-        raw = _mapping(entry, "pricing", path)
-        try:
-            pricing = Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
-        except (KeyError, TypeError, ValueError):
-            raise fail("pricing", "expected {input_per_mtok: number, output_per_mtok: number}") from None
-    categories_value = entry.get("categories", entry.get("category", []))
-    if isinstance(categories_value, str):
-        categories_value = [categories_value]
-    if not isinstance(categories_value, list):
-        raise fail("categories", "expected a category name or a list of them")
+    pricing = _pricing(entry, path)
+    categories = _categories(entry, path)
     available = _bool(entry, "enabled", path, default=True)
     display = entry.get("display_name") or (builtin.display_name if builtin and builtin.model == model else key)
     threads = _positive_int(entry, "threads", path)
@@ -369,7 +349,7 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
         settings=MappingProxyType(settings),
         pricing=pricing,
         edit_format=edit_format,
-        categories=tuple(str(c) for c in categories_value),
+        categories=categories,
         available=available,
         unavailable_reason=None if available else "disabled in the config",
         concurrency=_positive_int(entry, "concurrency", path),
@@ -377,6 +357,27 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
         context=_context(entry, path) or default_context,
         threads=threads if threads is not None else default_threads,
     )
+
+
+def _pricing(entry: LocatedMapping, path: Path) -> Pricing | None:
+    if entry.get("pricing") is None:
+        return None
+    raw = _mapping(entry, "pricing", path)
+    try:
+        return Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError("'pricing': expected {input_per_mtok: number, output_per_mtok: number}", path=path,
+                          line=entry.line_of("pricing")) from None
+
+
+def _categories(entry: LocatedMapping, path: Path) -> tuple[str, ...]:
+    value = entry.get("categories", entry.get("category", []))
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ConfigError("'categories': expected a category name or a list of them", path=path,
+                          line=entry.line_of("categories"))
+    return tuple(str(c) for c in value)
 
 
 def _check_shared_server(path: Path, entry: LocatedMapping, spec: ModelSpec,
