@@ -167,7 +167,10 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
     else:  # a title over an empty table says nothing the problems below do not
         console.print(f"No task to validate: {plural(len(broken), 'file')} could not be loaded.")
     for problem in problems:
-        console.print(Text(f"✗ {problem}", style="red"))
+        first, *excerpt = problem.splitlines()  # the check's own lines, under the finding
+        console.print(Text(f"✗ {first}", style="red"))
+        for line in excerpt:
+            console.print(Text(line), highlight=False)
     if problems:
         console.print(Text(f"{len(problems)} problem(s) found", style="red"))
         return EXIT_INTERNAL
