@@ -141,7 +141,8 @@ def find_subcommand(argv: list[str]) -> int | None:
     for index, word in enumerate(argv):
         if expects_value:
             expects_value = False
-        elif index and argv[index - 1] == "--parallel" and word not in SUBCOMMANDS and not word.startswith("--"):
+        elif (index and argv[index - 1] == "--parallel" and word not in SUBCOMMANDS
+              and (not word.startswith("-") or _is_negative_number(word))):
             if not word.lstrip("-").isdigit():  # --parallel takes an optional N (a negative one is argparse's)
                 raise InputError(f"--parallel takes a whole number N (or nothing), got {word!r}")
         elif _is_negative_number(word):
