@@ -154,7 +154,7 @@ def _count(value: float | None) -> str:
     """A mean of counts: whole numbers as integers (``5``, not ``5.00``), others with what the fraction needs."""
     if value is None:
         return "—"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _podium_value(value: float | None, unit: str) -> str:
