@@ -7,6 +7,7 @@ Exit codes (design §5b): 0 batch finished, 2 bad input, 3 interrupted (resumabl
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import signal
@@ -44,13 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=1, metavar="N", help="runs per task and model (default 1)")
     parser.add_argument("--resume", metavar="BATCH_ID", help="resume an interrupted batch")
     parser.add_argument("--config", metavar="FILE", help="models config (default: ./models_config.yaml)")
-    parser.add_argument("--no-ui", action="store_true", help="run headless with a progress table")
+    parser.add_argument("--no-ui", action="store_true",
+                        help="run headless: a live progress table in a terminal, one line per started and "
+                        "finished run when the output is piped")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 
 
+class ReaderGone(Exception):
+    """Stdout's reader closed the pipe (``benchtui models | head -1``)."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except (BrokenPipeError, ReaderGone):
+        # The reader has all it wanted: quiet, and exit 0 like other Unix tools. Stdout goes to /dev/null
+        # so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: list[str]) -> int:
     from benchtui.engine.errors import InputError
 
     try:
@@ -75,23 +92,65 @@ def main(argv: list[str] | None = None) -> int:
     return run_headless(args)
 
 
-OPTIONS_WITH_VALUE = ("--task", "--models", "--category", "--output", "--timeout", "--repeats", "--resume", "--config")
+# Options of the subcommands that may stand before them (`benchtui --output DIR history`); each takes a value
+# except --open.
+SUBCOMMAND_OPTIONS = {"--config": "one", "--output": "one", "--open": "none"}
+
+
+def known_options() -> dict[str, str]:
+    """Every option the command line knows and what follows it: ``none``, ``one`` value or an ``optional`` one."""
+    arity = dict(SUBCOMMAND_OPTIONS)
+    for action in build_parser()._actions:
+        kind = "none" if action.nargs == 0 else "optional" if action.nargs == "?" else "one"
+        arity.update(dict.fromkeys(action.option_strings, kind))
+    return arity
+
+
+def _option(word: str, known: dict[str, str]) -> str:
+    """The option ``word`` names (argparse's unambiguous abbreviations included); raises InputError naming it."""
+    from benchtui.engine.errors import InputError
+
+    name = word.split("=", 1)[0]
+    if name in known:
+        return name
+    prefixed = [option for option in known if name.startswith("--") and option.startswith(name)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    close = difflib.get_close_matches(name, [o for o in known if o.startswith("--")], n=1, cutoff=0.6)
+    guess = f"; did you mean {close[0]}?" if close else ""
+    raise InputError(f"unknown option {name!r}{guess} (see benchtui --help)")
+
+
+def _is_negative_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def find_subcommand(argv: list[str]) -> int | None:
     """Where the subcommand stands in ``argv`` (the first word that is no option's value), or None.
 
-    Raises InputError for a word that is neither a subcommand nor an option's value (a typo)."""
+    Raises InputError naming the culprit: an unknown option (a misspelt flag, with the closest real one), a
+    value --parallel cannot take, or a word that is neither a subcommand nor an option's value."""
     from benchtui.engine.errors import InputError
 
+    known = known_options()
     expects_value = False
     for index, word in enumerate(argv):
         if expects_value:
             expects_value = False
-        elif word.startswith("-"):
-            expects_value = word in OPTIONS_WITH_VALUE and "=" not in word
-        elif index and argv[index - 1] == "--parallel" and word.isdigit():
-            continue  # --parallel takes an optional N
+        elif (index and argv[index - 1] == "--parallel" and word not in SUBCOMMANDS
+              and (not word.startswith("-") or _is_negative_number(word))):
+            if not word.lstrip("-").isdigit():  # --parallel takes an optional N (a negative one is argparse's)
+                raise InputError(f"--parallel takes a whole number N (or nothing), got {word!r}")
+        elif _is_negative_number(word):
+            continue  # argparse's to refuse
+        elif word.startswith("-") and word != "-":
+            if word == "--":
+                return None
+            expects_value = known[_option(word, known)] == "one" and "=" not in word
         elif word in SUBCOMMANDS:
             return index
         else:
@@ -100,9 +159,11 @@ def find_subcommand(argv: list[str]) -> int | None:
     return None
 
 
-def resume_command(batch_id: str, output: Path | str | None) -> str:
-    """The shell command that continues ``batch_id`` (``--output`` when the results are not in the default folder)."""
-    return f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "")
+def resume_command(batch_id: str, output: Path | str | None, *, no_ui: bool = False) -> str:
+    """The shell command that continues ``batch_id`` (``--output`` when the results are not in the default folder;
+    ``--no-ui`` to continue headless, as a headless batch was started)."""
+    return (f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "")
+            + (" --no-ui" if no_ui else ""))
 
 
 def fail(message: str) -> int:
@@ -176,12 +237,11 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
 
 def execute(runner: Any, notes: list[str]) -> int:
     """Run a prepared batch headless: live table, Ctrl-C handling, summary, exit code."""
-    from rich.console import Console
-
+    from benchtui.commands import stdout_console
     from benchtui.headless import HeadlessDisplay, summary
 
     # Piped output (CI logs, files) is not cut at 80 columns: paths and resume commands stay whole.
-    console = Console() if sys.stdout.isatty() else Console(width=160, soft_wrap=True)
+    console = stdout_console(piped_width=160)
     for note in notes:
         console.print(f"[yellow]•[/] {note}")
     display = HeadlessDisplay(console)
@@ -203,16 +263,23 @@ def execute(runner: Any, notes: list[str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     names = {m.key: m.display_name for m in runner.models}
+    interrupted = outcome.status == "interrupted"
+    if interrupted:
+        planned = len(display.board.rows)
+        # Said first: the rankings that follow cover only part of the batch.
+        console.print(f"[yellow]Interrupted[/] after {len(outcome.results)} of {planned} run(s) finished; "
+                      "the rankings below cover only those." if outcome.results
+                      else "[yellow]Interrupted.[/] No run finished, so there is nothing to rank yet.")
     if outcome.results:
         console.print(summary(outcome.results, names, console.width))
-    else:
+    elif not interrupted:
         console.print("No run finished, so there is nothing to rank yet.")
     console.print(f"Results: {outcome.batch.path}")
     for report in outcome.reports:
         console.print(f"  {report.name}")
-    if outcome.status == "interrupted":
-        again = resume_command(outcome.batch.batch_id, runner.store.root)
-        console.print(f"[yellow]Interrupted.[/] Resume with: {again}")
+    if interrupted:
+        again = resume_command(outcome.batch.batch_id, runner.store.root, no_ui=True)
+        console.print(f"Resume with: {again}")
         return EXIT_INTERRUPTED
     if outcome.status == "error":
         return EXIT_INTERNAL

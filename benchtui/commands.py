@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import webbrowser
 from pathlib import Path
 
@@ -11,11 +12,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from benchtui.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, fail, load_catalog, results_root
+from benchtui.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, ReaderGone, fail, load_catalog, results_root
 from benchtui.engine.errors import InputError
 from benchtui.widgets.format import created, plural
 
 WIDE = 120  # columns from which the long cells (commands, paths, endpoints) get their own column
+PIPED_WIDTH = 1000  # piped output is read by programs and people with wide windows: never cut
+
+
+class _StdoutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1; a reader that stopped reading (`| head -1`) is not an error.
+        raise ReaderGone
+
+
+def stdout_console(piped_width: int = PIPED_WIDTH) -> Console:
+    """The console for stdout: the terminal's width there; wide and unwrapped when piped, so that tables keep
+    their headers (``Solution passes``, not ``Solut…``) and lines their paths."""
+    if sys.stdout.isatty():
+        return _StdoutConsole()
+    return _StdoutConsole(width=piped_width, soft_wrap=True)
 
 
 def main(argv: list[str]) -> int:
@@ -40,7 +56,7 @@ def main(argv: list[str]) -> int:
     history = sub.add_parser("history", help="list past batches", description="Past batches, newest first.")
     history.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     args = parser.parse_args(argv)
-    console = Console()
+    console = stdout_console()
     try:
         if args.command == "models":
             return list_models(console, args.config)
@@ -81,7 +97,8 @@ def list_models(console: Console, config_arg: str | None) -> int:
     for note in catalog.notes:
         console.print(Text.assemble(("• ", "yellow"), note))
     console.print(table)
-    console.print(Text(f"Config: {config.path or 'none (built-in defaults)'}\nOllama: {config.ollama_host}"))
+    ollama = config.ollama_host if config.ollama_enabled else f"off (ollama.enabled is false in {config.path})"
+    console.print(Text(f"Config: {config.path or 'none (built-in defaults)'}\nOllama: {ollama}"))
     return EXIT_OK
 
 
@@ -98,9 +115,9 @@ def _disk_size(size: object) -> str:
 
 
 def list_tasks(console: Console, paths: list[str]) -> int:
-    from benchtui.engine.tasks import DIFFICULTIES, load_tasks
+    from benchtui.engine.tasks import load_tasks
 
-    tasks = load_tasks(paths)
+    tasks = load_tasks(paths)  # in the order batches and validate use: see load_tasks
     # The id is what --task users look for: never cut. The check and the file only where there is room.
     wide = console.width >= WIDE
     table = Table(title=f"{len(tasks)} task(s)", box=box.SIMPLE_HEAD, show_edge=False)
@@ -112,7 +129,7 @@ def list_tasks(console: Console, paths: list[str]) -> int:
     if wide:
         table.add_column("Check", ratio=1)
         table.add_column("File", overflow="fold")
-    for task in sorted(tasks, key=lambda t: DIFFICULTIES.index(t.difficulty)):  # smoke first, as in the app
+    for task in tasks:
         row = [task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
                str(len(task.hints))]
         table.add_row(*row, *([task.check, _relative(task.path)] if wide else []))
@@ -127,7 +144,8 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
 
     broken: list[TaskError] = []
     tasks = load_tasks(paths, errors=broken)  # a broken file is a finding, not a reason to stop
-    table = Table(title=f"Validating {len(tasks)} task(s)", box=box.SIMPLE_HEAD, show_edge=False)
+    unloaded = f", {plural(len(broken), 'file')} could not be loaded" if broken else ""
+    table = Table(title=f"Validating {plural(len(tasks), 'task')}{unloaded}", box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("Task", no_wrap=True)
     for column in ("Start fails", "Solution passes", "Check-edit fails", "In time", "Slowest check", "Verdict"):
         table.add_column(column, justify="center")
@@ -144,9 +162,15 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
         table.add_row(f"{task.difficulty}/{task.id}", mark(report.start_fails), mark(report.solution_passes),
                       mark(report.check_edit_fails), mark(report.within_timeout), f"{report.slowest_check_s:.2f} s",
                       verdict)
-    console.print(table)
+    if tasks:
+        console.print(table)
+    else:  # a title over an empty table says nothing the problems below do not
+        console.print(f"No task to validate: {plural(len(broken), 'file')} could not be loaded.")
     for problem in problems:
-        console.print(Text(f"✗ {problem}", style="red"))
+        first, *excerpt = problem.splitlines()  # the check's own lines, under the finding
+        console.print(Text(f"✗ {first}", style="red"))
+        for line in excerpt:
+            console.print(Text(line), highlight=False)
     if problems:
         console.print(Text(f"{len(problems)} problem(s) found", style="red"))
         return EXIT_INTERNAL

@@ -150,17 +150,34 @@ class HeadlessDisplay:
         return table
 
 
+def _count(value: float | None) -> str:
+    """A mean of counts: whole numbers as integers (``5``, not ``5.00``), others with what the fraction needs."""
+    if value is None:
+        return "—"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _podium_value(value: float | None, unit: str) -> str:
+    if unit == "s":
+        return f"{_fmt(value, '.2f')} s"
+    shown = _count(value)
+    # "1 prompt", "2 prompts", "1.5 prompts"
+    return f"{shown} {unit.removesuffix('s') if shown == '1' else unit}"
+
+
 def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None, width: int = 80) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
     ranked = rankings.rank(aggregates)
     names = models or {}
-    podium = Table.grid(padding=(0, 2))
+    grid = Table.grid(padding=(0, 2))
     for key, (icon, title, _field, unit) in rankings.RANKINGS.items():
         first = ranked[key][0] if ranked[key] else None
         value = "no model passed" if first is None else (
-            f"{names.get(first['model'], first['model'])} ({_fmt(first['value'], '.2f')} {unit})")
-        podium.add_row(f"{icon} {title}", value)
+            f"{names.get(first['model'], first['model'])} ({_podium_value(first['value'], unit)})")
+        grid.add_row(f"{icon} {title}", value)
+    # Three rows of "no model passed" say one thing three times.
+    podium = grid if any(ranked[key] for key in rankings.RANKINGS) else Text("No model passed, so there is no podium.")
     # Model keys, not display names, and no wrapping. At 80 columns the two least needed columns go
     # (the reports have every figure) and the legend says so.
     wide = width >= 100

@@ -115,3 +115,50 @@ def test_embedded_entries_when_embedded_models_are_off_say_so(tmp_path: Path) ->
                       tmp_path)
     assert list(found) == ["smollm2-135m"]
     assert found["smollm2-135m"].unavailable_reason == "embedded models are off (embedded: enabled: false)"
+
+
+# --- what answers at OLLAMA_HOST ------------------------------------------------------------------
+
+
+def _ollama_note(host: str) -> str:
+    from benchtui.engine.config import ModelsConfig
+    from benchtui.engine.discovery import discover
+
+    notes = discover(ModelsConfig(path=None, ollama_host=host), timeout_s=3.0, embedded=False).notes
+    (note,) = [n for n in notes if host in n]
+    return note
+
+
+def test_a_plain_http_server_at_ollama_host_is_named_as_not_ollama_with_what_to_do() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host = f"http://127.0.0.1:{server.server_address[1]}"
+        note = _ollama_note(host)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert note.startswith(f"No Ollama at {host}: GET /api/tags answered HTTP 404 (server: BaseHTTP")
+    assert "that is not Ollama's API; point OLLAMA_HOST" in note and "HTTPStatusError" not in note
+
+
+def test_a_refused_connection_says_nothing_listens_and_how_to_start_ollama() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was just free: nothing listens on it now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = f"http://127.0.0.1:{port}"
+    note = _ollama_note(host)
+    assert note.startswith(f"Ollama not reachable at {host}: connection refused, nothing listens there")
+    assert "start Ollama (ollama serve) or set OLLAMA_HOST" in note and "ConnectError" not in note

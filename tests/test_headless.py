@@ -292,3 +292,83 @@ def test_in_a_terminal_the_live_table_shows_each_run_as_the_board_sees_it() -> N
     assert "timeout: no answer in 30 s" in captured.get() and "31.0 s" in captured.get()
     assert [r["status"] for r in display.results] == ["error"]
     assert "Starting batch b1: 1 run(s) to do" in screen.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--parallel", "abc"], "--parallel takes a whole number N (or nothing), got 'abc'"),
+        (["--modls", "x"], "unknown option '--modls'; did you mean --models?"),
+        (["--taks", "tasks/easy"], "unknown option '--taks'; did you mean --task?"),
+        (["--frobnicate"], "unknown option '--frobnicate' (see benchtui --help)"),
+    ],
+)
+def test_a_bad_flag_is_named_not_its_value(args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*args, "--no-ui"]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "unknown command" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_abbreviated_and_negative_values_still_reach_argparse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--outp", str(tmp_path), "history"]) == 0  # argparse's unambiguous abbreviation
+    assert "No batches" in capsys.readouterr().out
+    assert main(["--task", str(FIX_TYPO), "--parallel", "-1", "--no-ui"]) == 2
+    assert "--parallel must be 0" in capsys.readouterr().err
+
+
+def test_help_says_what_no_ui_prints_in_a_terminal_and_in_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert ("a live progress table in a terminal, one line per started and finished run when the output is piped"
+            in shown)
+
+
+def test_an_interrupted_batch_says_so_before_its_partial_rankings_and_resumes_headless(
+    ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    env = {**os.environ, "OLLAMA_HOST": ollama.url}
+    proc = run_cli(["--task", str(FIX_TYPO), "--models", "garbage,sleepy", "--no-ui", "--output", str(tmp_path)], env)
+    wait_for(lambda: ollama.attempts["garbage"] >= 5 and ollama.attempts["sleepy"] >= 1)
+    wait_for(lambda: (batch_dir(tmp_path) / "runs" / "ollama_garbage").exists())
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 3, output
+    assert "no model passed" not in output  # no empty podium rows
+    assert output.index("Interrupted after 1 of 2 run(s) finished") < output.index("Leaderboard")
+    assert "No model passed, so there is no podium." in output
+    assert f"Resume with: benchtui --resume {batch_dir(tmp_path).name} --output {tmp_path} --no-ui" in output
+
+
+def test_the_podium_shows_whole_counts_as_integers() -> None:
+    import io
+
+    from rich.console import Console
+
+    from benchtui.headless import summary
+
+    run = {"model": "m", "task_id": "t", "status": "passed", "completion_time_s": 1.5, "prompts_sent": 5,
+           "human_interventions": 0}
+    console = Console(file=io.StringIO(), width=120)
+    console.print(summary([run]))
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "(5 prompts)" in shown and "(0 interventions)" in shown and "5.00" not in shown
+    console = Console(file=io.StringIO(), width=120)
+    console.print(summary([{**run, "prompts_sent": 1}, {**run, "prompts_sent": 2, "repeat": 2}]))
+    assert "(1.5 prompts)" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_closed_stdout_pipe_ends_quietly_with_exit_0(tmp_path: Path) -> None:
+    """`benchtui history | head -1`: the reader went away; that is no error."""
+    for name in ("a", "b"):
+        (tmp_path / f"batch_2026010{len(name)}_00000{name}").mkdir()
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before benchtui writes a byte
+    try:
+        proc = subprocess.run([sys.executable, "-m", "benchtui", "history", "--output", str(tmp_path)], cwd=REPO,
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert proc.returncode == 0 and proc.stderr == ""

@@ -393,3 +393,19 @@ def test_big_pages_defer_run_bodies_to_templates() -> None:
     big = html_report.render(fx.synthetic_report_data(html_report.LAZY_RUNS + 100))
     assert big.count('<template><div class="run-body">') == html_report.LAZY_RUNS + 100
     assert '<section id="runs" class="big">' in big
+
+
+def test_html_transcript_fields_read_as_words_not_python_values(data: dict[str, Any]) -> None:
+    entries = [
+        {"turn": 1, "kind": "edits", "at_s": 1.5, "content": "applied to greet.py (no file changed)",
+         "applied": ["greet.py", "main.py"], "failed": 0, "parsed": 1, "changed_nothing": True},
+        {"turn": 2, "kind": "edits", "at_s": 2.0, "content": "no edit blocks found",
+         "applied": [], "failed": 2, "parsed": 2, "changed_nothing": False, "dropped": {"old_turns": 3}},
+    ]
+    run = dict(data["runs"][0], transcript_file="runs/x/t.json")
+    page = html_report.render(dict(data, runs=[run]), transcripts=lambda _run: entries)
+    assert "applied to greet.py, main.py · 1 edit block · changed nothing</span>" in page
+    assert "at 2.00 s · 2 failed edits · 2 edit blocks · dropped old turns 3</span>" in page
+    for python in ("[", "True", "False", "{"):
+        assert f"applied {python}" not in page and f"changed nothing {python}" not in page
+    assert "&#x27;greet.py&#x27;" not in page and "[&#x27;" not in page

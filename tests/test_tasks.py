@@ -102,3 +102,27 @@ def test_duplicate_keys_are_an_error_and_a_byte_order_mark_is_fine(tmp_path: Pat
     bom = tmp_path / "bom.md"
     bom.write_bytes(b"\xef\xbb\xbf---\nid: b\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\n---\nGo.\n")
     assert load_task(bom).id == "b"
+
+
+def test_a_difficulty_that_does_not_match_its_level_folder_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    level = tmp_path / "tasks" / "smoke"
+    level.mkdir(parents=True)
+    path = make_task(level, "id: t\ndifficulty: hard\nworkspace: ws/\ncheck: 'true'")
+    with pytest.raises(TaskError) as caught:
+        load_task(path)
+    assert str(caught.value).startswith(f"{path}:3: 'difficulty': 'hard' does not match the folder")
+    assert "set difficulty: smoke" in str(caught.value)
+    # Outside a level folder any level goes; inside the matching one it loads.
+    assert load_task(make_task(tmp_path, "id: t\ndifficulty: hard\nworkspace: ws/\ncheck: 'true'")).difficulty == "hard"
+    assert load_task(make_task(level, "id: t\ndifficulty: smoke\nworkspace: ws/\ncheck: 'true'")).difficulty == "smoke"
+
+
+def test_a_folder_loads_level_by_level_then_by_path_and_given_files_keep_their_order(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    for name, level in (("a_hard", "hard"), ("b_smoke", "smoke"), ("c_easy", "easy"), ("d_smoke", "smoke")):
+        (tmp_path / f"{name}.md").write_text(f"---\nid: {name}\ndifficulty: {level}\nworkspace: ws/\n"
+                                             "check: 'true'\n---\nDo it.\n")
+    assert [t.id for t in load_tasks([tmp_path])] == ["b_smoke", "d_smoke", "c_easy", "a_hard"]
+    assert [t.id for t in load_tasks([tmp_path / "a_hard.md", tmp_path / "b_smoke.md"])] == ["a_hard", "b_smoke"]
+    shipped = [t.difficulty for t in load_tasks([TASKS])]
+    assert shipped == sorted(shipped, key=["smoke", "easy", "medium", "hard"].index)

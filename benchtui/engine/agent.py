@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchtui import __version__
-from benchtui.engine import prompts, secrets
+from benchtui.engine import checkoutput, prompts, secrets
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers.base import ChatMessage, ChatReply, Provider, ProviderError
 from benchtui.engine.tasks import Task
@@ -55,11 +55,19 @@ def _now_iso() -> str:
 
 
 def tail(text: str, lines: int = CHECK_OUTPUT_TAIL_LINES, chars: int = CHECK_OUTPUT_TAIL_CHARS) -> str:
+    """What a check's output feeds back: node's TAP as its failing tests and their assertions (its own tail is
+    stack frames and counts), anything else its last lines."""
+    summary = checkoutput.summarise_tap(text, lines)
+    if summary is not None:
+        return summary[:chars]
     kept = "\n".join(text.rstrip().splitlines()[-lines:])
     return kept[-chars:]
 
 
 def last_line(text: str) -> str | None:
+    summary = checkoutput.summarise_tap(text, 1)
+    if summary is not None:  # "node --test: 7 of 9 tests failed", not "# duration_ms 80.4"
+        return summary.splitlines()[0]
     for line in reversed(text.splitlines()):
         if line.strip():
             return line.strip()[:200]

@@ -149,9 +149,34 @@ def _detect_ollama(config: ModelsConfig, timeout_s: float) -> tuple[list[ModelSp
                     source="ollama",
                 ))
     except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return [], None, f"Ollama not reachable at {host} ({type(exc).__name__})"
+        return [], None, _ollama_problem(host, exc, timeout_s)
     note = None if specs else f"Ollama at {host} has no models installed (ollama pull <model>)"
     return specs, version, note
+
+
+_SET_HOST = "OLLAMA_HOST (or ollama.host in models_config.yaml)"
+
+
+def _ollama_problem(host: str, exc: Exception, timeout_s: float) -> str:
+    """Why no Ollama answered at ``host``: what answered instead (if anything), and what to do about it."""
+    not_ollama = f"that is not Ollama's API; point {_SET_HOST} at the Ollama server (its default port is 11434)"
+    if isinstance(exc, httpx.HTTPStatusError):
+        server = exc.response.headers.get("server")
+        by = f" (server: {secrets.redact(server)[:60]})" if server else ""
+        return f"No Ollama at {host}: GET /api/tags answered HTTP {exc.response.status_code}{by}; {not_ollama}"
+    if isinstance(exc, httpx.ConnectError):
+        refused = "refused" in str(exc).lower()
+        what = "connection refused, nothing listens there" if refused else f"cannot connect ({exc})"
+        return (f"Ollama not reachable at {host}: {what}; start Ollama (ollama serve) or set {_SET_HOST} "
+                "to where it runs")
+    if isinstance(exc, httpx.TimeoutException):
+        return (f"Ollama not reachable at {host}: no answer within {timeout_s:g} s; is Ollama busy or stuck, "
+                f"or does {_SET_HOST} name another server?")
+    if isinstance(exc, httpx.HTTPError):
+        return (f"Ollama not reachable at {host}: {type(exc).__name__}: {exc}; check that Ollama runs "
+                f"(ollama serve) and {_SET_HOST}")
+    # JSON that is not Ollama's shape, or no JSON at all
+    return f"No Ollama at {host}: GET /api/tags answered, but not as Ollama does ({type(exc).__name__}); {not_ollama}"
 
 
 def _discover_listed(template: ModelSpec, timeout_s: float) -> list[ModelSpec]:

@@ -139,6 +139,11 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     difficulty = text("difficulty")
     if difficulty not in DIFFICULTIES:
         raise fail("difficulty", f"expected one of {', '.join(DIFFICULTIES)}, got {difficulty!r}")
+    level_folder = path.resolve().parent.name
+    if level_folder in DIFFICULTIES and level_folder != difficulty:
+        # A folder named after a level is that level (docs/TASKS.md); elsewhere any level goes.
+        raise fail("difficulty", f"{difficulty!r} does not match the folder the task lives in "
+                   f"({level_folder}/); move the task or set difficulty: {level_folder}")
     hints = meta.get("hints") or []
     if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
         raise fail("hints", "expected a list of non-empty strings")
@@ -211,7 +216,9 @@ def find_task_files(folder: Path) -> list[Path]:
 
 
 def load_tasks(paths: Iterable[Path | str], errors: list[TaskError] | None = None) -> list[Task]:
-    """Load every task named by files or folders (folders: every task under them), in order.
+    """Load every task named by files or folders, in the order given; a folder's tasks by level (smoke, easy,
+    medium, hard), then path: the quick tasks first, so a batch over ``tasks/`` shows early whether a model
+    works at all, and ``tasks list``, ``tasks validate``, batches and the app's tree all go in this one order.
 
     Raises TaskError for a bad file, a folder without tasks, or two tasks with the same id; with an
     ``errors`` list, a bad file is added to it instead and the others still load (``tasks validate``).
@@ -226,15 +233,20 @@ def load_tasks(paths: Iterable[Path | str], errors: list[TaskError] | None = Non
                 raise TaskError("no task files (markdown with front matter) in this folder", path=path)
         else:
             files = [path]
+        loaded: list[Task] = []
         for file in files:
             try:
-                task = load_task(file)
-                if task.id in seen and seen[task.id] != task.path:
-                    raise TaskError(f"task id {task.id!r} is also used by {seen[task.id]}", path=file)
+                loaded.append(load_task(file))
             except TaskError as exc:
                 if errors is None:
                     raise
                 errors.append(exc)
+        for task in sorted(loaded, key=lambda t: DIFFICULTIES.index(t.difficulty)):  # stable: path order within
+            if task.id in seen and seen[task.id] != task.path:
+                clash = TaskError(f"task id {task.id!r} is also used by {seen[task.id]}", path=task.path)
+                if errors is None:
+                    raise clash
+                errors.append(clash)
                 continue
             if task.id not in seen:
                 seen[task.id] = task.path

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchtui.engine.checkoutput import failure_excerpt
 from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import Workspace, overlay
 
@@ -65,8 +66,11 @@ def validate_task(task: Task, check_timeout_s: float = 120.0) -> TaskValidation:
         passed, _, output = check(lambda root: overlay(solution, root))
         report.solution_passes = passed
         if not passed:
-            last = output.strip().splitlines()[-1:] or ["no output"]
-            report.problems.append(f"the reference solution fails the check: {last[0][:120]}")
+            # The lines that say why, not the last one; paths are relative to the workspace (the check's
+            # temp copy is gone by now).
+            excerpt = "".join(f"\n    {line}" for line in failure_excerpt(output))
+            report.problems.append("the reference solution fails the check (paths are in the workspace with "
+                                   f"the solution and the check files laid over it):{excerpt}")
 
     if task.check_files is None:
         report.check_edit_fails = None

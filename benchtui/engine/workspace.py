@@ -7,6 +7,7 @@ generated files) never reach the diff, and the model never sees the check files.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import shutil
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchtui.engine import edits
+from benchtui.engine.checkoutput import relative_paths
 from benchtui.engine.procs import process_alive
 from benchtui.engine.sandbox import CheckOutcome, run_check
 from benchtui.engine.tasks import Task
@@ -182,13 +184,15 @@ class Workspace:
         if self.task.check_files is not None:
             overlay(self.task.check_files, check_root)
         try:
-            return run_check(
+            outcome = run_check(
                 self.task.check,
                 check_root,
                 timeout_s,
                 cancel=cancel,
                 extra_path=[str(Path(sys.executable).parent)],
             )
+            # The check's copy is deleted below: paths into it would point nowhere (workspace-relative instead).
+            return dataclasses.replace(outcome, output=relative_paths(outcome.output, check_root))
         finally:
             shutil.rmtree(check_root, ignore_errors=True)
 

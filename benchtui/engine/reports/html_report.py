@@ -488,7 +488,31 @@ _META: dict[str, Callable[[Any], str]] = {
     "exit_code": lambda v: f"exit code {v}",
     "timed_out": lambda v: "timed out" if v else "",
     "attempts": lambda v: f"{v} {fmt.plural(fmt.number(v) or 0, 'attempt')}",
+    # an edits entry: "applied to greet.py · 1 edit block · changed nothing", never "applied ['greet.py']"
+    "applied": lambda v: f"applied to {_words(v)}" if v else "",
+    "parsed": lambda v: f"{v} edit {fmt.plural(fmt.number(v) or 0, 'block')}",
+    "failed": lambda v: f"{v} failed {fmt.plural(fmt.number(v) or 0, 'edit')}" if v else "",
+    "error": lambda v: f"error: {_words(v)}",
 }
+
+
+def _words(value: Any) -> str:
+    """A stored value as a reader says it: lists as ``a, b``, mappings as ``key value``, no Python syntax."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{str(k).replace('_', ' ')} {_words(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _meta_words(key: str, value: Any) -> str:
+    """An entry field without a wording of its own: a true flag is its name, a false or empty one nothing."""
+    name = key.replace("_", " ")
+    if isinstance(value, bool):
+        return name if value else ""
+    if isinstance(value, list | tuple | dict) and not value:
+        return ""
+    return f"{name} {_words(value)}"
 
 
 def _entry_meta(entry: dict[str, Any]) -> str:
@@ -497,7 +521,7 @@ def _entry_meta(entry: dict[str, Any]) -> str:
     for key, value in entry.items():
         if key in ("turn", "kind", "role", "content", "at_s") or value is None or value == "":
             continue
-        shown = _META[key](value) if key in _META else f"{key.replace('_', ' ')} {value}"
+        shown = _META[key](value) if key in _META else _meta_words(key, value)
         if shown:
             parts.append(shown)
     return " · ".join(parts)
