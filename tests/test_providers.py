@@ -510,6 +510,39 @@ def test_the_anthropic_provider_talks_to_a_real_model() -> None:
     assert reply.ttft_s is not None and reply.duration_s > 0
 
 
+@pytest.fixture(scope="module")
+def smollm2_servers() -> Iterator[object]:
+    embedded = pytest.importorskip("benchtui.engine.embedded")
+    model = next((m for m in embedded.known_models() if m.name == "smollm2-135m"), None)
+    if model is None or model.unavailable_reason is not None:
+        pytest.skip(f"smollm2-135m is not installed: {model.unavailable_reason if model else 'unknown model'}")
+    with embedded.EmbeddedServers(threads=1) as servers:
+        yield servers
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize(("dialect", "source"), [("openai", "server"), ("anthropic", None), ("ollama", "server")])
+def test_a_real_server_cut_at_max_tokens_is_truncated_in_every_dialect(
+    smollm2_servers: object, dialect: str, source: str | None
+) -> None:
+    # llama.cpp's own length signals (finish_reason "length", stop_reason "max_tokens"), and through the
+    # Ollama adapter its done_reason "length"; llama.cpp times its decode for OpenAI's dialect only, and
+    # 6 tokens are too few for a client rate.
+    from benchtui.engine.embedded import known_models
+    from tests.support.ollama_adapter import OllamaAdapter
+
+    root = smollm2_servers.ensure_started("smollm2-135m")  # type: ignore[attr-defined]
+    settings = MappingProxyType({"temperature": 0.0, "max_tokens": 6})
+    conversation: list[dict[str, str]] = [{"role": "user", "content": "Count from 1 to 100, one number a line."}]
+    with OllamaAdapter(known_models(), {"smollm2-135m": root}) as adapter:
+        url = {"openai": f"{root}/v1", "anthropic": root, "ollama": adapter.url}[dialect]
+        provider = make_provider(spec(dialect, url, "smollm2-135m", settings=settings))
+        reply = provider.chat(conversation)  # type: ignore[arg-type]
+        provider.close()
+    assert reply.truncated and reply.finish_reason == "length" and reply.completion_tokens == 6
+    assert reply.tokens_per_s_source == source and (reply.tokens_per_s is None) == (source is None)
+
+
 def test_timeouts_are_explicit_short_to_connect_long_for_a_cold_load() -> None:
     provider = make_provider(spec("ollama", "http://127.0.0.1:9"))
     timeout = provider.client.timeout
