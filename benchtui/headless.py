@@ -180,7 +180,7 @@ def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None,
             "#": str(entry["rank"]), "Model": entry["model"], "Pass": f"{agg['passed']}/{agg['runs']}",
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"), "Prompts": _fmt(agg["mean_prompts"], ".1f"),
             "Interv.": _fmt(agg["mean_interventions"], ".1f"), "Malformed": str(agg["malformed_replies"]),
-            "Cut off": str(agg["truncated_replies"]),
+            "Cut off": _fmt(agg["truncated_replies"], "d"),
             "Tokens": _fmt(agg["completion_tokens"], ".0f"), "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
             "Cost": metrics.cost_text(agg["cost_usd"]),
         }

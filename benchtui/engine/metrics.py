@@ -70,9 +70,15 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "completion_tokens": _total(_numbers(finished, "completion_tokens")),
         "mean_tokens_per_s": _mean(_numbers(finished, "tokens_per_s")),
         "cost_usd": _total(_numbers(finished, "cost_usd")),
-        "truncated_replies": int(sum(_numbers(finished, "truncated_replies"))),
+        "truncated_replies": _count(finished, "truncated_replies"),
         "tokens_per_s_source": rate_source(finished),
     }
+
+
+def _count(runs: Sequence[dict[str, Any]], key: str) -> int | None:
+    """A total over the runs; None when runs exist but none recorded the key (stored before it existed)."""
+    values = _numbers(runs, key)
+    return None if runs and not values else int(sum(values))
 
 
 def rate_source(runs: Iterable[dict[str, Any]]) -> str | None:
