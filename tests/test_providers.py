@@ -196,7 +196,7 @@ CLIENT_ONLY = {"ollama": {"timings": False}, "openai": {}, "anthropic": {}}
 
 @pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
 def test_a_stream_that_arrives_in_one_burst_has_no_rate(dialect: str) -> None:
-    script = Script(fixed("tok " * 300), chunk_size=4, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
+    script = Script(fixed("tok " * 300), chunk_size=4, burst=True, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
             [{"role": "user", "content": "go"}])
@@ -219,7 +219,7 @@ def test_a_stream_that_trickles_gets_a_client_rate(dialect: str) -> None:
 def test_a_server_reported_rate_is_used_and_marked_server(dialect: str) -> None:
     # A burst on the client clock, but the server timed its own decode: Ollama's eval_duration,
     # llama.cpp's timings.
-    script = Script(fixed("tok " * 300), chunk_size=4, timings=True if dialect == "openai" else None)
+    script = Script(fixed("tok " * 300), chunk_size=4, burst=True, timings=True if dialect == "openai" else None)
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
             [{"role": "user", "content": "go"}])
@@ -271,7 +271,7 @@ def test_a_run_that_was_never_cut_says_so_and_its_prompts_do_not(tmp_path: Path)
 ])
 def test_a_run_records_where_its_rate_came_from(dialect: str, extra: dict[str, Any], source: str | None,
                                                  tmp_path: Path) -> None:
-    result, _, _ = _run(dialect, Script(fixed("No idea. " * 200), chunk_size=3, **extra), tmp_path)
+    result, _, _ = _run(dialect, Script(fixed("No idea. " * 200), chunk_size=3, burst=True, **extra), tmp_path)
     assert result["tokens_per_s_source"] == source
     if source is None:
         assert result["tokens_per_s"] is None  # a burst is no measurement

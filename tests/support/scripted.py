@@ -12,6 +12,7 @@ can say "429 on the first attempt, then a stream cut, then success" and count wh
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 import threading
@@ -65,6 +66,9 @@ class Script:
     # Anthropic send none); True adds llama.cpp's ``timings`` to OpenAI's last chunk; False leaves out
     # Ollama's eval_duration, like a server that does not time its decode.
     timings: bool | None = None
+    # Deliver the whole 200 stream in one write, as a buffering proxy or server does: the client reads
+    # every token at once (the case that once gave millions of tokens/s on the client clock).
+    burst: bool = False
 
 
 def always(status: int, message: str, headers: dict[str, str] | None = None,
@@ -130,6 +134,26 @@ def tiny_task(folder: Path, task_id: str = "tiny") -> Path:
                     "check: grep -q done answer.txt\nmax_turns: 2\ntimeout: 60\n---\n"
                     "Replace the word todo in answer.txt with done.\n")
     return task
+
+
+class _Held(io.BufferedIOBase):
+    """A response body held back and written in one piece when the stream ends (``Script.burst``)."""
+
+    def __init__(self, out: io.BufferedIOBase) -> None:
+        super().__init__()
+        self.out = out
+        self.parts: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        return
+
+    def release(self) -> None:
+        self.out.write(b"".join(self.parts))
+        self.out.flush()
 
 
 class _Server(ThreadingHTTPServer):
@@ -272,11 +296,14 @@ class ScriptedServer:
         handler.wfile.write(data)
 
     @staticmethod
-    def start_stream(handler: BaseHTTPRequestHandler, content_type: str) -> None:
+    def start_stream(handler: BaseHTTPRequestHandler, content_type: str, burst: bool = False) -> None:
         handler.send_response(200)
         handler.send_header("content-type", content_type)
         handler.send_header("transfer-encoding", "chunked")
         handler.end_headers()
+        if burst:
+            handler.flush_headers()
+            handler.wfile = _Held(handler.wfile)
 
     @staticmethod
     def write_chunk(handler: BaseHTTPRequestHandler, data: bytes) -> None:
@@ -287,6 +314,9 @@ class ScriptedServer:
     def end_stream(handler: BaseHTTPRequestHandler) -> None:
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+        if isinstance(handler.wfile, _Held):
+            held, handler.wfile = handler.wfile, handler.wfile.out
+            held.release()
 
     @staticmethod
     def cut(handler: BaseHTTPRequestHandler) -> None:
@@ -359,7 +389,7 @@ class ScriptedOllama(ScriptedServer):
         if self.drip(handler, script, attempt, "application/x-ndjson"):
             return
         text = script.reply(body.get("messages", []))
-        self.start_stream(handler, "application/x-ndjson")
+        self.start_stream(handler, "application/x-ndjson", script.burst)
         chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size),
                                              (body.get("options") or {}).get("num_predict"))
         started = time.monotonic_ns()
@@ -428,7 +458,7 @@ class ScriptedOpenAI(ScriptedServer):
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
         text = script.reply(body.get("messages", []))
-        self.start_stream(handler, "text/event-stream")
+        self.start_stream(handler, "text/event-stream", script.burst)
         chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size),
                                              body.get("max_completion_tokens", body.get("max_tokens")))
         started = time.monotonic()
@@ -511,7 +541,7 @@ class ScriptedAnthropic(ScriptedServer):
         text = script.reply(body.get("messages", []))
         prompt_chars = len(str(body.get("system") or "")) + sum(
             len(str(m.get("content", ""))) for m in body.get("messages", []))
-        self.start_stream(handler, "text/event-stream")
+        self.start_stream(handler, "text/event-stream", script.burst)
         self.event(handler, "message_start", {"type": "message_start", "message": {
             "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": name,
             "stop_reason": None, "stop_sequence": None,
