@@ -183,9 +183,9 @@ def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None,
     wide = width >= 100
     board = Table(title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
                   show_edge=False)
-    columns = ["#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Tokens", "tok/s", "Cost"]
+    columns = ["#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s", "Cost"]
     if not wide:
-        columns = [c for c in columns if c not in ("Malformed", "Tokens")]
+        columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens")]
     for column in columns:
         if column == "Model":
             board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
@@ -197,11 +197,24 @@ def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None,
             "#": str(entry["rank"]), "Model": entry["model"], "Pass": f"{agg['passed']}/{agg['runs']}",
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"), "Prompts": _fmt(agg["mean_prompts"], ".1f"),
             "Interv.": _fmt(agg["mean_interventions"], ".1f"), "Malformed": str(agg["malformed_replies"]),
+            "Cut off": _fmt(agg["truncated_replies"], "d"),
             "Tokens": _fmt(agg["completion_tokens"], ".0f"), "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
             "Cost": metrics.cost_text(agg["cost_usd"]),
         }
         board.add_row(*(cells[c] for c in columns))
     legend = Text("Time, Prompts, Interv.: mean per run (Interv. = human interventions: hints and typed messages)"
-                  + (" · Malformed: replies whose edits could not be applied · Tokens: completion tokens, total"
+                  + (" · Malformed: replies whose edits could not be applied · Cut off: replies the server "
+                     "stopped at the token limit · Tokens: completion tokens, total"
                      if wide else " · malformed replies and tokens: in the reports"), style="dim")
-    return Group(podium, board, legend)
+    return Group(podium, board, legend, *_cut_off_warning(aggregates))
+
+
+def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
+    """A line at any width when replies were cut at the token limit: only the transcripts showed it before."""
+    cut = {model: agg["truncated_replies"] for model, agg in aggregates.items() if agg["truncated_replies"]}
+    if not cut:
+        return []
+    total = sum(cut.values())
+    who = ", ".join(f"{model} {count}" for model, count in cut.items())
+    return [Text(f"⚠ {total} {'reply was' if total == 1 else 'replies were'} cut off by the token limit "
+                 f"({who}): raise settings.max_tokens", style="yellow")]

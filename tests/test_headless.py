@@ -372,3 +372,37 @@ def test_a_closed_stdout_pipe_ends_quietly_with_exit_0(tmp_path: Path) -> None:
     finally:
         os.close(write)
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_the_summary_shows_replies_cut_off_by_the_token_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Ollama's num_predict cuts the reply and its done_reason says "length": only the transcript showed it.
+    config = write_config(tmp_path / "models.yaml",
+                          "models:\n  - name: chatty\n    provider: ollama\n    settings: {max_tokens: 6}\n")
+    with ScriptedOllama({"chatty": Script(fixed("Let me explain at length. " * 30), honour_max_tokens=True)}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        code = main(["--task", str(FIX_TYPO), "--models", "chatty", "--no-ui", "--output", str(tmp_path / "out"),
+                     "--config", str(config)])
+    assert code == 0
+    (run,) = model_runs(batch_dir(tmp_path / "out"), "ollama_chatty")
+    assert run["truncated_replies"] == run["prompts_sent"] == 5
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "⚠ 5 replies were cut off by the token limit (ollama/chatty 5): raise settings.max_tokens" in printed
+
+
+def test_the_wide_summary_has_a_cut_off_column() -> None:
+    from rich.console import Console
+
+    from benchtui.headless import summary
+    from tests.support.report_fixture import result
+
+    runs = [result("t", "cut", truncated_replies=2), result("t", "whole")]
+    console = Console(width=140, color_system=None, record=True)
+    console.print(summary(runs, width=140))
+    shown = console.export_text()
+    lines = shown.splitlines()
+    header = next(line for line in lines if "Malformed  Cut off" in line)
+    end = header.index("Cut off") + len("Cut off")  # figures are right-aligned under their header
+    assert [line[:end].split()[-1] for line in lines if line.split()[1:2] in (["cut"], ["whole"])] == ["2", "0"]
+    assert "⚠ 2 replies were cut off by the token limit (cut 2)" in shown

@@ -12,20 +12,38 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import httpx
 import pytest
 
+from benchtui.engine.agent import run_task
 from benchtui.engine.config import load_config
 from benchtui.engine.discovery import discover
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import ProviderError, RetryPolicy, make_provider
 from benchtui.engine.providers.anthropic import AnthropicProvider, to_anthropic
-from benchtui.engine.providers.base import parse_retry_after
+from benchtui.engine.providers.base import (
+    MAX_PLAUSIBLE_TOKENS_PER_S,
+    MIN_CLIENT_RATE_TOKENS,
+    MIN_CLIENT_RATE_WINDOW_S,
+    client_rate,
+    parse_retry_after,
+)
 from benchtui.engine.providers.ollama import prompt_truncation
+from benchtui.engine.tasks import load_task
 from tests.conftest import write_config
-from tests.support.scripted import Script, ScriptedAnthropic, ScriptedOllama, ScriptedOpenAI, always, fixed
+from tests.support.scripted import (
+    Script,
+    ScriptedAnthropic,
+    ScriptedOllama,
+    ScriptedOpenAI,
+    ScriptedServer,
+    always,
+    fixed,
+    tiny_task,
+)
 
 FAST = RetryPolicy(max_retries=2, base_delay_s=0.01, max_delay_s=0.02)
 CONVERSATION = [
@@ -133,6 +151,132 @@ def test_an_answer_cut_by_max_tokens_says_length(dialect: str) -> None:
         reply = make_provider(spec(dialect, url), policy=FAST).chat([{"role": "user", "content": "count"}])
     assert reply.text == "one two three" and reply.finish_reason == "length"
     assert reply.prompt_tokens and reply.completion_tokens == 2 and reply.attempts == 1
+
+
+SERVERS: dict[str, type[ScriptedServer]] = {"ollama": ScriptedOllama, "openai": ScriptedOpenAI,
+                                            "anthropic": ScriptedAnthropic}
+
+
+def _url(dialect: str, server: ScriptedServer) -> str:
+    return server.url + ("/v1" if dialect == "openai" else "")
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
+def test_a_reply_cut_at_the_token_limit_is_truncated_in_every_dialect(dialect: str) -> None:
+    # The server cuts at the request's own limit and says so in its words: OpenAI finish_reason "length",
+    # Ollama done_reason "length", Anthropic stop_reason "max_tokens".
+    script = Script(fixed("word " * 40), chunk_size=5, honour_max_tokens=True)
+    with SERVERS[dialect]({"m": script}) as server:
+        limited = spec(dialect, _url(dialect, server), settings=MappingProxyType({"max_tokens": 8}))
+        cut = make_provider(limited, policy=FAST).chat([{"role": "user", "content": "talk"}])
+        whole = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
+            [{"role": "user", "content": "talk"}])
+    assert cut.truncated and cut.finish_reason == "length"
+    assert cut.text == "word " * 8 and cut.completion_tokens == 8
+    assert not whole.truncated and whole.finish_reason == "stop" and whole.text == "word " * 40
+
+
+# --- decode rates: server-reported or client-measured, never a burst ---------------------------------
+
+
+def test_a_client_rate_needs_enough_tokens_enough_time_and_a_plausible_result() -> None:
+    enough, window = MIN_CLIENT_RATE_TOKENS, MIN_CLIENT_RATE_WINDOW_S
+    assert client_rate(enough, 10.0, 10.0 + window) == pytest.approx(enough / window)
+    assert client_rate(enough - 1, 10.0, 20.0) is None  # too few tokens to time
+    assert client_rate(500, 10.0, 10.0 + window * 0.99) is None  # too short a window: one burst
+    fastest = MAX_PLAUSIBLE_TOKENS_PER_S
+    assert client_rate(int(fastest), 10.0, 11.0) == fastest
+    assert client_rate(int(fastest) * 2, 10.0, 11.0) is None  # buffered, not decoded
+    assert client_rate(None, 10.0, 11.0) is None and client_rate(100, None, None) is None
+
+
+# Ollama without eval_duration has only the client clock, like the other two dialects without timings.
+CLIENT_ONLY = {"ollama": {"timings": False}, "openai": {}, "anthropic": {}}
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
+def test_a_stream_that_arrives_in_one_burst_has_no_rate(dialect: str) -> None:
+    script = Script(fixed("tok " * 300), chunk_size=4, burst=True, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
+    with SERVERS[dialect]({"m": script}) as server:
+        reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
+            [{"role": "user", "content": "go"}])
+    assert reply.completion_tokens == 300 and reply.text == "tok " * 300
+    assert reply.tokens_per_s is None and reply.tokens_per_s_source is None
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
+def test_a_stream_that_trickles_gets_a_client_rate(dialect: str) -> None:
+    script = Script(fixed("tok " * 30), chunk_size=4, chunk_delay_s=0.02, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
+    with SERVERS[dialect]({"m": script}) as server:
+        reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
+            [{"role": "user", "content": "go"}])
+    # 30 tokens, 29 gaps of at least 20 ms: at most 30 / 0.58 s ≈ 52 tokens/s.
+    assert reply.tokens_per_s_source == "client"
+    assert reply.tokens_per_s is not None and 5 < reply.tokens_per_s < 53
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "openai"])
+def test_a_server_reported_rate_is_used_and_marked_server(dialect: str) -> None:
+    # A burst on the client clock, but the server timed its own decode: Ollama's eval_duration,
+    # llama.cpp's timings.
+    script = Script(fixed("tok " * 300), chunk_size=4, burst=True, timings=True if dialect == "openai" else None)
+    with SERVERS[dialect]({"m": script}) as server:
+        reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
+            [{"role": "user", "content": "go"}])
+    if dialect == "ollama":
+        expected = reply.raw_usage["eval_count"] / reply.raw_usage["eval_duration"] * 1e9
+    else:
+        timings = reply.raw_usage["timings"]
+        expected = timings["predicted_n"] / timings["predicted_ms"] * 1000
+    assert reply.tokens_per_s_source == "server" and reply.tokens_per_s == pytest.approx(expected)
+
+
+# --- what a run records of its replies -----------------------------------------------------------------
+
+
+def _run(dialect: str, script: Script, tmp_path: Path,
+         **settings: object) -> tuple[dict[str, Any], list[dict[str, Any]], ScriptedServer]:
+    task = load_task(tiny_task(tmp_path / "task"))
+    with SERVERS[dialect]({"m": script}) as server:
+        model = spec(dialect, _url(dialect, server), settings=MappingProxyType(settings))
+        provider = make_provider(model, policy=FAST)
+        result, transcript = run_task(task, model, provider, timeout_s=60)
+        provider.close()
+    return result, transcript, server
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
+def test_a_run_counts_its_cut_replies_and_tells_the_model(dialect: str, tmp_path: Path) -> None:
+    script = Script(fixed("Let me think about this task step by step. " * 20), chunk_size=6,
+                    honour_max_tokens=True)
+    result, transcript, server = _run(dialect, script, tmp_path, max_tokens=10)
+    assert result["status"] == "failed" and result["prompts_sent"] == 2
+    assert result["truncated_replies"] == 2
+    second = server.bodies_snapshot()["m"][1]["messages"][-1]["content"]
+    assert second.startswith("Your last reply was cut off: it reached the reply length limit of 10 tokens")
+    assert [e["finish_reason"] for e in transcript if e["kind"] == "reply"] == ["length", "length"]
+
+
+def test_a_run_that_was_never_cut_says_so_and_its_prompts_do_not(tmp_path: Path) -> None:
+    result, _, server = _run("openai", Script(fixed("No idea, sorry.")), tmp_path)
+    assert result["truncated_replies"] == 0 and result["prompts_sent"] == 2
+    assert "cut off" not in server.bodies_snapshot()["m"][1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(("dialect", "extra", "source"), [
+    ("ollama", {}, "server"),
+    ("openai", {"timings": True}, "server"),
+    ("openai", {}, None),
+    ("anthropic", {}, None),
+])
+def test_a_run_records_where_its_rate_came_from(dialect: str, extra: dict[str, Any], source: str | None,
+                                                 tmp_path: Path) -> None:
+    result, _, _ = _run(dialect, Script(fixed("No idea. " * 200), chunk_size=3, burst=True, **extra), tmp_path)
+    assert result["tokens_per_s_source"] == source
+    if source is None:
+        assert result["tokens_per_s"] is None  # a burst is no measurement
+    else:
+        assert result["tokens_per_s"] > 0
 
 
 # --- OpenAI specifics ----------------------------------------------------------------------------
@@ -364,6 +508,39 @@ def test_the_anthropic_provider_talks_to_a_real_model() -> None:
     assert reply.completion_tokens and 0 < reply.completion_tokens <= 24
     assert reply.finish_reason in ("stop", "length") and reply.attempts == 1
     assert reply.ttft_s is not None and reply.duration_s > 0
+
+
+@pytest.fixture(scope="module")
+def smollm2_servers() -> Iterator[object]:
+    embedded = pytest.importorskip("benchtui.engine.embedded")
+    model = next((m for m in embedded.known_models() if m.name == "smollm2-135m"), None)
+    if model is None or model.unavailable_reason is not None:
+        pytest.skip(f"smollm2-135m is not installed: {model.unavailable_reason if model else 'unknown model'}")
+    with embedded.EmbeddedServers(threads=1) as servers:
+        yield servers
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize(("dialect", "source"), [("openai", "server"), ("anthropic", None), ("ollama", "server")])
+def test_a_real_server_cut_at_max_tokens_is_truncated_in_every_dialect(
+    smollm2_servers: object, dialect: str, source: str | None
+) -> None:
+    # llama.cpp's own length signals (finish_reason "length", stop_reason "max_tokens"), and through the
+    # Ollama adapter its done_reason "length"; llama.cpp times its decode for OpenAI's dialect only, and
+    # 6 tokens are too few for a client rate.
+    from benchtui.engine.embedded import known_models
+    from tests.support.ollama_adapter import OllamaAdapter
+
+    root = smollm2_servers.ensure_started("smollm2-135m")  # type: ignore[attr-defined]
+    settings = MappingProxyType({"temperature": 0.0, "max_tokens": 6})
+    conversation: list[dict[str, str]] = [{"role": "user", "content": "Count from 1 to 100, one number a line."}]
+    with OllamaAdapter(known_models(), {"smollm2-135m": root}) as adapter:
+        url = {"openai": f"{root}/v1", "anthropic": root, "ollama": adapter.url}[dialect]
+        provider = make_provider(spec(dialect, url, "smollm2-135m", settings=settings))
+        reply = provider.chat(conversation)  # type: ignore[arg-type]
+        provider.close()
+    assert reply.truncated and reply.finish_reason == "length" and reply.completion_tokens == 6
+    assert reply.tokens_per_s_source == source and (reply.tokens_per_s is None) == (source is None)
 
 
 def test_timeouts_are_explicit_short_to_connect_long_for_a_cold_load() -> None:

@@ -42,3 +42,21 @@ def test_task_matrix_is_task_by_model() -> None:
     matrix = task_matrix(RESULTS)
     assert matrix["u"]["careful"] == {"passed": 1, "runs": 1, "statuses": ["passed"]}
     assert matrix["t"]["never"]["passed"] == 0
+
+
+def test_cut_off_replies_are_totalled_and_unknown_for_runs_stored_before_they_were_counted() -> None:
+    counted = [{**run("m", "passed", 10, 1, 0), "truncated_replies": 2},
+               {**run("m", "failed", 20, 3, 1), "truncated_replies": 1}]
+    assert aggregate(counted)["truncated_replies"] == 3
+    assert aggregate([run("m", "passed", 10, 1, 0)])["truncated_replies"] is None  # an old run: not measured, not 0
+    assert aggregate([])["truncated_replies"] == 0
+
+
+def test_a_models_rate_says_who_timed_it() -> None:
+    def timed(source: str | None, rate: float | None = 50.0) -> dict[str, object]:
+        return {**run("m", "passed", 10, 1, 0), "tokens_per_s": rate, "tokens_per_s_source": source}
+
+    assert aggregate([timed("server"), timed("server")])["tokens_per_s_source"] == "server"
+    assert aggregate([timed("client"), timed(None, None)])["tokens_per_s_source"] == "client"
+    assert aggregate([timed("server"), timed("client")])["tokens_per_s_source"] == "mixed"
+    assert aggregate([timed(None, None)])["tokens_per_s_source"] is None

@@ -309,6 +309,28 @@ def test_html_contents(written: dict[str, bytes]) -> None:
         assert css in classes, css
 
 
+def test_every_report_shows_cut_off_replies_and_who_timed_the_rate(
+    data: dict[str, Any], written: dict[str, bytes]
+) -> None:
+    # JSON: the run keys and their per-model aggregates.
+    gpt, llama = data["aggregates"]["gpt-4o"], data["aggregates"]["ollama/llama3"]
+    assert gpt["truncated_replies"] == 3 and gpt["tokens_per_s_source"] == "client"
+    assert llama["truncated_replies"] == 0 and llama["tokens_per_s_source"] == "server"
+    assert data["aggregates"]["formula"]["tokens_per_s_source"] is None  # no rate, no source
+    assert data["aggregates"]["idle"]["truncated_replies"] == 0
+    # CSV: two columns, the counts as numbers.
+    timeout = next(r for r in _csv_rows(written) if r["status"] == "timeout")
+    assert timeout["truncated_replies"] == "3" and timeout["tokens_per_s_source"] == "client"
+    # HTML: a leaderboard column, and both figures in each run's metrics.
+    page = Page(written["html"].decode())
+    headers = [value for tag, name, value in page.attrs if tag == "th" and name == "title"]
+    assert "replies cut off by the token limit (max_tokens)" in headers
+    text = page.text
+    assert "Cut off" in text and "Cut-off replies3" in text
+    assert "Tokens / s88.0 (client)" in text and "Tokens / s18.2 (server)" in text
+    assert "95.5 client" not in text and "91.8 client" in text  # the leaderboard's mean, marked
+
+
 def test_html_podium_order_is_the_engines(data: dict[str, Any], written: dict[str, bytes]) -> None:
     raw = written["html"].decode()
     fastest = raw[raw.index('id="podium-fastest"') : raw.index('id="podium-most_efficient"')]

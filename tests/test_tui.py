@@ -534,3 +534,23 @@ def test_board_shows_kept_runs_figures_cancels_queued_runs_at_once_and_marks_the
     assert board.rows["d"].status == "not run"
     assert board.logs[-1].text == "Batch batch interrupted: 2 of 4 run(s) finished, 1 passed, 1 cancelled, 1 not run"
 
+
+
+@pytest.mark.anyio
+async def test_the_run_detail_says_how_many_replies_were_cut_off() -> None:
+    from textual.app import App, ComposeResult
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield RunDetail()
+
+    app = One()
+    async with app.run_test(size=SIZE) as pilot:
+        detail = app.query_one(RunDetail)
+        base = {"task_id": "fix_typo", "status": "failed", "repeat": 1, "diff": "", "check_output": ""}
+        detail.show({**base, "truncated_replies": 3}, [], "qwen")
+        await pilot.pause()
+        assert "qwen · fix_typo · failed · 3 replies cut off by the token limit" in detail.diff.plain
+        assert "3 replies cut off by the token limit" in detail.transcript.plain
+        detail.show({**base, "truncated_replies": 0}, [], "qwen")
+        assert "cut off" not in detail.diff.plain

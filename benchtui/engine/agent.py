@@ -96,17 +96,21 @@ class _Meter:
         self.load_time_s: float | None = None
         self.attempts = 0
         self.streamed_tokens = 0
+        self.truncated_replies = 0
 
     def add(self, reply: ChatReply) -> None:
         if reply.prompt_tokens is not None:
             self.prompt_tokens = (self.prompt_tokens or 0) + reply.prompt_tokens
         if reply.completion_tokens is not None:
             self.completion_tokens = (self.completion_tokens or 0) + reply.completion_tokens
-        if reply.generation_s and reply.completion_tokens:
+        # The provider decided whether a reply's rate means anything (base.decode_rate); a reply whose
+        # rate is None adds nothing, so one burst cannot drag a run's figure anywhere.
+        if reply.tokens_per_s_source == "server" and reply.generation_s and reply.completion_tokens:
             self.generation_s = (self.generation_s or 0.0) + reply.generation_s
             self.gen_tokens += reply.completion_tokens
-        elif reply.tokens_per_s:
+        elif reply.tokens_per_s_source == "client" and reply.tokens_per_s:
             self.client_rates.append(reply.tokens_per_s)
+        self.truncated_replies += reply.truncated
         if reply.ttft_s is not None:
             self.ttfts.append(reply.ttft_s)
         if reply.load_time_s is not None:
@@ -119,6 +123,13 @@ class _Meter:
         if self.client_rates:
             return round(sum(self.client_rates) / len(self.client_rates), 3)
         return None
+
+    @property
+    def tokens_per_s_source(self) -> str | None:
+        """Where ``tokens_per_s`` came from: the server's timings win over the client clock, as above."""
+        if self.generation_s:
+            return "server"
+        return "client" if self.client_rates else None
 
 
 def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
@@ -134,6 +145,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
         "check_output": "", "check_truncated": False, "resource_limit": None, "diff": "", "transcript_file": None,
         "fingerprint": None, "prompt_version": prompts.PROMPT_VERSION, "benchtui_version": __version__,
         "started_at": now, "finished_at": now,
+        "tokens_per_s_source": None, "truncated_replies": 0,
     }
 
 
@@ -327,6 +339,9 @@ def run_task(
                 human_messages=typed,
                 edit_format=spec.edit_format,
             )
+            if reply.truncated:
+                limit = spec.settings.get("max_completion_tokens") or spec.settings.get("max_tokens")
+                feedback = prompts.truncated_reply_note(spec.edit_format, limit) + "\n\n" + feedback
             messages.append({"role": "user", "content": feedback})
             record("prompt", "user", feedback)
         # Only apply() changes the workspace: the diff taken after the last one still holds.
@@ -367,6 +382,8 @@ def run_task(
         "check_truncated": check_truncated,
         "diff": secrets.redact(stats.diff),
         "started_at": started_at,
+        "tokens_per_s_source": meter.tokens_per_s_source,
+        "truncated_replies": meter.truncated_replies,
     })
     return result, transcript
 

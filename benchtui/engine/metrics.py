@@ -19,6 +19,7 @@ RESULT_KEYS = (
     "hints_given", "typed_interventions", "malformed_replies", "files_modified", "lines_added",
     "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "resource_limit",
     "diff", "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
+    "tokens_per_s_source", "truncated_replies",
 )
 
 
@@ -69,7 +70,26 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "completion_tokens": _total(_numbers(finished, "completion_tokens")),
         "mean_tokens_per_s": _mean(_numbers(finished, "tokens_per_s")),
         "cost_usd": _total(_numbers(finished, "cost_usd")),
+        "truncated_replies": _count(finished, "truncated_replies"),
+        "tokens_per_s_source": rate_source(finished),
     }
+
+
+def _count(runs: Sequence[dict[str, Any]], key: str) -> int | None:
+    """A total over the runs; None when runs exist but none recorded the key (stored before it existed)."""
+    values = _numbers(runs, key)
+    return None if runs and not values else int(sum(values))
+
+
+def rate_source(runs: Iterable[dict[str, Any]]) -> str | None:
+    """Where a mean of the runs' ``tokens_per_s`` came from: ``server``, ``client``, ``mixed`` or None.
+
+    Runs stored before the key existed count as unknown and leave it out, never guessed."""
+    sources = {r.get("tokens_per_s_source") for r in runs if r.get("tokens_per_s") is not None}
+    sources.discard(None)
+    if not sources:
+        return None
+    return str(sources.pop()) if len(sources) == 1 else "mixed"
 
 
 def aggregate_by_model(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-PROMPT_VERSION = "2026-11-26.2"
+PROMPT_VERSION = "2026-12-01.1"
 
 _DIFF_RULES = """\
 You are an expert software engineer. You change code by replying with SEARCH/REPLACE blocks.
@@ -109,3 +109,14 @@ def feedback_prompt(
         sections.append(f"Hint from the user: {hint}")
     sections.append("Fix the problem. Reply with the edits.")
     return "\n\n".join(sections)
+
+
+def truncated_reply_note(edit_format: str, max_tokens: object = None) -> str:
+    """What opens the next prompt after a reply the server cut at the token limit.
+
+    A cut reply looks finished to the model (it never sees where it stopped), so it would send the same
+    long reply again; it is told what happened and how to fit."""
+    limit = f" of {max_tokens} tokens" if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else ""
+    how = "fewer and smaller SEARCH/REPLACE blocks" if edit_format != "whole" else "one file per reply"
+    return (f"Your last reply was cut off: it reached the reply length limit{limit} before it ended, and "
+            f"everything after that point was lost. Keep the next reply shorter: {how}, no explanations.")

@@ -93,6 +93,9 @@ class RunDetail(Vertical):
         if result.get("error"):
             title.append(f" · {result['error']}: {strip_control(str(result.get('error_message') or ''))}",
                          style="red")
+        cut = result.get("truncated_replies")
+        if isinstance(cut, int) and cut > 0:
+            title.append(f" · {cut} {'reply' if cut == 1 else 'replies'} cut off by the token limit", style="yellow")
         title.append("\n")
         header = title.copy()
         header.append(f"+{result.get('lines_added') or 0} −{result.get('lines_removed') or 0} lines in "

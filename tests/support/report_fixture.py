@@ -154,6 +154,8 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> dict[str
             "benchtui_version": "0.1.0",
             "started_at": STARTED_AT,
             "finished_at": STARTED_AT,
+            "tokens_per_s_source": "server",
+            "truncated_replies": 0,
         }
     )
     base.update(values)
@@ -292,6 +294,7 @@ def runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
                 prompt_tokens=1500,
                 completion_tokens=220,
                 tokens_per_s=95.5,
+                tokens_per_s_source="client",
                 cost_usd=0.00595,
             ),
             transcript(whole),
@@ -311,6 +314,8 @@ def runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
                 prompt_tokens=9000,
                 completion_tokens=2100,
                 tokens_per_s=88.0,
+                tokens_per_s_source="client",
+                truncated_replies=3,
                 cost_usd=0.0435,
                 check_output="1 failed in 0.2s",
                 diff="",
@@ -369,6 +374,7 @@ def runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
                 ttft_s=None,
                 load_time_s=None,
                 tokens_per_s=None,
+                tokens_per_s_source=None,
                 prompt_tokens=None,
                 completion_tokens=None,
                 prompts_sent=1,

@@ -12,6 +12,7 @@ can say "429 on the first attempt, then a stream cut, then success" and count wh
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 import threading
@@ -57,6 +58,17 @@ class Script:
     echo_headers_status: int | None = None
     # When set, a request whose key (Bearer or x-api-key) differs is answered 401.
     api_key: str | None = None
+    # Cut the reply at the request's own token limit (OpenAI max_tokens / max_completion_tokens, Anthropic
+    # max_tokens, Ollama options.num_predict; one chunk counts as one token) and end it with the dialect's
+    # length signal, as a real server does.
+    honour_max_tokens: bool = False
+    # The server's own decode timing: None is the dialect's default (Ollama sends eval_duration, OpenAI and
+    # Anthropic send none); True adds llama.cpp's ``timings`` to OpenAI's last chunk; False leaves out
+    # Ollama's eval_duration, like a server that does not time its decode.
+    timings: bool | None = None
+    # Deliver the whole 200 stream in one write, as a buffering proxy or server does: the client reads
+    # every token at once (the case that once gave millions of tokens/s on the client clock).
+    burst: bool = False
 
 
 def always(status: int, message: str, headers: dict[str, str] | None = None,
@@ -122,6 +134,26 @@ def tiny_task(folder: Path, task_id: str = "tiny") -> Path:
                     "check: grep -q done answer.txt\nmax_turns: 2\ntimeout: 60\n---\n"
                     "Replace the word todo in answer.txt with done.\n")
     return task
+
+
+class _Held(io.BufferedIOBase):
+    """A response body held back and written in one piece when the stream ends (``Script.burst``)."""
+
+    def __init__(self, out: io.BufferedIOBase) -> None:
+        super().__init__()
+        self.out = out
+        self.parts: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        return
+
+    def release(self) -> None:
+        self.out.write(b"".join(self.parts))
+        self.out.flush()
 
 
 class _Server(ThreadingHTTPServer):
@@ -264,11 +296,14 @@ class ScriptedServer:
         handler.wfile.write(data)
 
     @staticmethod
-    def start_stream(handler: BaseHTTPRequestHandler, content_type: str) -> None:
+    def start_stream(handler: BaseHTTPRequestHandler, content_type: str, burst: bool = False) -> None:
         handler.send_response(200)
         handler.send_header("content-type", content_type)
         handler.send_header("transfer-encoding", "chunked")
         handler.end_headers()
+        if burst:
+            handler.flush_headers()
+            handler.wfile = _Held(handler.wfile)
 
     @staticmethod
     def write_chunk(handler: BaseHTTPRequestHandler, data: bytes) -> None:
@@ -279,6 +314,9 @@ class ScriptedServer:
     def end_stream(handler: BaseHTTPRequestHandler) -> None:
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+        if isinstance(handler.wfile, _Held):
+            held, handler.wfile = handler.wfile, handler.wfile.out
+            held.release()
 
     @staticmethod
     def cut(handler: BaseHTTPRequestHandler) -> None:
@@ -287,6 +325,13 @@ class ScriptedServer:
         handler.close_connection = True
         with contextlib.suppress(OSError):
             handler.connection.shutdown(2)
+
+    @staticmethod
+    def limited(script: Script, chunks: list[str], limit: Any) -> tuple[list[str], str]:
+        """The chunks a server with this token limit sends, and its finish reason ("stop" or "length")."""
+        if script.honour_max_tokens and isinstance(limit, int) and 0 <= limit < len(chunks):
+            return chunks[:limit], "length"
+        return chunks, script.finish_reason
 
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
         self.send_json(handler, 404, {"error": "not found"})
@@ -344,8 +389,9 @@ class ScriptedOllama(ScriptedServer):
         if self.drip(handler, script, attempt, "application/x-ndjson"):
             return
         text = script.reply(body.get("messages", []))
-        self.start_stream(handler, "application/x-ndjson")
-        chunks = pieces(text, script.chunk_size)
+        self.start_stream(handler, "application/x-ndjson", script.burst)
+        chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size),
+                                             (body.get("options") or {}).get("num_predict"))
         started = time.monotonic_ns()
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
@@ -372,13 +418,15 @@ class ScriptedOllama(ScriptedServer):
         prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
         final = {
             "model": name, "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": ""},
-            "done": True, "done_reason": script.finish_reason, "total_duration": eval_ns + 2_000_000,
+            "done": True, "done_reason": finish_reason, "total_duration": eval_ns + 2_000_000,
             "load_duration": 1_000_000,
             "prompt_eval_count": script.prompt_eval_count if script.prompt_eval_count is not None
             else max(prompt_chars // 4, 1),
             "prompt_eval_duration": 1_000_000,
             "eval_count": len(chunks), "eval_duration": eval_ns,
         }
+        if script.timings is False:
+            del final["eval_duration"]
         self.write_chunk(handler, json.dumps(final).encode() + b"\n")
         self.end_stream(handler)
 
@@ -410,8 +458,10 @@ class ScriptedOpenAI(ScriptedServer):
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
         text = script.reply(body.get("messages", []))
-        self.start_stream(handler, "text/event-stream")
-        chunks = pieces(text, script.chunk_size)
+        self.start_stream(handler, "text/event-stream", script.burst)
+        chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size),
+                                             body.get("max_completion_tokens", body.get("max_tokens")))
+        started = time.monotonic()
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
                 self.cut(handler)
@@ -433,8 +483,14 @@ class ScriptedOpenAI(ScriptedServer):
             if script.chunk_delay_s:
                 time.sleep(script.chunk_delay_s)
         prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
-        done = {"id": "c1", "object": "chat.completion.chunk", "model": name,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": script.finish_reason}]}
+        done: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "model": name,
+                                "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}
+        if script.timings:
+            # llama.cpp's server times its decode loop and sends it with the last chunk.
+            predicted_ms = max((time.monotonic() - started) * 1000, 1.0)
+            done["timings"] = {"prompt_n": max(prompt_chars // 4, 1), "prompt_ms": 1.0,
+                               "predicted_n": len(chunks), "predicted_ms": predicted_ms,
+                               "predicted_per_second": len(chunks) / predicted_ms * 1000}
         usage = {"id": "c1", "object": "chat.completion.chunk", "model": name, "choices": [],
                  "usage": {"prompt_tokens": max(prompt_chars // 4, 1), "completion_tokens": len(chunks),
                            "total_tokens": max(prompt_chars // 4, 1) + len(chunks)}}
@@ -485,7 +541,7 @@ class ScriptedAnthropic(ScriptedServer):
         text = script.reply(body.get("messages", []))
         prompt_chars = len(str(body.get("system") or "")) + sum(
             len(str(m.get("content", ""))) for m in body.get("messages", []))
-        self.start_stream(handler, "text/event-stream")
+        self.start_stream(handler, "text/event-stream", script.burst)
         self.event(handler, "message_start", {"type": "message_start", "message": {
             "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": name,
             "stop_reason": None, "stop_sequence": None,
@@ -493,7 +549,7 @@ class ScriptedAnthropic(ScriptedServer):
         self.event(handler, "content_block_start", {"type": "content_block_start", "index": 0,
                                                     "content_block": {"type": "text", "text": ""}})
         self.event(handler, "ping", {"type": "ping"})
-        chunks = pieces(text, script.chunk_size)
+        chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size), body.get("max_tokens"))
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
                 self.cut(handler)
@@ -515,7 +571,7 @@ class ScriptedAnthropic(ScriptedServer):
             if script.chunk_delay_s:
                 time.sleep(script.chunk_delay_s)
         self.event(handler, "content_block_stop", {"type": "content_block_stop", "index": 0})
-        stop_reason = {"stop": "end_turn", "length": "max_tokens"}.get(script.finish_reason, script.finish_reason)
+        stop_reason = {"stop": "end_turn", "length": "max_tokens"}.get(finish_reason, finish_reason)
         self.event(handler, "message_delta", {"type": "message_delta",
                                               "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                                               "usage": {"output_tokens": len(chunks)}})

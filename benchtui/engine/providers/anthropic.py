@@ -33,6 +33,7 @@ from benchtui.engine.providers.base import (
     TokenCallback,
     as_int,
     decode_json_line,
+    decode_rate,
     error_message,
 )
 
@@ -173,10 +174,9 @@ class AnthropicProvider(Provider):
         ended = time.monotonic()
         prompt_tokens = _prompt_tokens(usage)
         completion_tokens = as_int(usage.get("output_tokens"))
-        tokens_per_s: float | None = None
-        source: str | None = None
-        if completion_tokens and first_token and last_token and last_token > first_token:
-            tokens_per_s, source = completion_tokens / (last_token - first_token), "client"
+        # Anthropic's API reports no timings (neither does llama.cpp's /v1/messages): the client clock only.
+        tokens_per_s, source = decode_rate(server_tokens=None, server_s=None, client_tokens=completion_tokens,
+                                           first_token=first_token, last_token=last_token)
         return ChatReply(
             text="".join(parts),
             prompt_tokens=prompt_tokens,

@@ -42,6 +42,28 @@ class ChatMessage(TypedDict):
 
 TokenCallback = Callable[[str], None]
 
+# What a "length" finish is called in every dialect once mapped (Ollama's done_reason and OpenAI's
+# finish_reason already say it; Anthropic's max_tokens stop_reason is mapped to it).
+LENGTH_FINISH = "length"
+
+# A client-measured rate is completion tokens over the client's first-to-last streamed token time. The
+# client clock times network reads, not tokens: a proxy, a TLS record, the socket buffer or a server
+# that buffers its answer can hand over hundreds of tokens in one read (one burst gave 9 million
+# tokens/s). So a client rate is only kept when it has something to mean:
+# - at least MIN_CLIENT_RATE_TOKENS tokens: the first one opens the window, so n tokens over-count the
+#   intervals timed by one; at 16 that bias is at most 1/16 (6 %);
+# - over at least MIN_CLIENT_RATE_WINDOW_S of streaming: a thread's wake-up on a loaded machine is late
+#   by up to ~10 ms at each end, at most 8 % of 250 ms, and a burst delivered in one read spans well under
+#   a millisecond, so it can never pass;
+# - at most MAX_PLAUSIBLE_TOKENS_PER_S: about four times the fastest single-stream decode published
+#   (~2,500 tokens/s, Cerebras on 8B models, 2025); above it the stream was buffered, not timed.
+# Server-reported rates (Ollama eval_count/eval_duration, llama.cpp timings) are the server's own
+# timing of its decode loop and are kept as reported.
+MIN_CLIENT_RATE_TOKENS = 16
+MIN_CLIENT_RATE_WINDOW_S = 0.25
+MAX_PLAUSIBLE_TOKENS_PER_S = 10_000.0
+RATE_SOURCES = ("server", "client")
+
 
 class ProviderError(Exception):
     """A model call that failed, classified into one of ERROR_KINDS."""
@@ -87,6 +109,11 @@ class ChatReply:
     finish_reason: str | None = None
     attempts: int = 1
     raw_usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """The server stopped the reply at the token limit (max_tokens, num_predict), not the model."""
+        return self.finish_reason == LENGTH_FINISH
 
 
 @dataclass(frozen=True)
@@ -419,6 +446,32 @@ def decode_json_line(line: str, source: str) -> dict[str, Any]:
         raise ProviderError("bad_response", f"{source} sent {type(value).__name__}, expected an object",
                             retryable=True)
     return value
+
+
+def client_rate(tokens: int | None, first_token: float | None, last_token: float | None) -> float | None:
+    """Tokens per second on the client clock, or None when the stream cannot say (see the thresholds)."""
+    if not tokens or first_token is None or last_token is None:
+        return None
+    window = last_token - first_token
+    if tokens < MIN_CLIENT_RATE_TOKENS or window < MIN_CLIENT_RATE_WINDOW_S:
+        return None
+    rate = tokens / window
+    return rate if rate <= MAX_PLAUSIBLE_TOKENS_PER_S else None
+
+
+def decode_rate(
+    *,
+    server_tokens: int | None,
+    server_s: float | None,
+    client_tokens: int | None,
+    first_token: float | None,
+    last_token: float | None,
+) -> tuple[float | None, str | None]:
+    """(tokens per second, its source): the server's own figure when it gave one, else the client's."""
+    if server_tokens and server_s and server_s > 0:
+        return server_tokens / server_s, "server"
+    rate = client_rate(client_tokens, first_token, last_token)
+    return (rate, "client") if rate is not None else (None, None)
 
 
 def as_int(value: Any) -> int | None:

@@ -20,6 +20,7 @@ from benchtui.engine.providers.base import (
     TokenCallback,
     as_int,
     decode_json_line,
+    decode_rate,
     error_message,
     iter_lines_guarded,
 )
@@ -93,10 +94,8 @@ class OllamaProvider(Provider):
         eval_count = as_int(final.get("eval_count"))
         eval_ns = as_int(final.get("eval_duration"))
         load_ns = as_int(final.get("load_duration"))
-        tokens_per_s = eval_count / eval_ns * NS if eval_count and eval_ns else None
-        source = "server" if tokens_per_s is not None else None
-        if tokens_per_s is None and eval_count and first_token and last_token and last_token > first_token:
-            tokens_per_s, source = eval_count / (last_token - first_token), "client"
+        tokens_per_s, source = decode_rate(server_tokens=eval_count, server_s=eval_ns / NS if eval_ns else None,
+                                           client_tokens=eval_count, first_token=first_token, last_token=last_token)
         return ChatReply(
             text="".join(parts),
             prompt_tokens=as_int(final.get("prompt_eval_count")),

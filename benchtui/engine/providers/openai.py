@@ -22,6 +22,7 @@ from benchtui.engine.providers.base import (
     as_float,
     as_int,
     decode_json_line,
+    decode_rate,
     error_message,
     iter_lines_guarded,
 )
@@ -109,12 +110,9 @@ class OpenAIProvider(Provider):
         completion_tokens = as_int(usage.get("completion_tokens"))
         predicted_ms = as_float(timings.get("predicted_ms"))
         predicted_n = as_int(timings.get("predicted_n"))
-        tokens_per_s: float | None = None
-        source: str | None = None
-        if predicted_ms and predicted_n:
-            tokens_per_s, source = predicted_n / predicted_ms * 1000, "server"
-        elif completion_tokens and first_token and last_token and last_token > first_token:
-            tokens_per_s, source = completion_tokens / (last_token - first_token), "client"
+        tokens_per_s, source = decode_rate(
+            server_tokens=predicted_n, server_s=predicted_ms / 1000 if predicted_ms else None,
+            client_tokens=completion_tokens, first_token=first_token, last_token=last_token)
         return ChatReply(
             text="".join(parts),
             prompt_tokens=as_int(usage.get("prompt_tokens")),

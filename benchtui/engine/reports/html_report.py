@@ -273,9 +273,13 @@ _COLUMNS = (
         "Interv.", "mean_interventions", fmt.decimal, note="mean human interventions (hints, typed messages) per run"
     ),
     _Column("Malformed", "malformed_replies", fmt.integer, note="replies whose edits could not be parsed"),
+    _Column("Cut off", "truncated_replies", fmt.integer, note="replies cut off by the token limit (max_tokens)"),
     _Column("Tokens in", "prompt_tokens", fmt.integer, note="prompt tokens, all runs"),
     _Column("Tokens out", "completion_tokens", fmt.integer, note="completion tokens, all runs"),
-    _Column("Tok/s", "mean_tokens_per_s", fmt.rate, first="descending", note="mean decode rate"),
+    _Column(
+        "Tok/s", "mean_tokens_per_s", fmt.rate, first="descending",
+        note="mean decode rate, and who timed it: server (its own timings), client (its clock) or mixed",
+    ),
     _Column("Cost", "cost_usd", fmt.money, note="total cost in USD"),
 )
 
@@ -335,6 +339,8 @@ def _leaderboard(data: dict[str, Any]) -> str:
                 shown += _meter(value)
             elif column.key == "passed":
                 shown += f'<span class="muted"> / {esc(fmt.integer(agg.get("runs")))}</span>'
+            elif column.key == "mean_tokens_per_s" and agg.get("tokens_per_s_source"):
+                shown += f'<span class="muted"> {esc(agg["tokens_per_s_source"])}</span>'
             out.append(f'<td class="num" data-v="{fmt.sort_key(value)}">{shown}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div></section>")
@@ -596,6 +602,13 @@ def _reason(run: dict[str, Any]) -> str:
     return f'<div class="{css}"><b>{esc(title)}</b>{body}</div>'
 
 
+def _rate_with_source(run: dict[str, Any]) -> str:
+    """``42.0 (server)``: a rate is only comparable with another once you know who timed it."""
+    rate = fmt.rate(run.get("tokens_per_s"))
+    source = run.get("tokens_per_s_source")
+    return f"{rate} ({esc(source)})" if source and run.get("tokens_per_s") is not None else rate
+
+
 def _metrics(run: dict[str, Any]) -> str:
     items = (
         ("Completion", fmt.seconds(run.get("completion_time_s"))),
@@ -603,7 +616,7 @@ def _metrics(run: dict[str, Any]) -> str:
         ("Check time", fmt.seconds(run.get("check_time_s"))),
         ("Time to first token", fmt.seconds(run.get("ttft_s"))),
         ("Load time", fmt.seconds(run.get("load_time_s"))),
-        ("Tokens / s", fmt.rate(run.get("tokens_per_s"))),
+        ("Tokens / s", _rate_with_source(run)),
         ("Tokens in / out", f"{fmt.integer(run.get('prompt_tokens'))} / {fmt.integer(run.get('completion_tokens'))}"),
         ("Cost", fmt.money(run.get("cost_usd"))),
         ("Prompts", fmt.integer(run.get("prompts_sent"))),
@@ -614,6 +627,7 @@ def _metrics(run: dict[str, Any]) -> str:
             f"typed {fmt.integer(run.get('typed_interventions'))})",
         ),
         ("Malformed replies", fmt.integer(run.get("malformed_replies"))),
+        ("Cut-off replies", fmt.integer(run.get("truncated_replies"))),
         ("Turns", fmt.integer(run.get("turns"))),
         ("Requests", fmt.integer(run.get("request_attempts"))),
         (
