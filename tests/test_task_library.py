@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from benchtui.cli import main
-from benchtui.engine.tasks import load_tasks
+from benchtui.engine import prompts
+from benchtui.engine.tasks import load_task, load_tasks
+from benchtui.engine.validate import example_leaks
 from tests.conftest import TASKS
 from tests.support.scripted import Script, ScriptedOllama, fixed
 
@@ -72,3 +74,43 @@ def test_a_batch_over_a_folder_gives_one_row_per_task_and_model(
     assert pairs == {(t, m) for t in easy | {"add_comment"} for m in ("ollama/a", "ollama/b")}
     assert set(report["task_matrix"]) == easy | {"add_comment"}
     assert report["aggregates"]["ollama/a"]["runs"] == len(easy) + 1
+
+
+# The prompts' worked examples share nothing with a shipped task (a model copies the example).
+
+# The examples the system prompts had until 2026-12: the fix_typo task's own file and bug.
+OLD_EXAMPLES = (
+    'Example. To fix a misspelled word in greet.py:\n\ngreet.py\n```\n<<<<<<< SEARCH\n    return "Helo, " + name\n'
+    '=======\n    return "Hello, " + name\n>>>>>>> REPLACE\n```\n',
+    'Example. To fix a misspelled word in greet.py:\n\ngreet.py\n```\ndef greet(name):\n'
+    '    return "Hello, " + name\n```\n',
+)
+
+
+def test_no_shipped_task_shares_a_file_a_name_or_a_line_with_the_prompts_examples() -> None:
+    assert all(example in prompts.system_prompt(f) for example, f in zip(prompts.EXAMPLES, ("diff", "whole"),
+                                                                          strict=True))
+    leaks = {t.id: example_leaks(t) for t in load_tasks([TASKS])}
+    assert not any(leaks.values()), leaks
+
+
+def test_the_old_greet_example_is_caught_as_a_leak_of_fix_typo() -> None:
+    leaks = example_leaks(load_task(TASKS / "easy" / "fix_typo.md"), OLD_EXAMPLES)
+    assert "the prompts' example names the task's file greet.py" in leaks
+    assert "the prompts' example uses the task's name greet" in leaks
+
+
+def test_tasks_validate_fails_a_task_that_is_the_prompts_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # each problem stays on one line
+    for folder, offset in (("ws", 23), ("sol", 32)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "temps.py").write_text(
+            f"def to_fahrenheit(celsius):\n    return celsius * 9 / 5 + {offset}\n")
+    (tmp_path / "t.md").write_text("---\nid: leaky\ndifficulty: easy\nworkspace: ws/\nsolution: sol/\n"
+                                   "check: grep -q 32 temps.py\n---\nFix the offset.\n")
+    assert main(["tasks", "validate", str(tmp_path / "t.md")]) == 1
+    out = capsys.readouterr().out
+    assert "names the task's file temps.py" in out and "to_fahrenheit" in out
+    assert "'return celsius * 9 / 5 + 32'" in out
