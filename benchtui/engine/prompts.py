@@ -125,10 +125,25 @@ def feedback_prompt(
     if check_output is not None:
         sections.append(f"The tests still fail. Their output ends with:\n```\n{check_output.strip()}\n```")
     if changed_files:
-        sections.append("The files now look like this:\n\n" + render_files(changed_files))
+        sections.append(_files_section(changed_files))
     for message in human_messages:
         sections.append(f"A message from the user: {message}")
     if hint:
         sections.append(f"Hint from the user: {hint}")
     sections.append("Fix the problem. Reply with the edits.")
     return "\n\n".join(sections)
+
+
+def _files_section(files: list[tuple[str, str]]) -> str:
+    return "The files now look like this:\n\n" + render_files(files)
+
+
+def without_files(feedback: str, changed_files: list[tuple[str, str]]) -> str:
+    """``feedback`` less its file dump: what is kept of an older turn once the prompt is refreshed with the
+    files as they are now (see first_prompt's ``refreshed``)."""
+    if not changed_files:
+        return feedback
+    section = _files_section(changed_files)
+    if "\n\n" + section in feedback:
+        return feedback.replace("\n\n" + section, "", 1)
+    return feedback.replace(section + "\n\n", "", 1)  # the dump opened the feedback

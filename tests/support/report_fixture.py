@@ -154,6 +154,7 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> dict[str
             "benchtui_version": "0.1.0",
             "started_at": STARTED_AT,
             "finished_at": STARTED_AT,
+            "history_dropped": 0,
         }
     )
     base.update(values)
