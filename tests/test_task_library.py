@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from benchtui.cli import main
 from benchtui.engine import prompts
 from benchtui.engine.tasks import load_task, load_tasks
 from benchtui.engine.validate import example_leaks
+from benchtui.engine.workspace import Workspace, overlay
 from tests.conftest import TASKS
 from tests.support.scripted import Script, ScriptedOllama, fixed
 
@@ -114,3 +116,70 @@ def test_tasks_validate_fails_a_task_that_is_the_prompts_example(
     out = capsys.readouterr().out
     assert "names the task's file temps.py" in out and "to_fahrenheit" in out
     assert "'return celsius * 9 / 5 + 32'" in out
+
+
+# Each check tests what its prompt asks: answers that once passed, or would, and must not.
+
+GOOD_CLAMP_DOC = '    """Return value limited to low..high; raise ValueError if low > high."""\n'
+
+
+def _check_passes(task_md: Path, edit: Callable[[Path], None]) -> bool:
+    with Workspace(load_task(task_md)) as workspace:
+        edit(workspace.root)
+        return workspace.run_check(60.0).passed
+
+
+def _docstring(doc: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        path = root / "mathutils.py"
+        path.write_text(path.read_text().replace("def clamp(value, low, high):\n",
+                                                 "def clamp(value, low, high):\n" + doc, 1))
+    return edit
+
+
+def _also(first: Callable[[Path], None], name: str, text: str = "x = 1\n") -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        first(root)
+        (root / name).write_text(text)
+    return edit
+
+
+def _solution(task_md: Path) -> Callable[[Path], None]:
+    solution = load_task(task_md).solution
+    assert solution is not None
+    return lambda root: overlay(solution, root)
+
+
+ADD_COMMENT = TASKS / "smoke" / "add_comment.md"
+SET_RETRIES = TASKS / "smoke" / "set_retries.md"
+FIX_TYPO = TASKS / "easy" / "fix_typo.md"
+
+
+@pytest.mark.parametrize(
+    ("task_md", "edit"),
+    [
+        # Seen from a model: a docstring of 10+ characters that says neither what clamp returns nor when it raises.
+        (ADD_COMMENT, _docstring('    """Clamp helper function."""\n')),
+        (ADD_COMMENT, _docstring('    """Return value limited to low..high."""\n')),  # no ValueError
+        (ADD_COMMENT, _docstring('    """Raise ValueError if low > high."""\n')),  # nothing about the result
+        # Seen from the same model: the right docstring, and a stray file beside it.
+        (ADD_COMMENT, _also(_docstring(GOOD_CLAMP_DOC), "Mathutils.py")),
+        # The prompt says: change the setting, not retry.py.
+        (SET_RETRIES, lambda root: (root / "retry.py").write_text(
+            (root / "retry.py").read_text().replace("config.MAX_RETRIES", "3"))),
+        (SET_RETRIES, _also(_solution(SET_RETRIES), "config_backup.py")),
+        (FIX_TYPO, _also(_solution(FIX_TYPO), "greet_fixed.py")),
+        (FIX_TYPO, _also(_solution(FIX_TYPO), "main.py",
+                         'import sys\n\nif __name__ == "__main__":\n    print(f"Hello, {sys.argv[1]}!")\n')),
+    ],
+    ids=["vague-docstring", "no-ValueError", "no-result", "stray-file", "retry-py-edited", "retry-stray-file",
+         "typo-stray-file", "main-py-rewritten"],
+)
+def test_a_check_fails_an_answer_that_skips_what_its_prompt_asks(
+    task_md: Path, edit: Callable[[Path], None]
+) -> None:
+    assert not _check_passes(task_md, edit)
+
+
+def test_the_add_comment_check_passes_a_docstring_that_says_what_was_asked() -> None:
+    assert _check_passes(ADD_COMMENT, _docstring(GOOD_CLAMP_DOC))
