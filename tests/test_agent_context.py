@@ -127,3 +127,16 @@ def test_a_whole_file_reply_cut_off_by_the_token_limit_is_not_written_and_the_mo
     assert "counter.py: your reply ended inside an edit block" in feedback and "not applied" in feedback
     edits = [e for e in transcript if e["kind"] == "edits"]
     assert edits[0]["applied"] == [] and edits[0]["failed"] == 1
+
+
+def test_a_feedback_loses_exactly_its_file_dump_wherever_it_stands() -> None:
+    from benchtui.engine import prompts
+
+    files = [("a.py", "x = 1\n\n\ny = 2\n")]
+    for check_output in ("E   assert 1 == 2", None):
+        feedback = prompts.feedback_prompt(check_output=check_output, edit_failures=[], no_edits=False,
+                                           changed_files=files, hint="try y", human_messages=[], edit_format="diff")
+        slim = prompts.without_files(feedback, files)
+        assert "y = 2" in feedback and "y = 2" not in slim and "The files now look like this" not in slim
+        assert slim == prompts.feedback_prompt(check_output=check_output, edit_failures=[], no_edits=False,
+                                               changed_files=[], hint="try y", human_messages=[], edit_format="diff")
