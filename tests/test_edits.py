@@ -167,3 +167,78 @@ def test_an_example_block_is_ignored_beside_a_real_edit(module: Path) -> None:
 def test_a_pathless_search_that_matches_nothing_says_so(module: Path) -> None:
     report = apply_to(module, "SEARCH\n```\ndef nowhere():\n    pass\n```\n\nREPLACE\n```\ndef x():\n    pass\n```\n")
     assert report.malformed and "matches no file exactly" in report.failures[0]
+
+
+# Paths come from labels, never from the code; a reply cut off inside a block is never applied.
+
+PROVERB = 'def proverb(*items):\n    return ""\n\n\ndef format_line(a, b):\n    return f"For want of a {a}"\n'
+
+
+@pytest.fixture
+def proverb(tmp_path: Path) -> Path:
+    (tmp_path / "proverb.py").write_text(PROVERB)
+    return tmp_path
+
+
+def apply_proverb(root: Path, reply: str, edit_format: str) -> object:
+    known = {"proverb.py"}
+    return apply_edits(root, parse_edits(reply, edit_format, known), known)
+
+
+@pytest.mark.parametrize("edit_format", ["whole", "diff"])
+def test_a_comment_naming_a_file_inside_the_code_is_not_a_path(proverb: Path, edit_format: str) -> None:
+    # Seen from Qwen2.5-Coder-1.5B: an unlabelled block opening with '# Proverb.py' created Proverb.py.
+    fixed = PROVERB.replace('return ""', 'return "And all for the want of a nail."')
+    reply = f"Here is the solution:\n\n```python\n# Proverb.py\n{fixed}```\n"
+    report = apply_proverb(proverb, reply, edit_format)
+    assert sorted(p.name for p in proverb.iterdir()) == ["proverb.py"]
+    assert report.applied == ["proverb.py"]  # type: ignore[attr-defined]
+    assert "want of a nail" in (proverb / "proverb.py").read_text()
+
+
+@pytest.mark.parametrize("label", ["Proverb.py", "PROVERB.PY", "```Proverb.py"])
+def test_a_path_differing_only_in_case_is_that_file(proverb: Path, label: str) -> None:
+    fixed = PROVERB.replace('return ""', 'return "done"')
+    head = f"{label}\n" if not label.startswith("```") else ""
+    fence = "```" if head else label
+    report = apply_proverb(proverb, f"{head}{fence}\n{fixed}```\n", "whole")
+    assert report.applied == ["proverb.py"]  # type: ignore[attr-defined]
+    assert sorted(p.name for p in proverb.iterdir()) == ["proverb.py"]
+
+
+def test_a_whole_file_cut_off_before_its_closing_fence_is_not_written(proverb: Path) -> None:
+    # Seen three times from Qwen2.5-Coder-1.5B on parse_duration: the reply hit max_tokens mid-file and
+    # the half file replaced the whole one, wiping the function after the cut.
+    reply = 'proverb.py\n```python\ndef proverb(*items):\n    lines = []\n    for a, b in zip(items'
+    report = apply_proverb(proverb, reply, "whole")
+    assert (proverb / "proverb.py").read_text() == PROVERB
+    assert report.malformed and not report.applied  # type: ignore[attr-defined]
+    assert "cut off" in report.failures[0] and "not applied" in report.failures[0]  # type: ignore[attr-defined]
+
+
+def test_complete_files_before_a_cut_off_one_still_apply(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("A = 1\n")
+    (tmp_path / "b.py").write_text("B = 1\n")
+    known = {"a.py", "b.py"}
+    reply = "a.py\n```python\nA = 2\n```\n\nb.py\n```python\nB ="
+    report = apply_edits(tmp_path, parse_edits(reply, "whole", known), known)
+    assert report.applied == ["a.py"] and len(report.failures) == 1 and "b.py" in report.failures[0]
+    assert (tmp_path / "a.py").read_text() == "A = 2\n" and (tmp_path / "b.py").read_text() == "B = 1\n"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # cut inside the REPLACE part
+        'greet.py\n```\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n    print(f"Hel',
+        # cut inside the SEARCH part
+        'greet.py\n```\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n',
+        # labelled drift, cut inside the REPLACE fence
+        'SEARCH\n```\n    print(f"Helo, {name}!")\n```\n\nREPLACE\n```\n    print(f"Hel',
+    ],
+)
+def test_a_search_replace_block_cut_off_is_not_applied(workspace: Path, reply: str) -> None:
+    report = apply(workspace, reply)
+    assert (workspace / "greet.py").read_text() == GREET
+    assert report.malformed and not report.applied
+    assert "cut off" in report.failures[0]

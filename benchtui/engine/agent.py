@@ -8,6 +8,7 @@ happens, the run ends as a result dict; a failing model is data, never an except
 
 from __future__ import annotations
 
+import math
 import queue
 import re
 import threading
@@ -29,7 +30,19 @@ from benchtui.engine.workspace import DiffStats, Workspace
 CHECK_OUTPUT_TAIL_LINES = 40
 CHECK_OUTPUT_TAIL_CHARS = 3000
 STORED_CHECK_OUTPUT_CHARS = 8000
+# The prompt budget of a model whose context size benchtui does not know (no settings.num_ctx): history
+# beyond it is dropped, but the run is never failed for it.
 DEFAULT_CONTEXT_CHARS = 14000
+# An embedded model's context when its spec does not say (embedded.DEFAULT_CONTEXT).
+EMBEDDED_CONTEXT_TOKENS = 4096
+# The reply's room when a model sets no max_tokens (Anthropic's own default is the same).
+DEFAULT_REPLY_TOKENS = 1024
+# Characters per token before the server has counted a prompt. Measured with the embedded SmolLM2's own
+# tokenizer on the 13 shipped tasks' first prompts: 2.96 (JavaScript) to 3.60; 2.8 errs towards sending
+# less. The server's own counts then replace it, less LEARN_MARGIN (later turns hold other text).
+CHARS_PER_TOKEN = 2.8
+LEARN_MARGIN = 0.95
+MESSAGE_OVERHEAD_TOKENS = 8  # the chat template's role markers around each message
 DEFAULT_CHECK_TIMEOUT_S = 300.0
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -145,7 +158,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
         "check_output": "", "check_truncated": False, "resource_limit": None, "diff": "", "transcript_file": None,
         "fingerprint": None, "prompt_version": prompts.PROMPT_VERSION, "benchtui_version": __version__,
         "started_at": now, "finished_at": now,
-        "tokens_per_s_source": None, "truncated_replies": 0,
+        "tokens_per_s_source": None, "truncated_replies": 0, "history_dropped": 0,
     }
 
 
@@ -184,6 +197,10 @@ def run_task(
     sandbox_mode: str | None = None
     resource_limit: str | None = None
     last_progress = 0.0
+    window = _Window.of(spec, context_chars)
+    history_dropped = 0
+    # The feedback prompts with their file dumps left out, by index in messages (see _fit).
+    slim: dict[int, str] = {}
 
     def progress(force: bool = False) -> None:
         nonlocal last_progress
@@ -237,6 +254,14 @@ def run_task(
                 break
             state["phase"] = "prompting"
             progress(force=True)
+            sent, dropped, fits = _fit(messages, window, slim, lambda: prompts.first_prompt(
+                task.prompt, workspace.text_files(), spec.edit_format, refreshed=True))
+            if not fits and window.context is not None:
+                # A prompt that cannot fit would be cut by the server or leave no room for the reply.
+                status, error_kind, error_message = "error", "context_exhausted", window.exhausted(sent)
+                record("error", None, error_message, error=error_kind, attempts=0)
+                break
+            history_dropped += dropped
             with _request_slot(request_slots, control.cancel) as waited:
                 if waited is None:
                     status = "cancelled"
@@ -248,8 +273,7 @@ def run_task(
                 state["prompts_sent"] += 1
                 asked = time.monotonic()
                 try:
-                    reply = provider.chat(_fit(messages, context_chars), cancel=control.cancel, on_token=on_token,
-                                          deadline=deadline)
+                    reply = provider.chat(sent, cancel=control.cancel, on_token=on_token, deadline=deadline)
                 except ProviderError as error:
                     meter.model_time_s += time.monotonic() - asked
                     meter.attempts += error.attempts
@@ -264,6 +288,7 @@ def run_task(
                 meter.model_time_s += time.monotonic() - asked
             meter.attempts += reply.attempts
             meter.add(reply)
+            window.learn(sent, reply.prompt_tokens)
             record("reply", "assistant", reply.text, prompt_tokens=reply.prompt_tokens,
                    completion_tokens=reply.completion_tokens, duration_s=round(reply.duration_s, 3),
                    tokens_per_s=reply.tokens_per_s, finish_reason=reply.finish_reason)
@@ -329,12 +354,13 @@ def run_task(
                 counts["typed"] += 1
                 record("human", "user", message)
             state["interventions"] = counts["hints"] + counts["typed"]
+            changed = workspace.changed_since_shown()
             feedback = prompts.feedback_prompt(
                 check_output=tail(previous_output or "") if previous_output is not None else None,
                 edit_failures=report.failures,
                 no_edits=report.parsed == 0,
                 changed_nothing=report.changed_nothing,
-                changed_files=workspace.changed_since_shown(),
+                changed_files=changed,
                 hint=hint,
                 human_messages=typed,
                 edit_format=spec.edit_format,
@@ -342,6 +368,7 @@ def run_task(
             if reply.truncated:
                 limit = spec.settings.get("max_completion_tokens") or spec.settings.get("max_tokens")
                 feedback = prompts.truncated_reply_note(spec.edit_format, limit) + "\n\n" + feedback
+            slim[len(messages)] = prompts.without_files(feedback, changed)
             messages.append({"role": "user", "content": feedback})
             record("prompt", "user", feedback)
         # Only apply() changes the workspace: the diff taken after the last one still holds.
@@ -384,6 +411,7 @@ def run_task(
         "started_at": started_at,
         "tokens_per_s_source": meter.tokens_per_s_source,
         "truncated_replies": meter.truncated_replies,
+        "history_dropped": history_dropped,
     })
     return result, transcript
 
@@ -405,15 +433,76 @@ def _request_slot(slots: threading.Semaphore | None, cancel: threading.Event) ->
         slots.release()
 
 
-def _fit(messages: list[ChatMessage], budget: int) -> list[ChatMessage]:
-    """Drop the oldest exchanges (never the system prompt, the task or the latest feedback) to fit."""
-    size = sum(len(m["content"]) for m in messages)
-    if size <= budget or len(messages) <= 3:
-        return messages
-    head, rest = messages[:2], messages[2:]
-    while len(rest) > 1 and size > budget:
-        dropped = rest.pop(0)
-        size -= len(dropped["content"])
-    if rest and rest[0]["role"] == "assistant":
-        size -= len(rest.pop(0)["content"])
-    return head + rest
+@dataclass
+class _Window:
+    """How much of a model's context a prompt may take, in estimated tokens.
+
+    ``context`` None: the size is unknown, and a character budget stands in for it (a soft limit, never a
+    failure). The estimate starts at CHARS_PER_TOKEN and follows what the server counts for each prompt."""
+
+    context: int | None
+    reply_tokens: int
+    soft_chars: int
+    chars_per_token: float = CHARS_PER_TOKEN
+
+    @classmethod
+    def of(cls, spec: ModelSpec, soft_chars: int) -> _Window:
+        settings = spec.settings
+        cap = _count(settings.get("max_tokens")) or _count(settings.get("max_completion_tokens"))
+        # An embedded model's context is its server's n_ctx (ModelSpec.context); others may say num_ctx.
+        context = spec.context or _count(settings.get("num_ctx"))
+        if context is None and spec.provider == "embedded":
+            context = EMBEDDED_CONTEXT_TOKENS
+        return cls(context, cap or DEFAULT_REPLY_TOKENS, soft_chars)
+
+    def tokens(self, messages: list[ChatMessage]) -> int:
+        chars = sum(len(m["content"]) for m in messages)
+        return math.ceil(chars / self.chars_per_token) + MESSAGE_OVERHEAD_TOKENS * len(messages)
+
+    def fits(self, messages: list[ChatMessage]) -> bool:
+        if self.context is None:
+            return sum(len(m["content"]) for m in messages) <= self.soft_chars
+        return self.tokens(messages) + self.reply_tokens <= self.context
+
+    def learn(self, sent: list[ChatMessage], prompt_tokens: int | None) -> None:
+        """Take the server's token count for ``sent`` as the measure of the next prompts."""
+        if not prompt_tokens or prompt_tokens <= 0:
+            return
+        text_tokens = prompt_tokens - MESSAGE_OVERHEAD_TOKENS * len(sent)
+        if text_tokens > 0:
+            # Within what tokenizers give: a count cut short by a prompt cache must not make prompts look small.
+            measured = sum(len(m["content"]) for m in sent) / text_tokens * LEARN_MARGIN
+            self.chars_per_token = min(max(measured, 1.0), 4.5)
+
+    def exhausted(self, sent: list[ChatMessage]) -> str:
+        return (f"the task does not fit the model's context: its prompt (system prompt, task, current files and "
+                f"the latest feedback) takes about {self.tokens(sent)} tokens and the reply needs "
+                f"{self.reply_tokens} (max_tokens), more than the {self.context} tokens of its context (num_ctx)")
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _fit(
+    messages: list[ChatMessage], window: _Window, slim: dict[int, str], refreshed: Callable[[], str]
+) -> tuple[list[ChatMessage], bool, bool]:
+    """The conversation to send: (messages, whether history was dropped, whether they fit).
+
+    Whole when it fits. Otherwise the file dumps go first: the first prompt is sent again with the files as
+    they are now (``refreshed``), the later feedback without its dumps (``slim``), and then the oldest
+    exchanges go, never the system prompt, the task or the latest feedback. When even those do not fit, the
+    smallest conversation is returned with fits False."""
+    if window.fits(messages):
+        return messages, False, True
+    if len(messages) <= 2:
+        return messages, False, False
+    head: list[ChatMessage] = [messages[0], {"role": "user", "content": refreshed()}]
+    rest: list[ChatMessage] = [{"role": m["role"], "content": slim.get(i, m["content"])}
+                               for i, m in enumerate(messages) if i >= 2]
+    # After the first prompt come (reply, feedback) pairs; dropping whole pairs keeps the turns in order.
+    while len(rest) > 2 and not window.fits(head + rest):
+        del rest[:2]
+    if len(rest) == 2 and not window.fits(head + rest):
+        del rest[0]  # the latest reply too: the latest feedback is what the model must answer
+    return head + rest, True, window.fits(head + rest)

@@ -2,10 +2,17 @@
 
 Two formats (design §5a): ``diff`` (a path line, then fenced SEARCH/REPLACE blocks) and ``whole`` (a path
 line, then a fenced block with the file's full new content). Small models drift from both, so the
-parser accepts the path inside the fence or in the fence's info string, a missing fence or closing
-marker, trailing prose, CRLF, and SEARCH text whose indentation differs from the file. It is strict
-about where files go: absolute paths, ``..``, NUL, overlong names and symlinks that lead outside the
-workspace are refused before anything is written.
+parser accepts the path as a bare line just inside the fence or in the fence's info string, a missing
+fence or closing marker, trailing prose, CRLF, and SEARCH text whose indentation differs from the file.
+A path differing from a workspace file only in case is that file.
+
+It never takes a path from a comment inside the code (``# Proverb.py`` as a block's first line once
+created a second file beside ``proverb.py``), and it never applies a block the reply ends inside: a
+fence that never closes, or a SEARCH/REPLACE block whose end never came, is a reply cut off by the
+token limit, and writing it would wipe the rest of the file. Such a block is reported, not applied.
+
+It is strict about where files go: absolute paths, ``..``, NUL, overlong names and symlinks that lead
+outside the workspace are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from benchtui.engine import prompts
 
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\b.*$", re.IGNORECASE)
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
@@ -38,6 +47,8 @@ class SearchReplace:
     path: str | None
     search: str
     replace: str
+    # False when the reply ended inside the block (cut off): it is reported, never applied.
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class WholeFile:
     content: str
     # False when the model was asked for SEARCH/REPLACE blocks: the block may be a fragment of the file.
     trusted: bool = True
+    # False when the reply ended before the block's closing fence (cut off): reported, never applied.
+    complete: bool = True
 
 
 Edit = SearchReplace | WholeFile
@@ -74,16 +87,27 @@ class PathRejected(ValueError):
 # Parsing
 
 
-def _clean_path(line: str, known: set[str]) -> str | None:
-    """The file path a line names, or None. Known workspace files win over the generic pattern."""
+def _clean_path(line: str, known: set[str], *, bare: bool = False) -> str | None:
+    """The file path a line names, or None. Known workspace files win over the generic pattern.
+
+    ``bare``: the line is inside a fence, where only the path alone counts; ``# x.py`` or ``// x.js``
+    there is a comment in the code, not a label.
+    """
     candidate = line.strip()
     if not candidate or len(candidate) > MAX_PATH_LENGTH:
         return None
-    candidate = _PATH_DECORATION.sub("", candidate).strip().strip("`*\"'").rstrip(":").strip()
+    if not bare:
+        candidate = _PATH_DECORATION.sub("", candidate).strip().strip("`*\"'").rstrip(":").strip()
     candidate = candidate.removeprefix("./")
     if not candidate or " " in candidate:
         return None
-    if candidate in known or _PATH_LIKE.match(candidate):
+    if candidate in known:
+        return candidate
+    # A model that writes Proverb.py for proverb.py means that file, not a new one beside it.
+    folded = [k for k in known if k.casefold() == candidate.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    if _PATH_LIKE.match(candidate):
         return candidate
     return None
 
@@ -101,36 +125,42 @@ def _parse_search_replace(text: str, known: set[str]) -> list[SearchReplace]:
     lines = text.split("\n")
     edits: list[SearchReplace] = []
     current: str | None = None
+    fenced = False
     i = 0
     while i < len(lines):
         line = lines[i]
         if _SEARCH.match(line):
-            search, replace, i = _read_block(lines, i + 1)
-            edits.append(SearchReplace(current, search, replace))
+            search, replace, i, ending = _read_block(lines, i + 1)
+            edits.append(SearchReplace(current, search, replace, complete=ending != "end"))
+            fenced = fenced and ending != "fence"
             continue
         if _SEARCH_LABEL.match(line):
             labelled = _read_labelled(lines, i + 1)
             if labelled is not None:
-                search, replace, i = labelled
-                edits.append(SearchReplace(current, search, replace))
+                search, replace, i, complete = labelled
+                edits.append(SearchReplace(current, search, replace, complete=complete))
                 continue
         fence = _FENCE.match(line)
         if fence:
             info = fence.group(2).strip()
+            fenced = bool(info) or not fenced
             for word in info.split():
                 path = _clean_path(word, known)
                 if path:
                     current = path
         else:
-            path = _clean_path(line, known)
+            path = _clean_path(line, known, bare=fenced)
             if path:
                 current = path
         i += 1
     return edits
 
 
-def _read_block(lines: list[str], start: int) -> tuple[str, str, int]:
-    """Read SEARCH text up to the divider, REPLACE text up to its marker (or the closing fence)."""
+def _read_block(lines: list[str], start: int) -> tuple[str, str, int, str]:
+    """Read SEARCH text up to the divider, REPLACE text up to its marker (or the closing fence).
+
+    The last item says how the block ended: ``"marker"``, ``"fence"``, ``"next"`` (another SEARCH
+    began) or ``"end"``: the reply ran out inside the block, so it was cut off."""
     search: list[str] = []
     replace: list[str] = []
     target = search
@@ -140,19 +170,20 @@ def _read_block(lines: list[str], start: int) -> tuple[str, str, int]:
         if target is search and _DIVIDER.match(line):
             target = replace
         elif _REPLACE.match(line):
-            return "\n".join(search), "\n".join(replace), i + 1
+            return "\n".join(search), "\n".join(replace), i + 1, "marker"
         elif _SEARCH.match(line):
-            break
+            return "\n".join(search), "\n".join(replace), i, "next"
         elif target is replace and _is_closing_fence(line):
-            return "\n".join(search), "\n".join(replace), i + 1
+            return "\n".join(search), "\n".join(replace), i + 1, "fence"
         else:
             target.append(line)
         i += 1
-    return "\n".join(search), "\n".join(replace), i
+    return "\n".join(search), "\n".join(replace), i, "end"
 
 
 def _fenced_after(lines: list[str], start: int) -> tuple[list[str], int] | None:
-    """The content of the fence opening on the next non-blank line after ``start``, and the index after it."""
+    """The content of the fence opening on the next non-blank line after ``start``, and the index after it
+    (past the end of ``lines`` when the fence never closed)."""
     i = start
     while i < len(lines) and not lines[i].strip():
         i += 1
@@ -166,10 +197,10 @@ def _fenced_after(lines: list[str], start: int) -> tuple[list[str], int] | None:
     return body, i + 1
 
 
-def _read_labelled(lines: list[str], start: int) -> tuple[str, str, int] | None:
+def _read_labelled(lines: list[str], start: int) -> tuple[str, str, int, bool] | None:
     """Drift seen in small models: a bare 'SEARCH' line and a fence, then 'REPLACE' and a fence."""
     search = _fenced_after(lines, start)
-    if search is None:
+    if search is None or search[1] > len(lines):
         return None
     body, i = search
     while i < len(lines) and not lines[i].strip():
@@ -179,7 +210,7 @@ def _read_labelled(lines: list[str], start: int) -> tuple[str, str, int] | None:
     replace = _fenced_after(lines, i + 1)
     if replace is None:
         return None
-    return "\n".join(body), "\n".join(replace[0]), replace[1]
+    return "\n".join(body), "\n".join(replace[0]), replace[1], replace[1] <= len(lines)
 
 
 def _is_closing_fence(line: str) -> bool:
@@ -211,9 +242,10 @@ def _parse_whole(text: str, known: set[str], *, trusted: bool) -> list[WholeFile
         while i < len(lines) and not lines[i].strip().startswith(marker[:3]):
             body.append(lines[i])
             i += 1
+        complete = i < len(lines)
         i += 1
         if path is None and body:
-            inner = _clean_path(body[0], known)
+            inner = _clean_path(body[0], known, bare=True)
             if inner:
                 path, body = inner, body[1:]
         path = path or last_path
@@ -221,7 +253,7 @@ def _parse_whole(text: str, known: set[str], *, trusted: bool) -> list[WholeFile
         content = "\n".join(body)
         if not content.strip():
             continue
-        edits.append(WholeFile(path, content + "\n" if not content.endswith("\n") else content, trusted))
+        edits.append(WholeFile(path, content + "\n" if not content.endswith("\n") else content, trusted, complete))
     return edits
 
 
@@ -268,6 +300,10 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
     report = ApplyReport(parsed=len(edits))
     unmatched = 0
     for edit in edits:
+        if not edit.complete:
+            whole = isinstance(edit, WholeFile) and edit.trusted
+            report.failures.append(prompts.cut_off_block(edit.path, whole=whole))
+            continue
         if isinstance(edit, WholeFile) and (edit.path is None or not edit.trusted):
             outcome = _apply_untrusted_block(root, edit, known_files)
             if outcome is None:

@@ -20,6 +20,7 @@ RESULT_KEYS = (
     "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "resource_limit",
     "diff", "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
     "tokens_per_s_source", "truncated_replies",
+    "history_dropped",
 )
 
 

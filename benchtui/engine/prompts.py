@@ -3,13 +3,17 @@
 A prompt change changes the benchmark, so PROMPT_VERSION must be bumped with any wording change. The
 shape follows aider's edit-block prompts: the rules stated once, one short worked example, and the
 files shown with their paths exactly as they must be written back.
+
+The worked examples must share nothing with any shipped task (no file name, no function, no line): a
+model copies an example's SEARCH text, so an example that is a task's own bug leaks the answer.
+``benchtui tasks validate`` checks that against EXAMPLES.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-PROMPT_VERSION = "2026-12-01.1"
+PROMPT_VERSION = "2026-12-01.2"
 
 _DIFF_RULES = """\
 You are an expert software engineer. You change code by replying with SEARCH/REPLACE blocks.
@@ -27,14 +31,14 @@ Every SEARCH/REPLACE block looks like this:
 To create a new file, give its path and leave the SEARCH part empty.
 Only the blocks are applied. Keep explanations short.
 
-Example. To fix a misspelled word in greet.py:
+Example. To correct the offset in to_fahrenheit() in temps.py:
 
-greet.py
+temps.py
 ```
 <<<<<<< SEARCH
-    return "Helo, " + name
+    return celsius * 9 / 5 + 23
 =======
-    return "Hello, " + name
+    return celsius * 9 / 5 + 32
 >>>>>>> REPLACE
 ```
 """
@@ -45,14 +49,17 @@ file you change:
 1. the file path alone on a line, exactly as shown to you;
 2. a fenced code block holding the ENTIRE new file content (never a fragment, never "..." ).
 
-Example. To fix a misspelled word in greet.py:
+Example. To correct the offset in to_fahrenheit() in temps.py:
 
-greet.py
+temps.py
 ```
-def greet(name):
-    return "Hello, " + name
+def to_fahrenheit(celsius):
+    return celsius * 9 / 5 + 32
 ```
 """
+
+EXAMPLES = (_DIFF_RULES[_DIFF_RULES.index("Example."):], _WHOLE_RULES[_WHOLE_RULES.index("Example."):])
+"""The worked examples of the system prompts, which no shipped task may share a file or a line with."""
 
 
 def system_prompt(edit_format: str) -> str:
@@ -68,14 +75,30 @@ def render_files(files: Iterable[tuple[str, str]]) -> str:
     return "\n\n".join(parts)
 
 
-def first_prompt(task_prompt: str, files: list[tuple[str, str]], edit_format: str) -> str:
+def first_prompt(
+    task_prompt: str, files: list[tuple[str, str]], edit_format: str, *, refreshed: bool = False
+) -> str:
+    """The task and the files. ``refreshed``: sent again in place of the first prompt when older turns no
+    longer fit the model's context; their file dumps were stale, so the files as they are now stand here."""
     how = "SEARCH/REPLACE blocks" if edit_format != "whole" else "complete files"
     listing = render_files(files) if files else "(the workspace is empty)"
+    intro = ("Earlier turns were left out to fit your context window. These are the files of the project as "
+             "they are now:" if refreshed else "These are the files of the project:")
     return (
         f"{task_prompt.strip()}\n\n"
-        f"These are the files of the project:\n\n{listing}\n\n"
+        f"{intro}\n\n{listing}\n\n"
         f"Reply with {how} that make the change."
     )
+
+
+def cut_off_block(path: str | None, *, whole: bool) -> str:
+    """Why a block the reply ended inside was not applied (it was cut off, most likely at the token limit)."""
+    where = f"{path}: your" if path else "Your"
+    shorter = ("send only the files that change" if whole
+               else "use SEARCH/REPLACE blocks with only the few lines that change")
+    return (f"{where} reply ended inside an edit block (its closing fence or REPLACE line never came; the "
+            f"reply was probably cut off at the output limit), so that block was not applied. Keep the reply "
+            f"shorter: {shorter}, and no explanations.")
 
 
 def feedback_prompt(
@@ -102,7 +125,7 @@ def feedback_prompt(
     if check_output is not None:
         sections.append(f"The tests still fail. Their output ends with:\n```\n{check_output.strip()}\n```")
     if changed_files:
-        sections.append("The files now look like this:\n\n" + render_files(changed_files))
+        sections.append(_files_section(changed_files))
     for message in human_messages:
         sections.append(f"A message from the user: {message}")
     if hint:
@@ -120,3 +143,18 @@ def truncated_reply_note(edit_format: str, max_tokens: object = None) -> str:
     how = "fewer and smaller SEARCH/REPLACE blocks" if edit_format != "whole" else "one file per reply"
     return (f"Your last reply was cut off: it reached the reply length limit{limit} before it ended, and "
             f"everything after that point was lost. Keep the next reply shorter: {how}, no explanations.")
+
+
+def _files_section(files: list[tuple[str, str]]) -> str:
+    return "The files now look like this:\n\n" + render_files(files)
+
+
+def without_files(feedback: str, changed_files: list[tuple[str, str]]) -> str:
+    """``feedback`` less its file dump: what is kept of an older turn once the prompt is refreshed with the
+    files as they are now (see first_prompt's ``refreshed``)."""
+    if not changed_files:
+        return feedback
+    section = _files_section(changed_files)
+    if "\n\n" + section in feedback:
+        return feedback.replace("\n\n" + section, "", 1)
+    return feedback.replace(section + "\n\n", "", 1)  # the dump opened the feedback

@@ -1,16 +1,20 @@
 """``benchtui tasks validate``: prove each task can tell a solution from a non-solution.
 
 For every task: the start state fails the check, the reference solution passes it, a "solution" that
-only rewrites the check files still fails (the hidden check files are laid over it), and the check
-finishes within the task's timeout.
+only rewrites the check files still fails (the hidden check files are laid over it), the check
+finishes within the task's timeout, and the prompts' worked examples share no file name, function or
+distinctive line with the task (a model copies the example, so an example that is the task leaks it).
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchtui.engine import prompts
 from benchtui.engine.checkoutput import failure_excerpt
 from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import Workspace, overlay
@@ -21,6 +25,49 @@ _CHEATS = {
     ".mjs": "import test from 'node:test';\ntest('ok', () => {});\n",
     ".sh": "exit 0\n",
 }
+
+
+# A line shorter than this (``return x``, ``}``) is common to any code; longer ones are the task's own.
+_DISTINCTIVE_LINE_CHARS = 12
+_DEFINED = re.compile(r"^\s*(?:async\s+def|def|class|function|(?:export\s+)?(?:const|let|var))\s+([A-Za-z_$][\w$]*)")
+
+
+def _task_files(task: Task) -> Iterable[Path]:
+    for folder in (task.workspace, task.solution, task.check_files):
+        if folder is not None and folder.is_dir():
+            yield from (f for f in sorted(folder.rglob("*")) if f.is_file() and "__pycache__" not in f.parts)
+
+
+def _lines(text: str) -> set[str]:
+    return {line.strip() for line in text.splitlines() if len(line.strip()) >= _DISTINCTIVE_LINE_CHARS}
+
+
+def _mentions(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w.$]){re.escape(word)}(?![\w$])", text) is not None
+
+
+def example_leaks(task: Task, examples: Sequence[str] = prompts.EXAMPLES) -> list[str]:
+    """What the prompts' worked examples share with ``task``: its file names, the functions and classes
+    its files define, and its distinctive lines. Empty when they share nothing."""
+    example = "\n".join(examples)
+    example_lines = _lines(example)
+    names: set[str] = set()
+    defined: set[str] = set()
+    lines: set[str] = set()
+    for file in _task_files(task):
+        names.add(file.name)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        defined.update(m.group(1) for m in map(_DEFINED.match, text.splitlines())
+                       if m and len(m.group(1)) >= 3 and not m.group(1).startswith("__"))
+        lines |= _lines(text) & example_lines
+    leaks = [f"the prompts' example names the task's file {name}" for name in sorted(names) if _mentions(example, name)]
+    leaks += [f"the prompts' example uses the task's name {name}" for name in sorted(defined)
+              if _mentions(example, name)]
+    leaks += [f"the prompts' example holds the task's line {line!r}" for line in sorted(lines)]
+    return leaks
 
 
 @dataclass
@@ -40,6 +87,7 @@ class TaskValidation:
 
 def validate_task(task: Task, check_timeout_s: float = 120.0) -> TaskValidation:
     report = TaskValidation(task)
+    report.problems.extend(example_leaks(task))
     timeout = min(task.timeout_s, check_timeout_s)
 
     def check(prepare: object = None) -> tuple[bool, float, str]:

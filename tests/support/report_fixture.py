@@ -156,6 +156,7 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> dict[str
             "finished_at": STARTED_AT,
             "tokens_per_s_source": "server",
             "truncated_replies": 0,
+            "history_dropped": 0,
         }
     )
     base.update(values)

@@ -31,6 +31,11 @@ test('accents are removed', () => {
   assert.equal(slugify('Über Crème Brûlée'), 'uber-creme-brulee');
 });
 
+test('letters outside a-z that are not accented Latin ones are separators too', () => {
+  assert.equal(slugify('Tokyo 東京 2024'), 'tokyo-2024');
+  assert.equal(slugify('Ωmega_Point'), 'mega-point');
+});
+
 test('nothing usable gives an empty string', () => {
   assert.equal(slugify('!!!'), '');
   assert.equal(slugify(''), '');

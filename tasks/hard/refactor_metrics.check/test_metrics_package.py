@@ -1,3 +1,4 @@
+import hashlib
 import json
 import math
 import subprocess
@@ -62,6 +63,15 @@ def test_submodule_imports_first_in_fresh_interpreter(module):
     result = run_python("-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "# TYPE fresh_total counter\nfresh_total 1\n"
+
+
+# app.py as shipped: the prompt says it must keep working without changes.
+APP_PY_SHA256 = "31362bf13caab6d5f8ef180370f4474126dea2dfd6889f5c6950c9ed2ba4ef42"
+
+
+def test_app_py_is_unchanged():
+    digest = hashlib.sha256((HERE / "app.py").read_bytes()).hexdigest()
+    assert digest == APP_PY_SHA256, "app.py must keep working without changes"
 
 
 def test_app_still_works():

@@ -123,11 +123,13 @@ def test_json_storage_round_trip(tmp_path):
     assert os.listdir(tmp_path) == ["store.json"]
 
 
-def test_json_storage_errors(tmp_path):
+@pytest.mark.parametrize("content", ["[1, 2", '{"id": 1}', "[1, 2]", '[{"title": "no id", "done": false}]'])
+def test_json_storage_errors(tmp_path, content):
+    # Not JSON, or JSON without the shape the prompt gives: both are StorageError.
     from todo.storage import JsonFileStorage, StorageError
 
     path = tmp_path / "broken.json"
-    path.write_text("[1, 2", encoding="utf-8")
+    path.write_text(content, encoding="utf-8")
     with pytest.raises(StorageError):
         JsonFileStorage(path).load()
 

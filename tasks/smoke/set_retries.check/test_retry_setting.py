@@ -1,7 +1,14 @@
+import hashlib
+from pathlib import Path
+
 import pytest
 
 import config
 from retry import call_with_retries
+
+HERE = Path(__file__).resolve().parent
+# retry.py as shipped: the task is to change the setting, not the code that reads it.
+RETRY_PY_SHA256 = "af549fa5853e8e01d2249be55e8592d97301bd01bd839419978e5f34fc6b54be"
 
 
 def flaky(failures):
@@ -37,3 +44,19 @@ def test_no_retry_needed():
 
 def test_backoff_stays_zero():
     assert config.BACKOFF_SECONDS == 0
+
+
+def test_the_setting_is_three_retries():
+    assert config.MAX_RETRIES == 3
+
+
+def test_retry_py_is_unchanged():
+    digest = hashlib.sha256((HERE / "retry.py").read_bytes()).hexdigest()
+    assert digest == RETRY_PY_SHA256, "retry.py must not change; change the setting in config.py"
+
+
+def test_no_other_file_was_added():
+    found = {p.relative_to(HERE).as_posix() for p in HERE.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts}
+    extra = sorted(found - {"config.py", "retry.py", Path(__file__).name})
+    assert not extra, f"only config.py should change; these files should not exist: {extra}"
