@@ -19,6 +19,7 @@ RESULT_KEYS = (
     "hints_given", "typed_interventions", "malformed_replies", "files_modified", "lines_added",
     "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "resource_limit",
     "diff", "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
+    "queue_time_s",
 )
 
 
