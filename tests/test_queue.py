@@ -9,6 +9,7 @@ keep wide margins, because the machine running the tests is shared.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 
 from benchtui.cli import build_parser, main
 from benchtui.engine import embedded
@@ -28,6 +30,7 @@ from benchtui.engine.providers import make_provider
 from benchtui.engine.runner import BatchOptions, BatchRunner, endpoint_concurrency
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import Task, load_tasks
+from benchtui.headless import HeadlessDisplay
 from tests.conftest import write_config
 from tests.support.scripted import (
     Script,
@@ -278,3 +281,20 @@ def test_a_queued_run_shows_as_queued_and_its_time_stands_still() -> None:
     now[0] += 2.0
     assert row.shown_status == "prompting"
     assert board.live_elapsed(row) == 3.5
+
+
+def test_the_headless_table_shows_a_queued_run_with_its_clock_stopped() -> None:
+    screen = io.StringIO()
+    display = HeadlessDisplay(Console(file=screen, force_terminal=True, width=140, color_system=None))
+    now = [100.0]
+    display.board.clock = lambda: now[0]
+    display.emit(BatchStarted("b1", Path("/tmp/b1"), (PlannedRun("r1", "fix_typo", "gpt-test", 1),)))
+    display.emit(RunStarted("r1"))
+    display.emit(RunUpdate("r1", "queued", 2, 5, 1, 0, 120, None, 1.5))
+    now[0] += 30.0
+    live = Console(width=140, color_system=None)
+    with live.capture() as captured:
+        live.print(display._render())
+    display.stop()
+    table = captured.get()
+    assert "queued" in table and "1.5 s" in table and "31.5 s" not in table
