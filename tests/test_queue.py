@@ -42,7 +42,7 @@ from tests.support.scripted import (
     tiny_task,
 )
 
-HOLD_S = 2.0  # how long a test keeps a slot busy once the run is seen waiting for it
+HOLD_S = 3.0  # how long a test keeps a slot busy once the run is seen waiting for it
 
 
 def _openai(name: str, server: ScriptedServer, concurrency: int | None = None) -> ModelSpec:
@@ -108,7 +108,7 @@ def test_a_run_waiting_for_a_request_slot_is_queued_and_the_wait_is_queue_time(t
     # moments before and after run_task's own clock).
     assert result["completion_time_s"] <= wall - result["queue_time_s"] + 0.05
     assert result["completion_time_s"] < wall - HOLD_S + 0.1
-    assert result["model_time_s"] < HOLD_S / 2
+    assert result["model_time_s"] < HOLD_S - 1
 
 
 def test_a_run_waiting_for_a_check_slot_is_queued_and_the_wait_is_queue_time(tmp_path: Path) -> None:
@@ -119,13 +119,13 @@ def test_a_run_waiting_for_a_check_slot_is_queued_and_the_wait_is_queue_time(tmp
         result, wall = _run_once(load_tasks([task_md])[0], _openai("m", server), holder, check_slots=slots)
 
     assert result["status"] == "passed"
-    # The wait is not the run's (before the fix it was: 2 s of a 2.2 s run, though not in check_time_s).
+    # The wait is not the run's (before the fix it was all of it, though not in check_time_s).
     assert result["completion_time_s"] < wall - HOLD_S + 0.1
     assert "queued" in holder.phases
     assert holder.phases[-2:] == ["checking", "passed"]  # back to checking once a slot is free
     assert result["queue_time_s"] >= HOLD_S - 0.1
     assert result["completion_time_s"] <= wall - result["queue_time_s"] + 0.05
-    assert result["check_time_s"] < HOLD_S / 2
+    assert result["check_time_s"] < HOLD_S - 1
 
 
 def test_queueing_for_a_check_slot_does_not_use_up_the_timeout(tmp_path: Path) -> None:
@@ -133,20 +133,20 @@ def test_queueing_for_a_check_slot_does_not_use_up_the_timeout(tmp_path: Path) -
     # A wrong first reply, so the run needs a second turn after the check it queued for.
     wrong = "answer.txt\n```\n<<<<<<< SEARCH\ntodo\n=======\nnot yet\n>>>>>>> REPLACE\n```\n"
     right = "answer.txt\n```\n<<<<<<< SEARCH\nnot yet\n=======\ndone\n>>>>>>> REPLACE\n```\n"
-    task = replace(load_tasks([task_md])[0], timeout_s=2.5)  # shorter than the wait for the check slot
+    task = replace(load_tasks([task_md])[0], timeout_s=5.0)  # shorter than the wait for the check slot
     slots = threading.Semaphore(1)
-    holder = _Holder(slots, hold_s=4.0)
+    holder = _Holder(slots, hold_s=8.0)
     with ScriptedOpenAI({"m": Script(sequence(wrong, right))}) as server:
         result, _wall = _run_once(task, _openai("m", server), holder, check_slots=slots)
 
-    assert result["queue_time_s"] >= 3.9
     assert result["status"] == "passed", (result["status"], result["error_message"])
     assert result["turns"] == 2
+    assert result["queue_time_s"] >= 7.9
 
 
 def test_runs_queued_for_the_check_slots_keep_the_wait_out_of_their_times(tmp_path: Path) -> None:
     # --parallel 4 with one check slot: four runs reach their check together, three of them wait.
-    task_md = _slow_check_task(tmp_path / "task", 1.0)
+    task_md = _slow_check_task(tmp_path / "task", 1.5)
     with ScriptedOpenAI({"m": Script(solution_reply(task_md))}) as server:
         sink = RecordingSink()
         runner = BatchRunner(store=ResultsStore(tmp_path / "out"), tasks=load_tasks([task_md]),
@@ -157,9 +157,9 @@ def test_runs_queued_for_the_check_slots_keep_the_wait_out_of_their_times(tmp_pa
     assert [r["status"] for r in outcome.results] == ["passed"] * 4
     for result in outcome.results:
         own = result["completion_time_s"] - result["model_time_s"] - result["check_time_s"]
-        assert own < 1.0, result  # benchtui's own overhead; before the fix it held up to 3 s of waiting
-    # Three checks of 1 s ran before the last one: it waited about 3 s.
-    assert max(r["queue_time_s"] for r in outcome.results) >= 2.0
+        assert own < 1.5, result  # benchtui's own overhead; before the fix it held up to 4.5 s of waiting
+    # Three checks of 1.5 s ran before the last one: it waited about 4.5 s.
+    assert max(r["queue_time_s"] for r in outcome.results) >= 3.0
     queued = {e.run_id for e in sink.events if isinstance(e, RunUpdate) and e.phase == "queued"}
     assert len(queued) >= 2
 
