@@ -22,7 +22,7 @@ from rich.console import Console
 
 from benchtui.cli import build_parser, main
 from benchtui.engine import embedded
-from benchtui.engine.agent import run_task
+from benchtui.engine.agent import RunControl, run_task
 from benchtui.engine.board import RunBoard
 from benchtui.engine.events import BatchStarted, LogMessage, PlannedRun, RecordingSink, RunStarted, RunUpdate
 from benchtui.engine.models import ModelSpec
@@ -298,3 +298,26 @@ def test_the_headless_table_shows_a_queued_run_with_its_clock_stopped() -> None:
     display.stop()
     table = captured.get()
     assert "queued" in table and "1.5 s" in table and "31.5 s" not in table
+
+
+def test_a_run_queued_for_a_check_slot_can_be_cancelled_while_it_waits(tmp_path: Path) -> None:
+    task_md = tiny_task(tmp_path / "task")
+    slots = threading.Semaphore(1)
+    slots.acquire()  # another run's check holds the only CPU for longer than this test
+    control = RunControl()
+
+    def cancel_when_queued(p: dict[str, Any]) -> None:
+        if p["phase"] == "queued":
+            control.cancel.set()
+
+    with ScriptedOpenAI({"m": Script(solution_reply(task_md))}) as server:
+        spec = _openai("m", server)
+        provider = make_provider(spec)
+        started = time.monotonic()
+        try:
+            result, _transcript = run_task(load_tasks([task_md])[0], spec, provider, control=control,
+                                           on_progress=cancel_when_queued, check_slots=slots)
+        finally:
+            provider.close()
+    assert result["status"] == "cancelled"
+    assert time.monotonic() - started < 10  # not held until the slot came free
