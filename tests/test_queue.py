@@ -183,7 +183,7 @@ def test_an_ollama_endpoint_gets_no_more_requests_than_it_serves(
     line = (f"Ollama at {server.url}: 1 request at a time, Ollama serves 1 request per model by default "
             "(OLLAMA_NUM_PARALLEL)")
     assert line in printed
-    assert "(--parallel 4 asked for 4)" in printed
+    assert "(--parallel asked for 4)" in printed
     assert printed.index(line) < printed.index("▶")
 
 
@@ -240,7 +240,7 @@ def test_each_endpoint_gets_what_it_serves_and_the_reason() -> None:
 
     # Embedded: its server's slots, whatever --parallel or a config asks.
     assert embedded.SLOTS_PER_SERVER == 1
-    assert endpoint_concurrency(spec("embedded"), 2) == (1, "it has one slot (--parallel 2 asked for 2)")
+    assert endpoint_concurrency(spec("embedded"), 2) == (1, "it has one slot (--parallel asked for 2)")
     assert endpoint_concurrency(spec("embedded"), 0) == (1, "it has one slot")
     assert endpoint_concurrency(spec("embedded", concurrency=4), 4)[0] == 1
     # Ollama: its configured concurrency, else Ollama's documented default of 1.
@@ -251,7 +251,7 @@ def test_each_endpoint_gets_what_it_serves_and_the_reason() -> None:
     assert endpoint_concurrency(spec("openai"), 0) == (4, "the --parallel default for cloud endpoints")
     assert endpoint_concurrency(spec("openai"), 8) == (8, "--parallel 8")
     assert endpoint_concurrency(spec("openai", concurrency=2), 8) == (
-        2, "concurrency: 2 in models_config.yaml (--parallel 8 asked for 8)")
+        2, "concurrency: 2 in models_config.yaml (--parallel asked for 8)")
     assert endpoint_concurrency(spec("openai"), None)[0] == 1
 
 

@@ -114,7 +114,7 @@ def endpoint_concurrency(model: ModelSpec, parallel: int | None) -> tuple[int, s
     capacity, why = endpoint_capacity(model)
     if parallel > 0:
         if capacity is not None and capacity < parallel:
-            return max(capacity, 1), f"{why} (--parallel {parallel} asked for {parallel})"
+            return max(capacity, 1), f"{why} (--parallel asked for {parallel})"
         return parallel, f"--parallel {parallel}"
     if capacity is not None:
         return max(capacity, 1), why
