@@ -17,6 +17,8 @@ from benchtui.engine.models import ModelSpec
 
 # The edit every benchmark model sends: it turns ``todo`` into ``done`` in state.txt.
 EDIT_REPLY = "state.txt\n```\n<<<<<<< SEARCH\ntodo\n=======\ndone\n>>>>>>> REPLACE\n```\n"
+# What a scripted Ollama server serves at once (it has no limit), above every parallel level a bench uses.
+SCRIPTED_OLLAMA_CONCURRENCY = 1000
 
 
 @dataclass
@@ -100,9 +102,12 @@ def make_task(root: Path, task_id: str = "bench", check: str = "true", max_turns
 
 
 def ollama_model(name: str, url: str) -> ModelSpec:
-    """A model on a (scripted) Ollama server: each server is its own endpoint."""
+    """A model on a (scripted) Ollama server: each server is its own endpoint.
+
+    The scripted server serves any number of requests at once, and says so as a user would (``concurrency``):
+    without it the runner assumes Ollama's default of one request at a time."""
     return ModelSpec(key=f"ollama/{name}", name=name, provider="ollama", display_name=name, base_url=url,
-                     source="ollama")
+                     source="ollama", concurrency=SCRIPTED_OLLAMA_CONCURRENCY)
 
 
 def openai_model(name: str, url: str) -> ModelSpec:

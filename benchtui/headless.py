@@ -141,7 +141,7 @@ class HeadlessDisplay:
         for row, elapsed in rows:
             cells: dict[str, str | Text] = {
                 "Model": row.model_key, "Task": row.task_id,
-                "Status": Text(row.shown_status, style=STATUS_STYLES.get(row.status, "")),
+                "Status": Text(row.shown_status, style=STATUS_STYLES.get("queued" if row.queued else row.status, "")),
                 "Turn": f"{row.turn}/{row.max_turns}" if row.max_turns else "—", "Prompts": str(row.prompts),
                 "Interv.": str(row.interventions), "Tokens": str(row.tokens), "tok/s": _fmt(row.tokens_per_s),
                 "Time": _fmt(elapsed, ".1f", " s"), "Last check line": row.check_line,

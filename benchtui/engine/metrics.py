@@ -21,6 +21,7 @@ RESULT_KEYS = (
     "diff", "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
     "tokens_per_s_source", "truncated_replies",
     "history_dropped",
+    "queue_time_s",
 )
 
 

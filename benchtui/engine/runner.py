@@ -2,8 +2,11 @@
 
 Runs are queued per endpoint (an Ollama host, a cloud base URL, one embedded server) and each endpoint
 gets its own worker threads up to its concurrency limit, so a slow or rate-limited server never holds
-up the others and every endpoint stays busy. Cancellation is one threading.Event: dispatch stops, the
-runs in flight are cancelled (and redone on resume), the writes in flight finish.
+up the others and every endpoint stays busy. An endpoint is never sent more requests at once than it
+serves (an embedded server's slots, Ollama's configured parallelism): a request queued inside the server
+would count as the model's time. The batch says at its start what each endpoint gets and why.
+Cancellation is one threading.Event: dispatch stops, the runs in flight are cancelled (and redone on
+resume), the writes in flight finish.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchtui import __version__
-from benchtui.engine import prompts, secrets
+from benchtui.engine import embedded, prompts, secrets
 from benchtui.engine.agent import RunControl, run_task
 from benchtui.engine.events import (
     BatchFinished,
@@ -43,7 +47,10 @@ from benchtui.engine.workspace import clean_stale_workspaces
 
 log = logging.getLogger(__name__)
 CLOUD_CONCURRENCY = 4
-LOCAL_CONCURRENCY = 1
+# Ollama's documented default: OLLAMA_NUM_PARALLEL is "the maximum number of parallel requests each model
+# will process at the same time, default 1" (Ollama FAQ). A server started with more says so only in its own
+# environment, which benchtui cannot see: `concurrency:` in models_config.yaml tells it.
+OLLAMA_DEFAULT_PARALLEL = 1
 # A model that fails like this will fail every run the same way: its later runs are not sent.
 _FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable")
 
@@ -51,7 +58,8 @@ _FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable")
 @dataclass(frozen=True)
 class BatchOptions:
     """How a batch runs. ``parallel``: None = one run at a time; 0 = in parallel with each endpoint's
-    default limit (Ollama and embedded 1, cloud 4); N = N at a time per endpoint."""
+    own limit (embedded: its slots; Ollama: its ``concurrency``, else 1; cloud: its ``concurrency``, else 4);
+    N = N at a time per endpoint, never more than a local server serves at once."""
 
     parallel: int | None = None
     timeout_s: float = 1800.0
@@ -82,14 +90,49 @@ def run_fingerprint(task: Task, model: ModelSpec) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def endpoint_limit(model: ModelSpec, parallel: int | None) -> int:
+def endpoint_capacity(model: ModelSpec) -> tuple[int | None, str]:
+    """How many requests the model's server serves at once (None: no known limit), and what says so."""
+    configured = model.concurrency
+    if model.provider == "embedded":
+        slots = embedded.SLOTS_PER_SERVER
+        if configured is not None and configured < slots:
+            return configured, f"concurrency: {configured} in models_config.yaml"
+        return slots, "it has one slot" if slots == 1 else f"it has {slots} slots"
+    if configured is not None:
+        return configured, f"concurrency: {configured} in models_config.yaml"
+    if model.provider == "ollama":
+        return OLLAMA_DEFAULT_PARALLEL, (f"Ollama serves {OLLAMA_DEFAULT_PARALLEL} request per model by default "
+                                         "(OLLAMA_NUM_PARALLEL); for a server that serves more, set ollama: "
+                                         "{concurrency: N} in models_config.yaml")
+    return None, ""
+
+
+def endpoint_concurrency(model: ModelSpec, parallel: int | None) -> tuple[int, str]:
+    """The requests at once the batch sends the model's endpoint, and why (said at the batch's start)."""
     if parallel is None:
-        return 1
-    default = LOCAL_CONCURRENCY if model.is_local else CLOUD_CONCURRENCY
-    limit = parallel if parallel > 0 else default
-    if model.concurrency is not None:
-        limit = min(limit, model.concurrency) if parallel > 0 else model.concurrency
-    return max(limit, 1)
+        return 1, "one run at a time for the whole batch (no --parallel)"
+    capacity, why = endpoint_capacity(model)
+    if parallel > 0:
+        if capacity is not None and capacity < parallel:
+            return max(capacity, 1), f"{why} (--parallel asked for {parallel})"
+        return parallel, f"--parallel {parallel}"
+    if capacity is not None:
+        return max(capacity, 1), why
+    return CLOUD_CONCURRENCY, "the --parallel default for cloud endpoints"
+
+
+def endpoint_limit(model: ModelSpec, parallel: int | None) -> int:
+    return endpoint_concurrency(model, parallel)[0]
+
+
+def endpoint_label(model: ModelSpec) -> str:
+    """The endpoint as the batch-start line names it: ``embedded smollm2-135m``, ``api.openai.com/v1``."""
+    if model.provider == "embedded":
+        return f"embedded {model.name}"
+    if model.provider == "ollama":
+        return f"Ollama at {model.endpoint}"
+    parts = urlsplit(model.endpoint)
+    return (parts.netloc + parts.path) if parts.netloc else model.endpoint
 
 
 class BatchRunner:
@@ -107,7 +150,9 @@ class BatchRunner:
         batch: Batch | None = None,
         manifest_extra: dict[str, Any] | None = None,
         policy: RetryPolicy | None = None,
+        check_slots: int | None = None,
     ) -> None:
+        """``check_slots``: checks running at once (they need CPU); None: one per CPU."""
         self.store = store
         self.tasks = list(tasks)
         self.models = list(models)
@@ -125,7 +170,7 @@ class BatchRunner:
         self._embedded_lock = threading.Lock()
         self._dead_models: dict[str, ProviderError] = {}
         self._embedded: Any = None
-        self._check_slots = threading.Semaphore(max(os.cpu_count() or 1, 1))
+        self._check_slots = threading.Semaphore(max(check_slots or os.cpu_count() or 1, 1))
         self._write_error: str | None = None
 
     # Steering from outside (TUI, headless)
@@ -249,14 +294,20 @@ class BatchRunner:
         limits: dict[str, int] = {}
         sizes: dict[str, int] = {}
         local: set[str] = set()
+        said: dict[str, str] = {}
         for run in pending:
             key = "all" if self.options.parallel is None else run.model.endpoint
             queues.setdefault(key, queue.SimpleQueue()).put(run)
-            limit = endpoint_limit(run.model, self.options.parallel)
-            limits[key] = min(limits.get(key, limit), limit)
+            limit, reason = endpoint_concurrency(run.model, self.options.parallel)
+            if limit < limits.get(key, limit + 1):  # models sharing an endpoint share its smallest limit
+                limits[key] = limit
+                said[key] = "One run at a time for the whole batch (no --parallel)" if key == "all" else (
+                    f"{endpoint_label(run.model)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
             sizes[key] = sizes.get(key, 0) + 1
             if run.model.is_local:
                 local.add(key)
+        for key in queues:
+            self._log(said[key])
         threads = []
         for key, work in queues.items():
             # Twice as many runs as request slots, so while one run applies edits, checks and saves,
