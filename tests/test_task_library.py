@@ -10,10 +10,11 @@ import pytest
 
 from benchtui.cli import main
 from benchtui.engine.tasks import load_tasks
-from tests.conftest import TASKS
+from tests.conftest import TASKS, requires_task_tools
 from tests.support.scripted import Script, ScriptedOllama, fixed
 
 
+@requires_task_tools(TASKS)
 def test_the_library_has_every_level_and_the_seed_tasks() -> None:
     tasks = load_tasks([TASKS])
     levels = [t.difficulty for t in tasks]
@@ -26,6 +27,7 @@ def test_the_library_has_every_level_and_the_seed_tasks() -> None:
 
 
 @pytest.mark.slow
+@requires_task_tools(TASKS)
 def test_tasks_validate_passes_for_every_shipped_task(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tasks", "validate", str(TASKS)]) == 0
     out = capsys.readouterr().out
@@ -58,6 +60,7 @@ def test_tasks_validate_reports_a_broken_file_and_still_validates_the_others(
     assert "1 problem(s) found" in out
 
 
+@requires_task_tools(TASKS / "easy", TASKS / "smoke" / "add_comment.md")
 def test_a_batch_over_a_folder_gives_one_row_per_task_and_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
