@@ -13,8 +13,13 @@ wrote, so it is treated as hostile:
   filesystem with ``/tmp``, ``/var/tmp``, ``/run``, ``/root``, ``/home``
   hidden, only the workspace and the per-run HOME/TMPDIR writable), else
   ``unshare`` (same namespaces and the same hidden directories, set up by a
-  small shell script inside a private mount namespace), else ``none``
-  (only limits and process-group cleanup; a warning is logged once).
+  small shell script inside a private mount namespace, behind a small init
+  as PID 1), else ``none`` (only limits and process-group cleanup; a warning
+  is logged once).  ``BENCHTUI_SANDBOX`` forces a mode.
+* **Never PID 1**: the check never is its PID namespace's init, which the
+  kernel spares every signal it has no handler for (``kill -9 $$`` would do
+  nothing) and which must reap orphans: bwrap keeps its own init there,
+  ``unshare`` runs :data:`_INIT` (forwards signals, reaps, passes the exit on).
 * **Privileges**: when the harness runs as root the check runs as a
   throw-away unprivileged uid (``setpriv``), with all capabilities and the
   bounding set dropped and ``no_new_privs`` set (bwrap/unshare modes; in
