@@ -31,7 +31,6 @@ if FORCED is not None and (forced_reason := sb.unavailable_reason(FORCED)) is no
     pytest.skip(f"{sb.SANDBOX_ENV}={FORCED}: {forced_reason}", allow_module_level=True)
 DETECTED = detect_sandbox()
 EFFECTIVE = sb.sandbox_mode()  # the mode a check runs in when a test does not choose one
-AVAILABLE = [m for m in ALL_MODES if sb.unavailable_reason(m) is None]
 
 
 def _cgroup_ok() -> bool:
