@@ -232,11 +232,14 @@ if os.fork() == 0:  # a child that leaves two orphans behind and exits at once
     os._exit(0)
 os.wait()
 quick = int(os.read(r, 32))
-time.sleep(1.0)  # the quick orphan has exited by now: someone must have reaped it
-try:
-    state = open(f"/proc/{quick}/stat").read().rsplit(")", 1)[1].split()[0]
-except FileNotFoundError:
-    state = "gone"
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:  # it exits after 0.3 s; then someone must reap it, or it stays "Z"
+    try:
+        state = open(f"/proc/{quick}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+        break
+    time.sleep(0.05)
 print("orphan:", state)
 """
 
