@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,6 +30,66 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
         if name.endswith("_API_KEY"):
             monkeypatch.delenv(name)
     return data
+
+
+# The Debian package for each program some tests need (.ci/run installs them), for the skip reason.
+_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs", "tmux": "tmux"}
+
+
+def find_tool(name: str) -> str | None:
+    """Where the program ``name`` is, looked up as task checks find theirs: this interpreter's folder
+    first, then PATH. None when it is not installed."""
+    return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+def missing_tool_reason(*names: str) -> str:
+    """The skip reason for missing programs: their names first, then how to install them."""
+    return "; ".join(f"{name} is not installed (Debian: apt-get install {_PACKAGES.get(name, name)})"
+                     for name in names)
+
+
+def requires_tool(*names: str) -> pytest.MarkDecorator:
+    """Skip a test (or, as ``pytestmark``, a module) unless every named program is installed; the reason
+    names the missing ones. A fresh machine may lack any of node, tmux, Chromium and bwrap."""
+    missing = [name for name in names if find_tool(name) is None]
+    return pytest.mark.skipif(bool(missing), reason=missing_tool_reason(*missing))
+
+
+def skip_unless_installed(*names: str) -> None:
+    """``requires_tool`` from inside a test or a helper it calls."""
+    missing = [name for name in names if find_tool(name) is None]
+    if missing:
+        pytest.skip(missing_tool_reason(*missing))
+
+
+_CHECK_LINE = re.compile(r"^check:[ \t]*(.+?)[ \t]*$", re.M)
+
+
+def check_programs(*paths: Path) -> list[str]:
+    """The programs that the checks of the task files under ``paths`` start (``node`` for the JavaScript
+    tasks): a test that loads those tasks needs them, since the loader refuses a check it cannot run."""
+    files = [f for p in paths for f in (sorted(p.rglob("*.md")) if p.is_dir() else [p] if p.is_file() else [])]
+    programs: list[str] = []
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        if not text.startswith("---"):
+            continue
+        match = _CHECK_LINE.search(text.split("\n---", 1)[0])
+        if match is None:
+            continue
+        try:
+            words = shlex.split(match.group(1))
+        except ValueError:
+            continue
+        program = next((w for w in words if "=" not in w.split("/", 1)[0]), None)  # after VAR=value
+        if program is not None and program not in programs:
+            programs.append(program)
+    return programs
+
+
+def requires_task_tools(*paths: Path) -> pytest.MarkDecorator:
+    """``requires_tool`` for every program the checks of the tasks under ``paths`` start."""
+    return requires_tool(*check_programs(*paths))
 
 
 def write_config(path: Path, text: str) -> Path:

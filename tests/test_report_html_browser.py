@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from benchtui.engine.reports import write_reports
+from tests.conftest import missing_tool_reason
 from tests.support.report_fixture import build_report_batch
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -45,9 +46,7 @@ def _chromium() -> str | None:
 
 
 CHROMIUM = os.environ.get("BENCHTUI_CHROMIUM") or _chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install -y chromium)"
-)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=missing_tool_reason("chromium"))
 
 
 class WebSocket:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -20,17 +22,15 @@ from benchtui.engine import sandbox as sb
 from benchtui.engine.sandbox import CheckOutcome, detect_sandbox, run_check
 
 PY_DIR = [os.path.dirname(sys.executable)]
+ALL_MODES = list(sb.MODES)
+# .ci/run runs this file once more per mode with BENCHTUI_SANDBOX forcing it: then every check runs
+# in that mode, and the tests made for the other modes skip.
+FORCED = os.environ.get(sb.SANDBOX_ENV, "").strip().lower() or None
+FORCED = None if FORCED == "auto" else FORCED
+if FORCED is not None and (forced_reason := sb.unavailable_reason(FORCED)) is not None:
+    pytest.skip(f"{sb.SANDBOX_ENV}={FORCED}: {forced_reason}", allow_module_level=True)
 DETECTED = detect_sandbox()
-
-
-def _available_modes() -> list[str]:
-    modes = []
-    if sb._probe_bwrap():
-        modes.append("bwrap")
-    if sb._probe_unshare():
-        modes.append("unshare")
-    modes.append("none")
-    return modes
+EFFECTIVE = sb.sandbox_mode()  # the mode a check runs in when a test does not choose one
 
 
 def _cgroup_ok() -> bool:
@@ -41,9 +41,7 @@ def _cgroup_ok() -> bool:
     return True
 
 
-AVAILABLE = _available_modes()
 CGROUP_OK = _cgroup_ok()
-ALL_MODES = ["bwrap", "unshare", "none"]
 
 
 @pytest.fixture
@@ -57,8 +55,11 @@ def ws(tmp_path: Path) -> Path:
 @pytest.fixture(params=ALL_MODES)
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     m: str = request.param
-    if m not in AVAILABLE:
-        pytest.skip(f"sandbox mode {m} not available here")
+    if FORCED is not None and m != FORCED:
+        pytest.skip(f"{sb.SANDBOX_ENV}={FORCED}: the {m} mode is tested in the other runs")
+    reason = sb.unavailable_reason(m)
+    if reason is not None:
+        pytest.skip(f"sandbox mode {m} unavailable: {reason}")
     monkeypatch.setattr(sb, "_FORCE_MODE", m)
     yield m
 
@@ -125,10 +126,33 @@ def test_real_pytest_check_and_workspace_writes(ws: Path, mode: str) -> None:
         assert (st.st_uid, st.st_gid) == (owner.st_uid, owner.st_gid)
 
 
-def test_signal_exit_code(ws: Path) -> None:
-    out = run("kill -9 $$", ws)
-    assert out.exit_code == 128 + 9
+@pytest.mark.parametrize("code", [0, 1, 2, 77, 125, 126, 127, 255])
+def test_exit_codes_pass_through(ws: Path, mode: str, code: int) -> None:
+    out = run(f"exit {code}", ws)
+    assert out.exit_code == code
+    assert out.passed == (code == 0)
+
+
+# SIGPIPE and SIGXFSZ: Python (so benchtui's init) ignores them, and an ignored signal survives exec.
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ])
+def test_signal_exit_code(ws: Path, mode: str, sig: signal.Signals) -> None:
+    # The shell signals itself: a no-op for PID 1 of a PID namespace, which is why the check never is.
+    out = run(f"kill -{sig.name.removeprefix('SIG')} $$; echo still-here", ws)
+    assert out.exit_code == 128 + sig, out.output
+    assert "still-here" not in out.output
     assert not out.timed_out
+
+
+def test_python_check_killed_by_a_signal(ws: Path, mode: str) -> None:
+    out = run("python -c 'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)'", ws)
+    assert out.exit_code == 128 + signal.SIGSEGV, out.output
+
+
+def test_check_is_never_pid_1(ws: Path, mode: str) -> None:
+    out = run("echo $$ && python -c 'import os; print(os.getpid())'", ws)
+    assert out.passed, out.output
+    pids = [int(word) for word in out.output.split()]
+    assert len(pids) == 2 and 1 not in pids, pids
 
 
 def test_output_decoding_keeps_ansi_and_replaces_bad_utf8(ws: Path) -> None:
@@ -194,6 +218,93 @@ def test_setsid_escape_does_not_survive(ws: Path, mode: str) -> None:
     assert _live_pids_with(marker) == []
 
 
+_ORPHANS = """
+import os, sys, time
+r, w = os.pipe()
+if os.fork() == 0:  # a child that leaves two orphans behind and exits at once
+    quick = os.fork()
+    if quick == 0:
+        time.sleep(0.3)
+        os._exit(0)
+    if os.fork() == 0:
+        os.execvp("python", ["python", "-c", "import time; time.sleep(1000)", sys.argv[1]])
+    os.write(w, str(quick).encode())
+    os._exit(0)
+os.wait()
+quick = int(os.read(r, 32))
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:  # it exits after 0.3 s; then someone must reap it, or it stays "Z"
+    try:
+        state = open(f"/proc/{quick}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+        break
+    time.sleep(0.05)
+print("orphan:", state)
+"""
+
+
+def test_orphans_are_reaped_and_do_not_hold_the_check(ws: Path, mode: str) -> None:
+    marker = f"benchtui-canary-{uuid.uuid4().hex}"
+    (ws / "orphans.py").write_text(_ORPHANS)
+    t0 = time.monotonic()
+    # exec: the script is the check's own process, as `sh -c CMD` makes it wherever /bin/sh is bash
+    # (which execs a last command); dash instead forks it and reaps while it waits.
+    out = run(f"exec python orphans.py {marker}", ws, timeout_s=15)
+    elapsed = time.monotonic() - t0
+    assert out.exit_code == 0, out.output
+    assert elapsed < 4, elapsed  # the orphan sleeping 1000 s does not hold the check
+    assert _live_pids_with(marker) == []
+    if mode == "none":
+        return  # no PID namespace: orphans go to the host's init, not ours to reap
+    assert "orphan: gone" in out.output, out.output  # not a zombie ("Z")
+
+
+def test_sigterm_to_the_check_tree_ends_it(ws: Path, mode: str) -> None:
+    t0 = time.monotonic()
+    out = run("sleep 30 & kill -TERM 0; echo still-here; sleep 5", ws, timeout_s=15)
+    assert out.exit_code == 128 + signal.SIGTERM, out.output
+    assert "still-here" not in out.output
+    assert time.monotonic() - t0 < 4
+
+
+def _namespace_init(marker: str) -> tuple[int | None, bool]:
+    """(host pid of the check's PID 1, whether its first child runs yet), found by the marker."""
+    init, child = None, False
+    for pid in _live_pids_with(marker):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
+        if len(nspid) >= 2 and nspid[-1] == "1":
+            init = pid
+        elif len(nspid) >= 2:
+            child = True
+    return init, child
+
+
+def test_signals_to_the_init_reach_the_check(ws: Path, mode: str) -> None:
+    if mode != "unshare":
+        pytest.skip(f"benchtui's init is PID 1 only in the unshare sandbox ({mode}: "
+                    + ("bwrap runs its own)" if mode == "bwrap" else "no PID namespace)"))
+    marker = f"benchtui-canary-{uuid.uuid4().hex}"
+    result: list[CheckOutcome] = []
+    th = threading.Thread(target=lambda: result.append(run(f"sleep 30 # {marker}", ws, timeout_s=15)))
+    th.start()
+    deadline = time.monotonic() + 10
+    init, child = None, False
+    while time.monotonic() < deadline and not (init and child):
+        time.sleep(0.02)
+        init, child = _namespace_init(marker)
+    assert init is not None and child, "the check never started"
+    os.kill(init, signal.SIGTERM)  # what `kill <pid>` from the host does: forwarded to the check
+    th.join(20)
+    (out,) = result
+    assert out.exit_code == 128 + signal.SIGTERM, out
+    assert not out.timed_out and out.duration_s < 5
+
+
 def test_cancel_stops_check(ws: Path) -> None:
     ev = threading.Event()
     timer = threading.Timer(0.5, ev.set)
@@ -224,7 +335,7 @@ def test_cancel_already_set(ws: Path) -> None:
 def _process_limit_available() -> bool:
     if os.geteuid() != 0:
         return True  # RLIMIT_NPROC is enforced for non-root users
-    if DETECTED in ("bwrap", "unshare"):
+    if EFFECTIVE in ("bwrap", "unshare"):
         return True  # per-run unprivileged uid
     return CGROUP_OK
 
@@ -477,6 +588,43 @@ def test_none_mode_warns_once(ws: Path, monkeypatch: pytest.MonkeyPatch, caplog:
         run("true", ws)
     msgs = [r for r in caplog.records if "isolation" in r.getMessage()]
     assert len(msgs) == 1
+
+
+def test_sandbox_env_forces_the_mode(
+    ws: Path, mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sb, "_FORCE_MODE", None)  # the variable alone chooses
+    monkeypatch.setattr(sb, "_warned", set())
+    monkeypatch.setenv(sb.SANDBOX_ENV, mode.upper())
+    with caplog.at_level("WARNING", logger="benchtui.engine.sandbox"):
+        out = run("true", ws)
+    assert out.passed and out.sandbox == mode
+    warnings = [r.getMessage() for r in caplog.records]
+    # a chosen 'none' says so, and does not tell the user to install bubblewrap
+    assert warnings == ([f"benchtui sandbox: {sb.SANDBOX_ENV}=none; check commands run without isolation"]
+                        if mode == "none" else [])
+
+
+def test_sandbox_env_auto_detects(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sb.SANDBOX_ENV, "auto")
+    assert run("true", ws).sandbox == DETECTED
+
+
+def test_sandbox_env_rejects_an_unknown_mode(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sb.SANDBOX_ENV, "docker")
+    with pytest.raises(ValueError, match="BENCHTUI_SANDBOX='docker': expected one of bwrap, unshare, none or auto"):
+        run("true", ws)
+
+
+def test_sandbox_env_never_falls_back_from_a_mode_that_does_not_work(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a machine without bubblewrap: the forced mode is an error that names the tool, never 'none'.
+    monkeypatch.setattr(sb, "_tools_cache", dataclasses.replace(sb._tools(), bwrap=None))
+    monkeypatch.setenv(sb.SANDBOX_ENV, "bwrap")
+    assert sb.unavailable_reason("bwrap") == "bwrap not installed (needed by the bwrap sandbox)"
+    with pytest.raises(sb.SandboxUnavailable, match="BENCHTUI_SANDBOX=bwrap, but bwrap not installed"):
+        run("true", ws)
 
 
 def test_missing_workspace_raises(tmp_path: Path) -> None:

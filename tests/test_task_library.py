@@ -14,10 +14,11 @@ from benchtui.engine import prompts
 from benchtui.engine.tasks import load_task, load_tasks
 from benchtui.engine.validate import example_leaks
 from benchtui.engine.workspace import Workspace, overlay
-from tests.conftest import TASKS
+from tests.conftest import TASKS, requires_task_tools
 from tests.support.scripted import Script, ScriptedOllama, fixed
 
 
+@requires_task_tools(TASKS)
 def test_the_library_has_every_level_and_the_seed_tasks() -> None:
     tasks = load_tasks([TASKS])
     levels = [t.difficulty for t in tasks]
@@ -30,6 +31,7 @@ def test_the_library_has_every_level_and_the_seed_tasks() -> None:
 
 
 @pytest.mark.slow
+@requires_task_tools(TASKS)
 def test_tasks_validate_passes_for_every_shipped_task(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tasks", "validate", str(TASKS)]) == 0
     out = capsys.readouterr().out
@@ -62,6 +64,7 @@ def test_tasks_validate_reports_a_broken_file_and_still_validates_the_others(
     assert "1 problem(s) found" in out
 
 
+@requires_task_tools(TASKS / "easy", TASKS / "smoke" / "add_comment.md")
 def test_a_batch_over_a_folder_gives_one_row_per_task_and_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from benchtui.engine.errors import TaskError
 from benchtui.engine.tasks import find_task_files, load_task, load_tasks
-from tests.conftest import TASKS
+from tests.conftest import TASKS, requires_task_tools
 
 
 def make_task(tmp_path: Path, front: str, prompt: str = "Do the thing.") -> Path:
@@ -69,6 +69,7 @@ def test_missing_required_key_and_unclosed_front_matter(tmp_path: Path) -> None:
         load_task(tmp_path / "missing.md")
 
 
+@requires_task_tools(TASKS / "easy")
 def test_folders_expand_to_every_task_and_skip_workspace_markdown() -> None:
     files = find_task_files(TASKS)
     assert TASKS / "easy" / "fix_typo.md" in files

@@ -37,6 +37,7 @@ from benchtui.widgets.progress_grid import ProgressGrid
 from benchtui.widgets.run_detail import RunDetail, diff_text
 from benchtui.widgets.sortable_table import SortableTable
 from benchtui.widgets.task_tree import TaskTree
+from tests.conftest import check_programs, skip_unless_installed
 from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def make_app(server: ScriptedOllama, root: Path, **kwargs: Any) -> BenchApp:
     catalog = discover(config, embedded=False)
     kwargs.setdefault("options", BatchOptions(timeout_s=120))
     kwargs.setdefault("task_paths", [TASKS])
+    skip_unless_installed(*check_programs(*kwargs["task_paths"]))  # the shipped library's JS tasks need node
     return BenchApp(config=config, catalog=catalog, store=ResultsStore(root), **kwargs)
 
 

@@ -4,14 +4,14 @@ A scripted Ollama runs in this process; the app finds it through ``OLLAMA_HOST``
 a temporary ``BENCHTUI_DATA_DIR`` and reads the repository's ``tasks/`` (cwd = repository root). The test
 marks a task, selects the detected category, runs the batch, watches the grid fill in with
 ``capture-pane`` and waits for the results, then quits. tmux runs on a private socket
-(``-L benchtui-test-<random>``) whose server alone is killed at the end. Skipped without tmux.
+(``-L benchtui-test-<random>``) whose server alone is killed at the end. Skipped without tmux, and without
+node (the app would refuse the library's JavaScript tasks, whose checks run node).
 Set ``BENCHTUI_TMUX_CAPTURES=DIR`` to keep the captured screens.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,13 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import check_programs, requires_tool
 from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHTUI = Path(sys.executable).parent / "benchtui"
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    requires_tool("tmux", *check_programs(ROOT / "tasks")),
     pytest.mark.skipif(not BENCHTUI.exists(), reason="the benchtui console script is not installed"),
     pytest.mark.timeout(600),
 ]

@@ -13,8 +13,13 @@ wrote, so it is treated as hostile:
   filesystem with ``/tmp``, ``/var/tmp``, ``/run``, ``/root``, ``/home``
   hidden, only the workspace and the per-run HOME/TMPDIR writable), else
   ``unshare`` (same namespaces and the same hidden directories, set up by a
-  small shell script inside a private mount namespace), else ``none``
-  (only limits and process-group cleanup; a warning is logged once).
+  small shell script inside a private mount namespace, behind a small init
+  as PID 1), else ``none`` (only limits and process-group cleanup; a warning
+  is logged once).  ``BENCHTUI_SANDBOX`` forces a mode.
+* **Never PID 1**: the check never is its PID namespace's init, which the
+  kernel spares every signal it has no handler for (``kill -9 $$`` would do
+  nothing) and which must reap orphans: bwrap keeps its own init there,
+  ``unshare`` runs :data:`_INIT` (forwards signals, reaps, passes the exit on).
 * **Privileges**: when the harness runs as root the check runs as a
   throw-away unprivileged uid (``setpriv``), with all capabilities and the
   bounding set dropped and ``no_new_privs`` set (bwrap/unshare modes; in
@@ -57,7 +62,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CheckOutcome", "detect_sandbox", "run_check"]
+__all__ = [
+    "MODES", "SANDBOX_ENV", "CheckOutcome", "SandboxUnavailable", "detect_sandbox", "run_check", "sandbox_mode",
+    "unavailable_reason",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +83,13 @@ _READ_CHUNK = 1 << 20
 _DRAIN_GRACE_S = 1.0
 _POLL_S = 0.1
 
-# Test hook: force a mode ("bwrap" | "unshare" | "none") instead of detecting.
+MODES = ("bwrap", "unshare", "none")
+# Set to one of MODES to use that mode instead of the best detected one ("auto" or empty: detect).
+# A forced mode that does not work here is an error, never a silent fallback: CI forces each mode
+# in turn to prove it (.ci/run).
+SANDBOX_ENV = "BENCHTUI_SANDBOX"
+
+# Test hook: force a mode ("bwrap" | "unshare" | "none") instead of detecting (wins over SANDBOX_ENV).
 _FORCE_MODE: str | None = None
 # Test hook: pretend no pids cgroup can be made.
 _DISABLE_CGROUP = False
@@ -227,14 +241,72 @@ def _probe_unshare() -> bool:
     t = _tools()
     if t.unshare is None or t.prlimit is None or t.mount is None:
         return False
-    if _is_root() and t.setpriv is None:
+    if (_is_root() and t.setpriv is None) or not sys.executable:
         return False
     script = f'{shlex.quote(t.mount)} -t tmpfs -o mode=0755 benchtui /tmp && exec "$@"'
-    argv = [t.unshare, *_unshare_ns_args(), "--", t.sh, "-c", script, "sh"]
+    argv = [t.unshare, *_unshare_ns_args(), "--", *_init_argv(), t.sh, "-c", script, "sh"]
     if _is_root():
         argv += _drop_args(_UID_BASE - 1)
     argv += [t.prlimit, "--nproc=64", "--", t.sh, "-c", "true"]
     return _probe(argv)
+
+
+class SandboxUnavailable(RuntimeError):
+    """BENCHTUI_SANDBOX asks for a mode that does not work on this machine."""
+
+
+_probed: dict[str, bool] = {}
+
+
+def _works(mode: str) -> bool:
+    """Whether ``mode`` works here (its wrapper chain probed once, then cached)."""
+    if mode == "none":
+        return True
+    with _detect_lock:
+        if mode not in _probed:
+            _probed[mode] = _probe_bwrap() if mode == "bwrap" else _probe_unshare()
+        return _probed[mode]
+
+
+def unavailable_reason(mode: str) -> str | None:
+    """Why ``mode`` cannot run checks here, naming the missing tool; None when it works."""
+    if mode not in MODES:
+        raise ValueError(f"unknown sandbox mode {mode!r} (expected one of {', '.join(MODES)})")
+    t = _tools()
+    wanted = {"bwrap": ["bwrap", "prlimit"], "unshare": ["unshare", "prlimit", "mount"], "none": []}[mode]
+    if _is_root() and mode != "none":
+        wanted.append("setpriv")
+    missing = [name for name in wanted if getattr(t, name) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (needed by the {mode} sandbox)"
+    if not _works(mode):
+        return f"{mode} is installed but cannot make its namespaces here (probe failed)"
+    return None
+
+
+def _requested_mode() -> str | None:
+    raw = os.environ.get(SANDBOX_ENV, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw not in MODES:
+        raise ValueError(f"{SANDBOX_ENV}={raw!r}: expected one of {', '.join(MODES)} or auto")
+    return raw
+
+
+def sandbox_mode() -> str:
+    """The mode the next check runs in: the one BENCHTUI_SANDBOX forces, else the best detected.
+
+    Raises SandboxUnavailable when the forced mode does not work here, ValueError for a bad value.
+    """
+    if _FORCE_MODE is not None:
+        return _FORCE_MODE
+    forced = _requested_mode()
+    if forced is None:
+        return detect_sandbox()
+    reason = unavailable_reason(forced)
+    if reason is not None:
+        raise SandboxUnavailable(f"{SANDBOX_ENV}={forced}, but {reason}")
+    return forced
 
 
 def detect_sandbox() -> str:
@@ -243,16 +315,13 @@ def detect_sandbox() -> str:
     Probed once (by running the real wrapper chain on ``true``) and cached.
     """
     global _detected
-    with _detect_lock:
-        if _detected is None:
-            if _probe_bwrap():
-                _detected = "bwrap"
-            elif _probe_unshare():
-                _detected = "unshare"
-            else:
-                _detected = "none"
-            logger.debug("sandbox mode: %s", _detected)
-        return _detected
+    if _detected is None:
+        found = next(mode for mode in MODES if _works(mode))
+        with _detect_lock:
+            if _detected is None:
+                _detected = found
+                logger.debug("sandbox mode: %s", _detected)
+    return _detected
 
 
 # --------------------------------------------------------------------------
@@ -526,20 +595,68 @@ def _bwrap_argv(lay: _Layout, cwd: str) -> list[str]:
     return argv
 
 
-_LOOPBACK_UP = """
-import fcntl, socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, struct.pack("16sH14s", b"lo", 0, b"")))[1]
-fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
+# PID 1 of the unshare sandbox's PID namespace, run by the interpreter benchtui runs on (always
+# there, and bound into the sandbox).  PID 1 is special: the kernel drops every signal it has no
+# handler for (so ``kill -9 $$`` in a check that *is* PID 1 does nothing), and orphans are handed to
+# it to reap.  So the check never runs as PID 1; this init does what bwrap's own init does: it starts
+# the check as its child, forwards the usual termination signals to it, reaps every orphan, and exits
+# with the check's status (128+N when the check died of signal N), which tears the namespace down.
+# Only builtin modules (posix, _signal, _socket, ...): ``import os``/``signal``/``socket`` would
+# roughly double the ~9 ms interpreter start that every check pays.
+_INIT = r"""
+import posix, sys, _signal as S
+try:  # bwrap brings loopback up in its network namespace; so does this (checks may serve on 127.0.0.1)
+    import _socket, _struct, fcntl
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    ifr = fcntl.ioctl(s.fileno(), 0x8913, _struct.pack("16sH14s", b"lo", 0, b""))  # SIOCGIFFLAGS
+    flags = _struct.unpack("16sH14s", ifr)[1] | 1  # IFF_UP
+    fcntl.ioctl(s.fileno(), 0x8914, _struct.pack("16sH14s", b"lo", flags, b""))  # SIOCSIFFLAGS
+    s.close()
+except OSError:
+    pass
+FWD = [S.SIGHUP, S.SIGINT, S.SIGQUIT, S.SIGTERM, S.SIGUSR1, S.SIGUSR2, S.SIGALRM, S.SIGCONT, S.SIGWINCH]
+mask = S.pthread_sigmask(S.SIG_BLOCK, FWD)  # nothing is lost between fork and the handlers
+child = posix.fork()
+if child == 0:
+    # Python ignores SIGPIPE and SIGXFSZ; an ignored signal survives exec, so give the check defaults.
+    for n in FWD + [S.SIGPIPE, S.SIGXFSZ]:
+        S.signal(n, S.SIG_DFL)
+    S.pthread_sigmask(S.SIG_SETMASK, mask)
+    try:
+        posix.execv(sys.argv[1], sys.argv[1:])
+    except OSError as e:
+        posix.write(2, f"benchtui sandbox: cannot run {sys.argv[1]}: {e.strerror}\n".encode())
+    posix._exit(127)
+
+def forward(n, _frame):
+    try:
+        posix.kill(child, n)
+    except OSError:
+        pass
+
+for n in FWD:
+    S.signal(n, forward)
+S.pthread_sigmask(S.SIG_SETMASK, mask)
+while True:
+    pid, status = posix.waitpid(-1, 0)  # reaps orphans too; retried after a forwarded signal
+    if pid == child:
+        code = posix.waitstatus_to_exitcode(status)
+        posix._exit(128 - code if code < 0 else code)
 """
 
 
-def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
-    """unshare + a setup script that builds the same view as bwrap does.
+def _init_argv() -> list[str]:
+    """The init that runs as PID 1 in front of the check (unshare mode), given the check's argv."""
+    return [sys.executable, "-I", "-S", "-c", _INIT]
 
-    Bind sources are opened as file descriptors before the tmpfs mounts hide
-    them, then bound from ``/proc/self/fd/N`` (``mount -c``: no
-    canonicalisation, which would resolve to the hidden path).
+
+def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
+    """unshare + init + a setup script that builds the same view as bwrap does.
+
+    The init (PID 1) runs the setup script as its child, so the check it
+    ``exec``s is never PID 1.  Bind sources are opened as file descriptors
+    before the tmpfs mounts hide them, then bound from ``/proc/self/fd/N``
+    (``mount -c``: no canonicalisation, which would resolve to the hidden path).
     """
     t = _tools()
     assert t.unshare is not None and t.mount is not None
@@ -551,9 +668,6 @@ def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
     if len(binds) > 7:
         raise RuntimeError(f"too many bind mounts for the unshare sandbox: {len(binds)}")
     lines = ["set -e", "umask 022"]
-    # bwrap brings loopback up in its network namespace; do the same here so
-    # checks can still talk to servers they start themselves on 127.0.0.1.
-    lines.append(f"{q(sys.executable)} -I -S -c {q(_LOOPBACK_UP)} 2>/dev/null || :")
     for i, (p, _ro) in enumerate(binds):
         lines.append(f"exec {i + 3}<{q(p)}")
     for h in lay.hidden:
@@ -571,7 +685,7 @@ def _unshare_argv(lay: _Layout, cwd: str) -> list[str]:
         lines.append(f"exec {i + 3}<&-")
     lines.append(f"cd {q(cwd)}")
     lines.append('exec "$@"')
-    return [t.unshare, *_unshare_ns_args(), "--", t.sh, "-c", "\n".join(lines), "sandbox-setup"]
+    return [t.unshare, *_unshare_ns_args(), "--", *_init_argv(), t.sh, "-c", "\n".join(lines), "sandbox-setup"]
 
 
 # --------------------------------------------------------------------------
@@ -744,8 +858,10 @@ def run_check(
     uid for the run and chowned back to its owner afterwards.
     """
     start = time.monotonic()
-    mode = _FORCE_MODE or detect_sandbox()
-    if mode == "none":
+    mode = sandbox_mode()
+    if mode == "none" and _FORCE_MODE is None and _requested_mode() == "none":
+        _warn_once("none", f"benchtui sandbox: {SANDBOX_ENV}=none; check commands run without isolation")
+    elif mode == "none":
         _warn_once(
             "none",
             "benchtui sandbox: no bwrap/unshare isolation available; check commands run "
