@@ -217,7 +217,7 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     from benchtui.engine.errors import InputError
     from benchtui.engine.runner import BatchOptions
     from benchtui.engine.store import ResultsStore
-    from benchtui.engine.tasks import load_tasks
+    from benchtui.engine.tasks import load_tasks, runnable_tasks
 
     check_batch_flags(args)
     store = ResultsStore(results_root(args.output))
@@ -228,7 +228,8 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
         return runner, notes + more
     if not args.task:
         raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
-    tasks = load_tasks(args.task)
+    tasks, skipped = runnable_tasks(load_tasks(args.task))
+    notes += skipped
     models, more = select_models(catalog, args.models, args.category)
     options = BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
                            embedded_threads=config.embedded_threads)

@@ -132,8 +132,12 @@ def list_tasks(console: Console, paths: list[str]) -> int:
     for task in tasks:
         row = [task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
                str(len(task.hints))]
-        table.add_row(*row, *([task.check, _relative(task.path)] if wide else []))
+        table.add_row(*row, *([task.check, _relative(task.path)] if wide else []),
+                      style=None if task.available else "dim")
     console.print(table)
+    for task in tasks:
+        if not task.available:
+            console.print(Text(f"• {task.id} cannot run here: {task.unavailable_reason}", style="yellow"))
     return EXIT_OK
 
 
@@ -155,7 +159,12 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
         return Text("—", style="dim") if value is None else Text("yes", style="green") if value else Text(
             "NO", style="bold red")
 
+    skipped = [task for task in tasks if not task.available]
     for task in tasks:
+        if not task.available:  # not a fault of the task: this machine lacks the check's program
+            table.add_row(f"{task.difficulty}/{task.id}", *([Text("—", style="dim")] * 5),
+                          Text("skipped", style="yellow"))
+            continue
         report = validate_task(task)
         problems.extend(f"{task.difficulty}/{task.id}: {problem}" for problem in report.problems)
         verdict = Text("ok", style="green") if report.ok else Text("FAILED", style="bold red")
@@ -171,10 +180,18 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
         console.print(Text(f"✗ {first}", style="red"))
         for line in excerpt:
             console.print(Text(line), highlight=False)
+    for task in skipped:
+        console.print(Text(f"• {task.difficulty}/{task.id} not validated: {task.unavailable_reason}",
+                           style="yellow"))
     if problems:
         console.print(Text(f"{len(problems)} problem(s) found", style="red"))
         return EXIT_INTERNAL
-    console.print(f"[green]All {plural(len(tasks), 'task')} valid[/]")
+    validated = len(tasks) - len(skipped)
+    if skipped and not validated:
+        console.print(Text(f"No task validated: {plural(len(skipped), 'task')} cannot run here", style="yellow"))
+        return EXIT_OK
+    left = f"; {plural(len(skipped), 'task')} not validated (cannot run here)" if skipped else ""
+    console.print(f"[green]All {plural(validated, 'task')} valid[/]{left}")
     return EXIT_OK
 
 

@@ -71,3 +71,35 @@ def test_models_says_ollama_is_off_instead_of_printing_its_url(
     on = write_config(tmp_path / "on.yaml", "embedded: {enabled: false}\n")
     assert main(["models", "--config", str(on)]) == 0
     assert "Ollama: http://127.0.0.1:9" in capsys.readouterr().out
+
+
+def test_tasks_that_cannot_run_here_are_listed_and_not_validated_not_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = quick_tasks(tmp_path / "tasks")
+    (folder / "d_js.md").write_text("---\nid: d_js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test\n---\nDo.\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-node-here"))  # a machine without Node.js
+    assert main(["tasks", "list", str(folder)]) == 0
+    listed = capsys.readouterr().out
+    assert "d_js" in listed and "d_js cannot run here: its check runs 'node', which is not installed" in listed
+    for name in ("a_hard", "b_smoke", "c_easy"):
+        (folder / f"{name}.md").unlink()
+    assert main(["tasks", "validate", str(folder)]) == 0
+    validated = capsys.readouterr().out
+    assert "skipped" in validated and "d_js not validated: its check runs 'node'" in validated
+    assert "No task validated: 1 task cannot run here" in validated
+
+
+def test_a_batch_of_only_tasks_that_cannot_run_here_is_refused_naming_the_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = quick_tasks(tmp_path / "tasks")
+    js = folder / "d_js.md"
+    js.write_text("---\nid: d_js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test\n---\nDo.\n")
+    config = write_config(tmp_path / "models_config.yaml", "ollama: {enabled: false}\nembedded: {enabled: false}\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-node-here"))
+    code = main(["--task", str(js), "--no-ui", "--config", str(config), "--output", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "d_js.md" in err and "task 'd_js' cannot run here: its check runs 'node'" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -127,3 +127,36 @@ def test_a_folder_loads_level_by_level_then_by_path_and_given_files_keep_their_o
     assert [t.id for t in load_tasks([tmp_path / "a_hard.md", tmp_path / "b_smoke.md"])] == ["a_hard", "b_smoke"]
     shipped = [t.difficulty for t in load_tasks([TASKS])]
     assert shipped == sorted(shipped, key=["smoke", "easy", "medium", "hard"].index)
+
+
+# --- a task whose toolchain this machine lacks ----------------------------------------------------------
+
+
+def test_a_task_whose_toolchain_is_not_installed_loads_as_unavailable_and_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine without Node.js: the JavaScript task is well written; the machine lacks its program.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    task = load_task(make_task(tmp_path, "id: js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test"))
+    assert not task.available
+    assert task.unavailable_reason == ("its check runs 'node', which is not installed here: "
+                                       "install Node.js (e.g. apt-get install nodejs)")
+
+
+def test_a_folder_with_one_task_that_cannot_run_here_still_gives_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchtui.engine.tasks import runnable_tasks
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "a.py").write_text("x = 1\n")
+    (tmp_path / "js.md").write_text("---\nid: js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test\n---\nDo.\n")
+    (tmp_path / "py.md").write_text("---\nid: py\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\n---\nDo.\n")
+    ready, notes = runnable_tasks(load_tasks([tmp_path]))
+    assert [t.id for t in ready] == ["py"]
+    assert notes == ["skipping task js (js.md): its check runs 'node', which is not installed here: "
+                     "install Node.js (e.g. apt-get install nodejs)"]
+    with pytest.raises(TaskError, match="task 'js' cannot run here: its check runs 'node'") as caught:
+        runnable_tasks(load_tasks([tmp_path / "js.md"]))
+    assert caught.value.path == tmp_path / "js.md"

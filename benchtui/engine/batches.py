@@ -31,6 +31,10 @@ def new_batch(
     models: Sequence[ModelSpec],
     options: BatchOptions,
 ) -> BatchRunner:
+    """A runner for a new batch; raises InputError for a task this machine cannot run (see runnable_tasks)."""
+    for task in tasks:  # its runs would fail on the missing program and blame the model
+        if not task.available:
+            raise InputError(f"task {task.id!r} cannot run here: {task.unavailable_reason}")
     return BatchRunner(store=store, tasks=tasks, models=models, options=options, policy=config.retry,
                        manifest_extra=_manifest_extra(config, catalog))
 
@@ -48,6 +52,10 @@ def resume_batch(
         raise InputError(f"batch {batch.batch_id} is still running (process {owner.get('pid')}); "
                          "stop it first or wait for it to finish")
     tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
+    for task in tasks:  # its runs would fail on the missing program and blame the model
+        if not task.available:
+            raise InputError(f"batch {batch.batch_id} has task {task.id!r}, which cannot run here: "
+                             f"{task.unavailable_reason}")
     keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
     models, notes = select_models(catalog, keys)
     saved = manifest.get("options", {})

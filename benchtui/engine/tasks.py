@@ -12,7 +12,7 @@ import shlex
 import shutil
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,13 @@ class Task:
     max_turns: int = DEFAULT_MAX_TURNS
     timeout_s: float = DEFAULT_TIMEOUT_S
     hints: tuple[str, ...] = ()
+    # Why this machine cannot run the task's check (its program is not installed), or None. A task that is
+    # well written but needs a tool this machine lacks is not broken: it loads, is listed, and is skipped.
+    unavailable_reason: str | None = field(default=None, compare=False)
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
 
     def fingerprint(self) -> str:
         """A hash of everything that decides the task's outcome: prompt, workspace, check, limits."""
@@ -156,8 +163,11 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     check_files = folder("check_files", required=False)
     solution = folder("solution", required=False)
     program = _check_program(check)
+    missing = None
     if program is not None and not _on_path(program):
-        raise fail("check", f"command {program!r} not found on PATH")
+        if Path(program).name not in _INSTALL_HINTS:  # most likely a typo: the task is wrong, not the machine
+            raise fail("check", f"command {program!r} not found on PATH")
+        missing = _missing_program(program)
     return Task(
         id=task_id,
         title=text("title", required=False) or task_id,
@@ -170,6 +180,7 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
         solution=solution,
         max_turns=max_turns,
         timeout_s=timeout_s,
+        unavailable_reason=missing,
         hints=tuple(h.strip() for h in hints),
     )
 
@@ -185,6 +196,42 @@ def _check_program(command: str) -> str | None:
             continue
         return None if any(ch in word for ch in "$`;|&(){}<>") else word
     return None
+
+
+# Language toolchains a check may need and a machine may lack. A task whose check needs one that is not
+# installed is unavailable here (listed, skipped, never run); any other missing program is an error in
+# the task file, most likely a typo.
+_NODE = "install Node.js (e.g. apt-get install nodejs)"
+_INSTALL_HINTS = {
+    "node": _NODE, "npm": _NODE, "npx": _NODE,
+    "go": "install Go (e.g. apt-get install golang)",
+    "cargo": "install Rust (e.g. apt-get install cargo)", "rustc": "install Rust (e.g. apt-get install cargo)",
+    "javac": "install a JDK (e.g. apt-get install default-jdk)",
+    "java": "install a JDK (e.g. apt-get install default-jdk)",
+    "gradle": "install Gradle (e.g. apt-get install gradle)", "mvn": "install Maven (e.g. apt-get install maven)",
+    "make": "install make (e.g. apt-get install make)", "cmake": "install CMake (e.g. apt-get install cmake)",
+    "g++": "install a C++ compiler (e.g. apt-get install g++)",
+    "gcc": "install a C compiler (e.g. apt-get install gcc)",
+    "dotnet": "install the .NET SDK", "ruby": "install Ruby (e.g. apt-get install ruby)",
+}
+
+
+def _missing_program(program: str) -> str:
+    return f"its check runs {program!r}, which is not installed here: {_INSTALL_HINTS[Path(program).name]}"
+
+
+def runnable_tasks(tasks: Iterable[Task]) -> tuple[list[Task], list[str]]:
+    """The tasks this machine can run, and a note for each one it skips.
+
+    Raises TaskError when tasks were asked for and none can run: a batch of nothing would only hide why."""
+    tasks = list(tasks)
+    ready = [t for t in tasks if t.available]
+    skipped = [t for t in tasks if not t.available]
+    if tasks and not ready:
+        first = skipped[0]
+        more = f" (and {len(skipped) - 1} more task(s) that cannot run here)" if len(skipped) > 1 else ""
+        raise TaskError(f"task {first.id!r} cannot run here: {first.unavailable_reason}{more}", path=first.path)
+    return ready, [f"skipping task {t.id} ({t.path.name}): {t.unavailable_reason}" for t in skipped]
 
 
 def _on_path(program: str) -> bool:
