@@ -26,6 +26,8 @@ class Podium(Static):
         height: 100%;
         border: round $primary;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     Podium.-empty { border: round $panel; }
     """
