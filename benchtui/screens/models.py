@@ -63,6 +63,9 @@ def how_to_fix(spec: ModelSpec, config_path: Path | None = None) -> str | None:
             f"embedded models: see docs/EMBEDDED.md; check embedded settings in {config}")
     if "unreachable" in reason:
         return f"start the server at {spec.base_url or 'its base_url'}, or fix base_url in {config}"
+    if spec.provider in ("openai", "anthropic") and "key" in reason.lower():
+        default = "ANTHROPIC_API_KEY" if spec.provider == "anthropic" else "OPENAI_API_KEY"
+        return f"export {default}=<your key>  (the api_key of {spec.name} in {config} names the variable)"
     return None
 
 
@@ -76,9 +79,10 @@ class OptionInput(Input):
         return character is not None and character in self.NUMBER_KEYS
 
     async def _on_key(self, event: events.Key) -> None:
+        # Textual runs Input's own handler after this one unless told not to; that one would swallow the
+        # key. Not stopped, it bubbles on to the screen's and the app's bindings.
         if event.is_printable and event.character not in self.NUMBER_KEYS:
-            return  # not typed: the key goes on to the bindings
-        await super()._on_key(event)
+            event.prevent_default()
 
 
 class ModelTable(FittedTable):

@@ -136,9 +136,9 @@ class ResultsScreen(BenchScreen):
         runs = data["runs"]
         passed = sum(1 for r in runs if r.get("status") == "passed")
         title = Text(f"{info['batch_id']}", style="bold")
-        title.append("  ")
+        title.append(" ")
         title.append(str(info.get("status")), style="green" if info.get("status") == "finished" else "yellow")
-        title.append(f"  ·  {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s)  ·  "
+        title.append(f" · {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s) · "
                      f"{passed}/{len(runs)} run(s) passed"
                      + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs))
                         else ""))
