@@ -709,3 +709,18 @@ async def test_option_fields_give_the_keys_back(server: ScriptedOllama, tmp_path
         await pilot.pause()
         assert app.current_mode == "tasks"  # r asked for tasks to be marked first
         assert app.batch_options.timeout_s == 120
+
+
+def test_fit_columns_drops_optional_columns_first_then_shortens_names() -> None:
+    from benchtui.widgets.columns import Fit, fit_columns
+
+    columns = [Fit("name", 30, minimum=10), Fit("status", 9), Fit("tokens", 6, drop=2), Fit("cost", 8, drop=3),
+               Fit("check", 24, grow=True)]
+    wide = fit_columns(columns, 200)
+    assert list(wide) == ["name", "status", "tokens", "cost", "check"] and wide["name"] == 30
+    assert sum(w + 2 for w in wide.values()) == 200 - 2  # the growing column takes the rest
+    narrow = fit_columns(columns, 76)
+    assert list(narrow) == ["name", "status", "check"] and narrow["name"] == 30  # columns went, not letters
+    tight = fit_columns(columns, 60)
+    assert list(tight) == ["name", "status", "check"] and tight["name"] < 30
+    assert sum(w + 2 for w in tight.values()) <= 60 - 2  # never wider than the table

@@ -194,8 +194,9 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         # Size and quantization are in the line under the table too: they go first when it is narrow.
         # The status takes what is left and is cut last; the full reason is under the table.
         fits = [Fit("sel", 1), Fit("model", 5, minimum=14), Fit("provider", 8, drop=1), Fit("size", 4, drop=3),
-                Fit("quant", 5, drop=2), Fit("status", 6, minimum=len("unavailable: …"), grow=True)]
-        fits = [replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)])) for f in fits]
+                Fit("quant", 5, drop=2), Fit("status", len("unavailable: …"), grow=True)]
+        fits = [f if f.grow else replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)]))
+                for f in fits]
         widths = table.fit(fits)
         for key, width in widths.items():
             table.add_column(MODEL_COLUMNS[key], key=key, width=width)

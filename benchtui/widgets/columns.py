@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 CELL_PADDING = 2  # DataTable's cell padding, one column each side
+MIN_GROW = 6  # a growing column shrinks this far before the table scrolls sideways
 SCROLLBAR = 2  # room kept for the vertical scrollbar, so a table that grows never overflows sideways
 
 
@@ -27,7 +28,7 @@ class Fit:
     natural: int
     minimum: int | None = None  # None: never shrinks
     drop: int = 0  # 0: always shown; otherwise dropped (highest first) when the table is too narrow
-    grow: bool = False  # takes the width left over
+    grow: bool = False  # takes the width left over (down to ``minimum``; ``natural`` is what it wants)
 
     @property
     def least(self) -> int:
@@ -45,10 +46,10 @@ def fit_columns(columns: Sequence[Fit], width: int) -> dict[str, int]:
     kept = list(columns)
 
     def need(shown: Sequence[Fit], shrunk: bool) -> int:
-        # A growing column asks only for its least width: it takes what is left anyway.
-        return sum((c.least if shrunk or c.grow else c.natural) + CELL_PADDING for c in shown)
+        return sum((c.least if shrunk else c.natural) + CELL_PADDING for c in shown)
 
-    # Optional columns go before any name is cut; only then do the names shrink.
+    # Optional columns go before any name is cut; only then do the names shrink. A growing column's
+    # natural width is what it wants before optional columns may stay; it yields to the names.
     for rank in sorted({c.drop for c in columns if c.drop}, reverse=True):
         if need(kept, shrunk=False) <= available:
             break
@@ -56,12 +57,13 @@ def fit_columns(columns: Sequence[Fit], width: int) -> dict[str, int]:
     widths = {c.key: c.least for c in kept}
     spare = available - need(kept, shrunk=True)
     for column in kept:  # shrunk columns get their width back, left to right
-        extra = max(min(column.natural - widths[column.key], spare), 0)
-        widths[column.key] += extra
-        spare -= extra
+        if not column.grow:
+            extra = max(min(column.natural - widths[column.key], spare), 0)
+            widths[column.key] += extra
+            spare -= extra
     growing = [c for c in kept if c.grow]
-    if growing and spare > 0:
-        widths[growing[-1].key] += spare
+    if growing:  # it takes what is left, and gives back what is missing rather than push the table sideways
+        widths[growing[-1].key] = max(widths[growing[-1].key] + spare, MIN_GROW)
     return widths
 
 

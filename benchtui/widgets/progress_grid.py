@@ -42,11 +42,11 @@ def log_text(line: LogLine) -> Text:
 # the status, the turn, the elapsed time and the last check line always stay.
 COLUMNS: tuple[tuple[str, str, int | None, int], ...] = (
     ("model", "Model", None, 0), ("task", "Task", None, 0), ("status", "Status", 9, 0), ("turn", "Turn", 5, 0),
-    ("prompts", "Prompts", 7, 4), ("interventions", "Interv.", 7, 3), ("typed", "You", 4, 5),
+    ("prompts", "Prompts", 7, 5), ("interventions", "Interv.", 7, 4), ("typed", "You", 4, 3),
     ("tokens", "Tokens", 6, 2), ("tps", "tok/s", 6, 1), ("elapsed", "Elapsed", 7, 0),
     ("check", "Last check line", None, 0),
 )
-MIN_CHECK_WIDTH = 16
+MIN_CHECK_WIDTH = 24  # below this, an optional column goes: a check line cut at 16 says little
 MIN_NAME_WIDTH = 12
 
 
@@ -95,7 +95,7 @@ class ProgressGrid(DataTable[Any]):
         task = max([len("Task"), *(len(self._task_label(r)) for r in rows)])
         fits = [Fit("model", model, MIN_NAME_WIDTH), Fit("task", task, MIN_NAME_WIDTH),
                 *(Fit(key, width or 0, drop=drop) for key, _label, width, drop in COLUMNS[2:-1]),
-                Fit("check", MIN_CHECK_WIDTH, grow=True)]
+                Fit("check", MIN_CHECK_WIDTH, minimum=8, grow=True)]
         return fit_columns(fits, self.size.width)
 
     def sync(self, board: RunBoard) -> None:
