@@ -724,3 +724,34 @@ def test_fit_columns_drops_optional_columns_first_then_shortens_names() -> None:
     tight = fit_columns(columns, 60)
     assert list(tight) == ["name", "status", "check"] and tight["name"] < 30
     assert sum(w + 2 for w in tight.values()) <= 60 - 2  # never wider than the table
+
+
+@pytest.mark.anyio
+async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_tui_snapshots import BATCH_ID, MODELS, crafted_batch, result
+    from tests.test_tui_snapshots import make_app as fixed_app
+
+    monkeypatch.chdir(tmp_path)
+    batch = crafted_batch(tmp_path / "results", runs=[])
+    model = next(m for m in MODELS if m.key == "ollama/mistral")
+    run = result("add_comment", model.key, "failed", 9.0, 1, 0, 900, 20.0)
+    batch.record_run(model.snapshot(), model.file_stem, run, [
+        {"turn": 1, "kind": "system", "role": "system", "at_s": 0.0, "content": "RULES " * 200 + "END-OF-RULES"},
+        {"turn": 1, "kind": "reply", "role": "assistant", "at_s": 2.0, "content": LONG_REPLY},
+    ])
+    batch.flush()
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_results(BATCH_ID)
+        await pilot.pause(0.3)
+        app.screen.query_one("#runs").focus()
+        await pilot.press("tab", "right")
+        await pilot.pause()
+        detail = app.screen.query_one(RunDetail)
+        pane = app.focused
+        assert pane is not None and pane.id == "pane-transcript" and detail.active_tab == "transcript"
+        assert "END-OF-RULES" in detail.transcript.plain and "END-OF-THE-LONG-REPLY" in detail.transcript.plain
+        await pilot.press("end")
+        await pilot.pause()
+        assert pane.scroll_y > 0 and "END-OF-THE-LONG-REPLY" in flat(screen_text(app))
