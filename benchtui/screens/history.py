@@ -96,7 +96,7 @@ class HistoryScreen(BenchScreen):
         # The date is in the batch id too, so it goes first; tasks and models shrink (the line below the
         # table lists them whole); the batch, passed/total and the state are never cut.
         fits = [Fit("batch", 5), Fit("created", 7, drop=2), Fit("tasks", 5, minimum=11),
-                Fit("models", 6, minimum=11, grow=True), Fit("passed", 12), Fit("state", 5)]
+                Fit("models", 6, minimum=11), Fit("passed", 12), Fit("state", 5)]
         fits = [replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)])) for f in fits]
         table.clear(columns=True)
         widths = table.fit(fits)
