@@ -755,3 +755,6 @@ async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
         await pilot.press("end")
         await pilot.pause()
         assert pane.scroll_y > 0 and "END-OF-THE-LONG-REPLY" in flat(screen_text(app))
+        await pilot.press("z")  # zoomed, the detail takes the whole screen even where the layout scrolls
+        await pilot.pause()
+        assert app.screen.maximized is detail and detail.size.height >= SMALL[1] - 2
