@@ -42,7 +42,7 @@ from benchtui.messages import (
     EngineRunStarted,
     TuiSink,
 )
-from benchtui.screens.base import BenchScreen
+from benchtui.screens.base import NARROW, BenchScreen
 from benchtui.screens.dialogs import ConfirmScreen, HelpScreen
 from benchtui.screens.history import HistoryScreen
 from benchtui.screens.models import ModelsScreen
@@ -67,6 +67,9 @@ class BenchApp(App[None]):
         "history": HistoryScreen,
     }
     DEFAULT_MODE = "tasks"
+    # Screen classes the layout follows (app.tcss): below 110 columns panes stack, below 34 rows they shrink.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012 (App declares it a list)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {BenchCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "goto('tasks')", "Tasks", show=False),

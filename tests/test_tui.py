@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Label, RichLog, Static
 
 from benchtui.app import BenchApp
 from benchtui.engine.board import RunBoard
-from benchtui.engine.config import ModelsConfig
+from benchtui.engine.config import ModelsConfig, load_config
 from benchtui.engine.discovery import discover
 from benchtui.engine.events import (
     BatchFinished,
@@ -556,3 +556,227 @@ async def test_the_run_detail_says_how_many_replies_were_cut_off() -> None:
         assert "3 replies cut off by the token limit" in detail.transcript.plain
         detail.show({**base, "truncated_replies": 0}, [], "qwen")
         assert "cut off" not in detail.diff.plain
+
+
+# The app at 80×24 (a standard terminal) and at 200×50: nothing cut, nothing off screen.
+
+SMALL = (80, 24)
+LONG_REPLY = "I read mathutils.py and I am thinking about the docstring. " * 60 + "END-OF-THE-LONG-REPLY"
+
+
+def screen_text(app: BenchApp) -> list[str]:
+    """What the terminal shows, line by line (what tmux capture-pane would print)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def flat(lines: list[str]) -> str:
+    """The screen's lines as one run of words, so text wrapped over several lines reads whole."""
+    return " ".join(" ".join(lines).split())
+
+
+def squeezed(lines: list[str]) -> str:
+    """The screen's text without any whitespace: a path wrapped mid-word still reads whole."""
+    return "".join("".join(lines).split())
+
+
+def labels(table: DataTable[Any]) -> list[str]:
+    return [str(getattr(c.label, "plain", c.label)).split(" ")[0] for c in table.ordered_columns]
+
+
+def fits_sideways(table: DataTable[Any]) -> bool:
+    """No column is behind a horizontal scrollbar."""
+    return table.max_scroll_x == 0 and not table.show_horizontal_scrollbar
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("size", [SMALL, (200, 50)], ids=["80x24", "200x50"])
+async def test_every_screen_is_usable_at_80x24_and_200x50(tmp_path: Path, size: tuple[int, int]) -> None:
+    server = ScriptedOllama({
+        "solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.05),
+        "talker": Script(fixed(LONG_REPLY), chunk_delay_s=0.002, chunk_size=200),
+    }).start()
+    try:
+        app = make_app(server, tmp_path / "results")
+        async with app.run_test(size=size) as pilot:
+            await mark_task(pilot, "add_comment")
+            await pilot.pause(0.3)
+            # The summary wraps rather than cutting its hint.
+            assert "select models on 2 (space, c, a)" in flat(screen_text(app))
+
+            await pilot.press("2")
+            await pilot.pause()
+            await choose_category(pilot, "ollama")
+            await pilot.pause()
+            table = app.screen.query_one("#model-table", DataTable)
+            assert labels(table)[-1] == "Status" and fits_sideways(table)
+            assert flat(screen_text(app)).count("available") >= 2
+
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                           "a run to start")
+            await pilot.pause(0.3)
+            grid = app.screen.query_one(ProgressGrid)
+            shown = labels(grid)
+            assert {"Status", "Turn", "Elapsed", "Last"} <= set(shown) and fits_sideways(grid)
+            if size == SMALL:  # the optional columns went; the highlighted run's line still has their figures
+                assert "You" not in shown
+            assert "prompt(s)" in rendered(app.screen.query_one("#run-selected", Static))
+
+            await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to finish")
+            await app.workers.wait_for_complete()
+            await wait_for(pilot, lambda: app.current_mode == "results", "the Results screen")
+            await pilot.pause(0.5)
+            screen = app.screen
+            for table_id in ("#leaderboard", "#runs"):
+                assert fits_sideways(screen.query_one(table_id, SortableTable)), table_id
+            assert {"Passed", "Success", "Mean"} <= set(labels(screen.query_one("#leaderboard", SortableTable)))
+            assert "Status" in labels(screen.query_one("#runs", SortableTable))
+            detail = screen.query_one(RunDetail)
+            # Stacked under the runs when narrow (the whole width), beside them when wide (most of it).
+            assert detail.size.width >= (size[0] - 4 if size == SMALL else size[0] // 2)
+            assert "▎" not in "".join(screen_text(app))  # no sideways scrollbar's thumb mid-screen
+
+            # One Tab from the runs reaches the detail's text, which scrolls at once; the transcript is whole.
+            runs = screen.query_one("#runs", SortableTable)
+            runs.focus()
+            runs.move_cursor(row=runs.row_keys_in_order().index("add_comment::ollama/talker::1"))
+            await pilot.pause()
+            await pilot.press("tab")
+            await pilot.press("right")
+            await pilot.pause()
+            pane = app.focused
+            assert pane is not None and pane.id == "pane-transcript" and detail.active_tab == "transcript"
+            assert "END-OF-THE-LONG-REPLY" in detail.transcript.plain
+            assert "more characters in the stored transcript" not in detail.transcript.plain
+            await pilot.press("pagedown")
+            await pilot.pause()
+            assert pane.scroll_y > 0
+
+            await pilot.press("5")
+            await pilot.pause()
+            history = app.screen.query_one("#history-table", DataTable)
+            assert labels(history)[-2:] == ["Passed/total", "State"] and fits_sideways(history)
+            assert cells(history, 0)[-2:] == ["1/2", "finished"]
+            assert "▎" not in "".join(screen_text(app))
+    finally:
+        server.close()
+
+
+UNSET_KEY = "BENCHTUI_TEST_KEY_NOBODY_SET"
+
+
+@pytest.mark.anyio
+async def test_models_show_the_whole_reason_and_its_fix_at_80x24(server: ScriptedOllama, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(UNSET_KEY, raising=False)
+    path = tmp_path / "models_config.yaml"
+    path.write_text(f"ollama: {{host: '{server.url}'}}\nembedded: {{enabled: false}}\nmodels:\n"
+                    f"  - {{name: gpt-4o, provider: openai, api_key: '${{{UNSET_KEY}}}'}}\n"
+                    "  - {name: local-coder, provider: openai, enabled: false, base_url: 'http://127.0.0.1:9/v1'}\n")
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    config = load_config(path)
+    app = BenchApp(config=config, catalog=discover(config, embedded=False), store=ResultsStore(tmp_path / "r"),
+                   task_paths=[TASKS])
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one("#model-table", DataTable)
+        assert labels(table)[-1] == "Status" and fits_sideways(table)
+        for key, reason, fix in (
+                ("gpt-4o", f"unavailable: ${{{UNSET_KEY}}} unset", f"fix: export {UNSET_KEY}=<your key>"),
+                ("local-coder", "unavailable: disabled in the config",
+                 f"fix: set enabled: true for local-coder in {path}")):
+            table.move_cursor(row=column(table, "Model").index(key))
+            await pilot.pause()
+            shown = squeezed(screen_text(app))
+            assert "".join(reason.split()) in shown and "".join(fix.split()) in shown, shown
+
+
+@pytest.mark.parametrize(("provider", "reason", "fix"), [
+    ("openai", "${OPENAI_API_KEY} unset", "export OPENAI_API_KEY=<your key>"),
+    ("anthropic", "no api_key (set api_key: ${ANTHROPIC_API_KEY})", "api_key: ${ANTHROPIC_API_KEY}"),
+    ("ollama", "Ollama server unreachable at http://127.0.0.1:11434", "ollama serve"),
+    ("openai", "server unreachable at http://127.0.0.1:1234/v1 (ConnectError)", "start the server at"),
+    ("openai", "listing models at http://x/v1 answered HTTP 401 (check the api_key)", "check the api_key"),
+    ("embedded", "the llama.cpp server package xllamacpp is not installed; install with: pip install -r x.txt", None),
+])
+def test_how_to_fix_an_unavailable_model(provider: str, reason: str, fix: str | None) -> None:
+    from benchtui.engine.models import ModelSpec
+    from benchtui.screens.models import how_to_fix
+
+    spec = ModelSpec(key="m", name="m", display_name="m", provider=provider, available=False, unavailable_reason=reason,
+                     base_url="http://127.0.0.1:1234/v1")
+    found = how_to_fix(spec)
+    assert (found is None) if fix is None else (found is not None and fix in found)  # a reason's own command stands
+
+
+@pytest.mark.anyio
+async def test_option_fields_give_the_keys_back(server: ScriptedOllama, tmp_path: Path) -> None:
+    app = make_app(server, tmp_path / "results")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        parallel = app.screen.query_one("#opt-parallel", Input)
+        parallel.focus()
+        await pilot.pause()
+        footer = screen_text(app)[-1]
+        assert "Run batch" in footer and "Quit" in footer  # the footer never goes blank in a field
+        await pilot.press("2")
+        assert parallel.value == "2" and app.batch_options.parallel == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#model-table")
+        app.screen.query_one("#opt-timeout", Input).focus()
+        await pilot.press("r")  # not a number: the app's key, nothing typed
+        await pilot.pause()
+        assert app.current_mode == "tasks"  # r asked for tasks to be marked first
+        assert app.batch_options.timeout_s == 120
+
+
+def test_fit_columns_drops_optional_columns_first_then_shortens_names() -> None:
+    from benchtui.widgets.columns import Fit, fit_columns
+
+    columns = [Fit("name", 30, minimum=10), Fit("status", 9), Fit("tokens", 6, drop=2), Fit("cost", 8, drop=3),
+               Fit("check", 24, grow=True)]
+    wide = fit_columns(columns, 200)
+    assert list(wide) == ["name", "status", "tokens", "cost", "check"] and wide["name"] == 30
+    assert sum(w + 2 for w in wide.values()) == 200 - 2  # the growing column takes the rest
+    narrow = fit_columns(columns, 76)
+    assert list(narrow) == ["name", "status", "check"] and narrow["name"] == 30  # columns went, not letters
+    tight = fit_columns(columns, 60)
+    assert list(tight) == ["name", "status", "check"] and tight["name"] < 30
+    assert sum(w + 2 for w in tight.values()) <= 60 - 2  # never wider than the table
+
+
+@pytest.mark.anyio
+async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_tui_snapshots import BATCH_ID, MODELS, crafted_batch, result
+    from tests.test_tui_snapshots import make_app as fixed_app
+
+    monkeypatch.chdir(tmp_path)
+    batch = crafted_batch(tmp_path / "results", runs=[])
+    model = next(m for m in MODELS if m.key == "ollama/mistral")
+    run = result("add_comment", model.key, "failed", 9.0, 1, 0, 900, 20.0)
+    batch.record_run(model.snapshot(), model.file_stem, run, [
+        {"turn": 1, "kind": "system", "role": "system", "at_s": 0.0, "content": "RULES " * 200 + "END-OF-RULES"},
+        {"turn": 1, "kind": "reply", "role": "assistant", "at_s": 2.0, "content": LONG_REPLY},
+    ])
+    batch.flush()
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_results(BATCH_ID)
+        await pilot.pause(0.3)
+        app.screen.query_one("#runs").focus()
+        await pilot.press("tab", "right")
+        await pilot.pause()
+        detail = app.screen.query_one(RunDetail)
+        pane = app.focused
+        assert pane is not None and pane.id == "pane-transcript" and detail.active_tab == "transcript"
+        assert "END-OF-RULES" in detail.transcript.plain and "END-OF-THE-LONG-REPLY" in detail.transcript.plain
+        await pilot.press("end")
+        await pilot.pause()
+        assert pane.scroll_y > 0 and "END-OF-THE-LONG-REPLY" in flat(screen_text(app))
+        await pilot.press("z")  # zoomed, the detail takes the whole screen even where the layout scrolls
+        await pilot.pause()
+        assert app.screen.maximized is detail and detail.size.height >= SMALL[1] - 2

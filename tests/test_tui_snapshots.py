@@ -1,4 +1,4 @@
-"""SVG snapshots of every screen (pytest-textual-snapshot), at 120×36, from fixed data and a frozen clock.
+"""SVG snapshots of every screen (pytest-textual-snapshot), at 120×36 and 80×24, from fixed data and a frozen clock.
 
 No model server and no real time: the catalog is built by hand, the task library and the batches are
 written into tmp_path (the tests chdir there so paths show the same everywhere), the Run screen is fed
@@ -23,6 +23,7 @@ from benchtui.engine.runner import BatchOptions
 from benchtui.engine.store import Batch, ResultsStore
 
 SIZE = (120, 36)
+SMALL = (80, 24)  # a standard terminal: every screen has an 80×24 snapshot too
 BATCH_ID = "batch_20260101_120000"
 
 pytestmark = pytest.mark.timeout(300)
@@ -52,7 +53,7 @@ MODELS = (
          "qwen2"),
     spec("ollama/llama3.2:1b", "llama3.2:1b", "ollama", ("fast", "ollama"), "1.2B", "Q8_0", "llama"),
     spec("ollama/mistral", "mistral:latest", "ollama", ("balanced", "ollama"), "7.2B", "Q4_0", "llama"),
-    spec("gpt-4o", "gpt-4o", "openai", ("powerful",), reason="api_key: OPENAI_API_KEY is not set"),
+    spec("gpt-4o", "gpt-4o", "openai", ("powerful",), reason="${OPENAI_API_KEY} unset"),
     spec("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b", "embedded", ("embedded",), "0.5B", "Q4_K_M", "qwen2",
          reason="model file not found (see README: embedded models)"),
 )
@@ -157,7 +158,8 @@ RUNS = [
 ]
 
 
-def test_tasks_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tasks_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """The library by level; add_comment marked and previewed."""
     monkeypatch.chdir(tmp_path)
     library(tmp_path)
@@ -167,16 +169,18 @@ def test_tasks_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Mon
         await pilot.press("space", "down", "up")
         await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_tasks_screen_empty(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tasks_screen_empty(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """No ./tasks folder: a clear empty state."""
     monkeypatch.chdir(tmp_path)
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE)
+    assert snap_compare(make_app(tmp_path), terminal_size=size)
 
 
-def test_models_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """All models, the ollama category selected, unavailable models greyed with their reason."""
     monkeypatch.chdir(tmp_path)
     library(tmp_path)
@@ -193,10 +197,11 @@ def test_models_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Mo
         pilot.app.screen.query_one("#model-table").focus()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """A batch in flight: passed, running (prompting and checking), failed, queued; a typed message."""
     monkeypatch.chdir(tmp_path)
     library(tmp_path)
@@ -229,10 +234,11 @@ def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Monke
         bench.screen.query_one("#grid").move_cursor(row=1)
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_results_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_results_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """Podiums, the engine's leaderboard, runs, and the first run's coloured diff."""
     monkeypatch.chdir(tmp_path)
     crafted_batch(tmp_path / "results", runs=RUNS)
@@ -242,11 +248,11 @@ def test_results_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.M
         pilot.app.open_results(BATCH_ID)
         await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_results_sorted_by_tokens_per_second(snap_compare: Any, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_results_sorted_by_tokens_per_second(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            size: tuple[int, int] = SIZE) -> None:
     """The leaderboard sorted by a column (the header shows the direction), the transcript tab open."""
     monkeypatch.chdir(tmp_path)
     crafted_batch(tmp_path / "results", runs=RUNS)
@@ -259,10 +265,11 @@ def test_results_sorted_by_tokens_per_second(snap_compare: Any, tmp_path: Path,
         pilot.app.screen.query_one("#run-detail").show_tab("transcript")
         await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_history_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """Finished, interrupted and abandoned (running) batches; the interrupted one highlighted."""
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "results"
@@ -277,10 +284,66 @@ def test_history_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.M
         await pilot.press("down")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_help_dialog(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_help_dialog(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      size: tuple[int, int] = SIZE) -> None:
     """`?` on the Run screen: its keys, then the global ones."""
     monkeypatch.chdir(tmp_path)
-    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, press=["3", "question_mark"])
+    assert snap_compare(make_app(tmp_path), terminal_size=size, press=["3", "question_mark"])
+
+
+# The same screens at 80×24: panes stacked, optional columns dropped, nothing cut or off screen.
+
+def test_tasks_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_tasks_screen(snap_compare, tmp_path, monkeypatch, SMALL)
+
+
+def test_models_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unavailable model highlighted: its whole reason and the command that fixes it, under the table."""
+    monkeypatch.chdir(tmp_path)
+    library(tmp_path)
+    app = make_app(tmp_path, marked_tasks=["add_comment", "set_retries"], selected_models=["ollama/llama3.2:1b"])
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("2")
+        await pilot.pause()
+        table = pilot.app.screen.query_one("#model-table")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("gpt-4o"))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_run_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_run_screen(snap_compare, tmp_path, monkeypatch, SMALL)
+
+
+def test_results_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_results_screen(snap_compare, tmp_path, monkeypatch, SMALL)
+
+
+def test_results_transcript_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One Tab from the runs: the transcript's text has the keys (the screen scrolled to it)."""
+    monkeypatch.chdir(tmp_path)
+    crafted_batch(tmp_path / "results", runs=RUNS)
+    app = make_app(tmp_path)
+
+    async def run_before(pilot: Any) -> None:
+        pilot.app.open_results(BATCH_ID)
+        await pilot.pause(0.3)
+        pilot.app.screen.query_one("#runs").focus()
+        await pilot.press("tab", "right")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_history_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_history_screen(snap_compare, tmp_path, monkeypatch, SMALL)
+
+
+def test_help_dialog_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_help_dialog(snap_compare, tmp_path, monkeypatch, SMALL)

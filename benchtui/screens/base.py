@@ -14,6 +14,8 @@ from textual.widgets import Footer
 
 from benchtui.widgets.navbar import NavBar
 
+NARROW = 110  # the width below which panes stack (the app's HORIZONTAL_BREAKPOINTS)
+
 if TYPE_CHECKING:
     from benchtui.app import BenchApp
 
@@ -33,6 +35,11 @@ class BenchScreen(Screen[None]):
 
     def compose_footer(self) -> ComposeResult:
         yield Footer()
+
+    def on_resize(self) -> None:
+        # Single spaces between the keys let a screen's keys and q Quit fit 80 columns.
+        for footer in self.query(Footer):
+            footer.compact = self.size.width < NARROW
 
     def on_screen_resume(self) -> None:
         self.refresh_from_app()

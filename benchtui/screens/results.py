@@ -29,28 +29,30 @@ from benchtui.widgets.podium import Podium
 from benchtui.widgets.run_detail import RunDetail
 from benchtui.widgets.sortable_table import Column, SortableTable
 
+# Narrow terminals lose the columns with the highest ``drop`` first; what ranks the leaderboard
+# (success, then time) and a run's status always stay, and names shrink before anything else goes.
 LEADERBOARD_COLUMNS = (
     Column("rank", "#", str, 3),
-    Column("name", "Model", lambda v: Text(str(v))),
+    Column("name", "Model", lambda v: Text(str(v)), minimum=14),
     Column("passed", "Passed", str, 6, descending_first=True, cell=lambda row: f"{row['passed']}/{row['runs']}"),
     Column("success_rate", "Success", percent, 7, descending_first=True),
     Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
-    Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7),
-    Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7),
-    Column("malformed_replies", "Malformed", str, 9),
-    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7),
-    Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6),
-    Column("cost_usd", "Cost", cost_text, 8),
+    Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7, drop=2),
+    Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7, drop=3),
+    Column("malformed_replies", "Malformed", str, 9, drop=6),
+    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=5),
+    Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6, drop=4),
+    Column("cost_usd", "Cost", cost_text, 8, drop=7),
 )
 
 RUN_COLUMNS = (
-    Column("name", "Model", lambda v: Text(str(v))),
-    Column("task_id", "Task", lambda v: Text(str(v)),
+    Column("name", "Model", lambda v: Text(str(v)), minimum=14),
+    Column("task_id", "Task", lambda v: Text(str(v)), minimum=11,
            cell=lambda row: Text(f"{row['task_id']}" + (f" #{row['repeat']}" if row.get("repeat", 1) != 1 else ""))),
-    Column("status", "Status", lambda v: status_text(str(v)), 7),
+    Column("status", "Status", lambda v: status_text(str(v))),
     Column("completion_time_s", "Time", lambda v: number(v, ".1f", " s"), 7),
-    Column("prompts_sent", "Prompts", str, 7),
-    Column("human_interventions", "Interv.", str, 7),
+    Column("prompts_sent", "Prompts", str, 7, drop=2),
+    Column("human_interventions", "Interv.", str, 7, drop=1),
 )
 
 
@@ -129,14 +131,14 @@ class ResultsScreen(BenchScreen):
         self.data = data
         self.names = {key: str(m.get("display_name") or key) for key, m in data["models"].items()}
         self.exported = ()
-        self.query_one("#export-status", Label).update(Text("e exports the reports", style="dim"))
+        self.query_one("#export-status", Label).update(Text(""))
         info = data["batch"]
         runs = data["runs"]
         passed = sum(1 for r in runs if r.get("status") == "passed")
         title = Text(f"{info['batch_id']}", style="bold")
-        title.append("  ")
+        title.append(" ")
         title.append(str(info.get("status")), style="green" if info.get("status") == "finished" else "yellow")
-        title.append(f"  ·  {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s)  ·  "
+        title.append(f" · {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s) · "
                      f"{passed}/{len(runs)} run(s) passed"
                      + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs))
                         else ""))
@@ -168,12 +170,18 @@ class ResultsScreen(BenchScreen):
         self._titles()
 
     def _titles(self) -> None:
-        hint = " · s: next column · S: reverse · or click a header"
         board = self.query_one("#leaderboard", SortableTable)
+        title = "Leaderboard (rank: success rate, then time) · " + board.sort_description()
+        hint = " · s: next column · S: reverse · or click a header"
+        # The footer says s sorts: on a narrow screen the title keeps one line instead.
         self.query_one("#leaderboard-title", Label).update(Text(
-            "Leaderboard (rank: success rate, then time) · " + board.sort_description() + hint))
+            title + hint if len(title + hint) <= self.size.width - 2 else title))
         runs = self.query_one("#runs", SortableTable)
         self.query_one("#runs-title", Label).update(Text("Runs · " + runs.sort_description()))
+
+    def on_resize(self) -> None:
+        if self.data is not None:
+            self._titles()
 
     @on(DataTable.RowHighlighted, "#runs")
     def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:

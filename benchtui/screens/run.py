@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar, RichLog, Stati
 
 from benchtui.engine.board import RunBoard
 from benchtui.screens.base import BenchScreen
-from benchtui.widgets.progress_grid import ProgressGrid, board_summary, log_text
+from benchtui.widgets.progress_grid import ProgressGrid, board_summary, log_text, row_summary
 
 
 class RunScreen(BenchScreen):
@@ -62,6 +62,7 @@ A message you send is given to the model with its next prompt and counted as a h
         yield Static(self._empty_text(), id="run-empty", classes="empty-state")
         with Vertical(id="run-main"):
             yield ProgressGrid(id="grid")
+            yield Static("", id="run-selected")  # the highlighted run whole: what a narrow grid leaves out
             yield RichLog(id="run-log", wrap=True, markup=False, max_lines=2000)
             yield Input(placeholder="Highlight a running model, press m, type a message, Enter sends it",
                         id="message", disabled=True)
@@ -104,6 +105,13 @@ A message you send is given to the model with its next prompt and counted as a h
         bar.update(total=max(board.total, 1), progress=board.done)
         self.query_one("#run-eta", Label).update(Text(board_summary(board)))
         self._update_message_box()
+        self._update_selected()
+
+    def _update_selected(self) -> None:
+        board = self.bench.board
+        run_id = self.query_one(ProgressGrid).selected_run_id
+        row = board.rows.get(run_id) if board is not None and run_id is not None else None
+        self.query_one("#run-selected", Static).update(row_summary(row, board) if row and board else "")
 
     # Human in the loop
 
@@ -122,13 +130,14 @@ A message you send is given to the model with its next prompt and counted as a h
         running = board is not None and selected is not None and board.rows[selected[0]].running and board.active
         box.disabled = not running
         if running and selected is not None:
-            box.placeholder = f"Message to {selected[1]} (Enter sends it with its next prompt)"
+            box.placeholder = f"Message to {selected[1]} (Enter: sent with its next prompt)"
         else:
             box.placeholder = "Highlight a running model, press m, type a message, Enter sends it"
 
     @on(DataTable.RowHighlighted, "#grid")
     def _row_highlighted(self) -> None:
         self._update_message_box()
+        self._update_selected()
 
     def action_focus_message(self) -> None:
         self._update_message_box()

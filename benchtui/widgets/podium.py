@@ -15,6 +15,7 @@ from benchtui.widgets.format import number
 
 MEDALS = ("1st", "2nd", "3rd")
 SHORT_UNITS = {"interventions": "interv."}
+WIDE_CARD = 30  # narrower cards say 1 2 3 rather than 1st 2nd 3rd, to leave the name a few more letters
 
 
 class Podium(Static):
@@ -26,6 +27,8 @@ class Podium(Static):
         height: 100%;
         border: round $primary;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     Podium.-empty { border: round $panel; }
     """
@@ -35,19 +38,40 @@ class Podium(Static):
         self.ranking = ranking
         icon, title, _key, _unit = RANKINGS[ranking]
         self.border_title = f"{icon} {title}"
+        self._entries: list[dict[str, Any]] = []
+        self._names: dict[str, str] = {}
 
     def show(self, entries: list[dict[str, Any]], names: dict[str, str]) -> None:
         """``entries``: the engine's ranking list ({rank, model, value}); ``names``: key -> display name."""
+        self._entries, self._names = entries[:3], names
+        self.set_class(not entries, "-empty")
+        self.update(self._text(self.content_size.width))
+
+    def on_resize(self) -> None:
+        if self._entries:
+            self.update(self._text(self.content_size.width))
+
+    def _text(self, width: int) -> Text:
+        # The value is what the card is for: a narrow card cuts the name, never the figure.
         _icon, _title, _key, unit = RANKINGS[self.ranking]
-        text = Text(no_wrap=True, overflow="ellipsis")
         unit = SHORT_UNITS.get(unit, unit)
-        if not entries:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if not self._entries:
             text.append("no model passed", style="dim")
-        for i, entry in enumerate(entries[:3]):
+        for i, entry in enumerate(self._entries):
             if i:
                 text.append("\n")
-            text.append(f"{MEDALS[i]} ", style="bold" if i == 0 else "dim")
-            text.append(names.get(entry["model"], entry["model"]), style="bold" if i == 0 else "")
-            text.append(f"  {number(entry.get('value'), '.2f' if unit == 's' else '.1f')} {unit}", style="dim")
-        self.set_class(not entries, "-empty")
-        self.update(text)
+            medal = f"{MEDALS[i]} " if width >= WIDE_CARD else f"{i + 1} "
+            value = f"  {number(entry.get('value'), '.2f' if unit == 's' else '.1f')} {unit}"
+            name = names_cut(self._names.get(entry["model"], entry["model"]), width - len(medal) - len(value))
+            text.append(medal, style="bold" if i == 0 else "dim")
+            text.append(name, style="bold" if i == 0 else "")
+            text.append(value, style="dim")
+        return text
+
+
+def names_cut(name: str, room: int) -> str:
+    """``name`` in at most ``room`` cells (at least a few letters and an ellipsis); 0 or less: unknown."""
+    if room <= 0 or len(name) <= room:
+        return name
+    return name[: max(room - 1, 3)] + "…"

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from benchtui.engine.board import LogLine, RowState, RunBoard
+from benchtui.widgets.columns import Fit, fit_columns
 from benchtui.widgets.format import duration, number, one_line, status_text
 from benchtui.widgets.sortable_table import cursor_row_key
 
@@ -35,14 +36,36 @@ def log_text(line: LogLine) -> Text:
     return Text(f"{line.level:<7} ", style=LOG_STYLES.get(line.level, "dim")) + Text(line.text)
 
 
-# (key, label, width): None = fit the longest model or task name; the last column takes what is left.
-# Fixed widths keep live updates from making the grid jump sideways.
-COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("model", "Model", None), ("task", "Task", None), ("status", "Status", 9), ("turn", "Turn", 5),
-    ("prompts", "Prompts", 7), ("interventions", "Interv.", 7), ("typed", "You", 4), ("tokens", "Tokens", 6),
-    ("tps", "tok/s", 6), ("elapsed", "Elapsed", 7), ("check", "Last check line", None),
+# (key, label, width, drop): width None = fit the longest model or task name; the last column takes what
+# is left. Fixed widths keep live updates from making the grid jump sideways. A narrow terminal loses the
+# columns with the highest drop first (the line under the grid still gives the highlighted run's figures);
+# the status, the turn, the elapsed time and the last check line always stay.
+COLUMNS: tuple[tuple[str, str, int | None, int], ...] = (
+    ("model", "Model", None, 0), ("task", "Task", None, 0), ("status", "Status", 9, 0), ("turn", "Turn", 5, 0),
+    ("prompts", "Prompts", 7, 5), ("interventions", "Interv.", 7, 4), ("typed", "You", 4, 3),
+    ("tokens", "Tokens", 6, 2), ("tps", "tok/s", 6, 1), ("elapsed", "Elapsed", 7, 0),
+    ("check", "Last check line", None, 0),
 )
-MIN_CHECK_WIDTH = 16
+MIN_CHECK_WIDTH = 24  # below this, an optional column goes: a check line cut at 16 says little
+MIN_NAME_WIDTH = 12
+
+
+def row_summary(row: RowState, board: RunBoard) -> Text:
+    """Every figure of one run on one line, and its last check line whole: what the grid may have cut."""
+    text = Text(f"{board.names.get(row.model_key, row.model_key)} · {row.task_id}"
+                + (f" #{row.repeat}" if row.repeat != 1 else "") + " · ", style="bold")
+    text.append_text(status_text(row.shown_status))
+    turn = f"turn {row.turn}/{row.max_turns}" if row.max_turns else f"turn {row.turn or '—'}"
+    figures = [turn, f"{row.prompts} prompt(s)", f"{row.interventions} interv.",
+               f"{row.typed_sent} sent by you" if row.typed_sent else None,
+               f"{row.tokens} tokens" if row.tokens else None,
+               f"{number(row.tokens_per_s, '.1f')} tok/s" if row.tokens_per_s is not None else None,
+               number(board.live_elapsed(row), ".1f", " s")]
+    text.append(" · " + " · ".join(f for f in figures if f), style="dim")
+    if row.check_line:
+        text.append("\ncheck: ", style="dim")
+        text.append_text(one_line(row.check_line, 400))
+    return text
 
 
 class ProgressGrid(DataTable[Any]):
@@ -57,7 +80,8 @@ class ProgressGrid(DataTable[Any]):
         self._generation = -1
         self._board: RunBoard | None = None
         self._width = 0
-        self._shown: dict[str, list[Any]] = {}
+        self._keys: list[str] = [key for key, *_ in COLUMNS]
+        self._shown: dict[str, dict[str, Any]] = {}
         self.names: dict[str, str] = {}
 
     def on_resize(self) -> None:
@@ -65,13 +89,14 @@ class ProgressGrid(DataTable[Any]):
             self._generation = -1
             self.sync(self._board)
 
-    def _widths(self, board: RunBoard) -> list[int]:
+    def _widths(self, board: RunBoard) -> dict[str, int]:
         rows = list(board.rows.values())
         model = max([len("Model"), *(len(self._model_label(r)) for r in rows)])
         task = max([len("Task"), *(len(self._task_label(r)) for r in rows)])
-        widths = [model, task, *(w or 0 for _k, _l, w in COLUMNS[2:-1])]
-        used = sum(widths) + 2 * len(COLUMNS) + 2  # cell padding, and room for the vertical scrollbar
-        return [*widths, max(MIN_CHECK_WIDTH, self.size.width - used)]
+        fits = [Fit("model", model, MIN_NAME_WIDTH), Fit("task", task, MIN_NAME_WIDTH),
+                *(Fit(key, width or 0, drop=drop) for key, _label, width, drop in COLUMNS[2:-1]),
+                Fit("check", MIN_CHECK_WIDTH, minimum=8, grow=True)]
+        return fit_columns(fits, self.size.width)
 
     def sync(self, board: RunBoard) -> None:
         """Show ``board``: rebuild when its runs (or the width) changed, else rewrite only the dirty rows."""
@@ -82,13 +107,16 @@ class ProgressGrid(DataTable[Any]):
             self._width = self.size.width
             cursor = self.cursor_row
             self.clear(columns=True)
-            for (key, label, _w), width in zip(COLUMNS, self._widths(board), strict=True):
-                self.add_column(label, key=key, width=width)
+            widths = self._widths(board)
+            self._keys = list(widths)
+            for key, label, *_ in COLUMNS:
+                if key in widths:
+                    self.add_column(label, key=key, width=widths[key])
             self._shown = {}
             for row in board.rows.values():
                 cells = self._cells(row, board)
                 self._shown[row.run_id] = cells
-                self.add_row(*cells, key=row.run_id)
+                self.add_row(*(cells[key] for key in self._keys), key=row.run_id)
             if self.row_count:
                 self.move_cursor(row=min(cursor, self.row_count - 1), animate=False)
             board.dirty.clear()
@@ -97,13 +125,13 @@ class ProgressGrid(DataTable[Any]):
             changed = board.rows.get(run_id)
             if changed is None:
                 continue
-            before = self._shown.get(run_id) or [None] * len(COLUMNS)
+            before = self._shown.get(run_id, {})
             cells = self._cells(changed, board)
             self._shown[run_id] = cells
             # Only the cells that changed: a snapshot usually moves the tokens and the time, nothing else.
-            for (key, _label, _width), old, new in zip(COLUMNS, before, cells, strict=True):
-                if old != new:
-                    self.update_cell(run_id, key, new)
+            for key in self._keys:
+                if before.get(key) != cells[key]:
+                    self.update_cell(run_id, key, cells[key])
         board.dirty.clear()
 
     def _model_label(self, row: RowState) -> str:
@@ -112,20 +140,20 @@ class ProgressGrid(DataTable[Any]):
     def _task_label(self, row: RowState) -> str:
         return row.task_id if row.repeat == 1 else f"{row.task_id} #{row.repeat}"
 
-    def _cells(self, row: RowState, board: RunBoard) -> list[Any]:
-        return [
-            Text(self._model_label(row)),
-            Text(self._task_label(row)),
-            status_text(row.shown_status),
-            f"{row.turn}/{row.max_turns}" if row.max_turns else (str(row.turn) if row.turn else "—"),
-            str(row.prompts),
-            str(row.interventions),
-            f"✉ {row.typed_sent}" if row.typed_sent else "",
-            str(row.tokens) if row.tokens else "—",
-            number(row.tokens_per_s, ".0f" if (row.tokens_per_s or 0) >= 1000 else ".1f"),
-            number(board.live_elapsed(row), ".1f", " s"),
-            one_line(row.check_line, 200),
-        ]
+    def _cells(self, row: RowState, board: RunBoard) -> dict[str, Any]:
+        return {
+            "model": Text(self._model_label(row), no_wrap=True, overflow="ellipsis"),
+            "task": Text(self._task_label(row), no_wrap=True, overflow="ellipsis"),
+            "status": status_text(row.shown_status),
+            "turn": f"{row.turn}/{row.max_turns}" if row.max_turns else (str(row.turn) if row.turn else "—"),
+            "prompts": str(row.prompts),
+            "interventions": str(row.interventions),
+            "typed": f"✉ {row.typed_sent}" if row.typed_sent else "",
+            "tokens": str(row.tokens) if row.tokens else "—",
+            "tps": number(row.tokens_per_s, ".0f" if (row.tokens_per_s or 0) >= 1000 else ".1f"),
+            "elapsed": number(board.live_elapsed(row), ".1f", " s"),
+            "check": one_line(row.check_line, 200),
+        }
 
     @property
     def selected_run_id(self) -> str | None:

@@ -6,18 +6,18 @@ escapes stripped, never parsed as markup.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from benchtui.engine.textsafety import strip_control
 from benchtui.widgets.format import number, status_text
 
-# A transcript entry longer than this is cut in the pane (the stored transcript keeps it whole).
-ENTRY_LIMIT = 1500
+TABS = ("diff", "transcript", "check")
 
 
 def diff_text(diff: str | None) -> Text:
@@ -51,13 +51,23 @@ def transcript_text(transcript: list[dict[str, Any]]) -> Text:
         role = f" ({entry['role']})" if entry.get("role") else ""
         text.append(f"── turn {entry.get('turn', '?')} · {kind}{role} · {number(entry.get('at_s'), '.1f', ' s')}\n",
                     style=styles.get(kind, "bold"))
-        content = strip_control(str(entry.get("content", "")))
-        if kind == "system" or len(content) > ENTRY_LIMIT:
-            limit = 300 if kind == "system" else ENTRY_LIMIT
-            if len(content) > limit:
-                content = content[:limit] + f"\n… ({len(content) - limit} more characters in the stored transcript)"
-        text.append(content.rstrip() + "\n\n")
+        # Whole, never cut: the pane scrolls, and the reason a run failed is often at the end of a reply.
+        text.append(strip_control(str(entry.get("content", ""))).rstrip() + "\n\n")
     return text
+
+
+class DetailPane(VerticalScroll):
+    """One tab's scrolling text. Tab lands here (the tab strip itself takes no focus), so ↑ ↓ and
+    page keys scroll at once, and ← → switch between Diff, Transcript and Check."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "switch(-1)", "Prev tab", show=False),
+        Binding("right", "switch(1)", "Next tab", show=False),
+    ]
+
+    def action_switch(self, step: int) -> None:
+        detail = next(a for a in self.ancestors if isinstance(a, RunDetail))
+        detail.show_tab(TABS[(TABS.index(detail.active_tab) + step) % len(TABS)], focus=True)
 
 
 class RunDetail(Vertical):
@@ -72,16 +82,26 @@ class RunDetail(Vertical):
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="tab-diff", id="detail-tabs"):
-            with TabPane("Diff", id="tab-diff"), VerticalScroll():
+            with TabPane("Diff", id="tab-diff"), DetailPane(id="pane-diff"):
                 yield Static(Text("select a run to see its diff", style="dim"), id="detail-diff")
-            with TabPane("Transcript", id="tab-transcript"), VerticalScroll():
+            with TabPane("Transcript", id="tab-transcript"), DetailPane(id="pane-transcript"):
                 yield Static(Text("select a run to see its transcript", style="dim"), id="detail-transcript")
-            with TabPane("Check", id="tab-check"), VerticalScroll():
+            with TabPane("Check", id="tab-check"), DetailPane(id="pane-check"):
                 yield Static(Text("select a run to see its check output", style="dim"), id="detail-check")
 
-    def show_tab(self, tab: str) -> None:
-        """``diff``, ``transcript`` or ``check``."""
+    def on_mount(self) -> None:
+        # One Tab from the runs reaches the text itself, not a tab strip that cannot scroll it.
+        self.query_one(Tabs).can_focus = False
+
+    @property
+    def active_tab(self) -> str:
+        return str(self.query_one(TabbedContent).active).removeprefix("tab-")
+
+    def show_tab(self, tab: str, focus: bool = False) -> None:
+        """``diff``, ``transcript`` or ``check``; ``focus`` puts the keys on its text."""
         self.query_one(TabbedContent).active = f"tab-{tab}"
+        if focus:
+            self.query_one(f"#pane-{tab}", DetailPane).focus()
 
     def show(self, result: dict[str, Any], transcript: list[dict[str, Any]], model_name: str) -> None:
         # Every tab opens with which run it is: zoomed in, nothing else on screen says so.

@@ -19,6 +19,7 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
+from benchtui.widgets.columns import Fit, FittedTable
 from benchtui.widgets.format import sort_value
 
 
@@ -41,13 +42,25 @@ class Column:
     width: int | None = None
     descending_first: bool = False  # e.g. success rate: best (highest) first on the first click
     cell: Callable[[dict[str, Any]], Any] | None = None  # renders from the whole row (sorting still uses key)
+    minimum: int | None = None  # may shrink to this, cut with an ellipsis, when the table is narrow
+    drop: int = 0  # 0: always shown; else dropped (highest first) when the table is too narrow for it
 
     def show(self, row: dict[str, Any]) -> Any:
-        return self.cell(row) if self.cell is not None else self.render(row.get(self.key))
+        value = self.cell(row) if self.cell is not None else self.render(row.get(self.key))
+        if self.minimum is not None and isinstance(value, Text):
+            value.no_wrap, value.overflow = True, "ellipsis"
+        return value
 
 
-class SortableTable(DataTable[Any]):
-    """A table of dict rows (each with a unique ``"key"``) that sorts by column."""
+def cell_width(value: Any) -> int:
+    return value.cell_len if isinstance(value, Text) else Text(str(value)).cell_len
+
+
+class SortableTable(FittedTable):
+    """A table of dict rows (each with a unique ``"key"``) that sorts by column.
+
+    Its columns fit its width: optional ones (``Column.drop``) go first, names shrink to their minimum.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort"),
@@ -70,15 +83,27 @@ class SortableTable(DataTable[Any]):
         self.sort_reverse = False
 
     def on_mount(self) -> None:
-        self._add_columns()
+        self._render_rows()
 
-    def _add_columns(self) -> None:
-        for column in self.columns_spec:
+    def on_resize(self) -> None:
+        if self.size.width != self.fitted_width:
+            self._render_rows()
+
+    def _add_columns(self, cells: Sequence[Sequence[Any]]) -> list[int]:
+        """Add the columns that fit; returns the indexes (into ``columns_spec``) of those shown."""
+        fits = []
+        for i, column in enumerate(self.columns_spec):
             # Room for the sort arrow on the sorted column, so its header shows which way it is sorted.
-            width = column.width
-            if width is not None and column.key == self.sort_column:
-                width = max(width, len(column.label) + 2)
-            self.add_column(self._header(column), key=column.key, width=width)
+            header = len(column.label) + (2 if column.key == self.sort_column else 0)
+            natural = max([header, *(cell_width(row[i]) for row in cells)]) if column.width is None else max(
+                column.width, header)
+            fits.append(Fit(column.key, natural, column.minimum, column.drop))
+        widths = self.fit(fits)
+        shown = [i for i, column in enumerate(self.columns_spec) if column.key in widths]
+        for i in shown:
+            column = self.columns_spec[i]
+            self.add_column(self._header(column), key=column.key, width=widths[column.key])
+        return shown
 
     def _header(self, column: Column) -> Text:
         if column.key != self.sort_column:
@@ -102,9 +127,11 @@ class SortableTable(DataTable[Any]):
     def _render_rows(self) -> None:
         selected = self.selected_key
         self.clear(columns=True)
-        self._add_columns()
-        for row in self.ordered():
-            self.add_row(*(column.show(row) for column in self.columns_spec), key=str(row["key"]))
+        rows = self.ordered()
+        cells = [[column.show(row) for column in self.columns_spec] for row in rows]
+        shown = self._add_columns(cells)
+        for row, row_cells in zip(rows, cells, strict=True):
+            self.add_row(*(row_cells[i] for i in shown), key=str(row["key"]))
         if selected is not None:
             with contextlib.suppress(Exception):
                 self.move_cursor(row=self.get_row_index(selected), animate=False)
