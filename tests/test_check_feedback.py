@@ -113,7 +113,7 @@ def test_a_failing_javascript_check_feeds_back_which_tests_failed_and_why(
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         assert main(["--task", str(JS_SLUGIFY), "--models", "idle", "--no-ui", "--output", str(tmp_path)]) == 0
         feedback = server.bodies["idle"][1]["messages"][-1]["content"]
-    assert "node --test: 7 of 9 tests failed" in feedback
+    assert "node --test: 8 of 10 tests failed" in feedback  # the check has 10 tests; the start passes 2
     assert "✗ every space is replaced (slugify_check.test.js:" in feedback
     assert "Expected values to be strictly equal:" in feedback and "- 'a-b-c-d'" in feedback
     assert "# fail" not in feedback and "Test.runInAsyncScope" not in feedback and "benchtui-run-" not in feedback
