@@ -33,7 +33,7 @@ from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
 from benchtui.engine.runner import BatchOptions, BatchOutcome, BatchRunner
 from benchtui.engine.store import Batch, ResultsStore
-from benchtui.engine.tasks import Task, load_tasks, run_time_limits
+from benchtui.engine.tasks import Task, load_tasks, run_time_limits, runnable_tasks
 from benchtui.messages import (
     EngineBatchFinished,
     EngineBatchStarted,
@@ -223,6 +223,12 @@ class BenchApp(App[None]):
             self.notify("Mark at least one task first (space on the Tasks screen)", severity="warning")
             self.switch_mode("tasks")
             return
+        try:
+            tasks, skipped = runnable_tasks(tasks)
+        except InputError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            self.switch_mode("tasks")
+            return
         models = [m for k in self.selected_models if (m := self.catalog.get(k)) is not None and m.available]
         if not models:
             self.notify("Select at least one model first (space, c or a on the Models screen)", severity="warning")
@@ -232,6 +238,8 @@ class BenchApp(App[None]):
             self.notify("; ".join(self.option_errors.values()), severity="error", markup=False)
             self.switch_mode("models")
             return
+        for note in skipped:
+            self.notify(note, severity="warning", markup=False)
         self.start_runner(new_batch(self.store, self.config, self.catalog, tasks, models, self.batch_options))
 
     def action_mark_all_tasks(self) -> None:

@@ -780,3 +780,37 @@ async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
         await pilot.press("z")  # zoomed, the detail takes the whole screen even where the layout scrolls
         await pilot.pause()
         assert app.screen.maximized is detail and detail.size.height >= SMALL[1] - 2
+
+
+@pytest.mark.anyio
+async def test_a_task_that_cannot_run_here_is_shown_as_such_and_skipped_by_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = tmp_path / "tasks"
+    (library / "ws").mkdir(parents=True)
+    (library / "ws" / "a.py").write_text("x = 1\n")
+    (library / "js.md").write_text("---\nid: js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test\n---\nDo.\n")
+    (library / "py.md").write_text("---\nid: py\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\n---\nDo.\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-node-here"))  # a machine without Node.js
+    server = ScriptedOllama({"idle": Script(fixed("No edits."))}).start()
+    try:
+        config = ModelsConfig(path=None, ollama_host=server.url, embedded_enabled=False)
+        app = BenchApp(config=config, catalog=discover(config, embedded=False), store=ResultsStore(tmp_path / "r"),
+                       options=BatchOptions(timeout_s=120), task_paths=[library], marked_tasks=["js"],
+                       selected_models=["ollama/idle"])
+        async with app.run_test(size=SIZE) as pilot:
+            tree = app.screen.query_one(TaskTree)
+            node = tree.node_for("js")
+            assert node is not None and "cannot run here" in str(node.label)
+            await pilot.press("r")
+            await pilot.pause()
+            assert app.runner is None  # nothing it could run: no batch, and the reason is said
+            assert any("task 'js' cannot run here: its check runs 'node'" in n.message
+                       for n in app._notifications)
+            app.marked_tasks = ["js", "py"]
+            await pilot.press("r")
+            await wait_for(pilot, lambda: app.board is not None, "the batch to start")
+            assert app.board is not None and {r.task_id for r in app.board.rows.values()} == {"py"}
+            assert any("skipping task js (js.md)" in n.message for n in app._notifications)
+    finally:
+        server.close()

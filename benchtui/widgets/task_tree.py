@@ -36,6 +36,8 @@ def task_markdown(task: Task) -> str:
         "",
         f"**Check:** `{check}`",
         "",
+        *([f"**Cannot run here:** {_md_escape(task.unavailable_reason)}. Batches skip this task.", ""]
+          if task.unavailable_reason else []),
         "## Prompt",
         "",
         task.prompt.strip(),
@@ -105,8 +107,8 @@ class TaskTree(Tree[Any]):
     def _task_label(self, task: Task) -> Text:
         on = task.id in self.marked
         label = Text(f"{MARK_ON if on else MARK_OFF} ", style="bold green" if on else "dim")
-        label.append(task.id, style="bold" if on else "")
-        label.append(f"  {task.title}", style="dim")
+        label.append(task.id, style="bold" if on else "" if task.available else "dim strike")
+        label.append(f"  {task.title}" if task.available else "  cannot run here", style="dim")
         return label
 
     def _level_label(self, level: str) -> Text:
