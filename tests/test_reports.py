@@ -20,16 +20,11 @@ from typing import Any
 
 import pytest
 
-from benchtui.engine.reports import (
-    REPORT_NAMES,
-    csv_report,
-    html_format,
-    html_report,
-    html_template,
-    json_report,
-    write_reports,
-)
+from benchtui.engine.reports import REPORT_NAMES, csv_report, json_report, write_reports
+from benchtui.engine.reports import html as html_report
 from benchtui.engine.reports.data import build_report_data
+from benchtui.engine.reports.html import format as html_format
+from benchtui.engine.reports.html import template as html_template
 from benchtui.engine.store import Batch, ResultsStore
 from tests.support import report_fixture as fx
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from benchtui.engine.reports.html_format import esc
+from benchtui.engine.reports.html.format import esc
 
 CSS = """
 :root{color-scheme:light dark;
