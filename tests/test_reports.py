@@ -13,6 +13,8 @@ import hashlib
 import io
 import os
 import re
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,6 +28,7 @@ from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.reports.html import format as html_format
 from benchtui.engine.reports.html import template as html_template
 from benchtui.engine.store import Batch, ResultsStore
+from tests.conftest import REPO
 from tests.support import report_fixture as fx
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -114,6 +117,24 @@ def _sha256(text: str) -> str:
 
 
 # JSON and CSV golden files
+
+
+def test_a_writer_that_cannot_be_imported_is_an_error_not_a_missing_report() -> None:
+    # The writers are imported by name: with one of them unimportable (None in sys.modules makes its
+    # import fail), loading the reports fails loudly instead of writing the other reports without it.
+    code = (
+        "import sys\n"
+        "sys.modules['benchtui.engine.reports.csv_report'] = None\n"
+        "try:\n"
+        "    import benchtui.engine.reports\n"
+        "except ImportError as exc:\n"
+        "    print('refused:', exc)\n"
+        "    sys.exit(0)\n"
+        "sys.exit('loaded without the CSV writer')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "csv_report" in result.stdout
 
 
 def test_json_report_matches_golden(data: dict[str, Any], written: dict[str, bytes]) -> None:
