@@ -16,7 +16,7 @@ from benchtui.engine.reports.html.budget import DETAIL_BUDGET, TRANSCRIPT_RUNS, 
 from benchtui.engine.reports.html.charts import charts_section
 from benchtui.engine.reports.html.format import esc
 from benchtui.engine.reports.html.runs import display_order, runs_section
-from benchtui.engine.reports.html.summary import header, leaderboard, matrix, podiums
+from benchtui.engine.reports.html.summary import header_section, leaderboard_section, matrix_section, podiums_section
 from benchtui.engine.reports.html.template import PAGE_TAIL, page_head
 from benchtui.engine.store import Batch
 
@@ -54,8 +54,13 @@ def iter_render(
     titles = [str(t.get("title") or t.get("id")) for t in batch_info.get("tasks") or []]
     title = f"benchtui · {', '.join(titles) or 'batch'} · {batch_info.get('batch_id') or ''}"
     yield page_head(title)
-    charts = charts_section(data) if runs else ""
-    parts = [header(data), podiums(data), leaderboard(data), charts, matrix(data, anchors)]
+    parts = [
+        header_section(data),
+        podiums_section(data),
+        leaderboard_section(data),
+        charts_section(data) if runs else "",
+        matrix_section(data, anchors),
+    ]
     yield "\n".join(part for part in parts if part)
     yield "\n"
     yield from runs_section(data, runs, load, budget)

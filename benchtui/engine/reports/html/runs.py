@@ -211,6 +211,8 @@ def display_order(data: dict[str, Any]) -> list[dict[str, Any]]:
 def runs_section(
     data: dict[str, Any], runs: list[dict[str, Any]], load: TranscriptLoader | None, budget: Budget
 ) -> Iterator[str]:
+    """The runs section, piece by piece (a toolbar, then one group per model), so a 10,000-run page is never
+    one string in memory."""
     models: dict[str, Any] = data.get("models") or {}
     titles = {
         str(t.get("id")): str(t.get("title") or t.get("id")) for t in (data.get("batch") or {}).get("tasks") or []
@@ -219,7 +221,7 @@ def runs_section(
     big = ' class="big"' if lazy else ""
     yield f'<section id="runs"{big}><h2>Runs <small>{len(runs):,} finished</small></h2>'
     if not runs:
-        yield ('<div class="card empty-state">No run finished in this batch yet.</div></section>')
+        yield '<div class="card empty-state">No run finished in this batch yet.</div></section>'
         return
     present = [s for s in STATUSES if any(r.get("status") == s for r in runs)]
     yield (
@@ -239,23 +241,22 @@ def runs_section(
         key = str(run.get("model"))
         if key != group:
             if group is not None:
-                yield ("</section>")
+                yield "</section>"
             group = key
             count = counts[key]
             yield (
                 f'<section class="group"><h3>{esc(model_name(models, key))} <small>'
                 f"{esc(provider(models, key))} · {count} {fmt.plural(count, 'run')}</small></h3>"
             )
-        yield (_run_panel(index, run, data, budget, load, titles, lazy))
-    yield ("</section>")
+        yield _run_panel(index, run, data, budget, load, titles, lazy)
+    yield "</section>"
     if budget.omitted:
         left_out = ", ".join(f"{n:,} {what}{'s' if n != 1 else ''}" for what, n in sorted(budget.omitted.items()))
         yield (
             f'<p class="note">To keep this page fast, some details were left out ({esc(left_out)}); '
             "comparison_report.json and the run files hold everything.</p>"
         )
-    yield ("</section>")
-    return
+    yield "</section>"
 
 
 def _group_counts(runs: list[dict[str, Any]]) -> dict[str, int]:

@@ -63,7 +63,7 @@ def _options(options: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
     return " · ".join(parts) or DASH
 
 
-def header(data: dict[str, Any]) -> str:
+def header_section(data: dict[str, Any]) -> str:
     batch = data.get("batch") or {}
     env = data.get("environment") or {}
     models: dict[str, Any] = data.get("models") or {}
@@ -138,7 +138,7 @@ def header(data: dict[str, Any]) -> str:
 # Podiums
 
 
-def podiums(data: dict[str, Any]) -> str:
+def podiums_section(data: dict[str, Any]) -> str:
     models: dict[str, Any] = data.get("models") or {}
     rankings: dict[str, Any] = data.get("rankings") or {}
     out = ['<section id="podiums"><h2>Podiums <small>passed runs only</small></h2><div class="podiums">']
@@ -235,7 +235,7 @@ def _th(label: str, numeric: bool, first: str, note: str = "", sort: str = "none
     )
 
 
-def leaderboard(data: dict[str, Any]) -> str:
+def leaderboard_section(data: dict[str, Any]) -> str:
     models: dict[str, Any] = data.get("models") or {}
     aggregates: dict[str, Any] = data.get("aggregates") or {}
     board = (data.get("rankings") or {}).get("leaderboard") or []
@@ -279,7 +279,7 @@ def leaderboard(data: dict[str, Any]) -> str:
 # Task × model matrix
 
 
-def matrix(data: dict[str, Any], anchors: dict[tuple[str, str], str]) -> str:
+def matrix_section(data: dict[str, Any], anchors: dict[tuple[str, str], str]) -> str:
     models: dict[str, Any] = data.get("models") or {}
     matrix: dict[str, Any] = data.get("task_matrix") or {}
     tasks = [t for t in (data.get("batch") or {}).get("tasks") or []]
