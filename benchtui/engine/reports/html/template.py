@@ -337,8 +337,3 @@ def page_head(title: str) -> str:
 
 
 PAGE_TAIL = f"\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-
-
-def page(title: str, body: str) -> str:
-    """The whole document around ``body`` (already escaped HTML)."""
-    return page_head(title) + body + PAGE_TAIL
