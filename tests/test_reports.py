@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from benchtui.engine.diffs import diff_line_kind
 from benchtui.engine.reports import REPORT_NAMES, csv_report, json_report, write_reports
 from benchtui.engine.reports import html as html_report
 from benchtui.engine.reports.data import build_report_data
@@ -447,3 +448,19 @@ def test_html_transcript_fields_read_as_words_not_python_values(data: dict[str, 
     for python in ("[", "True", "False", "{"):
         assert f"applied {python}" not in page and f"changed nothing {python}" not in page
     assert "&#x27;greet.py&#x27;" not in page and "[&#x27;" not in page
+
+
+def test_html_diff_lines_are_classed_by_the_engines_classifier(data: dict[str, Any]) -> None:
+    # One classifier (engine/diffs.py) for the report and the TUI: "+++"/"---" are file headers, not a change.
+    diff = "diff --git a/x b/x\nindex 1..2\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n"
+    assert [diff_line_kind(line) for line in diff.splitlines()] == [
+        "file", "file", "file", "file", "hunk", "del", "add", "context",
+    ]
+    page = html_report.render(dict(data, runs=[dict(data["runs"][0], diff=diff)]))
+    shown = page.split('<pre class="diff">', 1)[1].split("</pre>")[0]
+    spans = re.findall(r'<span( class="d-\w+")?>([^<]*)</span>', shown)
+    assert spans == [
+        (' class="d-file"', "diff --git a/x b/x"), (' class="d-file"', "index 1..2"), (' class="d-file"', "--- a/x"),
+        (' class="d-file"', "+++ b/x"), (' class="d-hunk"', "@@ -1 +1 @@"), (' class="d-del"', "-old"),
+        (' class="d-add"', "+new"), ("", " same"),
+    ]
