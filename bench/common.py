@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchtui.engine import sandbox
 from benchtui.engine.models import ModelSpec
+from benchtui.engine.sandbox import detect as sandbox_detect
+from benchtui.engine.sandbox import host as sandbox_host
 
 # The edit every benchmark model sends: it turns ``todo`` into ``done`` in state.txt.
 EDIT_REPLY = "state.txt\n```\n<<<<<<< SEARCH\ntodo\n=======\ndone\n>>>>>>> REPLACE\n```\n"
@@ -127,14 +128,14 @@ def rss_mb() -> float:
 @contextmanager
 def sandbox_mode(mode: str | None) -> Iterator[None]:
     """Force the check sandbox's mode (its test hook) for a measurement that is not about the sandbox."""
-    previous = sandbox._FORCE_MODE
-    sandbox._FORCE_MODE = mode
+    previous = sandbox_detect._FORCE_MODE
+    sandbox_detect._FORCE_MODE = mode
     if mode == "none":
-        sandbox._warned.add("none")  # chosen, not missing: no "install bubblewrap" warning
+        sandbox_host._warned.add("none")  # chosen, not missing: no "install bubblewrap" warning
     try:
         yield
     finally:
-        sandbox._FORCE_MODE = previous
+        sandbox_detect._FORCE_MODE = previous
 
 
 def timed(fn: Callable[[], Any]) -> float:

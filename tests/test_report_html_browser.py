@@ -397,7 +397,7 @@ def test_screenshots(page: Page) -> None:
 
 
 def test_big_page_builds_run_bodies_on_first_open(tmp_path: Path) -> None:
-    from benchtui.engine.reports import html_report
+    from benchtui.engine.reports import html as html_report
     from tests.support.report_fixture import synthetic_report_data
 
     path = tmp_path / "comparison_report.html"

@@ -13,6 +13,8 @@ import hashlib
 import io
 import os
 import re
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,17 +22,14 @@ from typing import Any
 
 import pytest
 
-from benchtui.engine.reports import (
-    REPORT_NAMES,
-    csv_report,
-    html_format,
-    html_report,
-    html_template,
-    json_report,
-    write_reports,
-)
+from benchtui.engine.diffs import diff_line_kind
+from benchtui.engine.reports import REPORT_NAMES, csv_report, json_report, write_reports
+from benchtui.engine.reports import html as html_report
 from benchtui.engine.reports.data import build_report_data
+from benchtui.engine.reports.html import format as html_format
+from benchtui.engine.reports.html import template as html_template
 from benchtui.engine.store import Batch, ResultsStore
+from tests.conftest import REPO
 from tests.support import report_fixture as fx
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -119,6 +118,24 @@ def _sha256(text: str) -> str:
 
 
 # JSON and CSV golden files
+
+
+def test_a_writer_that_cannot_be_imported_is_an_error_not_a_missing_report() -> None:
+    # The writers are imported by name: with one of them unimportable (None in sys.modules makes its
+    # import fail), loading the reports fails loudly instead of writing the other reports without it.
+    code = (
+        "import sys\n"
+        "sys.modules['benchtui.engine.reports.csv_report'] = None\n"
+        "try:\n"
+        "    import benchtui.engine.reports\n"
+        "except ImportError as exc:\n"
+        "    print('refused:', exc)\n"
+        "    sys.exit(0)\n"
+        "sys.exit('loaded without the CSV writer')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "csv_report" in result.stdout
 
 
 def test_json_report_matches_golden(data: dict[str, Any], written: dict[str, bytes]) -> None:
@@ -431,3 +448,19 @@ def test_html_transcript_fields_read_as_words_not_python_values(data: dict[str, 
     for python in ("[", "True", "False", "{"):
         assert f"applied {python}" not in page and f"changed nothing {python}" not in page
     assert "&#x27;greet.py&#x27;" not in page and "[&#x27;" not in page
+
+
+def test_html_diff_lines_are_classed_by_the_engines_classifier(data: dict[str, Any]) -> None:
+    # One classifier (engine/diffs.py) for the report and the TUI: "+++"/"---" are file headers, not a change.
+    diff = "diff --git a/x b/x\nindex 1..2\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n"
+    assert [diff_line_kind(line) for line in diff.splitlines()] == [
+        "file", "file", "file", "file", "hunk", "del", "add", "context",
+    ]
+    page = html_report.render(dict(data, runs=[dict(data["runs"][0], diff=diff)]))
+    shown = page.split('<pre class="diff">', 1)[1].split("</pre>")[0]
+    spans = re.findall(r'<span( class="d-\w+")?>([^<]*)</span>', shown)
+    assert spans == [
+        (' class="d-file"', "diff --git a/x b/x"), (' class="d-file"', "index 1..2"), (' class="d-file"', "--- a/x"),
+        (' class="d-file"', "+++ b/x"), (' class="d-hunk"', "@@ -1 +1 @@"), (' class="d-del"', "-old"),
+        (' class="d-add"', "+new"), ("", " same"),
+    ]

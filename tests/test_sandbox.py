@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchtui.engine import sandbox as sb
-from benchtui.engine.sandbox import CheckOutcome, detect_sandbox, run_check
+from benchtui.engine.sandbox import CheckOutcome, detect, detect_sandbox, host, limits, run_check
 
 PY_DIR = [os.path.dirname(sys.executable)]
 ALL_MODES = list(sb.MODES)
@@ -34,7 +34,7 @@ EFFECTIVE = sb.sandbox_mode()  # the mode a check runs in when a test does not c
 
 
 def _cgroup_ok() -> bool:
-    cg = sb._make_pids_cgroup(8)
+    cg = limits.make_pids_cgroup(8)
     if cg is None:
         return False
     cg.remove()
@@ -60,7 +60,7 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     reason = sb.unavailable_reason(m)
     if reason is not None:
         pytest.skip(f"sandbox mode {m} unavailable: {reason}")
-    monkeypatch.setattr(sb, "_FORCE_MODE", m)
+    monkeypatch.setattr(detect, "_FORCE_MODE", m)
     yield m
 
 
@@ -581,8 +581,8 @@ def test_secrets_and_other_temp_files_hidden(ws: Path, mode: str, tmp_path: Path
 
 
 def test_none_mode_warns_once(ws: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(sb, "_FORCE_MODE", "none")
-    monkeypatch.setattr(sb, "_warned", set())
+    monkeypatch.setattr(detect, "_FORCE_MODE", "none")
+    monkeypatch.setattr(host, "_warned", set())
     with caplog.at_level("WARNING", logger="benchtui.engine.sandbox"):
         run("true", ws)
         run("true", ws)
@@ -593,8 +593,8 @@ def test_none_mode_warns_once(ws: Path, monkeypatch: pytest.MonkeyPatch, caplog:
 def test_sandbox_env_forces_the_mode(
     ws: Path, mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sb, "_FORCE_MODE", None)  # the variable alone chooses
-    monkeypatch.setattr(sb, "_warned", set())
+    monkeypatch.setattr(detect, "_FORCE_MODE", None)  # the variable alone chooses
+    monkeypatch.setattr(host, "_warned", set())
     monkeypatch.setenv(sb.SANDBOX_ENV, mode.upper())
     with caplog.at_level("WARNING", logger="benchtui.engine.sandbox"):
         out = run("true", ws)
@@ -620,7 +620,7 @@ def test_sandbox_env_never_falls_back_from_a_mode_that_does_not_work(
     ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As on a machine without bubblewrap: the forced mode is an error that names the tool, never 'none'.
-    monkeypatch.setattr(sb, "_tools_cache", dataclasses.replace(sb._tools(), bwrap=None))
+    monkeypatch.setattr(host, "_tools_cache", dataclasses.replace(host.tools(), bwrap=None))
     monkeypatch.setenv(sb.SANDBOX_ENV, "bwrap")
     assert sb.unavailable_reason("bwrap") == "bwrap not installed (needed by the bwrap sandbox)"
     with pytest.raises(sb.SandboxUnavailable, match="BENCHTUI_SANDBOX=bwrap, but bwrap not installed"):
@@ -676,7 +676,7 @@ def test_fork_bomb_per_mode_with_and_without_cgroup(
 ) -> None:
     if mode == "none" and os.geteuid() == 0 and (no_cgroup or not CGROUP_OK):
         pytest.skip("root without sandbox or pids cgroup: no process limit")
-    monkeypatch.setattr(sb, "_DISABLE_CGROUP", no_cgroup)
+    monkeypatch.setattr(limits, "_DISABLE_CGROUP", no_cgroup)
     script = (
         "import os, sys, time\n"
         "n = 0\n"

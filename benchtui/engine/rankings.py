@@ -63,8 +63,3 @@ def leaderboard(aggregates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for i, model in enumerate(order)
     ]
-
-
-def winners(rankings: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any] | None]:
-    """The first place of each podium ranking, or None when no model passed."""
-    return {name: next(iter(rankings.get(name) or []), None) for name in RANKINGS}

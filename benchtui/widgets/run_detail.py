@@ -14,10 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
+from benchtui.engine.diffs import DiffLineKind, diff_line_kind
 from benchtui.engine.textsafety import strip_control
 from benchtui.widgets.format import number, status_text
 
 TABS = ("diff", "transcript", "check")
+_DIFF_STYLES: dict[DiffLineKind, str] = {"file": "bold", "hunk": "cyan", "add": "green", "del": "red", "context": ""}
 
 
 def diff_text(diff: str | None) -> Text:
@@ -26,17 +28,7 @@ def diff_text(diff: str | None) -> Text:
         return Text("no changes to the workspace", style="dim")
     text = Text()
     for line in strip_control(diff).splitlines():
-        if line.startswith(("+++", "---", "diff ", "index ")):
-            style = "bold"
-        elif line.startswith("@@"):
-            style = "cyan"
-        elif line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        else:
-            style = ""
-        text.append(line + "\n", style=style)
+        text.append(line + "\n", style=_DIFF_STYLES[diff_line_kind(line)])
     return text
 
 

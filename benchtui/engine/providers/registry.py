@@ -17,10 +17,6 @@ _DIALECTS: dict[str, type[Provider]] = {
 }
 
 
-def register_dialect(provider: str, cls: type[Provider]) -> None:
-    _DIALECTS[provider] = cls
-
-
 def make_provider(spec: ModelSpec, *, base_url: str | None = None, policy: RetryPolicy | None = None) -> Provider:
     """A provider for ``spec``; ``base_url`` overrides the spec's (embedded servers get theirs at start)."""
     try:

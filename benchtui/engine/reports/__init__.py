@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from benchtui.engine.reports import csv_report, html, json_report
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.store import Batch
 
-log = logging.getLogger(__name__)
-REPORT_NAMES = {"json": "comparison_report.json", "csv": "comparison_report.csv", "html": "comparison_report.html"}
+Writer = Callable[[dict[str, Any], Path, Batch | None], None]
+
+# Every format and its writer, imported by name: a missing or misspelt writer fails at import, it never
+# drops a report silently.
+_WRITERS: dict[str, tuple[str, Writer]] = {
+    "json": ("comparison_report.json", json_report.write),
+    "csv": ("comparison_report.csv", csv_report.write),
+    "html": ("comparison_report.html", html.write),
+}
+REPORT_NAMES = {fmt: name for fmt, (name, _write) in _WRITERS.items()}
 
 
 def write_reports(batch: Batch) -> tuple[Path, ...]:
-    """Write every report format available into the batch folder; returns their paths."""
+    """Write every report format into the batch folder; returns their paths."""
     data = build_report_data(batch)
     written = []
-    for fmt, name in REPORT_NAMES.items():
-        try:
-            module = importlib.import_module(f"benchtui.engine.reports.{fmt}_report")
-        except ModuleNotFoundError:
-            continue
+    for name, write in _WRITERS.values():
         path = batch.path / name
-        module.write(data, path, batch)
+        write(data, path, batch)
         written.append(path)
     return tuple(written)

@@ -1,4 +1,5 @@
-"""Inline SVG bar charts for the HTML report, drawn in Python (no chart library, no script).
+"""The charts section of the HTML report (time, prompts and tokens per model) and the inline SVG bar
+charts it is drawn with, in Python (no chart library, no script).
 
 Each chart is a horizontal bar chart with one row per model: one or more series side by side
 (grouped) or end to end (stacked). Geometry is plain attributes and colours are CSS classes, so the
@@ -11,8 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from benchtui.engine.reports.html_format import esc, shorten
+from benchtui.engine.reports.html import format as fmt
+from benchtui.engine.reports.html.format import esc, model_name, model_order, shorten
 
 WIDTH = 600
 LABEL_W = 224
@@ -143,3 +146,69 @@ def bar_chart(
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def charts_section(data: dict[str, Any]) -> str:
+    models: dict[str, Any] = data.get("models") or {}
+    aggregates: dict[str, Any] = data.get("aggregates") or {}
+    with_runs = [k for k in model_order(data) if (aggregates.get(k) or {}).get("runs")]
+
+    def agg(key: str, field_name: str) -> float | None:
+        return fmt.number((aggregates.get(key) or {}).get(field_name))
+
+    time_rows = [
+        Row(
+            model_name(models, k),
+            (agg(k, "mean_time_s"), agg(k, "mean_passed_time_s")),
+            (fmt.seconds(agg(k, "mean_time_s")), fmt.seconds(agg(k, "mean_passed_time_s"))),
+        )
+        for k in with_runs
+    ]
+    prompt_rows = [
+        Row(model_name(models, k), (agg(k, "mean_prompts"),), (fmt.decimal(agg(k, "mean_prompts")),))
+        for k in with_runs
+    ]
+    token_rows = []
+    for k in with_runs:
+        tokens_in, tokens_out = agg(k, "prompt_tokens"), agg(k, "completion_tokens")
+        token_rows.append(
+            Row(
+                model_name(models, k),
+                (tokens_in, tokens_out),
+                (f"{fmt.integer(tokens_in)} + {fmt.integer(tokens_out)}",),
+            )
+        )
+    charts = (
+        (
+            "chart-time",
+            "Completion time",
+            "mean per run",
+            bar_chart(
+                "chart-time",
+                "Mean completion time per model",
+                time_rows,
+                ("all runs", "passed runs"),
+                tick=lambda v: f"{v:g} s",
+            ),
+        ),
+        (
+            "chart-prompts",
+            "Prompts",
+            "mean sent per run",
+            bar_chart("chart-prompts", "Mean prompts per run", prompt_rows, ("prompts",)),
+        ),
+        (
+            "chart-tokens",
+            "Tokens",
+            "prompt + completion, all runs",
+            bar_chart("chart-tokens", "Total tokens per model", token_rows, ("prompt", "completion"), stacked=True),
+        ),
+    )
+    out = ['<section id="charts"><h2>Charts <small>models in leaderboard order</small></h2><div class="charts">']
+    for _chart_id, title, note, svg in charts:
+        out.append(
+            f'<figure class="card chart-card"><h3>{esc(title)} <small class="muted">{esc(note)}</small>'
+            f"</h3>{svg}</figure>"
+        )
+    out.append("</div></section>")
+    return "".join(out)

@@ -1,4 +1,5 @@
-"""Escaping and number formatting for the HTML report: the only way data reaches the page.
+"""Escaping and number formatting for the HTML report: the only way data reaches the page; and the
+small lookups every section shares (a model's shown name, the models' order, a status badge).
 
 Every string that came from a model, a task, a config or the environment goes through :func:`esc`
 (control characters stripped, then ``html.escape(..., quote=True)``), so it is inert both as element text
@@ -13,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from benchtui.engine.metrics import cost_text
+from benchtui.engine.metrics import STATUSES, cost_text
 from benchtui.engine.textsafety import strip_control
 
 DASH = "—"
@@ -121,3 +122,31 @@ def when(value: Any) -> str:
         zone = text[19:]
         return f"{text[:10]} {text[11:19]}" + (" UTC" if zone in ("+00:00", "Z") else (f" {zone}" if zone else ""))
     return text
+
+
+# Shared by the sections
+
+
+def status_class(status: Any, known: tuple[str, ...] = STATUSES) -> str:
+    """A CSS class from a status, from a fixed list only: a status string never reaches an attribute raw."""
+    return f"st-{status}" if status in known else "st-unknown"
+
+
+def badge(status: Any, known: tuple[str, ...] = STATUSES) -> str:
+    return f'<span class="badge {status_class(status, known)}">{esc(status or "unknown")}</span>'
+
+
+def model_name(models: dict[str, Any], key: str) -> str:
+    snapshot = models.get(key) or {}
+    return str(snapshot.get("display_name") or snapshot.get("name") or key)
+
+
+def provider(models: dict[str, Any], key: str) -> str:
+    return str((models.get(key) or {}).get("provider") or "")
+
+
+def model_order(data: dict[str, Any]) -> list[str]:
+    """Model keys in leaderboard order (the engine's), then any model the leaderboard lacks."""
+    board = (data.get("rankings") or {}).get("leaderboard") or []
+    order = [str(entry.get("model")) for entry in board]
+    return order + [key for key in (data.get("models") or {}) if key not in order]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from benchtui.engine.reports.html_format import esc
+from benchtui.engine.reports.html.format import esc
 
 CSS = """
 :root{color-scheme:light dark;
@@ -337,8 +337,3 @@ def page_head(title: str) -> str:
 
 
 PAGE_TAIL = f"\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-
-
-def page(title: str, body: str) -> str:
-    """The whole document around ``body`` (already escaped HTML)."""
-    return page_head(title) + body + PAGE_TAIL

@@ -1,0 +1,153 @@
+"""Which isolation works here: ``bwrap``, else ``unshare``, else ``none``, each probed once by running
+its real wrapper chain on ``true``; and the mode the next check runs in (``BENCHTUI_SANDBOX`` forces
+one, and a forced mode that does not work here is an error, never a silent fallback).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import threading
+
+from benchtui.engine.sandbox.argv import BWRAP_NS_ARGS, init_argv, unshare_ns_args
+from benchtui.engine.sandbox.host import SYSTEM_PATH, is_root, logger, tools
+from benchtui.engine.sandbox.identity import UID_BASE, drop_args
+
+MODES = ("bwrap", "unshare", "none")
+# Set to one of MODES to use that mode instead of the best detected one ("auto" or empty: detect).
+# A forced mode that does not work here is an error, never a silent fallback: CI forces each mode
+# in turn to prove it (.ci/run).
+SANDBOX_ENV = "BENCHTUI_SANDBOX"
+
+# Test hook: force a mode ("bwrap" | "unshare" | "none") instead of detecting (wins over SANDBOX_ENV).
+_FORCE_MODE: str | None = None
+
+_detect_lock = threading.Lock()
+_detected: str | None = None
+
+
+def _probe(argv: list[str]) -> bool:
+    try:
+        res = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd="/",
+            env={"PATH": os.pathsep.join(SYSTEM_PATH), "LANG": "C.UTF-8"},
+            timeout=15,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        logger.debug("sandbox probe %s failed: %s", argv[0], exc)
+        return False
+    if res.returncode != 0:
+        logger.debug("sandbox probe %s failed (%s): %s", argv[0], res.returncode, res.stderr[-500:])
+    return res.returncode == 0
+
+
+def _probe_bwrap() -> bool:
+    t = tools()
+    if t.bwrap is None or t.prlimit is None:
+        return False
+    argv = [t.bwrap, *BWRAP_NS_ARGS]
+    if is_root():
+        if t.setpriv is None:
+            return False
+    else:
+        argv.append("--unshare-user")
+    argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    argv += ["--perms", "0755", "--dir", "/tmp/a", "--"]
+    if is_root():
+        argv += drop_args(UID_BASE - 1)
+    argv += [t.prlimit, "--nproc=64", "--", t.sh, "-c", "cd /tmp/a && true"]
+    return _probe(argv)
+
+
+def _probe_unshare() -> bool:
+    t = tools()
+    if t.unshare is None or t.prlimit is None or t.mount is None:
+        return False
+    if (is_root() and t.setpriv is None) or not sys.executable:
+        return False
+    script = f'{shlex.quote(t.mount)} -t tmpfs -o mode=0755 benchtui /tmp && exec "$@"'
+    argv = [t.unshare, *unshare_ns_args(), "--", *init_argv(), t.sh, "-c", script, "sh"]
+    if is_root():
+        argv += drop_args(UID_BASE - 1)
+    argv += [t.prlimit, "--nproc=64", "--", t.sh, "-c", "true"]
+    return _probe(argv)
+
+
+class SandboxUnavailable(RuntimeError):
+    """BENCHTUI_SANDBOX asks for a mode that does not work on this machine."""
+
+
+_probed: dict[str, bool] = {}
+
+
+def _works(mode: str) -> bool:
+    """Whether ``mode`` works here (its wrapper chain probed once, then cached)."""
+    if mode == "none":
+        return True
+    with _detect_lock:
+        if mode not in _probed:
+            _probed[mode] = _probe_bwrap() if mode == "bwrap" else _probe_unshare()
+        return _probed[mode]
+
+
+def unavailable_reason(mode: str) -> str | None:
+    """Why ``mode`` cannot run checks here, naming the missing tool; None when it works."""
+    if mode not in MODES:
+        raise ValueError(f"unknown sandbox mode {mode!r} (expected one of {', '.join(MODES)})")
+    t = tools()
+    wanted = {"bwrap": ["bwrap", "prlimit"], "unshare": ["unshare", "prlimit", "mount"], "none": []}[mode]
+    if is_root() and mode != "none":
+        wanted.append("setpriv")
+    missing = [name for name in wanted if getattr(t, name) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (needed by the {mode} sandbox)"
+    if not _works(mode):
+        return f"{mode} is installed but cannot make its namespaces here (probe failed)"
+    return None
+
+
+def requested_mode() -> str | None:
+    raw = os.environ.get(SANDBOX_ENV, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw not in MODES:
+        raise ValueError(f"{SANDBOX_ENV}={raw!r}: expected one of {', '.join(MODES)} or auto")
+    return raw
+
+
+def sandbox_mode() -> str:
+    """The mode the next check runs in: the one BENCHTUI_SANDBOX forces, else the best detected.
+
+    Raises SandboxUnavailable when the forced mode does not work here, ValueError for a bad value.
+    """
+    if _FORCE_MODE is not None:
+        return _FORCE_MODE
+    forced = requested_mode()
+    if forced is None:
+        return detect_sandbox()
+    reason = unavailable_reason(forced)
+    if reason is not None:
+        raise SandboxUnavailable(f"{SANDBOX_ENV}={forced}, but {reason}")
+    return forced
+
+
+def detect_sandbox() -> str:
+    """Return the isolation this machine supports: "bwrap", "unshare" or "none".
+
+    Probed once (by running the real wrapper chain on ``true``) and cached.
+    """
+    global _detected
+    if _detected is None:
+        found = next(mode for mode in MODES if _works(mode))
+        with _detect_lock:
+            if _detected is None:
+                _detected = found
+                logger.debug("sandbox mode: %s", _detected)
+    return _detected
