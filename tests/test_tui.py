@@ -692,6 +692,23 @@ async def test_models_show_the_whole_reason_and_its_fix_at_80x24(server: Scripte
             assert "".join(reason.split()) in shown and "".join(fix.split()) in shown, shown
 
 
+@pytest.mark.anyio
+async def test_the_discovery_notes_wrap_whole_at_80x24(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that was just free: nothing listens on it now
+        probe.bind(("127.0.0.1", 0))
+        host = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    config = ModelsConfig(path=None, ollama_host=host, embedded_enabled=False)
+    catalog = discover(config, embedded=False)
+    (note,) = [n for n in catalog.notes if host in n]
+    app = BenchApp(config=config, catalog=catalog, store=ResultsStore(tmp_path / "r"), task_paths=[TASKS])
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        assert "".join(note.split()) in squeezed(screen_text(app))  # what to start or fix: never cut
+
+
 @pytest.mark.parametrize(("provider", "reason", "fix"), [
     ("openai", "${OPENAI_API_KEY} unset", "export OPENAI_API_KEY=<your key>"),
     ("anthropic", "no api_key (set api_key: ${ANTHROPIC_API_KEY})", "api_key: ${ANTHROPIC_API_KEY}"),
