@@ -16,13 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from benchtui import __version__
 from benchtui.engine import checkoutput, prompts, secrets
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers.base import ChatMessage, ChatReply, Provider, ProviderError
+from benchtui.engine.results import RunResult, RunStatus, empty_result, now_iso
 from benchtui.engine.tasks import Task
 from benchtui.engine.textsafety import strip_control
 from benchtui.engine.workspace import DiffStats, Workspace
@@ -61,10 +60,6 @@ class RunControl:
                 messages.append(self.human_messages.get_nowait())
             except queue.Empty:
                 return messages
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def tail(text: str, lines: int = CHECK_OUTPUT_TAIL_LINES, chars: int = CHECK_OUTPUT_TAIL_CHARS) -> str:
@@ -145,23 +140,6 @@ class _Meter:
         return "client" if self.client_rates else None
 
 
-def empty_result(task: Task, spec: ModelSpec, repeat: int) -> dict[str, Any]:
-    """A result with every key of design §5: counts at 0, unmeasured figures None."""
-    now = _now_iso()
-    return {
-        "task_id": task.id, "model": spec.key, "repeat": repeat, "status": "error", "error": None,
-        "error_message": None, "completion_time_s": 0.0, "model_time_s": None, "check_time_s": None,
-        "ttft_s": None, "load_time_s": None, "tokens_per_s": None, "prompt_tokens": None,
-        "completion_tokens": None, "cost_usd": None, "prompts_sent": 0, "human_interventions": 0,
-        "hints_given": 0, "typed_interventions": 0, "malformed_replies": 0, "files_modified": 0,
-        "lines_added": 0, "lines_removed": 0, "turns": 0, "request_attempts": 0, "sandbox": None,
-        "check_output": "", "check_truncated": False, "resource_limit": None, "diff": "", "transcript_file": None,
-        "fingerprint": None, "prompt_version": prompts.PROMPT_VERSION, "benchtui_version": __version__,
-        "started_at": now, "finished_at": now,
-        "tokens_per_s_source": None, "truncated_replies": 0, "history_dropped": 0, "queue_time_s": None,
-    }
-
-
 def run_task(
     task: Task,
     spec: ModelSpec,
@@ -174,7 +152,7 @@ def run_task(
     context_chars: int = DEFAULT_CONTEXT_CHARS,
     check_slots: threading.Semaphore | None = None,
     request_slots: threading.Semaphore | None = None,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[RunResult, list[dict[str, Any]]]:
     """Run ``task`` on one model; returns (result dict with the design §5 keys, transcript).
 
     ``check_slots`` caps the checks running at once (they need CPU); ``request_slots`` caps the requests
@@ -182,7 +160,7 @@ def run_task(
     waiting for either is ``queue_time_s``: the run's clock and deadline stop while it waits."""
     control = control or RunControl()
     started = time.monotonic()
-    started_at = _now_iso()
+    started_at = now_iso()
     budget = min(timeout_s, task.timeout_s)
     deadline = started + budget
     meter = _Meter()
@@ -193,7 +171,9 @@ def run_task(
     counts = {"hints": 0, "typed": 0, "malformed": 0}
     check_time = 0.0
     queue_time = 0.0
-    status, error_kind, error_message = "failed", None, None
+    status: RunStatus = "failed"
+    error_kind: str | None = None
+    error_message: str | None = None
     check_output = ""
     check_truncated = False
     sandbox_mode: str | None = None

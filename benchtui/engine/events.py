@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from benchtui.engine.results import RunResult
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class PlannedRun:
     model_key: str
     repeat: int
     done: bool = False
-    result: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    result: RunResult | None = field(default=None, hash=False, compare=False)
     """For a run finished before a resume: its stored result, so views can show its figures."""
 
 
@@ -57,7 +59,7 @@ class RunUpdate:
 @dataclass(frozen=True)
 class RunFinished:
     run_id: str
-    result: dict[str, Any] = field(hash=False)
+    result: RunResult = field(hash=False)
 
 
 @dataclass(frozen=True)

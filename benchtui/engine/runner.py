@@ -38,9 +38,10 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.metrics import run_id as make_run_id
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
+from benchtui.engine.results import RunResult, empty_result
+from benchtui.engine.results import run_id as make_run_id
 from benchtui.engine.store import Batch, ResultsStore, owner_stamp
 from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import clean_stale_workspaces
@@ -71,7 +72,7 @@ class BatchOptions:
 class BatchOutcome:
     batch: Batch
     status: str
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[RunResult] = field(default_factory=list)
     reports: tuple[Path, ...] = ()
 
 
@@ -220,7 +221,7 @@ class BatchRunner:
                        for r in planned),
             resumed=resumed,
         ))
-        results: dict[str, dict[str, Any]] = dict(done_before)
+        results: dict[str, RunResult] = dict(done_before)
         results_lock = threading.Lock()
         watcher_done = threading.Event()
         watcher = threading.Thread(target=self._propagate_cancel, args=(watcher_done,), daemon=True)
@@ -271,9 +272,9 @@ class BatchRunner:
             **{k: v for k, v in self.manifest_extra.items() if k != "ollama_version"},
         }
 
-    def _adopt_finished(self, batch: Batch, planned: list[_Run]) -> dict[str, dict[str, Any]]:
+    def _adopt_finished(self, batch: Batch, planned: list[_Run]) -> dict[str, RunResult]:
         found = batch.load_run_files()
-        done: dict[str, dict[str, Any]] = {}
+        done: dict[str, RunResult] = {}
         for run in planned:
             entry = found.get(run.run_id)
             if entry is None:
@@ -287,7 +288,7 @@ class BatchRunner:
             done[run.run_id] = result
         return done
 
-    def _run_all(self, pending: list[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock) -> None:
+    def _run_all(self, pending: list[_Run], results: dict[str, RunResult], lock: threading.Lock) -> None:
         if not pending:
             return
         queues: dict[str, queue.SimpleQueue[_Run]] = {}
@@ -326,7 +327,7 @@ class BatchRunner:
         for thread in threads:
             thread.join()
 
-    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock,
+    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, RunResult], lock: threading.Lock,
                 slots: threading.Semaphore | None = None) -> None:
         while not self.cancel.is_set() and self._write_error is None:
             try:
@@ -341,7 +342,7 @@ class BatchRunner:
             with lock:
                 results[run.run_id] = result
 
-    def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> dict[str, Any] | None:
+    def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> RunResult | None:
         control = self._control(run.run_id)
         if self.cancel.is_set():
             return None
@@ -392,18 +393,14 @@ class BatchRunner:
         self.sink.emit(RunFinished(run.run_id, stored))
         return stored
 
-    def _cancelled_before_start(self, run: _Run) -> dict[str, Any]:
-        from benchtui.engine.agent import empty_result
-
+    def _cancelled_before_start(self, run: _Run) -> RunResult:
         result = empty_result(run.task, run.model, run.repeat)
-        result.update(status="cancelled", turns=0, fingerprint=run.fingerprint)
+        result.update({"status": "cancelled", "turns": 0, "fingerprint": run.fingerprint})
         return result
 
-    def _skipped_result(self, run: _Run, error: ProviderError) -> dict[str, Any]:
-        from benchtui.engine.agent import empty_result
-
+    def _skipped_result(self, run: _Run, error: ProviderError) -> RunResult:
         result = empty_result(run.task, run.model, run.repeat)
-        result.update(status="error", error=error.kind, error_message=error.message)
+        result.update({"status": "error", "error": error.kind, "error_message": error.message})
         return result
 
     def _progress(self, run_id: str, p: dict[str, Any]) -> None:

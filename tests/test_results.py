@@ -1,0 +1,26 @@
+"""The run result's one list of keys: the TypedDict, RESULT_KEYS, empty_result and the run id agree."""
+
+from __future__ import annotations
+
+from benchtui.engine.models import ModelSpec
+from benchtui.engine.results import RESULT_KEYS, RunResult, empty_result, result_run_id, run_id
+from benchtui.engine.tasks import load_tasks
+from tests.conftest import REPO
+
+
+def test_empty_result_has_exactly_the_declared_keys() -> None:
+    task = load_tasks([REPO / "tasks" / "easy" / "fix_typo.md"])[0]
+    result = empty_result(task, ModelSpec(key="ollama:m", name="m", provider="ollama", display_name="m"), 2)
+    assert set(result) == set(RESULT_KEYS)
+    assert len(RESULT_KEYS) == len(set(RESULT_KEYS)) == len(RunResult.__annotations__)
+    assert result_run_id(result) == run_id(task.id, "ollama:m", 2) == f"{task.id}::ollama:m::2"
+
+
+def test_the_csv_columns_keep_their_order() -> None:
+    # Append-only: a script reading the CSV by position must keep working.
+    assert RESULT_KEYS[:6] == ("task_id", "model", "repeat", "status", "error", "error_message")
+    assert RESULT_KEYS[-4:] == ("tokens_per_s_source", "truncated_replies", "history_dropped", "queue_time_s")
+
+
+def test_a_result_from_an_older_file_without_repeat_has_a_run_id() -> None:
+    assert result_run_id({"task_id": "t", "model": "m", "status": "passed"}) == "t::m::1"
