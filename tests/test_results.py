@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
+import pytest
+
+from benchtui.engine import prompts
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.results import RESULT_KEYS, RunResult, empty_result, result_run_id, run_id
+from benchtui.engine.runner import run_fingerprint
 from benchtui.engine.tasks import load_tasks
 from tests.conftest import REPO
 
@@ -24,3 +30,24 @@ def test_the_csv_columns_keep_their_order() -> None:
 
 def test_a_result_from_an_older_file_without_repeat_has_a_run_id() -> None:
     assert result_run_id({"task_id": "t", "model": "m", "status": "passed"}) == "t::m::1"
+
+
+def test_rewording_any_text_the_model_reads_changes_the_run_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    task = load_tasks([REPO / "tasks" / "easy" / "fix_typo.md"])[0]
+    model = ModelSpec(key="ollama:m", name="m", provider="ollama", display_name="m")
+    monkeypatch.setattr(prompts, "digest", functools.cache(prompts.digest.__wrapped__))  # a fresh cache
+    before = run_fingerprint(task, model)
+    assert run_fingerprint(task, model) == before  # stable while nothing changes
+    seen = {before}
+    rewordings = [
+        lambda: monkeypatch.setattr(prompts, "_DIFF_RULES", prompts._DIFF_RULES.replace("expert", "seasoned")),
+        lambda: monkeypatch.setitem(prompts.PATH_REASONS, "parent", "'..' may not appear in a path"),
+        lambda: monkeypatch.setattr(prompts, "edit_missing_file", lambda path: f"{path} is not there."),
+        lambda: monkeypatch.setattr(prompts, "feedback_prompt", lambda **_: "Try again."),
+    ]
+    for reword in rewordings:
+        reword()
+        prompts.digest.cache_clear()  # computed once per process: the texts are the source's
+        after = run_fingerprint(task, model)
+        assert after not in seen
+        seen.add(after)

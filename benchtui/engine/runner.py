@@ -86,8 +86,9 @@ class _Run:
 
 
 def run_fingerprint(task: Task, model: ModelSpec) -> str:
-    """What decides a run's outcome: the task, the model spec and settings, prompts and benchtui."""
-    parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, __version__)
+    """What decides a run's outcome: the task, the model spec and settings, the prompts' version and their
+    texts themselves (prompts.digest), and benchtui."""
+    parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, prompts.digest(), __version__)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
