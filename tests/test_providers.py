@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from benchtui.engine.agent import run_task
 from benchtui.engine.config import load_config
+from benchtui.engine.contestants import run_task
 from benchtui.engine.discovery import discover
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import ModelSpec

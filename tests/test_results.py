@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import fields
 
 import pytest
 
 from benchtui.engine import prompts
+from benchtui.engine.events import RunProgress, RunUpdate
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.results import RESULT_KEYS, RunResult, empty_result, result_run_id, run_id
 from benchtui.engine.runner import run_fingerprint
@@ -51,3 +53,11 @@ def test_rewording_any_text_the_model_reads_changes_the_run_fingerprint(monkeypa
         after = run_fingerprint(task, model)
         assert after not in seen
         seen.add(after)
+
+
+def test_progress_has_one_shape_from_the_contestant_to_the_views() -> None:
+    # RunUpdate is RunProgress with the run's id first: one name per figure all the way (no renaming).
+    assert [f.name for f in fields(RunUpdate)] == ["run_id", *(f.name for f in fields(RunProgress))]
+    progress = RunProgress("checking", 2, 5, 2, 1, 120, 33.3, 4.0, "1 failed", hints_given=1)
+    update = RunUpdate.of("r1", progress)
+    assert update == RunUpdate("r1", "checking", 2, 5, 2, 1, 120, 33.3, 4.0, "1 failed", 1, 0)

@@ -39,8 +39,30 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
+class RunProgress:
+    """Where a run stands, as its contestant reports it: the one shape of progress, from the contestant
+    through the runner (``RunUpdate.of``) to every view, with the same names all the way.
+
+    ``human_interventions`` is ``hints_given + typed_interventions``, as in the result."""
+
+    phase: str
+    turn: int
+    max_turns: int
+    prompts_sent: int
+    human_interventions: int
+    completion_tokens: int
+    tokens_per_s: float | None
+    elapsed_s: float
+    last_check_line: str | None = None
+    hints_given: int = 0
+    typed_interventions: int = 0
+
+
+@dataclass(frozen=True)
 class RunUpdate:
-    """A snapshot of a run in progress; a newer one for the same run replaces an older one."""
+    """A snapshot of a run in progress; a newer one for the same run replaces an older one.
+
+    Its fields are RunProgress's, with the run's id first."""
 
     run_id: str
     phase: str
@@ -54,6 +76,10 @@ class RunUpdate:
     last_check_line: str | None = None
     hints_given: int = 0
     typed_interventions: int = 0
+
+    @classmethod
+    def of(cls, run_id: str, progress: RunProgress) -> RunUpdate:
+        return cls(run_id, **vars(progress))
 
 
 @dataclass(frozen=True)

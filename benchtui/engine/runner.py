@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from benchtui import __version__
 from benchtui.engine import embedded, prompts, secrets
-from benchtui.engine.agent import RunControl, run_task
+from benchtui.engine.contestants import Contestant, EditLoop, RunControl
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -153,8 +153,10 @@ class BatchRunner:
         manifest_extra: dict[str, Any] | None = None,
         policy: RetryPolicy | None = None,
         check_slots: int | None = None,
+        contestant: Contestant | None = None,
     ) -> None:
-        """``check_slots``: checks running at once (they need CPU); None: one per CPU."""
+        """``check_slots``: checks running at once (they need CPU); None: one per CPU. ``contestant``: what
+        plays each run (benchtui's own edit loop unless told)."""
         self.store = store
         self.tasks = list(tasks)
         self.models = list(models)
@@ -164,6 +166,7 @@ class BatchRunner:
         self.batch = batch
         self.manifest_extra = manifest_extra or {}
         self.policy = policy
+        self.contestant: Contestant = contestant or EditLoop()
         self._controls: dict[str, RunControl] = {}
         self._controls_lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
@@ -358,12 +361,12 @@ class BatchRunner:
                 result = self._skipped_result(run, dead)
             else:
                 provider = self._provider(run.model)
-                result, transcript = run_task(
+                result, transcript = self.contestant.run(
                     run.task, run.model, provider,
                     repeat=run.repeat,
                     timeout_s=self.options.timeout_s,
                     control=control,
-                    on_progress=lambda p: self._progress(run.run_id, p),
+                    on_progress=lambda p: self.sink.emit(RunUpdate.of(run.run_id, p)),
                     check_slots=self._check_slots,
                     request_slots=slots,
                 )
@@ -403,22 +406,6 @@ class BatchRunner:
         result = empty_result(run.task, run.model, run.repeat)
         result.update({"status": "error", "error": error.kind, "error_message": error.message})
         return result
-
-    def _progress(self, run_id: str, p: dict[str, Any]) -> None:
-        self.sink.emit(RunUpdate(
-            run_id=run_id,
-            phase=str(p["phase"]),
-            turn=int(p["turn"]),
-            max_turns=int(p["max_turns"]),
-            prompts_sent=int(p["prompts_sent"]),
-            human_interventions=int(p["interventions"]),
-            completion_tokens=int(p["completion_tokens"] or 0),
-            tokens_per_s=p["tokens_per_s"],
-            elapsed_s=float(p["elapsed_s"]),
-            last_check_line=p.get("last_check_line"),
-            hints_given=int(p.get("hints_given", 0)),
-            typed_interventions=int(p.get("typed_interventions", 0)),
-        ))
 
     def _provider(self, model: ModelSpec) -> Provider:
         """The model's one provider, built on first use. Building one takes a while (an httpx client,
