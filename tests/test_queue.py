@@ -24,6 +24,7 @@ from benchtui.cli import build_parser, main
 from benchtui.engine import embedded
 from benchtui.engine.board import RunBoard
 from benchtui.engine.contestants import RunControl, run_task
+from benchtui.engine.endpoints import endpoint_concurrency
 from benchtui.engine.events import (
     BatchStarted,
     LogMessage,
@@ -35,7 +36,7 @@ from benchtui.engine.events import (
 )
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import make_provider
-from benchtui.engine.runner import BatchOptions, BatchRunner, endpoint_concurrency
+from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import Task, load_tasks
 from benchtui.headless import HeadlessDisplay

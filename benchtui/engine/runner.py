@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from benchtui import __version__
 from benchtui.engine import embedded, prompts, secrets
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
+from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -47,11 +47,6 @@ from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import clean_stale_workspaces
 
 log = logging.getLogger(__name__)
-CLOUD_CONCURRENCY = 4
-# Ollama's documented default: OLLAMA_NUM_PARALLEL is "the maximum number of parallel requests each model
-# will process at the same time, default 1" (Ollama FAQ). A server started with more says so only in its own
-# environment, which benchtui cannot see: `concurrency:` in models_config.yaml tells it.
-OLLAMA_DEFAULT_PARALLEL = 1
 # A model that fails like this will fail every run the same way: its later runs are not sent.
 _FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable")
 
@@ -90,51 +85,6 @@ def run_fingerprint(task: Task, model: ModelSpec) -> str:
     texts themselves (prompts.digest), and benchtui."""
     parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, prompts.digest(), __version__)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def endpoint_capacity(model: ModelSpec) -> tuple[int | None, str]:
-    """How many requests the model's server serves at once (None: no known limit), and what says so."""
-    configured = model.concurrency
-    if model.provider == "embedded":
-        slots = embedded.SLOTS_PER_SERVER
-        if configured is not None and configured < slots:
-            return configured, f"concurrency: {configured} in models_config.yaml"
-        return slots, "it has one slot" if slots == 1 else f"it has {slots} slots"
-    if configured is not None:
-        return configured, f"concurrency: {configured} in models_config.yaml"
-    if model.provider == "ollama":
-        return OLLAMA_DEFAULT_PARALLEL, (f"Ollama serves {OLLAMA_DEFAULT_PARALLEL} request per model by default "
-                                         "(OLLAMA_NUM_PARALLEL); for a server that serves more, set ollama: "
-                                         "{concurrency: N} in models_config.yaml")
-    return None, ""
-
-
-def endpoint_concurrency(model: ModelSpec, parallel: int | None) -> tuple[int, str]:
-    """The requests at once the batch sends the model's endpoint, and why (said at the batch's start)."""
-    if parallel is None:
-        return 1, "one run at a time for the whole batch (no --parallel)"
-    capacity, why = endpoint_capacity(model)
-    if parallel > 0:
-        if capacity is not None and capacity < parallel:
-            return max(capacity, 1), f"{why} (--parallel asked for {parallel})"
-        return parallel, f"--parallel {parallel}"
-    if capacity is not None:
-        return max(capacity, 1), why
-    return CLOUD_CONCURRENCY, "the --parallel default for cloud endpoints"
-
-
-def endpoint_limit(model: ModelSpec, parallel: int | None) -> int:
-    return endpoint_concurrency(model, parallel)[0]
-
-
-def endpoint_label(model: ModelSpec) -> str:
-    """The endpoint as the batch-start line names it: ``embedded smollm2-135m``, ``api.openai.com/v1``."""
-    if model.provider == "embedded":
-        return f"embedded {model.name}"
-    if model.provider == "ollama":
-        return f"Ollama at {model.endpoint}"
-    parts = urlsplit(model.endpoint)
-    return (parts.netloc + parts.path) if parts.netloc else model.endpoint
 
 
 class BatchRunner:
@@ -429,7 +379,6 @@ class BatchRunner:
             return provider
 
     def _embedded_url(self, model: ModelSpec) -> str:
-        from benchtui.engine import embedded
 
         if self._embedded is None:
             self._embedded = embedded.EmbeddedServers(
