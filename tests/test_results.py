@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pytest
 
-from benchtui.engine import prompts
+from benchtui.engine import checkoutput, prompts
 from benchtui.engine.events import RunProgress, RunUpdate
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.results import RESULT_KEYS, RunResult, empty_result, result_run_id, run_id
@@ -46,6 +46,8 @@ def test_rewording_any_text_the_model_reads_changes_the_run_fingerprint(monkeypa
         lambda: monkeypatch.setitem(prompts.PATH_REASONS, "parent", "'..' may not appear in a path"),
         lambda: monkeypatch.setattr(prompts, "edit_missing_file", lambda path: f"{path} is not there."),
         lambda: monkeypatch.setattr(prompts, "feedback_prompt", lambda **_: "Try again."),
+        # the summary of a failed node check that the feedback quotes
+        lambda: monkeypatch.setattr(checkoutput, "summarise_tap", lambda output, lines=40: "node: it failed"),
     ]
     for reword in rewordings:
         reword()

@@ -215,6 +215,7 @@ def block_not_whole(path: str) -> str:
 
 _SPECIMEN_TAP = """\
 TAP version 13
+# SyntaxError: specimen
 # Subtest: adds
 not ok 1 - adds
   ---
@@ -224,9 +225,17 @@ not ok 1 - adds
   error: 'expected 3, got 4'
   code: 'ERR_ASSERTION'
   ...
-1..1
-# tests 1
-# fail 1
+# Subtest: loads
+not ok 2 - loads
+  ---
+  duration_ms: 1.2
+  failureType: 'testCodeFailure'
+  exitCode: 1
+  error: 'test failed'
+  ...
+1..2
+# tests 2
+# fail 2
 """
 
 
@@ -253,9 +262,9 @@ def _specimens() -> Iterator[str]:
     yield edit_missing_file("a.py")
     yield search_not_found("a.py", "SEARCH")
     yield block_not_whole("a.py")
-    # A check's output is fed back summarised (checkoutput.py words the summary of node's TAP).
+    # A check's output is fed back summarised: checkoutput.py words the summary of node's TAP.
     yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 40))
-    yield "\n".join(checkoutput.failure_excerpt(""))
+    yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 4))
 
 
 @functools.cache
