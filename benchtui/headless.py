@@ -28,6 +28,7 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
+from benchtui.engine.results import RunResult
 
 STATUS_STYLES = {
     "passed": "bold green", "failed": "red", "timeout": "yellow", "error": "bold red", "cancelled": "dim",
@@ -56,7 +57,7 @@ class HeadlessDisplay:
         self.board = RunBoard(time.monotonic)
         self._lock = threading.Lock()
         self._live: Live | None = None
-        self.results: list[dict[str, Any]] = []
+        self.results: list[RunResult] = []
 
     @property
     def batch_id(self) -> str | None:
@@ -165,7 +166,7 @@ def _podium_value(value: float | None, unit: str) -> str:
     return f"{shown} {unit.removesuffix('s') if shown == '1' else unit}"
 
 
-def summary(results: list[dict[str, Any]], models: dict[str, str] | None = None, width: int = 80) -> Group:
+def summary(results: list[RunResult], models: dict[str, str] | None = None, width: int = 80) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
     ranked = rankings.rank(aggregates)

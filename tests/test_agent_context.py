@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from benchtui.engine.agent import run_task
+from benchtui.engine.contestants import run_task
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import make_provider
 from benchtui.engine.tasks import load_task

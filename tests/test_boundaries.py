@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import REPO
 
 ENGINE_MODULES = [
-    "benchtui.engine.agent", "benchtui.engine.runner", "benchtui.engine.store", "benchtui.engine.discovery",
+    "benchtui.engine.contestants", "benchtui.engine.runner", "benchtui.engine.store", "benchtui.engine.discovery",
     "benchtui.engine.reports", "benchtui.engine.rankings", "benchtui.engine.metrics", "benchtui.engine.batches",
     "benchtui.engine.validate", "benchtui.headless", "benchtui.cli", "benchtui.commands", "benchtui.paths",
 ]

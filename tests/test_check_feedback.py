@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchtui.cli import main
-from benchtui.engine.agent import last_line, tail
 from benchtui.engine.checkoutput import failure_excerpt, summarise_tap
+from benchtui.engine.contestants.tally import last_line, tail
 from tests.conftest import TASKS
 from tests.support.scripted import Script, ScriptedOllama, fixed
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from benchtui.engine.agent import run_task
 from benchtui.engine.config import load_config
+from benchtui.engine.contestants import run_task
 from benchtui.engine.discovery import discover
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import ModelSpec
@@ -28,6 +28,7 @@ from benchtui.engine.providers.base import (
     MAX_PLAUSIBLE_TOKENS_PER_S,
     MIN_CLIENT_RATE_TOKENS,
     MIN_CLIENT_RATE_WINDOW_S,
+    StreamMeter,
     client_rate,
     parse_retry_after,
 )
@@ -192,6 +193,23 @@ def test_a_client_rate_needs_enough_tokens_enough_time_and_a_plausible_result() 
 
 # Ollama without eval_duration has only the client clock, like the other two dialects without timings.
 CLIENT_ONLY = {"ollama": {"timings": False}, "openai": {}, "anthropic": {}}
+
+
+def test_the_stream_meter_times_the_first_real_token_and_lets_the_server_rate_win() -> None:
+    seen: list[str] = []
+    meter = StreamMeter(seen.append)
+    meter.piece("")  # a keep-alive chunk with no text is no token
+    assert meter.first_token is None
+    time.sleep(0.02)
+    meter.piece("a")
+    meter.piece("b")
+    reply = meter.reply(prompt_tokens=3, completion_tokens=2, finish_reason="stop")
+    assert reply.text == "ab" and seen == ["a", "b"]
+    assert reply.ttft_s is not None and 0.02 <= reply.ttft_s <= reply.duration_s
+    assert reply.tokens_per_s is None and reply.tokens_per_s_source is None  # 2 tokens: too few to time
+    timed = StreamMeter(None).reply(prompt_tokens=None, completion_tokens=40, server_tokens=40, server_s=2.0)
+    assert (timed.tokens_per_s, timed.tokens_per_s_source, timed.generation_s) == (20.0, "server", 2.0)
+    assert timed.ttft_s is None and timed.raw_usage == {}
 
 
 @pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])

@@ -22,12 +22,21 @@ from rich.console import Console
 
 from benchtui.cli import build_parser, main
 from benchtui.engine import embedded
-from benchtui.engine.agent import RunControl, run_task
 from benchtui.engine.board import RunBoard
-from benchtui.engine.events import BatchStarted, LogMessage, PlannedRun, RecordingSink, RunStarted, RunUpdate
+from benchtui.engine.contestants import RunControl, run_task
+from benchtui.engine.endpoints import endpoint_concurrency
+from benchtui.engine.events import (
+    BatchStarted,
+    LogMessage,
+    PlannedRun,
+    RecordingSink,
+    RunProgress,
+    RunStarted,
+    RunUpdate,
+)
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import make_provider
-from benchtui.engine.runner import BatchOptions, BatchRunner, endpoint_concurrency
+from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import Task, load_tasks
 from benchtui.headless import HeadlessDisplay
@@ -70,9 +79,9 @@ class _Holder:
         self.thread = threading.Thread(target=self._release, daemon=True)
         self.thread.start()
 
-    def progress(self, p: dict[str, Any]) -> None:
-        self.phases.append(str(p["phase"]))
-        if p["phase"] == "queued":
+    def progress(self, p: RunProgress) -> None:
+        self.phases.append(p.phase)
+        if p.phase == "queued":
             self.seen_queued.set()
 
     def _release(self) -> None:
@@ -306,8 +315,8 @@ def test_a_run_queued_for_a_check_slot_can_be_cancelled_while_it_waits(tmp_path:
     slots.acquire()  # another run's check holds the only CPU for longer than this test
     control = RunControl()
 
-    def cancel_when_queued(p: dict[str, Any]) -> None:
-        if p["phase"] == "queued":
+    def cancel_when_queued(p: RunProgress) -> None:
+        if p.phase == "queued":
             control.cancel.set()
 
     with ScriptedOpenAI({"m": Script(solution_reply(task_md))}) as server:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from benchtui.engine.events import BatchFinished, BatchStarted, LogMessage, RunFinished, RunStarted, RunUpdate
+from benchtui.engine.results import RunResult
 from benchtui.engine.textsafety import strip_control
 
 FINISHED = ("passed", "failed", "timeout", "error", "cancelled", "kept")
@@ -152,7 +153,7 @@ class RunBoard:
                 row.check_line = strip_control(update.last_check_line)
             self.dirty.add(row.run_id)
 
-    def _fill(self, row: RowState, result: dict[str, Any]) -> None:
+    def _fill(self, row: RowState, result: RunResult) -> None:
         """A finished run's figures, from its result."""
         row.phase = ""
         row.turn = int(result.get("turns") or row.turn)

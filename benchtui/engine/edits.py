@@ -268,25 +268,25 @@ def _looks_like_label(line: str) -> bool:
 def safe_target(root: Path, relative: str) -> Path:
     """The absolute path for a workspace-relative edit path, or PathRejected."""
     if "\0" in relative:
-        raise PathRejected("the path contains a NUL byte")
+        raise PathRejected(prompts.PATH_REASONS["nul"])
     if len(relative) > MAX_PATH_LENGTH or any(len(part) > MAX_NAME_LENGTH for part in relative.split("/")):
-        raise PathRejected("the path is too long")
+        raise PathRejected(prompts.PATH_REASONS["too_long"])
     if relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative) or relative.startswith("~"):
-        raise PathRejected("absolute paths are not allowed; use a path relative to the workspace")
+        raise PathRejected(prompts.PATH_REASONS["absolute"])
     parts = relative.replace("\\", "/").split("/")
     if ".." in parts:
-        raise PathRejected("'..' is not allowed in paths")
+        raise PathRejected(prompts.PATH_REASONS["parent"])
     if not relative.strip() or relative.endswith("/"):
-        raise PathRejected("the path names no file")
+        raise PathRejected(prompts.PATH_REASONS["no_file"])
     root = root.resolve()
     target = root.joinpath(*[p for p in parts if p not in ("", ".")])
     probe = root
     for part in target.relative_to(root).parts:
         probe = probe / part
         if probe.is_symlink():
-            raise PathRejected("the path goes through a symbolic link")
+            raise PathRejected(prompts.PATH_REASONS["symlink"])
     if not target.resolve().is_relative_to(root):
-        raise PathRejected("the path leads outside the workspace")
+        raise PathRejected(prompts.PATH_REASONS["outside"])
     return target
 
 
@@ -315,18 +315,13 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
             continue
         path = _resolve_path(edit, root, known_files)
         if path is None:
-            if isinstance(edit, SearchReplace) and edit.search.strip():
-                report.failures.append(
-                    "An edit block named no file, and its SEARCH text matches no file exactly: write the path "
-                    "alone on the line above the block and copy the SEARCH lines exactly from the file."
-                )
-            else:
-                report.failures.append("An edit block had no file path; write the path alone on the line above it.")
+            has_search = isinstance(edit, SearchReplace) and bool(edit.search.strip())
+            report.failures.append(prompts.edit_without_path(has_search=has_search))
             continue
         try:
             target = safe_target(root, path)
         except PathRejected as exc:
-            report.failures.append(f"{path}: edit refused: {exc}.")
+            report.failures.append(prompts.edit_refused(path, exc))
             continue
         if isinstance(edit, WholeFile):
             _write(target, edit.content)
@@ -335,7 +330,7 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
         try:
             original = target.read_text(encoding="utf-8") if target.exists() else None
         except (OSError, UnicodeDecodeError) as exc:
-            report.failures.append(f"{path}: cannot read the file: {exc}.")
+            report.failures.append(prompts.edit_unreadable(path, exc))
             continue
         if not edit.search.strip():
             new = edit.replace if not original else original.rstrip("\n") + "\n" + edit.replace
@@ -343,13 +338,11 @@ def apply_edits(root: Path, edits: list[Edit], known_files: set[str]) -> ApplyRe
             report.applied.append(path)
             continue
         if original is None:
-            report.failures.append(f"{path}: the file does not exist, so its SEARCH text cannot match.")
+            report.failures.append(prompts.edit_missing_file(path))
             continue
         updated = replace_text(original, edit.search, edit.replace)
         if updated is None:
-            report.failures.append(
-                f"{path}: the SEARCH text did not match any lines of the file exactly:\n{edit.search}"
-            )
+            report.failures.append(prompts.search_not_found(path, edit.search))
             continue
         _write(target, updated)
         report.applied.append(path)
@@ -369,7 +362,7 @@ def _apply_untrusted_block(root: Path, edit: WholeFile, known: set[str]) -> str 
         try:
             texts[candidate] = safe_target(root, candidate).read_text(encoding="utf-8")
         except PathRejected as exc:
-            return f"!{candidate}: edit refused: {exc}."
+            return "!" + prompts.edit_refused(candidate, exc)
         except (OSError, UnicodeDecodeError):
             continue
     if edit.path is not None and edit.path not in texts:
@@ -385,8 +378,7 @@ def _apply_untrusted_block(root: Path, edit: WholeFile, known: set[str]) -> str 
             _write(safe_target(root, candidate), updated)
             return candidate
     if edit.path is not None:
-        return (f"!{edit.path}: the block is neither the whole file nor complete definitions from it; "
-                "use SEARCH/REPLACE blocks")
+        return "!" + prompts.block_not_whole(edit.path)
     return None
 
 
@@ -484,7 +476,7 @@ def _file_contains(path: Path, search: str) -> bool:
 def _write(target: Path, content: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_symlink():
-        raise PathRejected("refusing to write through a symbolic link")
+        raise PathRejected(prompts.PATH_REASONS["write_symlink"])
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(target, flags, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

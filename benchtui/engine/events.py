@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from benchtui.engine.results import RunResult
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class PlannedRun:
     model_key: str
     repeat: int
     done: bool = False
-    result: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    result: RunResult | None = field(default=None, hash=False, compare=False)
     """For a run finished before a resume: its stored result, so views can show its figures."""
 
 
@@ -37,10 +39,12 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
-class RunUpdate:
-    """A snapshot of a run in progress; a newer one for the same run replaces an older one."""
+class RunProgress:
+    """Where a run stands, as its contestant reports it: the one shape of progress, from the contestant
+    through the runner (``RunUpdate.of``) to every view, with the same names all the way.
 
-    run_id: str
+    ``human_interventions`` is ``hints_given + typed_interventions``, as in the result."""
+
     phase: str
     turn: int
     max_turns: int
@@ -55,9 +59,33 @@ class RunUpdate:
 
 
 @dataclass(frozen=True)
+class RunUpdate:
+    """A snapshot of a run in progress; a newer one for the same run replaces an older one.
+
+    Its fields are RunProgress's, with the run's id first."""
+
+    run_id: str
+    phase: str
+    turn: int
+    max_turns: int
+    prompts_sent: int
+    human_interventions: int
+    completion_tokens: int
+    tokens_per_s: float | None
+    elapsed_s: float
+    last_check_line: str | None = None
+    hints_given: int = 0
+    typed_interventions: int = 0
+
+    @classmethod
+    def of(cls, run_id: str, progress: RunProgress) -> RunUpdate:
+        return cls(run_id, **vars(progress))
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: str
-    result: dict[str, Any] = field(hash=False)
+    result: RunResult = field(hash=False)
 
 
 @dataclass(frozen=True)

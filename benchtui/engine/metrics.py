@@ -1,7 +1,7 @@
-"""Run results and their aggregation: the one source the TUI, the headless summary and every report use.
+"""The aggregation of run results: the one source the TUI, the headless summary and every report use.
 
-Result keys are an API (design §5): scripts and other tools read them, so they are listed once here.
-A metric that could not be measured is ``None``, never 0.
+The result itself (its keys, statuses, the run id) is ``results.py``'s. A metric that could not be measured
+is ``None``, never 0.
 """
 
 from __future__ import annotations
@@ -10,31 +10,14 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-STATUSES = ("passed", "failed", "timeout", "error", "cancelled")
-FINISHED_STATUSES = ("passed", "failed", "timeout", "error")
-RESULT_KEYS = (
-    "task_id", "model", "repeat", "status", "error", "error_message",
-    "completion_time_s", "model_time_s", "check_time_s", "ttft_s", "load_time_s", "tokens_per_s",
-    "prompt_tokens", "completion_tokens", "cost_usd", "prompts_sent", "human_interventions",
-    "hints_given", "typed_interventions", "malformed_replies", "files_modified", "lines_added",
-    "lines_removed", "turns", "request_attempts", "sandbox", "check_output", "check_truncated", "resource_limit",
-    "diff", "transcript_file", "fingerprint", "prompt_version", "benchtui_version", "started_at", "finished_at",
-    "tokens_per_s_source", "truncated_replies",
-    "history_dropped",
-    "queue_time_s",
-)
+from benchtui.engine.results import FINISHED_STATUSES, STATUSES, RunResult
+
+__all__ = ["STATUSES", "aggregate", "aggregate_by_model", "cost_text", "rate_source", "task_matrix"]
 
 
-def run_id(task_id: str, model_key: str, repeat: int) -> str:
-    return f"{task_id}::{model_key}::{repeat}"
-
-
-def result_run_id(result: dict[str, Any]) -> str:
-    return run_id(str(result["task_id"]), str(result["model"]), int(result.get("repeat", 1)))
-
-
-def _numbers(runs: Iterable[dict[str, Any]], key: str) -> list[float]:
-    return [float(r[key]) for r in runs if isinstance(r.get(key), int | float) and not isinstance(r.get(key), bool)]
+def _numbers(runs: Iterable[RunResult], key: str) -> list[float]:
+    values = [r.get(key) for r in runs]
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -49,7 +32,7 @@ def _total(values: Sequence[float]) -> float | None:
     return round(sum(values), 6) if values else None
 
 
-def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
     """Per-model figures over its finished runs."""
     finished = [r for r in runs if r.get("status") in FINISHED_STATUSES]
     passed = [r for r in finished if r.get("status") == "passed"]
@@ -77,13 +60,13 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _count(runs: Sequence[dict[str, Any]], key: str) -> int | None:
+def _count(runs: Sequence[RunResult], key: str) -> int | None:
     """A total over the runs; None when runs exist but none recorded the key (stored before it existed)."""
     values = _numbers(runs, key)
     return None if runs and not values else int(sum(values))
 
 
-def rate_source(runs: Iterable[dict[str, Any]]) -> str | None:
+def rate_source(runs: Iterable[RunResult]) -> str | None:
     """Where a mean of the runs' ``tokens_per_s`` came from: ``server``, ``client``, ``mixed`` or None.
 
     Runs stored before the key existed count as unknown and leave it out, never guessed."""
@@ -94,14 +77,14 @@ def rate_source(runs: Iterable[dict[str, Any]]) -> str | None:
     return str(sources.pop()) if len(sources) == 1 else "mixed"
 
 
-def aggregate_by_model(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    by_model: dict[str, list[dict[str, Any]]] = {}
+def aggregate_by_model(results: Iterable[RunResult]) -> dict[str, dict[str, Any]]:
+    by_model: dict[str, list[RunResult]] = {}
     for result in results:
         by_model.setdefault(str(result["model"]), []).append(result)
     return {model: aggregate(runs) for model, runs in sorted(by_model.items())}
 
 
-def task_matrix(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+def task_matrix(results: Iterable[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:
     """task id -> model key -> {passed, runs, status}: the task × model comparison."""
     matrix: dict[str, dict[str, dict[str, Any]]] = {}
     for result in results:

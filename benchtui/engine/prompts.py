@@ -1,6 +1,8 @@
 """Every text benchtui sends to a model, in one place, with a version recorded in each result.
 
-A prompt change changes the benchmark, so PROMPT_VERSION must be bumped with any wording change. The
+A prompt change changes the benchmark: the run fingerprint (runner.run_fingerprint) covers ``digest()``, a
+hash of every text below rendered over fixed specimens, so editing a sentence reruns the runs it decides on
+resume. PROMPT_VERSION, recorded in each result, is still bumped with any wording change. The
 shape follows aider's edit-block prompts: the rules stated once, one short worked example, and the
 files shown with their paths exactly as they must be written back.
 
@@ -11,7 +13,11 @@ model copies an example's SEARCH text, so an example that is a task's own bug le
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import hashlib
+from collections.abc import Iterable, Iterator
+
+from benchtui.engine import checkoutput
 
 PROMPT_VERSION = "2026-12-01.2"
 
@@ -158,3 +164,117 @@ def without_files(feedback: str, changed_files: list[tuple[str, str]]) -> str:
     if "\n\n" + section in feedback:
         return feedback.replace("\n\n" + section, "", 1)
     return feedback.replace(section + "\n\n", "", 1)  # the dump opened the feedback
+
+
+# Why an edit was not applied. Each goes into the next prompt's "Some edits could not be applied" list.
+
+PATH_REASONS = {
+    "nul": "the path contains a NUL byte",
+    "too_long": "the path is too long",
+    "absolute": "absolute paths are not allowed; use a path relative to the workspace",
+    "parent": "'..' is not allowed in paths",
+    "no_file": "the path names no file",
+    "symlink": "the path goes through a symbolic link",
+    "outside": "the path leads outside the workspace",
+    "write_symlink": "refusing to write through a symbolic link",
+}
+"""Why an edit path was refused (edits.PathRejected's messages), shown as ``edit_refused``'s reason."""
+
+
+def edit_refused(path: str, reason: object) -> str:
+    return f"{path}: edit refused: {reason}."
+
+
+def edit_without_path(*, has_search: bool) -> str:
+    """A block that named no file; with SEARCH text that matched no file either, the model is told both."""
+    if has_search:
+        return ("An edit block named no file, and its SEARCH text matches no file exactly: write the path "
+                "alone on the line above the block and copy the SEARCH lines exactly from the file.")
+    return "An edit block had no file path; write the path alone on the line above it."
+
+
+def edit_unreadable(path: str, error: object) -> str:
+    return f"{path}: cannot read the file: {error}."
+
+
+def edit_missing_file(path: str) -> str:
+    return f"{path}: the file does not exist, so its SEARCH text cannot match."
+
+
+def search_not_found(path: str, search: str) -> str:
+    return f"{path}: the SEARCH text did not match any lines of the file exactly:\n{search}"
+
+
+def block_not_whole(path: str) -> str:
+    """A fenced block in a SEARCH/REPLACE reply that is neither the whole file nor whole definitions."""
+    return (f"{path}: the block is neither the whole file nor complete definitions from it; "
+            "use SEARCH/REPLACE blocks")
+
+
+# The fingerprint of the texts.
+
+_SPECIMEN_TAP = """\
+TAP version 13
+# SyntaxError: specimen
+# Subtest: adds
+not ok 1 - adds
+  ---
+  duration_ms: 1.2
+  location: 'sum.test.js:3:1'
+  failureType: 'testCodeFailure'
+  error: 'expected 3, got 4'
+  code: 'ERR_ASSERTION'
+  ...
+# Subtest: loads
+not ok 2 - loads
+  ---
+  duration_ms: 1.2
+  failureType: 'testCodeFailure'
+  exitCode: 1
+  error: 'test failed'
+  ...
+1..2
+# tests 2
+# fail 2
+"""
+
+
+def _specimens() -> Iterator[str]:
+    """Every text a model can read, rendered over fixed arguments: each template and each branch of it."""
+    files = [("a.py", "x = 1\n")]
+    for edit_format in ("diff", "whole"):
+        yield system_prompt(edit_format)
+        for refreshed in (False, True):
+            yield first_prompt("TASK", files, edit_format, refreshed=refreshed)
+        yield first_prompt("TASK", [], edit_format)
+        yield feedback_prompt(check_output="OUTPUT", edit_failures=["FAILURE"], no_edits=True, changed_nothing=True,
+                              changed_files=files, hint="HINT", human_messages=["MESSAGE"], edit_format=edit_format)
+        yield truncated_reply_note(edit_format, 100)
+        yield truncated_reply_note(edit_format)
+    for whole in (False, True):
+        yield cut_off_block("a.py", whole=whole)
+        yield cut_off_block(None, whole=whole)
+    yield from PATH_REASONS.values()
+    yield edit_refused("a.py", "REASON")
+    yield edit_without_path(has_search=True)
+    yield edit_without_path(has_search=False)
+    yield edit_unreadable("a.py", "ERROR")
+    yield edit_missing_file("a.py")
+    yield search_not_found("a.py", "SEARCH")
+    yield block_not_whole("a.py")
+    # A check's output is fed back summarised: checkoutput.py words the summary of node's TAP.
+    yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 40))
+    yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 4))
+
+
+@functools.cache
+def digest() -> str:
+    """A hash of every rendered text: part of each run's fingerprint, so a reworded sentence is a new benchmark.
+
+    Computed once per process (~0.25 ms, a batch plans a fingerprint per task and model): the texts are
+    the source's."""
+    sha = hashlib.sha256()
+    for text in _specimens():
+        sha.update(text.encode())
+        sha.update(b"\0")
+    return sha.hexdigest()[:16]

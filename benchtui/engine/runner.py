@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from benchtui import __version__
 from benchtui.engine import embedded, prompts, secrets
-from benchtui.engine.agent import RunControl, run_task
+from benchtui.engine.contestants import Contestant, EditLoop, RunControl
+from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -38,19 +38,15 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.metrics import run_id as make_run_id
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
+from benchtui.engine.results import RunResult, empty_result
+from benchtui.engine.results import run_id as make_run_id
 from benchtui.engine.store import Batch, ResultsStore, owner_stamp
 from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import clean_stale_workspaces
 
 log = logging.getLogger(__name__)
-CLOUD_CONCURRENCY = 4
-# Ollama's documented default: OLLAMA_NUM_PARALLEL is "the maximum number of parallel requests each model
-# will process at the same time, default 1" (Ollama FAQ). A server started with more says so only in its own
-# environment, which benchtui cannot see: `concurrency:` in models_config.yaml tells it.
-OLLAMA_DEFAULT_PARALLEL = 1
 # A model that fails like this will fail every run the same way: its later runs are not sent.
 _FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable")
 
@@ -71,7 +67,7 @@ class BatchOptions:
 class BatchOutcome:
     batch: Batch
     status: str
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[RunResult] = field(default_factory=list)
     reports: tuple[Path, ...] = ()
 
 
@@ -85,54 +81,10 @@ class _Run:
 
 
 def run_fingerprint(task: Task, model: ModelSpec) -> str:
-    """What decides a run's outcome: the task, the model spec and settings, prompts and benchtui."""
-    parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, __version__)
+    """What decides a run's outcome: the task, the model spec and settings, the prompts' version and their
+    texts themselves (prompts.digest), and benchtui."""
+    parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, prompts.digest(), __version__)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def endpoint_capacity(model: ModelSpec) -> tuple[int | None, str]:
-    """How many requests the model's server serves at once (None: no known limit), and what says so."""
-    configured = model.concurrency
-    if model.provider == "embedded":
-        slots = embedded.SLOTS_PER_SERVER
-        if configured is not None and configured < slots:
-            return configured, f"concurrency: {configured} in models_config.yaml"
-        return slots, "it has one slot" if slots == 1 else f"it has {slots} slots"
-    if configured is not None:
-        return configured, f"concurrency: {configured} in models_config.yaml"
-    if model.provider == "ollama":
-        return OLLAMA_DEFAULT_PARALLEL, (f"Ollama serves {OLLAMA_DEFAULT_PARALLEL} request per model by default "
-                                         "(OLLAMA_NUM_PARALLEL); for a server that serves more, set ollama: "
-                                         "{concurrency: N} in models_config.yaml")
-    return None, ""
-
-
-def endpoint_concurrency(model: ModelSpec, parallel: int | None) -> tuple[int, str]:
-    """The requests at once the batch sends the model's endpoint, and why (said at the batch's start)."""
-    if parallel is None:
-        return 1, "one run at a time for the whole batch (no --parallel)"
-    capacity, why = endpoint_capacity(model)
-    if parallel > 0:
-        if capacity is not None and capacity < parallel:
-            return max(capacity, 1), f"{why} (--parallel asked for {parallel})"
-        return parallel, f"--parallel {parallel}"
-    if capacity is not None:
-        return max(capacity, 1), why
-    return CLOUD_CONCURRENCY, "the --parallel default for cloud endpoints"
-
-
-def endpoint_limit(model: ModelSpec, parallel: int | None) -> int:
-    return endpoint_concurrency(model, parallel)[0]
-
-
-def endpoint_label(model: ModelSpec) -> str:
-    """The endpoint as the batch-start line names it: ``embedded smollm2-135m``, ``api.openai.com/v1``."""
-    if model.provider == "embedded":
-        return f"embedded {model.name}"
-    if model.provider == "ollama":
-        return f"Ollama at {model.endpoint}"
-    parts = urlsplit(model.endpoint)
-    return (parts.netloc + parts.path) if parts.netloc else model.endpoint
 
 
 class BatchRunner:
@@ -151,8 +103,10 @@ class BatchRunner:
         manifest_extra: dict[str, Any] | None = None,
         policy: RetryPolicy | None = None,
         check_slots: int | None = None,
+        contestant: Contestant | None = None,
     ) -> None:
-        """``check_slots``: checks running at once (they need CPU); None: one per CPU."""
+        """``check_slots``: checks running at once (they need CPU); None: one per CPU. ``contestant``: what
+        plays each run (benchtui's own edit loop unless told)."""
         self.store = store
         self.tasks = list(tasks)
         self.models = list(models)
@@ -162,6 +116,7 @@ class BatchRunner:
         self.batch = batch
         self.manifest_extra = manifest_extra or {}
         self.policy = policy
+        self.contestant: Contestant = contestant or EditLoop()
         self._controls: dict[str, RunControl] = {}
         self._controls_lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
@@ -220,7 +175,7 @@ class BatchRunner:
                        for r in planned),
             resumed=resumed,
         ))
-        results: dict[str, dict[str, Any]] = dict(done_before)
+        results: dict[str, RunResult] = dict(done_before)
         results_lock = threading.Lock()
         watcher_done = threading.Event()
         watcher = threading.Thread(target=self._propagate_cancel, args=(watcher_done,), daemon=True)
@@ -271,9 +226,9 @@ class BatchRunner:
             **{k: v for k, v in self.manifest_extra.items() if k != "ollama_version"},
         }
 
-    def _adopt_finished(self, batch: Batch, planned: list[_Run]) -> dict[str, dict[str, Any]]:
+    def _adopt_finished(self, batch: Batch, planned: list[_Run]) -> dict[str, RunResult]:
         found = batch.load_run_files()
-        done: dict[str, dict[str, Any]] = {}
+        done: dict[str, RunResult] = {}
         for run in planned:
             entry = found.get(run.run_id)
             if entry is None:
@@ -287,7 +242,7 @@ class BatchRunner:
             done[run.run_id] = result
         return done
 
-    def _run_all(self, pending: list[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock) -> None:
+    def _run_all(self, pending: list[_Run], results: dict[str, RunResult], lock: threading.Lock) -> None:
         if not pending:
             return
         queues: dict[str, queue.SimpleQueue[_Run]] = {}
@@ -326,7 +281,7 @@ class BatchRunner:
         for thread in threads:
             thread.join()
 
-    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, dict[str, Any]], lock: threading.Lock,
+    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, RunResult], lock: threading.Lock,
                 slots: threading.Semaphore | None = None) -> None:
         while not self.cancel.is_set() and self._write_error is None:
             try:
@@ -341,7 +296,7 @@ class BatchRunner:
             with lock:
                 results[run.run_id] = result
 
-    def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> dict[str, Any] | None:
+    def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> RunResult | None:
         control = self._control(run.run_id)
         if self.cancel.is_set():
             return None
@@ -356,12 +311,12 @@ class BatchRunner:
                 result = self._skipped_result(run, dead)
             else:
                 provider = self._provider(run.model)
-                result, transcript = run_task(
+                result, transcript = self.contestant.run(
                     run.task, run.model, provider,
                     repeat=run.repeat,
                     timeout_s=self.options.timeout_s,
                     control=control,
-                    on_progress=lambda p: self._progress(run.run_id, p),
+                    on_progress=lambda p: self.sink.emit(RunUpdate.of(run.run_id, p)),
                     check_slots=self._check_slots,
                     request_slots=slots,
                 )
@@ -392,35 +347,15 @@ class BatchRunner:
         self.sink.emit(RunFinished(run.run_id, stored))
         return stored
 
-    def _cancelled_before_start(self, run: _Run) -> dict[str, Any]:
-        from benchtui.engine.agent import empty_result
-
+    def _cancelled_before_start(self, run: _Run) -> RunResult:
         result = empty_result(run.task, run.model, run.repeat)
-        result.update(status="cancelled", turns=0, fingerprint=run.fingerprint)
+        result.update({"status": "cancelled", "turns": 0, "fingerprint": run.fingerprint})
         return result
 
-    def _skipped_result(self, run: _Run, error: ProviderError) -> dict[str, Any]:
-        from benchtui.engine.agent import empty_result
-
+    def _skipped_result(self, run: _Run, error: ProviderError) -> RunResult:
         result = empty_result(run.task, run.model, run.repeat)
-        result.update(status="error", error=error.kind, error_message=error.message)
+        result.update({"status": "error", "error": error.kind, "error_message": error.message})
         return result
-
-    def _progress(self, run_id: str, p: dict[str, Any]) -> None:
-        self.sink.emit(RunUpdate(
-            run_id=run_id,
-            phase=str(p["phase"]),
-            turn=int(p["turn"]),
-            max_turns=int(p["max_turns"]),
-            prompts_sent=int(p["prompts_sent"]),
-            human_interventions=int(p["interventions"]),
-            completion_tokens=int(p["completion_tokens"] or 0),
-            tokens_per_s=p["tokens_per_s"],
-            elapsed_s=float(p["elapsed_s"]),
-            last_check_line=p.get("last_check_line"),
-            hints_given=int(p.get("hints_given", 0)),
-            typed_interventions=int(p.get("typed_interventions", 0)),
-        ))
 
     def _provider(self, model: ModelSpec) -> Provider:
         """The model's one provider, built on first use. Building one takes a while (an httpx client,
@@ -444,7 +379,6 @@ class BatchRunner:
             return provider
 
     def _embedded_url(self, model: ModelSpec) -> str:
-        from benchtui.engine import embedded
 
         if self._embedded is None:
             self._embedded = embedded.EmbeddedServers(

@@ -16,6 +16,7 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,8 @@ from typing import Any
 
 from benchtui.engine import atomic
 from benchtui.engine.errors import InputError
-from benchtui.engine.metrics import FINISHED_STATUSES, result_run_id
 from benchtui.engine.procs import process_alive
+from benchtui.engine.results import FINISHED_STATUSES, RunResult, result_run_id
 
 SCHEMA_VERSION = 1
 MANIFEST = "batch.json"
@@ -136,7 +137,7 @@ class Batch:
         self.path = path
         self.batch_id = path.name
         self._lock = threading.Lock()
-        self._runs_by_model: dict[str, dict[str, dict[str, Any]]] = {}
+        self._runs_by_model: dict[str, dict[str, RunResult]] = {}
         self._model_snapshots: dict[str, dict[str, Any]] = {}
         self._model_file_written: dict[str, float] = {}
         self._model_file_cost: dict[str, float] = {}
@@ -205,11 +206,11 @@ class Batch:
         return self.path / f"{model_stem}{MODEL_FILE_SUFFIX}"
 
     def record_run(
-        self, model_snapshot: dict[str, Any], model_stem: str, result: dict[str, Any], transcript: list[dict[str, Any]]
-    ) -> dict[str, Any]:
+        self, model_snapshot: dict[str, Any], model_stem: str, result: RunResult, transcript: list[dict[str, Any]]
+    ) -> RunResult:
         """Persist a finished run (its own file first, then its model's file); returns the stored result."""
         run_path = self.run_file(model_stem, str(result["task_id"]), int(result["repeat"]))
-        stored = dict(result)
+        stored = result.copy()
         stored["transcript_file"] = run_path.relative_to(self.path).as_posix()
         atomic.write_json(run_path, {"schema": SCHEMA_VERSION, "model": model_snapshot, "result": stored,
                                      "transcript": transcript})
@@ -246,13 +247,13 @@ class Batch:
         for stem in list(self._dirty_models):
             self.flush_model_file(stem)
 
-    def load_run_files(self, covered: dict[str, int] | None = None) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    def load_run_files(self, covered: dict[str, int] | None = None) -> dict[str, tuple[dict[str, Any], RunResult]]:
         """run id -> (model snapshot, result) for every readable, finished run file.
 
         Torn, empty or foreign files are skipped (and so redone), with a log line. ``covered`` maps a run
         file's relative path to the mtime (ns) of a model file that holds its result: a run file older
         than that model file is not read (see ``load_results``)."""
-        found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        found: dict[str, tuple[dict[str, Any], RunResult]] = {}
         runs_dir = self.path / RUNS_DIR
         if not runs_dir.is_dir():
             return found
@@ -275,14 +276,14 @@ class Batch:
                             path.relative_to(self.path), exc)
         return found
 
-    def adopt(self, model_stem: str, model_snapshot: dict[str, Any], result: dict[str, Any]) -> None:
+    def adopt(self, model_stem: str, model_snapshot: dict[str, Any], result: RunResult) -> None:
         """Keep an already finished run (on resume) so the model's file lists it again."""
         with self._lock:
             self._model_snapshots[model_stem] = model_snapshot
             self._runs_by_model.setdefault(model_stem, {})[result_run_id(result)] = result
             self._dirty_models.add(model_stem)
 
-    def load_results(self) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    def load_results(self) -> tuple[dict[str, dict[str, Any]], list[RunResult]]:
         """(model key -> snapshot, every finished run) from the per-model files, completed by the run files.
 
         A run file wins over its model file's copy, except that a run file older than a model file that
@@ -290,7 +291,7 @@ class Batch:
         (record_run writes the run file first, then the model file from memory). On a 10,000-run batch
         that skips parsing 10,000 transcripts."""
         models: dict[str, dict[str, Any]] = {}
-        runs: dict[str, dict[str, Any]] = {}
+        runs: dict[str, RunResult] = {}
         covered: dict[str, int] = {}
         for path in sorted(self.path.glob(f"*{MODEL_FILE_SUFFIX}")):
             try:
@@ -311,7 +312,7 @@ class Batch:
         ordered = sorted(runs.values(), key=lambda r: (str(r["model"]), str(r["task_id"]), int(r["repeat"])))
         return models, ordered
 
-    def load_transcript(self, result: dict[str, Any]) -> list[dict[str, Any]]:
+    def load_transcript(self, result: Mapping[str, Any]) -> list[dict[str, Any]]:
         relative = result.get("transcript_file")
         if not relative:
             return []

@@ -22,6 +22,7 @@ from benchtui.engine.metrics import cost_text
 from benchtui.engine.rankings import RANKINGS
 from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
+from benchtui.engine.results import result_run_id
 from benchtui.engine.store import Batch
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.format import number, percent, safe_text, status_text
@@ -157,7 +158,7 @@ class ResultsScreen(BenchScreen):
             })
         leaderboard = self.query_one("#leaderboard", SortableTable)
         leaderboard.set_rows(board_rows)
-        run_rows = [{"key": f"{r['task_id']}::{r['model']}::{r.get('repeat', 1)}", "name": self.names.get(
+        run_rows = [{"key": result_run_id(r), "name": self.names.get(
             str(r["model"]), str(r["model"])), **r} for r in runs]
         self.query_one("#runs", SortableTable).set_rows(run_rows)
         self._titles()
@@ -197,7 +198,7 @@ class ResultsScreen(BenchScreen):
         if self.data is None or self.shown_batch is None:
             return
         result = next((r for r in self.data["runs"]
-                       if f"{r['task_id']}::{r['model']}::{r.get('repeat', 1)}" == key), None)
+                       if result_run_id(r) == key), None)
         if result is None:
             return
         self.selected_run = key

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchtui.engine import metrics, rankings
-from benchtui.engine.metrics import RESULT_KEYS
+from benchtui.engine.results import RESULT_KEYS
 from benchtui.engine.store import Batch, ResultsStore
 
 BATCH_ID = "batch_20250102_030405"
@@ -115,7 +115,7 @@ EVIL_DIFF = f"""--- a/fizzbuzz.py
 
 
 def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> dict[str, Any]:
-    """A result dict with every key of ``metrics.RESULT_KEYS``: plausible defaults, then ``values``."""
+    """A result dict with every key of ``results.RESULT_KEYS``: plausible defaults, then ``values``."""
     base: dict[str, Any] = {key: None for key in RESULT_KEYS}
     base.update(
         {

@@ -16,7 +16,6 @@ OpenAI-style base URLs carry one.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,10 +29,10 @@ from benchtui.engine.providers.base import (
     ProviderError,
     RequestGuard,
     RetryPolicy,
+    StreamMeter,
     TokenCallback,
     as_int,
     decode_json_line,
-    decode_rate,
     error_message,
 )
 
@@ -132,10 +131,7 @@ class AnthropicProvider(Provider):
         self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
     ) -> ChatReply:
         body = request_body(self.spec, messages)
-        started = time.monotonic()
-        first_token: float | None = None
-        last_token: float | None = None
-        parts: list[str] = []
+        meter = StreamMeter(on_token)
         usage: dict[str, Any] = {}
         stop_reason: str | None = None
         stopped = False
@@ -151,13 +147,8 @@ class AnthropicProvider(Provider):
                 elif kind == "content_block_delta":
                     delta = data.get("delta") or {}
                     piece = delta.get("text") if isinstance(delta, dict) else None
-                    if isinstance(piece, str) and piece:
-                        now = time.monotonic()
-                        first_token = first_token or now
-                        last_token = now
-                        parts.append(piece)
-                        if on_token is not None:
-                            on_token(piece)
+                    if isinstance(piece, str):
+                        meter.piece(piece)
                 elif kind == "message_delta":
                     delta = data.get("delta") or {}
                     if isinstance(delta, dict) and delta.get("stop_reason"):
@@ -171,20 +162,10 @@ class AnthropicProvider(Provider):
                 # ping, content_block_start/stop and unknown future events carry nothing we need.
         if not stopped:
             raise ProviderError("bad_response", "the stream ended before message_stop", retryable=True)
-        ended = time.monotonic()
-        prompt_tokens = _prompt_tokens(usage)
-        completion_tokens = as_int(usage.get("output_tokens"))
         # Anthropic's API reports no timings (neither does llama.cpp's /v1/messages): the client clock only.
-        tokens_per_s, source = decode_rate(server_tokens=None, server_s=None, client_tokens=completion_tokens,
-                                           first_token=first_token, last_token=last_token)
-        return ChatReply(
-            text="".join(parts),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            ttft_s=(first_token - started) if first_token else None,
-            duration_s=ended - started,
-            tokens_per_s=tokens_per_s,
-            tokens_per_s_source=source,
+        return meter.reply(
+            prompt_tokens=_prompt_tokens(usage),
+            completion_tokens=as_int(usage.get("output_tokens")),
             finish_reason=_FINISH_REASONS.get(stop_reason or "", stop_reason),
             raw_usage={"usage": usage, "stop_reason": stop_reason},
         )

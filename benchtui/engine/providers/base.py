@@ -5,6 +5,12 @@ retry loop in benchtui (no SDK retries underneath, so attempts never multiply), 
 per request and prompt cancellation. Each request opens its own connection so a watchdog thread can
 shut the socket down: that is what makes a dripping stream hit its deadline and Ctrl-C stop a request
 within a fraction of a second, which httpx's per-read timeouts alone cannot do.
+
+``StreamMeter`` is the one bookkeeping of a streamed reply's figures (first-token time, duration, tokens/s
+and the rules that decide whether a client-clock rate means anything): the dialects feed it their text
+pieces and the server's counts, and keep only their wire format. Over ~400 lines because these are the
+four things every dialect shares (the contract, the retry loop, the request watchdog, the meter), each
+small; the watchdog is the part to split out if another job arrives.
 """
 
 from __future__ import annotations
@@ -114,6 +120,63 @@ class ChatReply:
     def truncated(self) -> bool:
         """The server stopped the reply at the token limit (max_tokens, num_predict), not the model."""
         return self.finish_reason == LENGTH_FINISH
+
+
+class StreamMeter:
+    """The one bookkeeping of a streamed reply's figures, fed by every dialect: its text, first-token time
+    (``ttft_s``), duration and tokens per second. A dialect only reads its wire format and says what the
+    server reported; the rate rules are ``decode_rate``'s.
+
+    Made just before the request is sent: its clock starts then, so ``ttft_s`` includes connecting."""
+
+    def __init__(self, on_token: TokenCallback | None) -> None:
+        self.started = time.monotonic()
+        self.first_token: float | None = None
+        self.last_token: float | None = None
+        self._parts: list[str] = []
+        self._on_token = on_token
+
+    def piece(self, text: str) -> None:
+        """One streamed piece of the answer's text (empty pieces are no token and are ignored)."""
+        if not text:
+            return
+        now = time.monotonic()
+        self.first_token = self.first_token or now
+        self.last_token = now
+        self._parts.append(text)
+        if self._on_token is not None:
+            self._on_token(text)
+
+    def reply(
+        self,
+        *,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+        server_tokens: int | None = None,
+        server_s: float | None = None,
+        load_time_s: float | None = None,
+        finish_reason: str | None = None,
+        raw_usage: dict[str, Any] | None = None,
+    ) -> ChatReply:
+        """The finished reply. ``server_tokens`` over ``server_s``: the server's own timing of its decode,
+        when it reports one (it wins over the client clock); ``completion_tokens`` is the client rate's count."""
+        ended = time.monotonic()
+        tokens_per_s, source = decode_rate(server_tokens=server_tokens, server_s=server_s,
+                                           client_tokens=completion_tokens, first_token=self.first_token,
+                                           last_token=self.last_token)
+        return ChatReply(
+            text="".join(self._parts),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            ttft_s=(self.first_token - self.started) if self.first_token else None,
+            duration_s=ended - self.started,
+            load_time_s=load_time_s,
+            generation_s=server_s,
+            tokens_per_s=tokens_per_s,
+            tokens_per_s_source=source,
+            finish_reason=finish_reason,
+            raw_usage=raw_usage or {},
+        )
 
 
 @dataclass(frozen=True)

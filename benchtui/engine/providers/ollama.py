@@ -6,7 +6,6 @@ server's own nanosecond timings (load, prompt eval, eval) in the final ``done`` 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -17,10 +16,10 @@ from benchtui.engine.providers.base import (
     Provider,
     ProviderError,
     RequestGuard,
+    StreamMeter,
     TokenCallback,
     as_int,
     decode_json_line,
-    decode_rate,
     error_message,
     iter_lines_guarded,
 )
@@ -62,10 +61,7 @@ class OllamaProvider(Provider):
             "stream": True,
             "options": ollama_options(dict(self.spec.settings)),
         }
-        started = time.monotonic()
-        first_token: float | None = None
-        last_token: float | None = None
-        parts: list[str] = []
+        meter = StreamMeter(on_token)
         final: dict[str, Any] | None = None
         with self.stream("/api/chat", body, guard) as response:
             for line in iter_lines_guarded(response, guard):
@@ -74,14 +70,7 @@ class OllamaProvider(Provider):
                 chunk = decode_json_line(line, "Ollama")
                 if "error" in chunk:
                     raise _stream_error(str(chunk["error"]))
-                piece = (chunk.get("message") or {}).get("content") or ""
-                if piece:
-                    now = time.monotonic()
-                    first_token = first_token or now
-                    last_token = now
-                    parts.append(piece)
-                    if on_token is not None:
-                        on_token(piece)
+                meter.piece((chunk.get("message") or {}).get("content") or "")
                 if chunk.get("done"):
                     final = chunk
                     break
@@ -90,22 +79,15 @@ class OllamaProvider(Provider):
         truncated = prompt_truncation(messages, self.spec.settings.get("num_ctx"), final.get("prompt_eval_count"))
         if truncated is not None:
             raise ProviderError("context_truncated", truncated)
-        ended = time.monotonic()
         eval_count = as_int(final.get("eval_count"))
         eval_ns = as_int(final.get("eval_duration"))
         load_ns = as_int(final.get("load_duration"))
-        tokens_per_s, source = decode_rate(server_tokens=eval_count, server_s=eval_ns / NS if eval_ns else None,
-                                           client_tokens=eval_count, first_token=first_token, last_token=last_token)
-        return ChatReply(
-            text="".join(parts),
+        return meter.reply(
             prompt_tokens=as_int(final.get("prompt_eval_count")),
             completion_tokens=eval_count,
-            ttft_s=(first_token - started) if first_token else None,
-            duration_s=ended - started,
+            server_tokens=eval_count,
+            server_s=eval_ns / NS if eval_ns else None,
             load_time_s=load_ns / NS if load_ns is not None else None,
-            generation_s=eval_ns / NS if eval_ns else None,
-            tokens_per_s=tokens_per_s,
-            tokens_per_s_source=source,
             finish_reason=final.get("done_reason"),
             raw_usage={k: final.get(k) for k in (
                 "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",

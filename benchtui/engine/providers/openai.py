@@ -7,7 +7,6 @@ server; llama.cpp's extra ``timings`` object, when present, gives the server's o
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -18,11 +17,11 @@ from benchtui.engine.providers.base import (
     Provider,
     ProviderError,
     RequestGuard,
+    StreamMeter,
     TokenCallback,
     as_float,
     as_int,
     decode_json_line,
-    decode_rate,
     error_message,
     iter_lines_guarded,
 )
@@ -70,10 +69,7 @@ class OpenAIProvider(Provider):
             body["max_completion_tokens"] = settings["max_completion_tokens"]
         elif "max_tokens" in settings:
             body["max_tokens"] = settings["max_tokens"]
-        started = time.monotonic()
-        first_token: float | None = None
-        last_token: float | None = None
-        parts: list[str] = []
+        meter = StreamMeter(on_token)
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}
         finish_reason: str | None = None
@@ -91,14 +87,7 @@ class OpenAIProvider(Provider):
                     raise _stream_error(chunk["error"])
                 for choice in chunk.get("choices") or []:
                     delta = choice.get("delta") or {}
-                    piece = delta.get("content") or ""
-                    if piece:
-                        now = time.monotonic()
-                        first_token = first_token or now
-                        last_token = now
-                        parts.append(piece)
-                        if on_token is not None:
-                            on_token(piece)
+                    meter.piece(delta.get("content") or "")
                     finish_reason = choice.get("finish_reason") or finish_reason
                 if isinstance(chunk.get("usage"), dict):
                     usage = chunk["usage"]
@@ -106,23 +95,13 @@ class OpenAIProvider(Provider):
                     timings = chunk["timings"]
         if not done:
             raise ProviderError("bad_response", "the stream ended before [DONE]", retryable=True)
-        ended = time.monotonic()
-        completion_tokens = as_int(usage.get("completion_tokens"))
         predicted_ms = as_float(timings.get("predicted_ms"))
-        predicted_n = as_int(timings.get("predicted_n"))
-        tokens_per_s, source = decode_rate(
-            server_tokens=predicted_n, server_s=predicted_ms / 1000 if predicted_ms else None,
-            client_tokens=completion_tokens, first_token=first_token, last_token=last_token)
-        return ChatReply(
-            text="".join(parts),
+        # llama.cpp's timings: its own count and clock of the decode loop.
+        return meter.reply(
             prompt_tokens=as_int(usage.get("prompt_tokens")),
-            completion_tokens=completion_tokens,
-            ttft_s=(first_token - started) if first_token else None,
-            duration_s=ended - started,
-            load_time_s=None,
-            generation_s=predicted_ms / 1000 if predicted_ms else None,
-            tokens_per_s=tokens_per_s,
-            tokens_per_s_source=source,
+            completion_tokens=as_int(usage.get("completion_tokens")),
+            server_tokens=as_int(timings.get("predicted_n")),
+            server_s=predicted_ms / 1000 if predicted_ms else None,
             finish_reason=finish_reason,
             raw_usage={"usage": usage, "timings": timings} if timings else {"usage": usage},
         )

@@ -1,6 +1,6 @@
 """comparison_report.csv: one row per run, for spreadsheets, made safe to open in one.
 
-Columns are the run result keys of ``metrics.RESULT_KEYS`` in their order, with the model's display name
+Columns are the run result keys of ``results.RESULT_KEYS`` in their order, with the model's display name
 and provider after ``model``, minus the two big text fields (``diff``, ``check_output``): they can run to
 megabytes, break spreadsheet row limits, and live in the JSON report and the run files anyway.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchtui.engine import atomic
-from benchtui.engine.metrics import RESULT_KEYS
+from benchtui.engine.results import RESULT_KEYS
 from benchtui.engine.store import Batch
 from benchtui.engine.textsafety import strip_control
 
