@@ -10,9 +10,9 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from benchtui.engine.results import FINISHED_STATUSES, STATUSES, RunResult
+from benchtui.engine.results import FINISHED_STATUSES, RunResult
 
-__all__ = ["STATUSES", "aggregate", "aggregate_by_model", "cost_text", "rate_source", "task_matrix"]
+__all__ = ["aggregate", "aggregate_by_model", "cost_text", "rate_source", "task_matrix"]
 
 
 def _numbers(runs: Iterable[RunResult], key: str) -> list[float]:

@@ -14,7 +14,8 @@ import math
 import re
 from typing import Any
 
-from benchtui.engine.metrics import STATUSES, cost_text
+from benchtui.engine.metrics import cost_text
+from benchtui.engine.results import STATUSES
 from benchtui.engine.textsafety import strip_control
 
 DASH = "—"

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from benchtui.engine.diffs import DiffLineKind, diff_line_kind
-from benchtui.engine.metrics import STATUSES
 from benchtui.engine.reports.html import format as fmt
 from benchtui.engine.reports.html.budget import CHECK_CHARS, DIFF_LINES, LAZY_RUNS, Budget, TranscriptLoader
 from benchtui.engine.reports.html.format import DASH, badge, esc, model_name, model_order, provider
 from benchtui.engine.reports.html.transcript import transcript
+from benchtui.engine.results import STATUSES
 
 _DIFF_CLASSES: dict[DiffLineKind, str] = {
     "file": ' class="d-file"',
