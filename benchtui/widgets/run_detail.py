@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from benchtui.engine.textsafety import strip_control
-from benchtui.widgets.format import number, status_text
+from benchtui.present.format import number, status_text
 
 TABS = ("diff", "transcript", "check")
 

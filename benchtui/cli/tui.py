@@ -9,24 +9,30 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 3
+from benchtui.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    batch_options_from,
+    check_batch_flags,
+    fail,
+    load_catalog,
+    results_root,
+    resume_command,
+)
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    from benchtui.cli import check_batch_flags, fail, load_catalog, results_root, resume_command
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
-    from benchtui.engine.runner import BatchOptions
     from benchtui.engine.store import ResultsStore
-    from benchtui.engine.tasks import load_tasks
+    from benchtui.engine.tasks import Task, load_tasks
 
     try:
         check_batch_flags(args)
         config, catalog = load_catalog(args.config)
-        marked: list[str] = []
-        if args.task:  # explicit tasks must load (exit 2 otherwise) and start marked
-            marked = [t.id for t in load_tasks(args.task)]
+        tasks: list[Task] | None = None
+        if args.task:  # explicit tasks must load (exit 2 otherwise) and start marked; the app gets them loaded
+            tasks = load_tasks(args.task)
         selected: list[str] = []
         if args.category or (args.models and args.models != "all"):
             models, _notes = select_models(catalog, args.models, args.category)
@@ -44,9 +50,9 @@ def run_tui(args: argparse.Namespace) -> int:
         catalog=catalog,
         store=ResultsStore(results_root(args.output)),
         task_paths=args.task,
-        options=BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
-                             embedded_threads=config.embedded_threads),
-        marked_tasks=marked,
+        tasks=tasks,
+        options=batch_options_from(args, config),
+        marked_tasks=[t.id for t in tasks or ()],
         selected_models=selected,
         resume=args.resume,
     )
