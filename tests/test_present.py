@@ -1,19 +1,25 @@
-"""The batch options: the command line and the Models screen refuse the same values, by one rule each."""
+"""present/, shared by both faces: the batch options' rules and the status palette mean the same in the app and
+headless."""
 
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from rich.console import Console
 
 from benchtui.app import BenchApp
 from benchtui.cli.common import check_batch_flags
+from benchtui.cli.headless import HeadlessDisplay
 from benchtui.engine.config import load_config
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
+from benchtui.engine.events import BatchStarted, PlannedRun, RunStarted
 from benchtui.engine.store import ResultsStore
+from benchtui.present.format import status_text
 
 # (option, text): values no batch can run with
 REFUSED = [
@@ -55,3 +61,17 @@ def test_both_faces_accept_the_same_values(tmp_path: Path, name: str, text: str)
     assert bench.set_option(name, text) is None and not bench.option_errors
     field = {"timeout": "timeout_s"}.get(name, name)
     assert getattr(bench.batch_options, field) == FLAG_TYPES[name](text)
+
+
+def test_the_headless_table_styles_each_status_as_the_app_does() -> None:
+    display = HeadlessDisplay(Console(file=io.StringIO(), width=140))
+    display.emit(BatchStarted("b1", Path("/tmp/b1"), (PlannedRun("r1", "fix_typo", "ollama/solver", 1),
+                                                      PlannedRun("r2", "fix_typo", "ollama/slow", 1, done=True),
+                                                      PlannedRun("r3", "fix_typo", "ollama/later", 1))))
+    display.emit(RunStarted("r1"))
+    status = next(column for column in display._render().columns if column.header == "Status")
+    styles = {cell.plain: cell.style for cell in status._cells}
+    assert styles.keys() == {"running", "kept", "queued"}
+    for shown, style in styles.items():
+        assert style == status_text(shown).style, shown
+    assert styles["kept"] == "green dim"  # finished before the resume: done, but not this session's news
