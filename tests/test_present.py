@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
 from types import MappingProxyType
 
@@ -19,7 +20,9 @@ from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
 from benchtui.engine.events import BatchStarted, PlannedRun, RunStarted
 from benchtui.engine.store import ResultsStore
+from benchtui.engine.tasks import load_tasks
 from benchtui.present.format import status_text
+from tests.conftest import TASKS
 
 # (option, text): values no batch can run with
 REFUSED = [
@@ -75,3 +78,25 @@ def test_the_headless_table_styles_each_status_as_the_app_does() -> None:
     for shown, style in styles.items():
         assert style == status_text(shown).style, shown
     assert styles["kept"] == "green dim"  # finished before the resume: done, but not this session's news
+
+
+def test_the_app_gets_the_tasks_the_command_line_loaded_and_loads_them_no_second_time(tmp_path: Path) -> None:
+    from benchtui.cli.tui import tui_app
+
+    config = tmp_path / "models_config.yaml"
+    config.write_text("models: []\nollama:\n  enabled: false\nembedded:\n  enabled: false\n")
+    args = argparse.Namespace(task=[str(TASKS / "easy")], models="all", category=None, output=str(tmp_path),
+                              parallel=None, timeout=1800.0, repeats=1, resume=None, config=str(config))
+    loads: list[str] = []
+
+    def count(frame: object, event: str, arg: object) -> None:
+        if event == "call" and getattr(frame, "f_code", None) is load_tasks.__code__:
+            loads.append(event)
+
+    sys.setprofile(count)  # counts the calls, changes nothing
+    try:
+        bench = tui_app(args)
+    finally:
+        sys.setprofile(None)
+    assert len(loads) == 1
+    assert bench.tasks and bench.marked_tasks == [task.id for task in bench.tasks] and bench.task_error is None
