@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +26,6 @@ from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState
 
 from benchtui.engine.batches import new_batch, resume_batch
-from benchtui.engine.board import RunBoard
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
@@ -42,6 +40,10 @@ from benchtui.messages import (
     EngineRunStarted,
     TuiSink,
 )
+from benchtui.present.board import RunBoard
+from benchtui.present.exits import EXIT_INTERRUPTED, EXIT_OK
+from benchtui.present.format import plural
+from benchtui.present.options import batch_options, with_option
 from benchtui.screens.base import NARROW, BenchScreen
 from benchtui.screens.dialogs import ConfirmScreen, HelpScreen
 from benchtui.screens.history import HistoryScreen
@@ -50,10 +52,8 @@ from benchtui.screens.palette import BenchCommands
 from benchtui.screens.results import ResultsScreen
 from benchtui.screens.run import RunScreen
 from benchtui.screens.tasks import TasksScreen
-from benchtui.widgets.format import plural
 from benchtui.widgets.navbar import NavBar
 
-EXIT_OK, EXIT_INTERRUPTED = 0, 3
 TICK_S = 0.1  # how often coalesced progress reaches the grid (~10 Hz)
 
 
@@ -88,6 +88,7 @@ class BenchApp(App[None]):
         catalog: Catalog,
         store: ResultsStore,
         task_paths: Sequence[Path | str] | None = None,
+        tasks: Sequence[Task] | None = None,
         options: BatchOptions | None = None,
         marked_tasks: Iterable[str] = (),
         selected_models: Iterable[str] = (),
@@ -96,14 +97,16 @@ class BenchApp(App[None]):
     ) -> None:
         super().__init__()
         self.config, self.catalog, self.store, self.clock = config, catalog, store, clock
-        self.batch_options = options or BatchOptions(embedded_threads=config.embedded_threads)
+        self.batch_options = options or batch_options(config)
         self.option_errors: dict[str, str] = {}
         paths = [Path(p) for p in (task_paths if task_paths is not None else [Path.cwd() / "tasks"])]
         self.task_sources = [_shown_path(p) for p in paths]
         self.tasks: list[Task] = []
         self.task_error: str | None = None
         existing = [p for p in paths if p.exists()]
-        if not existing:
+        if tasks is not None:  # loaded from task_paths already (the command line checks them first)
+            self.tasks = list(tasks)
+        elif not existing:
             self.task_error = "No task folder: " + ", ".join(self.task_sources)
         else:
             try:
@@ -151,25 +154,8 @@ class BenchApp(App[None]):
 
     def set_option(self, name: str, value: str) -> str | None:
         """Apply a batch option typed on the Models screen; returns the error to show, if any."""
-        value = value.strip()
-        try:
-            if name == "parallel":
-                parallel = int(value) if value else None
-                if parallel is not None and parallel < 0:
-                    raise ValueError("parallel must be 0 or more (empty: one run at a time)")
-                self.batch_options = replace(self.batch_options, parallel=parallel)
-            elif name == "timeout":
-                timeout = float(value)
-                if timeout <= 0:
-                    raise ValueError("timeout must be a positive number of seconds")
-                self.batch_options = replace(self.batch_options, timeout_s=timeout)
-            elif name == "repeats":
-                repeats = int(value)
-                if repeats < 1:
-                    raise ValueError("repeats must be at least 1")
-                self.batch_options = replace(self.batch_options, repeats=repeats)
-        except ValueError as exc:
-            message = str(exc) if "must" in str(exc) else f"{name}: expected a number, got {value!r}"
+        self.batch_options, message = with_option(self.batch_options, name, value)
+        if message is not None:
             self.option_errors[name] = message
             return message
         self.option_errors.pop(name, None)

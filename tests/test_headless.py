@@ -269,8 +269,8 @@ def test_in_a_terminal_the_live_table_shows_each_run_as_the_board_sees_it() -> N
 
     from rich.console import Console
 
+    from benchtui.cli.headless import HeadlessDisplay
     from benchtui.engine.events import BatchFinished, BatchStarted, PlannedRun, RunFinished, RunStarted, RunUpdate
-    from benchtui.headless import HeadlessDisplay
 
     screen = io.StringIO()
     display = HeadlessDisplay(Console(file=screen, force_terminal=True, width=140, color_system=None))
@@ -347,7 +347,7 @@ def test_the_podium_shows_whole_counts_as_integers() -> None:
 
     from rich.console import Console
 
-    from benchtui.headless import summary
+    from benchtui.cli.headless import summary
 
     run = {"model": "m", "task_id": "t", "status": "passed", "completion_time_s": 1.5, "prompts_sent": 5,
            "human_interventions": 0}
@@ -394,7 +394,7 @@ def test_the_summary_shows_replies_cut_off_by_the_token_limit(
 def test_the_wide_summary_has_a_cut_off_column() -> None:
     from rich.console import Console
 
-    from benchtui.headless import summary
+    from benchtui.cli.headless import summary
     from tests.support.report_fixture import result
 
     runs = [result("t", "cut", truncated_replies=2), result("t", "whole")]

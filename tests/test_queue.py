@@ -21,8 +21,8 @@ import pytest
 from rich.console import Console
 
 from benchtui.cli import build_parser, main
+from benchtui.cli.headless import HeadlessDisplay
 from benchtui.engine import embedded
-from benchtui.engine.board import RunBoard
 from benchtui.engine.contestants import RunControl, run_task
 from benchtui.engine.endpoints import endpoint_concurrency
 from benchtui.engine.events import (
@@ -39,7 +39,7 @@ from benchtui.engine.providers import make_provider
 from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import Task, load_tasks
-from benchtui.headless import HeadlessDisplay
+from benchtui.present.board import RunBoard
 from tests.conftest import write_config
 from tests.support.scripted import (
     Script,

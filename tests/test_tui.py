@@ -17,7 +17,6 @@ import pytest
 from textual.widgets import DataTable, Input, Label, RichLog, Static
 
 from benchtui.app import BenchApp
-from benchtui.engine.board import RunBoard
 from benchtui.engine.config import ModelsConfig, load_config
 from benchtui.engine.discovery import discover
 from benchtui.engine.events import (
@@ -32,7 +31,8 @@ from benchtui.engine.events import (
 from benchtui.engine.runner import BatchOptions
 from benchtui.engine.store import ResultsStore
 from benchtui.messages import EngineBatchStarted, EngineLog, EngineRunFinished, EngineRunStarted, TuiSink
-from benchtui.widgets.format import one_line, safe_text
+from benchtui.present.board import RunBoard
+from benchtui.present.format import one_line, safe_text
 from benchtui.widgets.progress_grid import ProgressGrid
 from benchtui.widgets.run_detail import RunDetail, diff_text
 from benchtui.widgets.sortable_table import SortableTable
@@ -476,7 +476,7 @@ def test_untrusted_text_is_stripped_and_never_markup() -> None:
 
 
 def test_run_tui_bad_config_prints_one_line_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from benchtui.tui_entry import run_tui
+    from benchtui.cli.tui import run_tui
 
     args = argparse.Namespace(task=None, models="all", category=None, output=str(tmp_path), parallel=None,
                               timeout=1800.0, repeats=1, resume=None, config=str(tmp_path / "missing.yaml"))
@@ -487,7 +487,7 @@ def test_run_tui_bad_config_prints_one_line_and_exits_2(tmp_path: Path, capsys: 
 
 def test_run_tui_bad_task_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchtui.tui_entry import run_tui
+    from benchtui.cli.tui import run_tui
 
     bad = tmp_path / "bad.md"
     bad.write_text("no front matter\n")

@@ -107,7 +107,8 @@ def test_benchtui_in_tmux_runs_a_batch_and_shows_results(tmux: Tmux, tmp_path: P
                f"echo $? > {_quote(str(exit_file))}")
     try:
         tmux.start(f"sh -c {_quote(command)}")
-        tmux.wait_for(lambda s: "Task library" in s and "add_comment" in s, "the Tasks screen")
+        # The footer's "space Mark" says the tree has the focus: the first frame can show the tree before it.
+        tmux.wait_for(lambda s: "Task library" in s and "add_comment" in s and "space Mark" in s, "the Tasks screen")
         tmux.keys("Space")  # the first task (smoke/add_comment) is highlighted: mark it
         try:
             tmux.wait_for(lambda s: "1 task × 0 models" in s, "the task to be marked", timeout=20.0)

@@ -17,9 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label, Static
 
 from benchtui.engine.store import BatchInfo
+from benchtui.present.format import STATUS_STYLES, created
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.columns import Fit, FittedTable
-from benchtui.widgets.format import STATUS_STYLES, created
 
 
 def resumable(info: BatchInfo) -> bool:

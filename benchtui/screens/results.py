@@ -24,8 +24,8 @@ from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.results import result_run_id
 from benchtui.engine.store import Batch
+from benchtui.present.format import number, percent, safe_text, status_text
 from benchtui.screens.base import BenchScreen
-from benchtui.widgets.format import number, percent, safe_text, status_text
 from benchtui.widgets.podium import Podium
 from benchtui.widgets.run_detail import RunDetail
 from benchtui.widgets.sortable_table import Column, SortableTable

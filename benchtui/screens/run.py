@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, ProgressBar, RichLog, Static
 
-from benchtui.engine.board import RunBoard
+from benchtui.present.board import RunBoard
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.progress_grid import ProgressGrid, board_summary, log_text, row_summary
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from benchtui.engine.rankings import RANKINGS
-from benchtui.widgets.format import number
+from benchtui.present.format import number
 
 MEDALS = ("1st", "2nd", "3rd")
 SHORT_UNITS = {"interventions": "interv."}

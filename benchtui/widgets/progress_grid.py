@@ -1,6 +1,6 @@
 """The live per-run progress grid: a DataTable that shows an engine ``RunBoard``.
 
-The board (``engine/board.py``) holds the state; the app applies engine messages and coalesced snapshots
+The board (``present/board.py``) holds the state; the app applies engine messages and coalesced snapshots
 to it on the UI thread, and ``ProgressGrid.sync`` rewrites only the rows that changed since the last sync.
 Keeping the state out of the widget lets a screen that is not shown, or not yet composed, catch up in one
 sync.
@@ -13,9 +13,9 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from benchtui.engine.board import LogLine, RowState, RunBoard
+from benchtui.present.board import LogLine, RowState, RunBoard
+from benchtui.present.format import duration, number, one_line, status_text
 from benchtui.widgets.columns import Fit, fit_columns
-from benchtui.widgets.format import duration, number, one_line, status_text
 from benchtui.widgets.sortable_table import cursor_row_key
 
 

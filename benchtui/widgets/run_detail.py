@@ -16,7 +16,7 @@ from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from benchtui.engine.diffs import DiffLineKind, diff_line_kind
 from benchtui.engine.textsafety import strip_control
-from benchtui.widgets.format import number, status_text
+from benchtui.present.format import number, status_text
 
 TABS = ("diff", "transcript", "check")
 _DIFF_STYLES: dict[DiffLineKind, str] = {"file": "bold", "hunk": "cyan", "add": "green", "del": "red", "context": ""}

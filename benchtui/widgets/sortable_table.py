@@ -19,8 +19,8 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
+from benchtui.present.format import sort_value
 from benchtui.widgets.columns import Fit, FittedTable
-from benchtui.widgets.format import sort_value
 
 
 def cursor_row_key(table: DataTable[Any]) -> str | None:

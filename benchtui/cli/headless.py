@@ -1,4 +1,4 @@
-"""The headless display (``--no-ui``): a rich live table of the runs, then the rankings.
+"""``benchtui --no-ui``: prepare the batch, run it with a rich live table of the runs, then the rankings.
 
 An EventSink like the TUI's, over the same ``RunBoard``: engine events arrive on worker threads and
 update the board under a lock, which rich's Live renders on its own refresh thread. When stdout is not
@@ -7,6 +7,9 @@ a terminal (CI, pipes) it prints one line per started and finished run instead.
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -17,8 +20,18 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from benchtui.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    batch_options_from,
+    check_batch_flags,
+    fail,
+    load_catalog,
+    results_root,
+    resume_command,
+)
 from benchtui.engine import metrics, rankings
-from benchtui.engine.board import RunBoard
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -29,11 +42,8 @@ from benchtui.engine.events import (
     RunUpdate,
 )
 from benchtui.engine.results import RunResult
-
-STATUS_STYLES = {
-    "passed": "bold green", "failed": "red", "timeout": "yellow", "error": "bold red", "cancelled": "dim",
-    "queued": "dim", "running": "cyan", "kept": "green", "not run": "dim",
-}
+from benchtui.present.board import RunBoard
+from benchtui.present.format import STATUS_STYLES
 
 WIDE = 110
 FIGURES = ("Turn", "Prompts", "Interv.", "Tokens", "tok/s", "Time")
@@ -219,3 +229,86 @@ def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
     who = ", ".join(f"{model} {count}" for model, count in cut.items())
     return [Text(f"⚠ {total} {'reply was' if total == 1 else 'replies were'} cut off by the token limit "
                  f"({who}): raise settings.max_tokens", style="yellow")]
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    from benchtui.engine.errors import InputError
+
+    try:
+        runner, notes = prepare_batch(args)
+    except InputError as exc:
+        return fail(str(exc))
+    return execute(runner, notes)
+
+
+def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
+    from benchtui.engine.batches import new_batch, resume_batch
+    from benchtui.engine.discovery import select_models
+    from benchtui.engine.errors import InputError
+    from benchtui.engine.store import ResultsStore
+    from benchtui.engine.tasks import load_tasks, runnable_tasks
+
+    check_batch_flags(args)
+    store = ResultsStore(results_root(args.output))
+    config, catalog = load_catalog(args.config)
+    notes = list(catalog.notes)
+    if args.resume:
+        runner, more = resume_batch(store, config, catalog, args.resume, args.parallel)
+        return runner, notes + more
+    if not args.task:
+        raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
+    tasks, skipped = runnable_tasks(load_tasks(args.task))
+    notes += skipped
+    models, more = select_models(catalog, args.models, args.category)
+    return new_batch(store, config, catalog, tasks, models, batch_options_from(args, config)), notes + more
+
+
+def execute(runner: Any, notes: list[str]) -> int:
+    """Run a prepared batch headless: live table, Ctrl-C handling, summary, exit code."""
+    from benchtui.cli.commands import stdout_console
+
+    # Piped output (CI logs, files) is not cut at 80 columns: paths and resume commands stay whole.
+    console = stdout_console(piped_width=160)
+    for note in notes:
+        console.print(f"[yellow]•[/] {note}")
+    display = HeadlessDisplay(console)
+    runner.sink = display
+    cancel: threading.Event = runner.cancel
+    interrupts = {"count": 0}
+
+    def on_signal(signum: int, frame: object) -> None:
+        interrupts["count"] += 1
+        if interrupts["count"] > 1:
+            os._exit(EXIT_INTERRUPTED)
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = runner.run()
+    finally:
+        display.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    names = {m.key: m.display_name for m in runner.models}
+    interrupted = outcome.status == "interrupted"
+    if interrupted:
+        planned = len(display.board.rows)
+        # Said first: the rankings that follow cover only part of the batch.
+        console.print(f"[yellow]Interrupted[/] after {len(outcome.results)} of {planned} run(s) finished; "
+                      "the rankings below cover only those." if outcome.results
+                      else "[yellow]Interrupted.[/] No run finished, so there is nothing to rank yet.")
+    if outcome.results:
+        console.print(summary(outcome.results, names, console.width))
+    elif not interrupted:
+        console.print("No run finished, so there is nothing to rank yet.")
+    console.print(f"Results: {outcome.batch.path}")
+    for report in outcome.reports:
+        console.print(f"  {report.name}")
+    if interrupted:
+        again = resume_command(outcome.batch.batch_id, runner.store.root, no_ui=True)
+        console.print(f"Resume with: {again}")
+        return EXIT_INTERRUPTED
+    if outcome.status == "error":
+        return EXIT_INTERNAL
+    return EXIT_OK

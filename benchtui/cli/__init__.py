@@ -1,26 +1,20 @@
 """The command line: ``benchtui`` opens the TUI; ``--no-ui`` runs headless; subcommands for the rest.
 
-Imports are deferred so ``benchtui --help`` stays fast and the headless path never imports Textual.
-Exit codes (design §5b): 0 batch finished, 2 bad input, 3 interrupted (resumable), 1 internal error.
+This module parses and dispatches: ``cli.tui`` opens the app, ``cli.headless`` runs a batch without it,
+``cli.commands`` holds the subcommands, ``cli.common`` what they share (exit codes: see present/exits.py).
+The faces are imported when chosen, so ``benchtui --help`` stays fast and the headless path never imports
+Textual; none of them imports this module back.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import math
 import os
-import signal
 import sys
-import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from benchtui.engine.config import ModelsConfig
-    from benchtui.engine.discovery import Catalog
+from benchtui.cli.common import EXIT_OK, ReaderGone, fail
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3
 SUBCOMMANDS = ("models", "tasks", "report", "history")
 
 
@@ -52,10 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class ReaderGone(Exception):
-    """Stdout's reader closed the pipe (``benchtui models | head -1``)."""
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
@@ -75,7 +65,7 @@ def _main(argv: list[str]) -> int:
     except InputError as exc:
         return fail(str(exc))
     if subcommand_at is not None:
-        from benchtui import commands
+        from benchtui.cli import commands
 
         # `benchtui --config FILE models` means `benchtui models --config FILE`.
         return commands.main(argv[subcommand_at:] + argv[:subcommand_at])
@@ -86,9 +76,11 @@ def _main(argv: list[str]) -> int:
         print(f"benchtui {__version__}")
         return EXIT_OK
     if not args.no_ui:
-        from benchtui.tui_entry import run_tui
+        from benchtui.cli.tui import run_tui
 
         return run_tui(args)
+    from benchtui.cli.headless import run_headless
+
     return run_headless(args)
 
 
@@ -157,131 +149,3 @@ def find_subcommand(argv: list[str]) -> int | None:
             raise InputError(f"unknown command {word!r}; commands: {', '.join(SUBCOMMANDS)} "
                              "(or --task PATH to run a batch; see benchtui --help)")
     return None
-
-
-def resume_command(batch_id: str, output: Path | str | None, *, no_ui: bool = False) -> str:
-    """The shell command that continues ``batch_id`` (``--output`` when the results are not in the default folder;
-    ``--no-ui`` to continue headless, as a headless batch was started)."""
-    return (f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "")
-            + (" --no-ui" if no_ui else ""))
-
-
-def fail(message: str) -> int:
-    from benchtui.engine.textsafety import strip_control
-
-    print(f"benchtui: error: {strip_control(message)}", file=sys.stderr)
-    return EXIT_BAD_INPUT
-
-
-def load_catalog(config_arg: str | None) -> tuple[ModelsConfig, Catalog]:
-    from benchtui import paths
-    from benchtui.engine.config import load_config
-    from benchtui.engine.discovery import discover
-
-    config = load_config(paths.find_config_file(config_arg))
-    return config, discover(config)
-
-
-def results_root(output: str | None) -> Path:
-    from benchtui import paths
-
-    return Path(output) if output else paths.default_results_dir()
-
-
-def run_headless(args: argparse.Namespace) -> int:
-    from benchtui.engine.errors import InputError
-
-    try:
-        runner, notes = prepare_batch(args)
-    except InputError as exc:
-        return fail(str(exc))
-    return execute(runner, notes)
-
-
-def check_batch_flags(args: argparse.Namespace) -> None:
-    """The numbers both faces take from the command line (raises InputError)."""
-    from benchtui.engine.errors import InputError
-
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    if args.repeats < 1:
-        raise InputError(f"--repeats must be at least 1, got {args.repeats}")
-    if args.parallel is not None and args.parallel < 0:
-        raise InputError(f"--parallel must be 0 (each endpoint's default) or more, got {args.parallel}")
-
-
-def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
-    """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
-    from benchtui.engine.batches import new_batch, resume_batch
-    from benchtui.engine.discovery import select_models
-    from benchtui.engine.errors import InputError
-    from benchtui.engine.runner import BatchOptions
-    from benchtui.engine.store import ResultsStore
-    from benchtui.engine.tasks import load_tasks, runnable_tasks
-
-    check_batch_flags(args)
-    store = ResultsStore(results_root(args.output))
-    config, catalog = load_catalog(args.config)
-    notes = list(catalog.notes)
-    if args.resume:
-        runner, more = resume_batch(store, config, catalog, args.resume, args.parallel)
-        return runner, notes + more
-    if not args.task:
-        raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
-    tasks, skipped = runnable_tasks(load_tasks(args.task))
-    notes += skipped
-    models, more = select_models(catalog, args.models, args.category)
-    options = BatchOptions(parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats,
-                           embedded_threads=config.embedded_threads)
-    return new_batch(store, config, catalog, tasks, models, options), notes + more
-
-
-def execute(runner: Any, notes: list[str]) -> int:
-    """Run a prepared batch headless: live table, Ctrl-C handling, summary, exit code."""
-    from benchtui.commands import stdout_console
-    from benchtui.headless import HeadlessDisplay, summary
-
-    # Piped output (CI logs, files) is not cut at 80 columns: paths and resume commands stay whole.
-    console = stdout_console(piped_width=160)
-    for note in notes:
-        console.print(f"[yellow]•[/] {note}")
-    display = HeadlessDisplay(console)
-    runner.sink = display
-    cancel: threading.Event = runner.cancel
-    interrupts = {"count": 0}
-
-    def on_signal(signum: int, frame: object) -> None:
-        interrupts["count"] += 1
-        if interrupts["count"] > 1:
-            os._exit(EXIT_INTERRUPTED)
-        cancel.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        outcome = runner.run()
-    finally:
-        display.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    names = {m.key: m.display_name for m in runner.models}
-    interrupted = outcome.status == "interrupted"
-    if interrupted:
-        planned = len(display.board.rows)
-        # Said first: the rankings that follow cover only part of the batch.
-        console.print(f"[yellow]Interrupted[/] after {len(outcome.results)} of {planned} run(s) finished; "
-                      "the rankings below cover only those." if outcome.results
-                      else "[yellow]Interrupted.[/] No run finished, so there is nothing to rank yet.")
-    if outcome.results:
-        console.print(summary(outcome.results, names, console.width))
-    elif not interrupted:
-        console.print("No run finished, so there is nothing to rank yet.")
-    console.print(f"Results: {outcome.batch.path}")
-    for report in outcome.reports:
-        console.print(f"  {report.name}")
-    if interrupted:
-        again = resume_command(outcome.batch.batch_id, runner.store.root, no_ui=True)
-        console.print(f"Resume with: {again}")
-        return EXIT_INTERRUPTED
-    if outcome.status == "error":
-        return EXIT_INTERNAL
-    return EXIT_OK

@@ -1,4 +1,7 @@
-"""Formatting helpers shared by the widgets: numbers, durations, statuses, and untrusted text made safe.
+"""Formatting shared by the app's widgets and the headless CLI: numbers, durations, statuses, untrusted text.
+
+``STATUS_STYLES`` is the one status palette of both faces (``kept``, a run finished before a resume, is a
+dim green: done, but not this session's news).
 
 Text from models and checks is untrusted: ``safe_text`` strips terminal escapes and returns a
 ``rich.text.Text`` (never parsed as markup), so a model cannot style or corrupt the screen.

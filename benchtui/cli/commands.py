@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from benchtui.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, ReaderGone, fail, load_catalog, results_root
+from benchtui.cli.common import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, ReaderGone, fail, load_catalog, results_root
 from benchtui.engine.errors import InputError
-from benchtui.widgets.format import created, plural
+from benchtui.present.format import created, plural
 
 WIDE = 120  # columns from which the long cells (commands, paths, endpoints) get their own column
 PIPED_WIDTH = 1000  # piped output is read by programs and people with wide windows: never cut
