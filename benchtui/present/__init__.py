@@ -1,0 +1,1 @@
+"""Textual-free presentation shared by the app, the headless display and the commands."""
