@@ -240,7 +240,7 @@ class BenchApp(App[None]):
             session.runner.cancel.set()
             if session.board is not None:
                 session.board.log("warning", "Cancelling the batch: runs in flight stop, finished runs are kept "
-                               "(resume it from History)")
+                                  "(resume it from History)")
             self.refresh_progress()
 
         # One capital letter must not throw away the runs in flight: ask, as quitting does.

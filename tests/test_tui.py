@@ -931,7 +931,7 @@ async def test_results_read_in_a_worker_so_keys_work_while_a_file_is_slow(tmp_pa
             app.open_results(BATCH_ID)
             await pilot.pause(0.3)
             if withheld == "report":  # nothing read yet: no empty podiums meanwhile
-                assert app.screen.has_class("-loading") and not app.screen.query_one("#results-main").display
+                assert app.screen.has_class("-loading") and not app.screen.query_one("#results-main").visible
             await pilot.press("3")  # read on the UI thread, this key would wait for the file
             assert app.current_mode == "run" and not slow.timed_out
             slow.release()

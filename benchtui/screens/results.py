@@ -149,7 +149,7 @@ class ResultsScreen(BenchScreen):
     def _read_report(self, batch: Batch, version: int) -> None:
         try:
             data, error = build_report_data(batch), None
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # said on screen: a worker's exception would only end the worker, unseen
             data, error = None, str(exc)
         if not get_current_worker().is_cancelled:  # a newer read is on its way
             self.post_message(self.ReportRead(batch, version, data, error))
