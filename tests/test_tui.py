@@ -833,8 +833,7 @@ def test_screens_and_widgets_never_import_the_app_and_the_session_needs_no_textu
     import subprocess
     import sys
 
-    import grimp
-
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (pip install -e '.[test]')")
     graph = grimp.build_graph("benchtui")
     for package in ("benchtui.screens", "benchtui.widgets", "benchtui.messages", "benchtui.present"):
         chain = graph.find_shortest_chains(importer=package, imported="benchtui.app", as_packages=True)
