@@ -1,10 +1,14 @@
-"""Engine events as Textual messages, and the EventSink that posts them from the engine's threads.
+"""Engine events as Textual messages, the EventSink that posts them from the engine's threads, and the
+requests screens send the app.
 
 The engine calls ``TuiSink.emit`` on its worker threads. The sink never touches a widget: discrete
 events (batch started, run started/finished, log lines, batch finished) become messages posted to the
 app with ``post_message`` (thread-safe), in order and never dropped. ``RunUpdate`` snapshots are
 coalesced (convention 7): the sink keeps only the latest snapshot per run under a lock and the app
 drains them with a ~10 Hz timer, so fifty chatty runs cost at most ten grid refreshes a second.
+
+Screens hold the session, not the app: what only the app can do (open, resume a batch, cancel a run
+and refresh the grid) they ask for with a request message, which bubbles up to the app.
 """
 
 from __future__ import annotations
@@ -64,6 +68,30 @@ class EngineBatchFinished(Message):
     def __init__(self, event: BatchFinished) -> None:
         super().__init__()
         self.event = event
+
+
+class OpenBatch(Message):
+    """Sent by a screen (History: enter, o) to show a batch's results."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+
+
+class ResumeBatch(Message):
+    """Sent by a screen (History: r) to run the missing runs of an unfinished batch."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+
+
+class CancelRun(Message):
+    """Sent by the Run screen (x) to stop one run of the running batch."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
 
 
 _WRAPPERS: dict[type[Any], Callable[[Any], Message]] = {

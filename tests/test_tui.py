@@ -39,6 +39,7 @@ from benchtui.widgets.sortable_table import SortableTable
 from benchtui.widgets.task_tree import TaskTree
 from tests.conftest import check_programs, skip_unless_installed
 from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
+from tests.test_tui_snapshots import settle
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT / "tasks"
@@ -120,6 +121,7 @@ async def run_batch_to_results(pilot: Any) -> None:
     await pilot.app.workers.wait_for_complete()
     await wait_for(pilot, lambda: pilot.app.current_mode == "results", "the Results screen")
     await pilot.pause(0.3)
+    await settle(pilot)
 
 
 @pytest.mark.anyio
@@ -129,7 +131,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         # Tasks: the library as a tree by level; the preview follows the cursor.
         assert app.current_mode == "tasks"
         await mark_task(pilot, "add_comment")
-        assert app.marked_tasks == ["add_comment"]
+        assert app.session.marked_tasks == ["add_comment"]
         await pilot.pause(0.3)
         preview = app.screen.query_one("#task-markdown")
         assert "Add a docstring to clamp()" in preview.source
@@ -139,7 +141,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         await pilot.press("2")
         await pilot.pause()
         await choose_category(pilot, "ollama")
-        assert sorted(app.selected_models) == ["ollama/garbage", "ollama/solver"]
+        assert sorted(app.session.selected_models) == ["ollama/garbage", "ollama/solver"]
         table = app.screen.query_one("#model-table", DataTable)
         assert column(table, "Model") == ["ollama/garbage", "ollama/solver"]
         assert set(column(table, "")) == {"◉"}
@@ -183,6 +185,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         runs.move_cursor(row=solver_row)
         await pilot.press("enter")
         await pilot.pause()
+        await settle(pilot)
         detail = screen.query_one(RunDetail)
         diff = detail.diff
         assert "passed" in diff.plain and '+    """' in diff.plain
@@ -209,6 +212,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         # History lists the batch as finished.
         await pilot.press("5")
         await pilot.pause()
+        await settle(pilot)
         history = app.screen.query_one("#history-table", DataTable)
         assert history.row_count == 1
         assert cells(history, 0)[-2:] == ["1/2", "finished"]
@@ -291,6 +295,7 @@ async def test_quit_mid_batch_leaves_it_resumable_and_history_resumes_it(tmp_pat
         async with app2.run_test(size=SIZE) as pilot:
             await pilot.press("5")
             await pilot.pause()
+            await settle(pilot)
             history = app2.screen.query_one("#history-table", DataTable)
             assert cells(history, 0)[0] == info.batch_id and cells(history, 0)[-1] == "interrupted"
             assert "r resumes it" in rendered(app2.screen.query_one("#history-detail", Static))
@@ -300,12 +305,14 @@ async def test_quit_mid_batch_leaves_it_resumable_and_history_resumes_it(tmp_pat
             await wait_for(pilot, lambda: app2.last_outcome is not None, "the resumed batch to finish")
             await app2.workers.wait_for_complete()
             await pilot.pause(0.3)
+            await settle(pilot)
             assert app2.board.resumed and app2.board.status == "finished"
             assert app2.last_outcome.batch.batch_id == info.batch_id
             assert app2.current_mode == "results"
             assert info.batch_id in rendered(app2.screen.query_one("#results-title", Label))
             await pilot.press("5")
             await pilot.pause()
+            await settle(pilot)
             history = app2.screen.query_one("#history-table", DataTable)
             assert cells(history, 0)[-2:] == ["1/2", "finished"]
         (after,) = ResultsStore(results).list_batches()
@@ -389,20 +396,20 @@ async def test_options_validate_and_reach_the_batch(server: ScriptedOllama, tmp_
         repeats.value = "2"
         app.screen.query_one("#opt-parallel", Input).value = "0"
         await pilot.pause()
-        assert app.batch_options.repeats == 2 and app.batch_options.parallel == 0
+        assert app.session.batch_options.repeats == 2 and app.session.batch_options.parallel == 0
         assert rendered(app.screen.query_one("#options-error", Label)) == ""
         # space selects the highlighted model, a selects every available one, n none.
         table = app.screen.query_one("#model-table", DataTable)
         table.focus()
         table.move_cursor(row=column(table, "Model").index("ollama/solver"))
         await pilot.press("space")
-        assert app.selected_models == ["ollama/solver"]
+        assert app.session.selected_models == ["ollama/solver"]
         assert "1 task(s)" not in rendered(app.screen.query_one("#models-summary", Label))
         assert "0 tasks × 1 model × 2 repeats" in rendered(app.screen.query_one("#models-summary", Label))
         await pilot.press("n")
-        assert app.selected_models == []
+        assert app.session.selected_models == []
         await pilot.press("a")
-        assert sorted(app.selected_models) == ["ollama/garbage", "ollama/solver"]
+        assert sorted(app.session.selected_models) == ["ollama/garbage", "ollama/solver"]
 
 
 @pytest.mark.anyio
@@ -435,7 +442,7 @@ async def test_every_palette_command_is_an_app_action_and_runs(server: ScriptedO
         await app.run_action("clear_task_marks")
         await app.run_action("select_no_models")
         await pilot.pause()
-        assert app.marked_tasks == [] and app.selected_models == [] and app.current_mode == "models"
+        assert app.session.marked_tasks == [] and app.session.selected_models == [] and app.current_mode == "models"
 
 
 def test_sink_coalesces_updates_and_keeps_discrete_events() -> None:
@@ -626,6 +633,7 @@ async def test_every_screen_is_usable_at_80x24_and_200x50(tmp_path: Path, size: 
             await app.workers.wait_for_complete()
             await wait_for(pilot, lambda: app.current_mode == "results", "the Results screen")
             await pilot.pause(0.5)
+            await settle(pilot)
             screen = app.screen
             for table_id in ("#leaderboard", "#runs"):
                 assert fits_sideways(screen.query_one(table_id, SortableTable)), table_id
@@ -641,6 +649,7 @@ async def test_every_screen_is_usable_at_80x24_and_200x50(tmp_path: Path, size: 
             runs.focus()
             runs.move_cursor(row=runs.row_keys_in_order().index("add_comment::ollama/talker::1"))
             await pilot.pause()
+            await settle(pilot)
             await pilot.press("tab")
             await pilot.press("right")
             await pilot.pause()
@@ -654,6 +663,7 @@ async def test_every_screen_is_usable_at_80x24_and_200x50(tmp_path: Path, size: 
 
             await pilot.press("5")
             await pilot.pause()
+            await settle(pilot)
             history = app.screen.query_one("#history-table", DataTable)
             assert labels(history)[-2:] == ["Passed/total", "State"] and fits_sideways(history)
             assert cells(history, 0)[-2:] == ["1/2", "finished"]
@@ -739,7 +749,7 @@ async def test_option_fields_give_the_keys_back(server: ScriptedOllama, tmp_path
         footer = screen_text(app)[-1]
         assert "Run batch" in footer and "Quit" in footer  # the footer never goes blank in a field
         await pilot.press("2")
-        assert parallel.value == "2" and app.batch_options.parallel == 2
+        assert parallel.value == "2" and app.session.batch_options.parallel == 2
         await pilot.press("escape")
         await pilot.pause()
         assert app.focused is app.screen.query_one("#model-table")
@@ -747,7 +757,7 @@ async def test_option_fields_give_the_keys_back(server: ScriptedOllama, tmp_path
         await pilot.press("r")  # not a number: the app's key, nothing typed
         await pilot.pause()
         assert app.current_mode == "tasks"  # r asked for tasks to be marked first
-        assert app.batch_options.timeout_s == 120
+        assert app.session.batch_options.timeout_s == 120
 
 
 def test_fit_columns_drops_optional_columns_first_then_shortens_names() -> None:
@@ -784,6 +794,7 @@ async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
     async with app.run_test(size=SMALL) as pilot:
         app.open_results(BATCH_ID)
         await pilot.pause(0.3)
+        await settle(pilot)
         app.screen.query_one("#runs").focus()
         await pilot.press("tab", "right")
         await pilot.pause()
@@ -824,10 +835,134 @@ async def test_a_task_that_cannot_run_here_is_shown_as_such_and_skipped_by_the_b
             assert app.runner is None  # nothing it could run: no batch, and the reason is said
             assert any("task 'js' cannot run here: its check runs 'node'" in n.message
                        for n in app._notifications)
-            app.marked_tasks = ["js", "py"]
+            app.session.marked_tasks = ["js", "py"]
             await pilot.press("r")
             await wait_for(pilot, lambda: app.board is not None, "the batch to start")
             assert app.board is not None and {r.task_id for r in app.board.rows.values()} == {"py"}
             assert any("skipping task js (js.md)" in n.message for n in app._notifications)
     finally:
         server.close()
+
+
+# The session and the screens: no cycle through the app, and nothing read on the UI thread.
+
+def test_screens_and_widgets_never_import_the_app_and_the_session_needs_no_textual() -> None:
+    import subprocess
+    import sys
+
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (pip install -e '.[test]')")
+    graph = grimp.build_graph("benchtui")
+    for package in ("benchtui.screens", "benchtui.widgets", "benchtui.messages", "benchtui.present"):
+        chain = graph.find_shortest_chains(importer=package, imported="benchtui.app", as_packages=True)
+        assert not chain, f"{package} imports the app: {chain}"  # the screens.base <-> app cycle is gone
+    code = ("import sys\nimport benchtui.present.session\n"
+            "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_the_session_reads_the_library_and_every_results_batch_asks_for_a_new_read(tmp_path: Path) -> None:
+    from types import MappingProxyType
+
+    from benchtui.engine.discovery import Catalog
+    from benchtui.engine.store import Batch
+    from benchtui.present.session import Session, load_library
+
+    missing = load_library([tmp_path / "nowhere"])
+    assert missing.tasks == () and missing.error is not None and "No task folder" in missing.error
+    library = load_library([TASKS])
+    config = ModelsConfig(path=None, embedded_enabled=False)
+    session = Session(config=config, catalog=Catalog(models=(), categories=MappingProxyType({}), notes=()),
+                      store=ResultsStore(tmp_path), library=library, marked_tasks=["add_comment", "not-a-task"],
+                      selected_models=["ollama/absent"])
+    assert session.marked_tasks == ["add_comment"] and session.selected_models == []  # unknown ones dropped
+    assert [t.id for t in session.marked()] == ["add_comment"]
+    assert session.set_option("repeats", "0") == "repeats must be at least 1"
+    assert session.batch_summary().startswith("Fix the options before running")
+    assert session.set_option("repeats", "3") is None and session.batch_options.repeats == 3
+    assert session.results_batch is None and session.nav_status() == "" and not session.batch_running
+    batch = Batch(tmp_path / "b")
+    before = session.results_version
+    session.results_batch = batch
+    session.results_batch = batch  # the same batch again (a resumed one that finished): read it again
+    assert session.results_version == before + 2 and session.results_batch is batch
+
+
+class Withheld:
+    """A file of a batch turned into a FIFO: reading it waits until ``release`` (or ``patience_s``, which
+    marks ``timed_out``). On release the real file is back in place and waiting readers see an empty one."""
+
+    def __init__(self, path: Path, older_than: Path | None = None, patience_s: float = 10.0) -> None:
+        import os
+        import threading
+
+        self.path, self.content, self.timed_out = path, path.read_bytes(), False
+        path.unlink()
+        os.mkfifo(path)
+        if older_than is not None:  # so the report does not read it (a model file holds its result)
+            mtime = older_than.stat().st_mtime_ns - 10**9
+            os.utime(path, ns=(mtime, mtime))
+        self._writer = os.open(path, os.O_RDWR)  # readers' open() returns at once; read() waits for data
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(patience_s, self._give_up)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _give_up(self) -> None:
+        self.timed_out = True
+        self.release()
+
+    def release(self) -> None:
+        import os
+
+        with self._lock:
+            if self._writer < 0:
+                return
+            self._timer.cancel()
+            spare = self.path.with_suffix(".real")
+            spare.write_bytes(self.content)
+            os.replace(spare, self.path)
+            os.close(self._writer)  # the readers still on the FIFO get end-of-file
+            self._writer = -1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("withheld", ["report", "transcript"])
+async def test_results_read_in_a_worker_so_keys_work_while_a_file_is_slow(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        withheld: str) -> None:
+    from tests.test_tui_snapshots import BATCH_ID, RUNS, crafted_batch
+    from tests.test_tui_snapshots import make_app as fixed_app
+
+    monkeypatch.chdir(tmp_path)
+    batch = crafted_batch(tmp_path / "results", runs=RUNS)
+    _models, runs = batch.load_results()
+    first = runs[0]  # the run Results highlights first, whose transcript it reads
+    model_file = next(batch.path.glob("*_result.json"))
+    slow = Withheld(model_file) if withheld == "report" else Withheld(
+        batch.path / str(first["transcript_file"]), older_than=model_file)
+    app = fixed_app(tmp_path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.open_results(BATCH_ID)
+            await pilot.pause(0.3)
+            if withheld == "report":  # nothing read yet: no empty podiums meanwhile
+                assert app.screen.has_class("-loading") and not app.screen.query_one("#results-main").visible
+            await pilot.press("3")  # read on the UI thread, this key would wait for the file
+            assert app.current_mode == "run" and not slow.timed_out
+            slow.release()
+            await pilot.press("4")
+            if withheld == "transcript":  # its reader saw the FIFO emptied: highlight the run again
+                await settle(pilot)
+                runs_table = app.screen.query_one("#runs", SortableTable)
+                order = runs_table.row_keys_in_order()
+                key = f"{first['task_id']}::{first['model']}::1"
+                runs_table.move_cursor(row=(order.index(key) + 1) % len(order))
+                await settle(pilot)
+                runs_table.move_cursor(row=order.index(key))
+            await settle(pilot)
+            title = rendered(app.screen.query_one("#results-title", Label))
+            assert BATCH_ID in title and "4/6 run(s) passed" in title  # every run, the withheld file's too
+            assert f"Task: {first['task_id']}" in app.screen.query_one(RunDetail).transcript.plain
+    finally:
+        slow.release()

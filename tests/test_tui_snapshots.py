@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from textual.worker import WorkerState
 
 from benchtui.app import BenchApp
 from benchtui.engine.config import ModelsConfig
@@ -27,6 +28,19 @@ SMALL = (80, 24)  # a standard terminal: every screen has an 80×24 snapshot too
 BATCH_ID = "batch_20260101_120000"
 
 pytestmark = pytest.mark.timeout(300)
+
+LOADERS = ("report", "transcript", "history")  # the screens' reading workers
+
+
+async def settle(pilot: Any) -> None:
+    """Wait until the screens' reading workers (report, transcripts, history) are done and shown."""
+    while True:
+        await pilot.pause()
+        busy = [w for w in pilot.app.workers if w.group in LOADERS
+                and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if not busy:
+            return
+        await pilot.app.workers.wait_for_complete(busy)
 
 
 class FakeClock:
@@ -247,6 +261,7 @@ def test_results_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.M
     async def run_before(pilot: Any) -> None:
         pilot.app.open_results(BATCH_ID)
         await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -261,6 +276,7 @@ def test_results_sorted_by_tokens_per_second(snap_compare: Any, tmp_path: Path, 
     async def run_before(pilot: Any) -> None:
         pilot.app.open_results(BATCH_ID)
         await pilot.pause(0.3)
+        await settle(pilot)
         pilot.app.screen.query_one("#leaderboard").sort_by("mean_tokens_per_s", reverse=True)
         pilot.app.screen.query_one("#run-detail").show_tab("transcript")
         await pilot.pause(0.3)
@@ -281,6 +297,7 @@ def test_history_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.M
     async def run_before(pilot: Any) -> None:
         await pilot.press("5")
         await pilot.pause()
+        await settle(pilot)
         await pilot.press("down")
         await pilot.pause()
 
@@ -334,6 +351,7 @@ def test_results_transcript_80x24(snap_compare: Any, tmp_path: Path, monkeypatch
     async def run_before(pilot: Any) -> None:
         pilot.app.open_results(BATCH_ID)
         await pilot.pause(0.3)
+        await settle(pilot)
         pilot.app.screen.query_one("#runs").focus()
         await pilot.press("tab", "right")
         await pilot.pause(0.3)

@@ -1,23 +1,25 @@
-"""What every top-level screen shares: the navigation bar on top, the footer below, a typed handle on the app.
+"""What every top-level screen shares: the navigation bar on top, the footer below, the session.
 
-Screens read the app's state (the marked tasks, the chosen models, the board of the running batch,
-the batch shown in Results) and refresh themselves from it whenever they are shown again.
+Screens are given the app's ``Session`` (the marked tasks, the chosen models, the board of the running
+batch, the batch shown in Results) and refresh themselves from it whenever they are shown again. They
+never import the app: what only the app can do they ask for with a message (``benchtui.messages``) or
+an app action.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+import contextlib
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from benchtui.present.session import Session
 from benchtui.widgets.navbar import NavBar
 
 NARROW = 110  # the width below which panes stack (the app's HORIZONTAL_BREAKPOINTS)
-
-if TYPE_CHECKING:
-    from benchtui.app import BenchApp
 
 
 class BenchScreen(Screen[None]):
@@ -26,9 +28,9 @@ class BenchScreen(Screen[None]):
     MODE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
 
-    @property
-    def bench(self) -> BenchApp:
-        return cast("BenchApp", self.app)
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
 
     def compose_nav(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -42,8 +44,13 @@ class BenchScreen(Screen[None]):
             footer.compact = self.size.width < NARROW
 
     def on_screen_resume(self) -> None:
-        self.refresh_from_app()
-        self.bench.update_nav_status()
+        self.refresh_from_session()
+        self.update_nav_status()
 
-    def refresh_from_app(self) -> None:
-        """Bring the screen up to date with the app's state (called each time it is shown)."""
+    def update_nav_status(self) -> None:
+        """The running batch's progress in the navigation bar."""
+        with contextlib.suppress(NoMatches):
+            self.query_one(NavBar).set_status(self.session.nav_status())
+
+    def refresh_from_session(self) -> None:
+        """Bring the screen up to date with the session (called each time it is shown)."""

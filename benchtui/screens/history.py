@@ -1,6 +1,7 @@
 """The History screen: past batches from the results store, opened into Results or resumed on Run.
 
-The list comes from ``ResultsStore.list_batches`` (the same store the headless ``history`` uses).
+The list comes from ``ResultsStore.list_batches`` (the same store the headless ``history`` uses), read
+in a thread worker: a results folder of many batches must not hold up the keys.
 A batch that did not finish all its planned runs (interrupted, failed, or left ``running`` by a
 process that died) can be resumed: only its missing runs are run, on the Run screen.
 """
@@ -11,13 +12,17 @@ from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable, Label, Static
+from textual.worker import get_current_worker
 
 from benchtui.engine.store import BatchInfo
+from benchtui.messages import OpenBatch, ResumeBatch
 from benchtui.present.format import STATUS_STYLES, created
+from benchtui.present.session import Session
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.columns import Fit, FittedTable
 
@@ -54,8 +59,15 @@ class HistoryScreen(BenchScreen):
         Binding("g", "reload", "Reload"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    class Listed(Message):
+        """Posted by the reading worker with the batches it found, newest first."""
+
+        def __init__(self, batches: list[BatchInfo]) -> None:
+            super().__init__()
+            self.batches = batches
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
         self.batches: list[BatchInfo] = []
 
     def compose(self) -> ComposeResult:
@@ -72,16 +84,28 @@ class HistoryScreen(BenchScreen):
         self.reload()
         table.focus()
 
-    def refresh_from_app(self) -> None:
+    def refresh_from_session(self) -> None:
         self.reload()
 
     def action_reload(self) -> None:
         self.reload()
 
     def reload(self) -> None:
+        """Read the results folder again (in a thread); the list is shown when it arrives."""
+        self._list_batches()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def _list_batches(self) -> None:
+        batches = self.session.store.list_batches()
+        # A reload started since: its list comes after this one would, and is newer.
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Listed(batches))
+
+    @on(Listed)
+    def _listed(self, event: HistoryScreen.Listed) -> None:
         table = self.query_one(HistoryTable)
         selected = self.selected_batch
-        self.batches = self.bench.store.list_batches()
+        self.batches = event.batches
         self._fill(table)
         self.set_class(not self.batches, "-empty")
         self.query_one("#history-title", Label).update(Text(f"Past batches ({len(self.batches)})"))
@@ -168,7 +192,7 @@ class HistoryScreen(BenchScreen):
     def action_open(self) -> None:
         info = self._info()
         if info is not None:
-            self.bench.open_results(info.batch_id)
+            self.post_message(OpenBatch(info.batch_id))
 
     def action_resume(self) -> None:
         info = self._info()
@@ -177,4 +201,4 @@ class HistoryScreen(BenchScreen):
         if not resumable(info):
             self.notify(f"{info.batch_id} already finished all its runs", severity="warning", markup=False)
             return
-        self.bench.resume(info.batch_id)
+        self.post_message(ResumeBatch(info.batch_id))

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from benchtui.engine.models import ModelSpec
+from benchtui.present.session import Session
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.columns import Fit, FittedTable
 
@@ -118,13 +119,12 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         Binding("escape", "focus_models", "Models", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
         self.category = ALL
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
-        bench = self.bench
         with Horizontal(id="models-body"):
             with Vertical(id="models-left"):
                 yield Label("Categories (available)", classes="pane-title")
@@ -136,7 +136,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
                 yield Label("", id="model-detail")
                 yield Label(self._notes(), id="models-notes", classes="notes")
         with Horizontal(id="batch-options"):
-            options = bench.batch_options
+            options = self.session.batch_options
             yield Label("Parallel", classes="option-label")
             yield OptionInput("" if options.parallel is None else str(options.parallel), placeholder="off",
                               type="integer", id="opt-parallel", classes="option-input")
@@ -157,7 +157,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     # Data
 
     def _category_options(self) -> list[Option]:
-        catalog = self.bench.catalog
+        catalog = self.session.catalog
         available = sum(1 for m in catalog.models if m.available)
         total = len(catalog.models)
         options = [Option(Text(f"All models ({available if available == total else f'{available} of {total}'})"),
@@ -171,13 +171,13 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         return options
 
     def _notes(self) -> Text:
-        notes = list(self.bench.catalog.notes)
-        if not self.bench.catalog.models:
+        notes = list(self.session.catalog.notes)
+        if not self.session.catalog.models:
             notes.insert(0, "No model found: start Ollama (OLLAMA_HOST) or configure models in models_config.yaml.")
         return Text("\n".join(f"• {n}" for n in notes), style="yellow") if notes else Text("")
 
     def models_in_view(self) -> list[ModelSpec]:
-        catalog = self.bench.catalog
+        catalog = self.session.catalog
         if self.category == ALL:
             models = list(catalog.models)
         else:
@@ -188,7 +188,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         table = self.query_one(ModelTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        selected = set(self.bench.selected_models)
+        selected = set(self.session.selected_models)
         models = self.models_in_view()
         rows = [self._cells(spec, spec.key in selected) for spec in models]
         # Size and quantization are in the line under the table too: they go first when it is narrow.
@@ -229,7 +229,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         self._fill_table()
 
     def _update_summary(self) -> None:
-        self.query_one("#models-summary", Label).update(Text(self.bench.batch_summary()))
+        self.query_one("#models-summary", Label).update(Text(self.session.batch_summary()))
 
     def _changed(self) -> None:
         self._fill_table()
@@ -237,7 +237,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     @on(DataTable.RowHighlighted, "#model-table")
     def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        spec = self.bench.catalog.get(str(event.row_key.value))
+        spec = self.session.catalog.get(str(event.row_key.value))
         self.query_one("#model-detail", Label).update(self._detail(spec) if spec else Text(""))
 
     def _detail(self, spec: ModelSpec) -> Text:
@@ -249,7 +249,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         text = Text.assemble((spec.key, "bold"), (" · " + " · ".join(str(f) for f in facts if f), "dim"))
         if not spec.available:
             text.append(f"\nunavailable: {spec.unavailable_reason or 'unknown reason'}", style="yellow")
-            fix = how_to_fix(spec, self.bench.config.path)
+            fix = how_to_fix(spec, self.session.config.path)
             if fix:
                 text.append("\nfix: ", style="bold")
                 text.append(fix)
@@ -272,15 +272,15 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         if table.row_count == 0:
             return
         key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        spec = self.bench.catalog.get(key)
+        spec = self.session.catalog.get(key)
         if spec is None:
             return
         if not spec.available:
-            fix = how_to_fix(spec, self.bench.config.path)
+            fix = how_to_fix(spec, self.session.config.path)
             self.notify(f"{spec.key} is unavailable: {spec.unavailable_reason}" + (f"\nfix: {fix}" if fix else ""),
                         severity="warning", markup=False)
             return
-        self.bench.toggle_models([key])
+        self.session.toggle_models([key])
         self._changed()
 
     def action_toggle_category(self) -> None:
@@ -288,15 +288,15 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         if not keys:
             self.notify("No available model in this category", severity="warning")
             return
-        self.bench.toggle_models(keys, together=True)
+        self.session.toggle_models(keys, together=True)
         self._changed()
 
     def action_select_all(self) -> None:
-        self.bench.selected_models = [m.key for m in self.bench.catalog.models if m.available]
+        self.session.select_all_models()
         self._changed()
 
     def action_select_none(self) -> None:
-        self.bench.selected_models = []
+        self.session.selected_models = []
         self._changed()
 
     def select_category(self, name: str) -> None:
@@ -308,9 +308,10 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     @on(Input.Changed, ".option-input")
     def _option_changed(self, event: Input.Changed) -> None:
-        self.bench.set_option(str(event.input.id).removeprefix("opt-"), event.value)
+        self.session.set_option(str(event.input.id).removeprefix("opt-"), event.value)
         # Every field still wrong, not only the one just typed in.
-        self.query_one("#options-error", Label).update(Text("; ".join(self.bench.option_errors.values()), style="red"))
+        errors = "; ".join(self.session.option_errors.values())
+        self.query_one("#options-error", Label).update(Text(errors, style="red"))
         self._update_summary()
 
     @on(Input.Submitted, ".option-input")
@@ -318,5 +319,5 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         """Esc (or Enter in an option field): back to the models table, where every key of the screen works."""
         self.query_one(ModelTable).focus()
 
-    def refresh_from_app(self) -> None:
+    def refresh_from_session(self) -> None:
         self._changed()

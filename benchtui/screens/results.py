@@ -2,7 +2,9 @@
 
 All figures come from ``engine.reports.data.build_report_data`` (the same aggregates and rankings the
 reports and the headless summary use); this screen only formats and orders them for display.
-Export writes the reports with ``engine.reports.write_reports`` in a thread and lists their paths.
+The report data and each run's transcript are read in thread workers and shown when they arrive, so
+a big batch never holds up the keys; export writes the reports with ``engine.reports.write_reports``
+in a thread too and lists their paths.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Label, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from benchtui.engine.metrics import cost_text
 from benchtui.engine.rankings import RANKINGS
@@ -25,6 +28,7 @@ from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.results import result_run_id
 from benchtui.engine.store import Batch
 from benchtui.present.format import number, percent, safe_text, status_text
+from benchtui.present.session import Session
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.podium import Podium
 from benchtui.widgets.run_detail import RunDetail
@@ -79,8 +83,22 @@ class ResultsScreen(BenchScreen):
         Binding("z", "zoom_detail", "Zoom detail"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    class ReportRead(Message):
+        """Posted by the reading worker: the batch's report data, or why it could not be read."""
+
+        def __init__(self, batch: Batch, version: int, data: dict[str, Any] | None, error: str | None) -> None:
+            super().__init__()
+            self.batch, self.version, self.data, self.error = batch, version, data, error
+
+    class TranscriptRead(Message):
+        """Posted by the reading worker: one run's stored transcript."""
+
+        def __init__(self, batch: Batch, key: str, result: dict[str, Any], transcript: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.batch, self.key, self.result, self.transcript = batch, key, result, transcript
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
         self.shown_batch: Batch | None = None
         self.data: dict[str, Any] | None = None
         self.names: dict[str, str] = {}
@@ -108,27 +126,46 @@ class ResultsScreen(BenchScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.refresh_from_app()
+        self.refresh_from_session()
 
-    def refresh_from_app(self) -> None:
-        batch = self.bench.results_batch
+    def refresh_from_session(self) -> None:
+        batch = self.session.results_batch
         if batch is None:
             self.set_class(True, "-empty")
             return
         shown = self.shown_batch
-        if shown is None or batch.path != shown.path or self.bench.results_version != self._version:
+        if shown is None or batch.path != shown.path or self.session.results_version != self._version:
             self.load(batch)
 
     def load(self, batch: Batch) -> None:
-        """Read the batch's results (the engine's aggregates and rankings) and show them."""
-        self._version = self.bench.results_version
+        """Read the batch's results (the engine's aggregates and rankings) in a thread; shown when they arrive."""
+        self._version = self.session.results_version
         self.shown_batch = batch
         self.set_class(False, "-empty")
+        # Until the first batch arrives there is nothing to show; a batch already shown stays until then.
+        self.set_class(self.data is None, "-loading")
+        self._read_report(batch, self._version)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report")
+    def _read_report(self, batch: Batch, version: int) -> None:
         try:
-            data = build_report_data(batch)
-        except (OSError, ValueError) as exc:
-            self.notify(f"Cannot read {batch.batch_id}: {exc}", severity="error", markup=False)
+            data, error = build_report_data(batch), None
+        except Exception as exc:  # said on screen: a worker's exception would only end the worker, unseen
+            data, error = None, str(exc)
+        if not get_current_worker().is_cancelled:  # a newer read is on its way
+            self.post_message(self.ReportRead(batch, version, data, error))
+
+    @on(ReportRead)
+    def _report_read(self, event: ResultsScreen.ReportRead) -> None:
+        if event.batch is not self.shown_batch or event.version != self._version:
+            return  # asked for before the batch shown now
+        self.set_class(False, "-loading")
+        if event.data is None:
+            self.notify(f"Cannot read {event.batch.batch_id}: {event.error}", severity="error", markup=False)
             return
+        self._show_report(event.data)
+
+    def _show_report(self, data: dict[str, Any]) -> None:
         self.data = data
         self.names = {key: str(m.get("display_name") or key) for key, m in data["models"].items()}
         self.exported = ()
@@ -202,8 +239,21 @@ class ResultsScreen(BenchScreen):
         if result is None:
             return
         self.selected_run = key
-        transcript = self.shown_batch.load_transcript(result)
-        self.query_one(RunDetail).show(result, transcript, self.names.get(str(result["model"]), str(result["model"])))
+        self._read_transcript(self.shown_batch, key, result)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="transcript")
+    def _read_transcript(self, batch: Batch, key: str, result: dict[str, Any]) -> None:
+        transcript = batch.load_transcript(result)
+        if not get_current_worker().is_cancelled:  # another run was highlighted since
+            self.post_message(self.TranscriptRead(batch, key, result, transcript))
+
+    @on(TranscriptRead)
+    def _transcript_read(self, event: ResultsScreen.TranscriptRead) -> None:
+        if event.batch is not self.shown_batch or event.key != self.selected_run:
+            return
+        result = event.result
+        self.query_one(RunDetail).show(result, event.transcript,
+                                       self.names.get(str(result["model"]), str(result["model"])))
 
     def action_zoom_detail(self) -> None:
         """The diff and transcript need width; the runs table beside them does not."""

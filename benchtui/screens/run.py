@@ -1,6 +1,6 @@
 """The Run screen: the live grid of a batch, its progress and ETA, the log, and the human in the loop.
 
-The screen renders the app's ``RunBoard``; it never talks to the engine's threads. Keys act on the
+The screen renders the session's ``RunBoard``; it never talks to the engine's threads. Keys act on the
 highlighted run: ``x`` cancels it, ``m`` (or a click) goes to the message box, whose text is sent with
 that model's next prompt and counted as a human intervention. ``C`` cancels the whole batch (it
 stays resumable from History).
@@ -17,7 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, ProgressBar, RichLog, Static
 
+from benchtui.messages import CancelRun
 from benchtui.present.board import RunBoard
+from benchtui.present.session import Session
 from benchtui.screens.base import BenchScreen
 from benchtui.widgets.progress_grid import ProgressGrid, board_summary, log_text, row_summary
 
@@ -48,8 +50,8 @@ A message you send is given to the model with its next prompt and counted as a h
         Binding("escape", "focus_grid", "Grid", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
         self._log_cursor = 0
         self._board: RunBoard | None = None
 
@@ -77,12 +79,12 @@ A message you send is given to the model with its next prompt and counted as a h
     def on_mount(self) -> None:
         self.sync()
 
-    def refresh_from_app(self) -> None:
+    def refresh_from_session(self) -> None:
         self.sync()
 
     def sync(self) -> None:
-        """Show the app's board: changed rows, new log lines, progress and ETA."""
-        board = self.bench.board
+        """Show the session's board: changed rows, new log lines, progress and ETA."""
+        board = self.session.board
         has_board = board is not None
         self.set_class(not has_board, "-empty")
         if board is None:
@@ -108,7 +110,7 @@ A message you send is given to the model with its next prompt and counted as a h
         self._update_selected()
 
     def _update_selected(self) -> None:
-        board = self.bench.board
+        board = self.session.board
         run_id = self.query_one(ProgressGrid).selected_run_id
         row = board.rows.get(run_id) if board is not None and run_id is not None else None
         self.query_one("#run-selected", Static).update(row_summary(row, board) if row and board else "")
@@ -116,7 +118,7 @@ A message you send is given to the model with its next prompt and counted as a h
     # Human in the loop
 
     def _selected_row(self) -> tuple[str, str] | None:
-        board = self.bench.board
+        board = self.session.board
         run_id = self.query_one(ProgressGrid).selected_run_id
         if board is None or run_id is None or run_id not in board.rows:
             return None
@@ -125,7 +127,7 @@ A message you send is given to the model with its next prompt and counted as a h
 
     def _update_message_box(self) -> None:
         box = self.query_one("#message", Input)
-        board = self.bench.board
+        board = self.session.board
         selected = self._selected_row()
         running = board is not None and selected is not None and board.rows[selected[0]].running and board.active
         box.disabled = not running
@@ -149,7 +151,7 @@ A message you send is given to the model with its next prompt and counted as a h
 
     def _highlight_a_running_row(self) -> bool:
         """Move the grid's cursor to the first running model (the highlighted one has finished or waits)."""
-        board = self.bench.board
+        board = self.session.board
         running = next((r for r in board.rows.values() if r.running), None) if board and board.active else None
         if running is None:
             return False
@@ -167,13 +169,15 @@ A message you send is given to the model with its next prompt and counted as a h
         text = event.value.strip()
         if selected is None or not text:
             return
-        if self.bench.send_message(selected[0], text):
+        if self.session.send_message(selected[0], text):
             event.input.clear()
             self.notify(f"Sent to {selected[1]}", markup=False)
+        else:
+            self.notify("That run is not running", severity="warning")
         self.sync()
 
     def action_cancel_run(self) -> None:
         selected = self._selected_row()
         if selected is None:
             return
-        self.bench.cancel_run(selected[0])
+        self.post_message(CancelRun(selected[0]))

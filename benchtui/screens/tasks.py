@@ -37,39 +37,39 @@ class TasksScreen(BenchScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
-        bench = self.bench
+        session = self.session
         with Horizontal(id="tasks-body"):
             with Vertical(id="tasks-left"):
                 yield Label(self._heading(), id="tasks-heading", classes="pane-title")
-                if bench.tasks:
-                    yield TaskTree(bench.tasks, bench.marked_tasks, id="task-tree")
+                if session.tasks:
+                    yield TaskTree(session.tasks, session.marked_tasks, id="task-tree")
                 else:
                     yield Static(self._empty_text(), id="tasks-empty", classes="empty-state")
             with VerticalScroll(id="task-preview"):
-                yield Markdown(EMPTY_PREVIEW if bench.tasks else "", id="task-markdown")
+                yield Markdown(EMPTY_PREVIEW if session.tasks else "", id="task-markdown")
         yield Label("", id="tasks-summary", classes="summary-line")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.set_class(not self.bench.tasks, "-empty")
+        self.set_class(not self.session.tasks, "-empty")
         self._update_summary()
 
     def _heading(self) -> Text:
-        sources = ", ".join(self.bench.task_sources) or "tasks/"
+        sources = ", ".join(self.session.task_sources) or "tasks/"
         return Text(f"Task library · {sources}")
 
     def _empty_text(self) -> Text:
-        bench = self.bench
+        session = self.session
         text = Text("No tasks found.\n\n", style="bold")
-        if bench.task_error:
-            text.append(bench.task_error + "\n\n", style="red")
+        if session.task_error:
+            text.append(session.task_error + "\n\n", style="red")
         text.append("benchtui looks for task files in ./tasks (one folder per level: smoke, easy, medium, "
                     "hard), or in the paths given with --task.\nSee docs/TASKS.md to write one.", style="dim")
         return text
 
     @on(TaskTree.MarksChanged)
     def _marks_changed(self, event: TaskTree.MarksChanged) -> None:
-        self.bench.marked_tasks = list(event.marked)
+        self.session.marked_tasks = list(event.marked)
         self._update_summary()
 
     @on(TaskTree.TaskHighlighted)
@@ -78,10 +78,10 @@ class TasksScreen(BenchScreen):
         await markdown.update(task_markdown(event.task) if event.task else EMPTY_PREVIEW)
 
     def _update_summary(self) -> None:
-        self.query_one("#tasks-summary", Label).update(Text(self.bench.batch_summary()))
+        self.query_one("#tasks-summary", Label).update(Text(self.session.batch_summary()))
 
-    def refresh_from_app(self) -> None:
+    def refresh_from_session(self) -> None:
         trees = self.query(TaskTree)
         if trees:
-            trees.first().set_marked(self.bench.marked_tasks)
+            trees.first().set_marked(self.session.marked_tasks)
         self._update_summary()
