@@ -16,8 +16,6 @@ ENGINE_MODULES = [
     "benchtui.cli.commands", "benchtui.paths", "benchtui.present.board", "benchtui.present.format",
     "benchtui.present.options", "benchtui.present.exits",
 ]
-# Cycles another part of issue 13 removes (BenchApp's state moves to present/session.py); empty this list
-# once that part is merged.
 TOLERATED_CYCLES: list[set[str]] = []  # none left: the screens get the Session, never the app
 
 

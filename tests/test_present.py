@@ -50,7 +50,7 @@ def flags(name: str, text: str) -> argparse.Namespace:
 def test_the_models_screen_refuses_what_the_command_line_refuses(tmp_path: Path, name: str, text: str) -> None:
     with pytest.raises(InputError, match=f"--{name} must be"):
         check_batch_flags(flags(name, text))
-    bench = app(tmp_path)
+    bench = app(tmp_path).session
     before = bench.batch_options
     message = bench.set_option(name, text)
     assert message is not None and message.startswith(f"{name} must be"), message
@@ -60,7 +60,7 @@ def test_the_models_screen_refuses_what_the_command_line_refuses(tmp_path: Path,
 @pytest.mark.parametrize(("name", "text"), ACCEPTED)
 def test_both_faces_accept_the_same_values(tmp_path: Path, name: str, text: str) -> None:
     check_batch_flags(flags(name, text))
-    bench = app(tmp_path)
+    bench = app(tmp_path).session
     assert bench.set_option(name, text) is None and not bench.option_errors
     field = {"timeout": "timeout_s"}.get(name, name)
     assert getattr(bench.batch_options, field) == FLAG_TYPES[name](text)
@@ -95,7 +95,7 @@ def test_the_app_gets_the_tasks_the_command_line_loaded_and_loads_them_no_second
 
     sys.setprofile(count)  # counts the calls, changes nothing
     try:
-        bench = tui_app(args)
+        bench = tui_app(args).session
     finally:
         sys.setprofile(None)
     assert len(loads) == 1
