@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import EDIT_REPLY, Figure, make_task, median, ollama_model, percentile
+from bench.common import EDIT_REPLY, SCRIPTED_OLLAMA_CONCURRENCY, Figure, make_task, median, ollama_model, percentile
 from bench.servers import ServerProcess
 from benchtui.engine.events import EngineEvent, RunStarted, RunUpdate
 from benchtui.engine.runner import BatchOptions, BatchRunner
@@ -126,7 +126,9 @@ async def with_tui(root: Path, task_path: Path, url: str, window_s: float, press
     from benchtui.engine.config import ModelsConfig
     from benchtui.engine.discovery import discover
 
-    config = ModelsConfig(path=None, ollama_host=url, embedded_enabled=False)
+    # The scripted server serves every run at once; without saying so the runner sends Ollama one at a time.
+    config = ModelsConfig(path=None, ollama_host=url, embedded_enabled=False,
+                          ollama_concurrency=SCRIPTED_OLLAMA_CONCURRENCY)
     catalog = discover(config, embedded=False)
     app = BenchApp(config=config, catalog=catalog, store=ResultsStore(root / "tui"), task_paths=[task_path],
                    options=BatchOptions(parallel=RUNS, repeats=RUNS, timeout_s=600), marked_tasks=["bench"],
