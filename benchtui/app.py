@@ -11,6 +11,9 @@ request messages. Screens live in ``screens/`` (one mode each), widgets in ``wid
 Built by a factory that takes collaborators (``BenchApp(config=..., catalog=..., store=...,
 task_paths=..., options=...)``) so tests run the real app against loopback model servers and a
 temporary results folder.
+
+Just over ~400 lines because the batch lifecycle (start, resume, the sink, the 10 Hz fold, the end and
+its exit code) is one job that the screens must never see; the screens' state is already in the Session.
 """
 
 from __future__ import annotations

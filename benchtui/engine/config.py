@@ -3,6 +3,10 @@
 Loaded once into frozen ModelSpecs. ``${ENV}`` references in ``api_key`` are expanded here; a model
 whose key variable is unset stays listed as unavailable with that reason, never silently dropped.
 Every problem raises ConfigError naming the file, the line and what was expected.
+
+Over ~400 lines because it is the one schema of one file: each section's keys are checked where they are
+read, with their line, and splitting the sections apart would scatter the rules that tie them together
+(defaults under entries, an embedded server's settings shared by its contestants).
 """
 
 from __future__ import annotations

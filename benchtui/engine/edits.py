@@ -13,6 +13,9 @@ token limit, and writing it would wipe the rest of the file. Such a block is rep
 
 It is strict about where files go: absolute paths, ``..``, NUL, overlong names and symlinks that lead
 outside the workspace are refused before anything is written.
+
+Over ~400 lines because parsing and applying share the block types and the path rules; the lenient forms
+are the bulk, each a few lines with the reply that taught it.
 """
 
 from __future__ import annotations

@@ -37,6 +37,9 @@ Facts about xllamacpp that shaped this code (measured with ``xllamacpp==2026.10.
   that elsewhere (its ``log_file`` option is a command-line flag it does not bind). Since the TUI draws
   on ``stderr``, the log threshold is set to errors only (``BENCHTUI_EMBEDDED_VERBOSITY`` raises it);
   when ``log_dir`` is given, the same lines are also copied to ``log_dir/llama-server.log``.
+
+Over ~400 lines because it holds the catalogue of built-in models (weights, hashes, chunk joining) and
+the servers' lifecycle; the catalogue is the part to split out when arbitrary GGUF files arrive (issue 17).
 """
 
 from __future__ import annotations

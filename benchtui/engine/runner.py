@@ -7,6 +7,9 @@ serves (an embedded server's slots, Ollama's configured parallelism): a request 
 would count as the model's time. The batch says at its start what each endpoint gets and why.
 Cancellation is one threading.Event: dispatch stops, the runs in flight are cancelled (and redone on
 resume), the writes in flight finish.
+
+Just over ~400 lines: planning, resume by fingerprint, the workers and cancellation share the batch's
+locks and dead-model memory; endpoint limits already live in ``endpoints.py``.
 """
 
 from __future__ import annotations
