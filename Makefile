@@ -9,7 +9,8 @@ install:
 
 check:
 	.venv/bin/ruff check benchtui tests bench
-	.venv/bin/mypy
+	.venv/bin/ruff format --check benchtui tests bench
+	.venv/bin/mypy  # pyproject's [tool.mypy]: benchtui, tests and bench; strict on the engine
 	.venv/bin/lint-imports
 
 test:

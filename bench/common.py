@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchtui.engine.models import ModelSpec
+from benchtui.engine.results import RunResult, result_run_id
 from benchtui.engine.sandbox import detect as sandbox_detect
 from benchtui.engine.sandbox import host as sandbox_host
 
@@ -78,6 +79,14 @@ def table(figures: Sequence[Figure]) -> str:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def run_times(result: RunResult) -> tuple[float, float, float]:
+    """(completion, model, check) seconds of a passed run; a run without them leaves no figure to compute."""
+    model, check = result["model_time_s"], result["check_time_s"]
+    if model is None or check is None:
+        raise RuntimeError(f"a passed run without a model or check time: {result_run_id(result)}")
+    return result["completion_time_s"], model, check
 
 
 def percentile(values: Sequence[float], p: float) -> float:

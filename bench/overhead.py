@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import EDIT_REPLY, Figure, make_task, median, ollama_model
+from bench.common import EDIT_REPLY, Figure, make_task, median, ollama_model, run_times
 from bench.servers import ServerProcess
 from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.sandbox import detect_sandbox
@@ -78,9 +78,10 @@ def measure(quick: bool) -> list[Figure]:
     results = outcome.results
     if outcome.status != "finished" or any(r["status"] != "passed" for r in results):
         raise RuntimeError(f"overhead batch did not pass: {outcome.status} {[r['status'] for r in results][:5]}")
-    overhead = [r["completion_time_s"] - r["model_time_s"] - r["check_time_s"] for r in results]
-    model = [r["model_time_s"] for r in results]
-    check = [r["check_time_s"] for r in results]
+    times = [run_times(r) for r in results]
+    overhead = [completion - model - check for completion, model, check in times]
+    model = [m for _, m, _ in times]
+    check = [c for _, _, c in times]
     raw = median(baseline_request) + median(baseline_true)
     work = median([m + c for m, c in zip(model, check, strict=True)])
     per_run = wall / runs

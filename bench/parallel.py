@@ -29,10 +29,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import EDIT_REPLY, Figure, make_task, median, ollama_model, openai_model, sandbox_mode
+from bench.common import (
+    EDIT_REPLY,
+    Figure,
+    make_task,
+    median,
+    ollama_model,
+    openai_model,
+    run_times,
+    sandbox_mode,
+)
 from bench.servers import ServerProcess
 from benchtui.engine.events import EngineEvent, RunFinished
 from benchtui.engine.models import ModelSpec
+from benchtui.engine.results import RunResult
 from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import Task, load_tasks
@@ -56,7 +66,7 @@ class FinishTimes:
 
 
 def one_batch(root: Path, tasks: list[Task], models: list[ModelSpec], parallel: int, server_s: float,
-              name: str) -> tuple[float, float, float, list[dict[str, Any]]]:
+              name: str) -> tuple[float, float, float, list[RunResult]]:
     """(wall to the last run, ideal, wall with reports, results) of one 100-run batch."""
     sink = FinishTimes()
     runner = BatchRunner(store=ResultsStore(root / name), tasks=tasks, models=models,
@@ -98,8 +108,9 @@ def _dialect(dialect: str, make_model: Callable[[str, str], ModelSpec], server_s
                   for name in entry["models"]]
         for parallel in levels:
             wall, ideal, total, results = one_batch(root, tasks, models, parallel, server_s, f"{dialect}{parallel}")
-            check = median([r["check_time_s"] for r in results])
-            model = median([r["model_time_s"] for r in results])
+            times = [run_times(r) for r in results]
+            check = median([c for _, _, c in times])
+            model = median([m for _, m, _ in times])
             local = dialect == "ollama"
             figures.append(Figure(
                 f"2{'e' if local else ''} batch wall, parallel={parallel}{', Ollama' if local else ''}", wall, "s",

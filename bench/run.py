@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", help=argparse.SUPPRESS)  # internal: measure one section, print JSON
     args = parser.parse_args(argv)
     if args.section:
-        figures = importlib.import_module(f"bench.{args.section}").measure(args.quick)
-        print(MARK + json.dumps([dataclasses.asdict(f) for f in figures]), flush=True)
+        measured = importlib.import_module(f"bench.{args.section}").measure(args.quick)
+        print(MARK + json.dumps([dataclasses.asdict(f) for f in measured]), flush=True)
         return 0
     chosen = [s for part in (args.only or []) for s in part.split(",") if s] or list(SECTIONS)
     unknown = [s for s in chosen if s not in SECTIONS]

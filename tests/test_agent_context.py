@@ -94,7 +94,8 @@ def test_a_task_that_cannot_fit_fails_as_context_exhausted_without_a_request(tmp
         result, transcript = run_task(task, spec, make_provider(spec))
         bodies = server.bodies_snapshot().get("m", [])
     assert result["status"] == "error" and result["error"] == "context_exhausted"
-    assert f"{MAX_TOKENS} (max_tokens)" in result["error_message"] and f"{NUM_CTX} tokens" in result["error_message"]
+    message = result["error_message"]
+    assert message is not None and f"{MAX_TOKENS} (max_tokens)" in message and f"{NUM_CTX} tokens" in message
     assert result["prompts_sent"] == 0 and bodies == []
     assert transcript[-1]["kind"] == "error" and transcript[-1]["error"] == "context_exhausted"
 

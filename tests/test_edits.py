@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchtui.engine.edits import PathRejected, apply_edits, parse_edits, replace_text, safe_target
+from benchtui.engine.edits import ApplyReport, PathRejected, apply_edits, parse_edits, replace_text, safe_target
 
 GREET = 'def greet(name="world"):\n    print(f"Helo, {name}!")\n'
 
@@ -20,7 +20,7 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def apply(root: Path, reply: str, edit_format: str = "diff"):
+def apply(root: Path, reply: str, edit_format: str = "diff") -> ApplyReport:
     known = {"greet.py", "pkg/util.py"}
     return apply_edits(root, parse_edits(reply, edit_format, known), known)
 
@@ -122,7 +122,7 @@ def module(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def apply_to(root: Path, reply: str, edit_format: str = "diff"):
+def apply_to(root: Path, reply: str, edit_format: str = "diff") -> ApplyReport:
     known = {"greet.py", "other.py"}
     return apply_edits(root, parse_edits(reply, edit_format, known), known)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from benchtui.engine.models import ModelSpec
-from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
+from benchtui.engine.providers import ChatMessage, Provider, ProviderError, RetryPolicy, make_provider
+from benchtui.engine.results import RunResult
 from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import load_tasks
@@ -37,7 +38,8 @@ from tests.support.scripted import (
 
 DIALECTS = ("ollama", "openai", "anthropic")
 ANSWER = "The quick brown fox jumps over the lazy dog, twice over."
-HELLO = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say the sentence."}]
+HELLO: list[ChatMessage] = [{"role": "system", "content": "Be brief."},
+                            {"role": "user", "content": "Say the sentence."}]
 # Three retries (four attempts) at 0.01 s, 0.02 s, 0.04 s: the real schedule, shrunk.
 FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=0.05, max_retry_after_s=60.0,
                    request_deadline_s=20.0)
@@ -330,7 +332,7 @@ def test_a_401_costs_one_attempt_and_spares_the_other_models(rig: Rig, tmp_path:
                          models=[rig.spec("locked"), rig.spec("open")], options=BatchOptions(repeats=2),
                          policy=FAST)
     outcome = runner.run()
-    by_model: dict[str, list[dict[str, object]]] = {}
+    by_model: dict[str, list[RunResult]] = {}
     for result in outcome.results:
         by_model.setdefault(str(result["model"]).removeprefix("ollama/"), []).append(result)
     assert [(r["status"], r["error"], r["request_attempts"]) for r in by_model["locked"]] == [

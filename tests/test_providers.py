@@ -22,7 +22,7 @@ from benchtui.engine.contestants import run_task
 from benchtui.engine.discovery import discover
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import ModelSpec
-from benchtui.engine.providers import ProviderError, RetryPolicy, make_provider
+from benchtui.engine.providers import ChatMessage, ProviderError, RetryPolicy, make_provider
 from benchtui.engine.providers.anthropic import AnthropicProvider, to_anthropic
 from benchtui.engine.providers.base import (
     MAX_PLAUSIBLE_TOKENS_PER_S,
@@ -33,6 +33,7 @@ from benchtui.engine.providers.base import (
     parse_retry_after,
 )
 from benchtui.engine.providers.ollama import prompt_truncation
+from benchtui.engine.results import RunResult
 from benchtui.engine.tasks import load_task
 from tests.conftest import write_config
 from tests.support.scripted import (
@@ -253,7 +254,7 @@ def test_a_server_reported_rate_is_used_and_marked_server(dialect: str) -> None:
 
 
 def _run(dialect: str, script: Script, tmp_path: Path,
-         **settings: object) -> tuple[dict[str, Any], list[dict[str, Any]], ScriptedServer]:
+         **settings: object) -> tuple[RunResult, list[dict[str, Any]], ScriptedServer]:
     task = load_task(tiny_task(tmp_path / "task"))
     with SERVERS[dialect]({"m": script}) as server:
         model = spec(dialect, _url(dialect, server), settings=MappingProxyType(settings))
@@ -294,7 +295,8 @@ def test_a_run_records_where_its_rate_came_from(dialect: str, extra: dict[str, A
     if source is None:
         assert result["tokens_per_s"] is None  # a burst is no measurement
     else:
-        assert result["tokens_per_s"] > 0
+        rate = result["tokens_per_s"]
+        assert rate is not None and rate > 0
 
 
 # --- OpenAI specifics ----------------------------------------------------------------------------
@@ -355,7 +357,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 
 
 def test_ollama_context_truncation_is_only_claimed_on_proof() -> None:
-    big = [{"role": "user", "content": "word " * 2000}]  # 10,000 bytes: at least 1,250 tokens
+    big: list[ChatMessage] = [{"role": "user", "content": "word " * 2000}]  # 10,000 bytes: at least 1,250 tokens
     assert prompt_truncation(big, 1024, 1024) is not None  # cannot fit; Ollama kept 1,024
     assert prompt_truncation(big, 1024, None) is not None
     assert prompt_truncation(big, 4096, 12) is None  # fits num_ctx: a small count is the KV cache at work

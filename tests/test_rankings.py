@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from benchtui.engine.metrics import aggregate, aggregate_by_model, task_matrix
 from benchtui.engine.rankings import leaderboard, rank
+from benchtui.engine.results import RunResult, RunStatus
 
 
-def run(model: str, status: str, time_s: float, prompts: int, hints: int, task: str = "t") -> dict:
+# A result stored before the later keys existed (no truncated_replies, ...): RunResult is total=False for it.
+def run(model: str, status: RunStatus, time_s: float, prompts: int, hints: int, task: str = "t") -> RunResult:
     return {"model": model, "task_id": task, "repeat": 1, "status": status, "completion_time_s": time_s,
             "prompts_sent": prompts, "human_interventions": hints, "tokens_per_s": None, "cost_usd": None}
 
@@ -45,7 +47,7 @@ def test_task_matrix_is_task_by_model() -> None:
 
 
 def test_cut_off_replies_are_totalled_and_unknown_for_runs_stored_before_they_were_counted() -> None:
-    counted = [{**run("m", "passed", 10, 1, 0), "truncated_replies": 2},
+    counted: list[RunResult] = [{**run("m", "passed", 10, 1, 0), "truncated_replies": 2},
                {**run("m", "failed", 20, 3, 1), "truncated_replies": 1}]
     assert aggregate(counted)["truncated_replies"] == 3
     assert aggregate([run("m", "passed", 10, 1, 0)])["truncated_replies"] is None  # an old run: not measured, not 0
@@ -53,7 +55,7 @@ def test_cut_off_replies_are_totalled_and_unknown_for_runs_stored_before_they_we
 
 
 def test_a_models_rate_says_who_timed_it() -> None:
-    def timed(source: str | None, rate: float | None = 50.0) -> dict[str, object]:
+    def timed(source: str | None, rate: float | None = 50.0) -> RunResult:
         return {**run("m", "passed", 10, 1, 0), "tokens_per_s": rate, "tokens_per_s_source": source}
 
     assert aggregate([timed("server"), timed("server")])["tokens_per_s_source"] == "server"

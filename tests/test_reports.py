@@ -28,6 +28,7 @@ from benchtui.engine.reports import html as html_report
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.reports.html import format as html_format
 from benchtui.engine.reports.html import template as html_template
+from benchtui.engine.results import RunResult
 from benchtui.engine.store import Batch, ResultsStore
 from tests.conftest import REPO
 from tests.support import report_fixture as fx
@@ -366,7 +367,7 @@ def test_reports_rebuild_byte_identical(batch: Batch, written: dict[str, bytes])
     assert html_report.render(build_report_data(reopened), reopened).encode() == written["html"]
 
 
-def _empty_batch(root: Path, runs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> Batch:
+def _empty_batch(root: Path, runs: list[tuple[str, RunResult, list[dict[str, Any]]]]) -> Batch:
     batch = ResultsStore(root).create_batch(
         {"tasks": fx.TASKS[:1], "models": [fx.MODELS["gpt-4o"]], "options": {}, "runs_planned": 1, "environment": {}}
     )

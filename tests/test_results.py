@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import fields
 
 import pytest
@@ -41,7 +42,7 @@ def test_rewording_any_text_the_model_reads_changes_the_run_fingerprint(monkeypa
     before = run_fingerprint(task, model)
     assert run_fingerprint(task, model) == before  # stable while nothing changes
     seen = {before}
-    rewordings = [
+    rewordings: list[Callable[[], None]] = [
         lambda: monkeypatch.setattr(prompts, "_DIFF_RULES", prompts._DIFF_RULES.replace("expert", "seasoned")),
         lambda: monkeypatch.setitem(prompts.PATH_REASONS, "parent", "'..' may not appear in a path"),
         lambda: monkeypatch.setattr(prompts, "edit_missing_file", lambda path: f"{path} is not there."),

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 from benchtui.engine.atomic import write_json
+from benchtui.engine.results import RunResult, RunStatus
 from benchtui.engine.store import ResultsStore
 from tests.conftest import REPO
 
 
-def result(task: str, model: str, status: str = "passed") -> dict:
+def result(task: str, model: str, status: RunStatus = "passed") -> RunResult:
     return {"task_id": task, "model": model, "repeat": 1, "status": status, "completion_time_s": 1.0}
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchtui.engine import metrics, rankings
-from benchtui.engine.results import RESULT_KEYS
+from benchtui.engine.results import RESULT_KEYS, RunResult
 from benchtui.engine.store import Batch, ResultsStore
 
 BATCH_ID = "batch_20250102_030405"
@@ -114,54 +114,55 @@ EVIL_DIFF = f"""--- a/fizzbuzz.py
 """
 
 
-def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> dict[str, Any]:
-    """A result dict with every key of ``results.RESULT_KEYS``: plausible defaults, then ``values``."""
-    base: dict[str, Any] = {key: None for key in RESULT_KEYS}
-    base.update(
-        {
-            "task_id": task_id,
-            "model": model,
-            "repeat": repeat,
-            "status": "passed",
-            "error": None,
-            "error_message": None,
-            "completion_time_s": 10.0,
-            "model_time_s": 8.0,
-            "check_time_s": 1.5,
-            "ttft_s": 0.4,
-            "load_time_s": 0.01,
-            "tokens_per_s": 42.0,
-            "prompt_tokens": 1200,
-            "completion_tokens": 300,
-            "cost_usd": None,
-            "prompts_sent": 1,
-            "human_interventions": 0,
-            "hints_given": 0,
-            "typed_interventions": 0,
-            "malformed_replies": 0,
-            "files_modified": 1,
-            "lines_added": 3,
-            "lines_removed": 2,
-            "turns": 1,
-            "request_attempts": 1,
-            "sandbox": "bwrap",
-            "check_output": "3 passed in 0.12s",
-            "check_truncated": False,
-            "diff": FIZZ_DIFF,
-            "transcript_file": None,
-            "fingerprint": "0123456789abcdef",
-            "prompt_version": "p1",
-            "benchtui_version": "0.1.0",
-            "started_at": STARTED_AT,
-            "finished_at": STARTED_AT,
-            "tokens_per_s_source": "server",
-            "truncated_replies": 0,
-            "history_dropped": 0,
-        }
-    )
-    base.update(values)
-    assert set(base) == set(RESULT_KEYS), set(base) ^ set(RESULT_KEYS)
-    return base
+def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResult:
+    """A result with every key of ``results.RESULT_KEYS``: plausible defaults, then ``values``."""
+    base: RunResult = {
+        "task_id": task_id,
+        "model": model,
+        "repeat": repeat,
+        "status": "passed",
+        "error": None,
+        "error_message": None,
+        "completion_time_s": 10.0,
+        "model_time_s": 8.0,
+        "check_time_s": 1.5,
+        "ttft_s": 0.4,
+        "load_time_s": 0.01,
+        "tokens_per_s": 42.0,
+        "prompt_tokens": 1200,
+        "completion_tokens": 300,
+        "cost_usd": None,
+        "prompts_sent": 1,
+        "human_interventions": 0,
+        "hints_given": 0,
+        "typed_interventions": 0,
+        "malformed_replies": 0,
+        "files_modified": 1,
+        "lines_added": 3,
+        "lines_removed": 2,
+        "turns": 1,
+        "request_attempts": 1,
+        "sandbox": "bwrap",
+        "check_output": "3 passed in 0.12s",
+        "check_truncated": False,
+        "resource_limit": None,
+        "diff": FIZZ_DIFF,
+        "transcript_file": None,
+        "fingerprint": "0123456789abcdef",
+        "prompt_version": "p1",
+        "benchtui_version": "0.1.0",
+        "started_at": STARTED_AT,
+        "finished_at": STARTED_AT,
+        "tokens_per_s_source": "server",
+        "truncated_replies": 0,
+        "history_dropped": 0,
+        "queue_time_s": None,
+    }
+    merged = {**base, **values}
+    assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)
+    # The overrides come by name, so mypy cannot check them; the keys are checked just above, and a
+    # test may deliberately pass a value of another type (a hostile string, a status from an old file).
+    return cast(RunResult, merged)
 
 
 def transcript(reply: str, *, hint: str | None = None, check: str = "3 passed") -> list[dict[str, Any]]:
@@ -226,7 +227,7 @@ def transcript(reply: str, *, hint: str | None = None, check: str = "3 passed") 
     return entries
 
 
-def runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+def runs() -> list[tuple[str, RunResult, list[dict[str, Any]]]]:
     """(model stem, result, transcript) of every run in the fixture."""
     whole = "fizzbuzz.py\n```python\ndef fizzbuzz(n):\n    ...\n```"
     hostile = f'{SCRIPT_PAYLOAD}\n{IMG_PAYLOAD}\n{LINK_PAYLOAD}\nShe said "done" \u2028 & <b>bold</b>'
@@ -449,7 +450,7 @@ def synthetic_report_data(n_runs: int = 10_000, n_models: int = 20, n_tasks: int
         for m in range(n_models)
     }
     keys = sorted(models)
-    results = []
+    results: list[RunResult] = []
     for i in range(n_runs):
         status = rng.choice(("passed", "passed", "failed", "timeout", "error"))
         results.append(
