@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from benchtui.app import BenchApp
 from benchtui.cli.common import check_batch_flags
@@ -73,7 +74,9 @@ def test_the_headless_table_styles_each_status_as_the_app_does() -> None:
                                                       PlannedRun("r3", "fix_typo", "ollama/later", 1))))
     display.emit(RunStarted("r1"))
     status = next(column for column in display._render().columns if column.header == "Status")
-    styles = {cell.plain: cell.style for cell in status._cells}
+    texts = [cell for cell in status._cells if isinstance(cell, Text)]
+    assert len(texts) == len(status._cells)  # every status cell is styled Text, never a plain string
+    styles = {cell.plain: cell.style for cell in texts}
     assert styles.keys() == {"running", "kept", "queued"}
     for shown, style in styles.items():
         assert style == status_text(shown).style, shown

@@ -11,10 +11,10 @@ import argparse
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from textual.widgets import DataTable, Input, Label, RichLog, Static
+from textual.widgets import DataTable, Input, Label, Markdown, RichLog, Static
 
 from benchtui.app import BenchApp
 from benchtui.engine.config import ModelsConfig, load_config
@@ -28,11 +28,13 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.runner import BatchOptions
+from benchtui.engine.results import RunResult
+from benchtui.engine.runner import BatchOptions, BatchOutcome
 from benchtui.engine.store import ResultsStore
 from benchtui.messages import EngineBatchStarted, EngineLog, EngineRunFinished, EngineRunStarted, TuiSink
 from benchtui.present.board import RunBoard
 from benchtui.present.format import one_line, safe_text
+from benchtui.widgets.podium import Podium
 from benchtui.widgets.progress_grid import ProgressGrid
 from benchtui.widgets.run_detail import RunDetail, diff_text
 from benchtui.widgets.sortable_table import SortableTable
@@ -109,6 +111,19 @@ def column(table: DataTable[Any], name: str) -> list[str]:
     return [cells(table, row)[index] for row in range(table.row_count)]
 
 
+def partial(fields: dict[str, Any]) -> RunResult:
+    """A result with only the keys a test is about: the board and the sink read no others, so the test
+    leaves out even the Required ones (task_id, model) that a stored result always has."""
+    return cast(RunResult, fields)
+
+
+def ended_outcome(app: BenchApp) -> BatchOutcome:
+    """The outcome of the app's last batch, which must have ended by now."""
+    outcome = app.last_outcome
+    assert outcome is not None, "the batch has not ended"
+    return outcome
+
+
 def rendered(widget: Static | Label) -> str:
     content = widget.render()
     return str(getattr(content, "plain", content))
@@ -133,7 +148,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         await mark_task(pilot, "add_comment")
         assert app.session.marked_tasks == ["add_comment"]
         await pilot.pause(0.3)
-        preview = app.screen.query_one("#task-markdown")
+        preview = app.screen.query_one("#task-markdown", Markdown)
         assert "Add a docstring to clamp()" in preview.source
         assert "1 task × 0 models" in rendered(app.screen.query_one("#tasks-summary", Label))
 
@@ -156,7 +171,7 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
                                                                       "ollama/garbage": "failed"}
         screen = app.screen
         assert "finished" in rendered(screen.query_one("#results-title", Label))
-        assert "1st solver:latest" in rendered(screen.query_one("#podium-fastest"))
+        assert "1st solver:latest" in rendered(screen.query_one("#podium-fastest", Podium))
         leaderboard = screen.query_one("#leaderboard", SortableTable)
         assert leaderboard.row_keys_in_order() == ["ollama/solver", "ollama/garbage"]  # the engine's order
         assert column(leaderboard, "Success") == ["100%", "0%"]
@@ -228,10 +243,12 @@ async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
             await pilot.press("r")
             await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
                            "the first run to start")
+            board = app.board  # one board per batch: this one lives until the batch ends
+            assert board is not None
             screen = app.screen
             grid = screen.query_one(ProgressGrid)
             grid.focus()
-            first = next(r for r in app.board.rows.values() if r.running)
+            first = next(r for r in board.rows.values() if r.running)
             grid.move_cursor(row=grid.get_row_index(first.run_id))
             await pilot.press("m")
             box = screen.query_one("#message", Input)
@@ -246,8 +263,8 @@ async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
             # The engine gives the message with the next prompt and counts it as an intervention.
             await wait_for(pilot, lambda: first.interventions >= 1, "the message to be counted")
 
-            second_id = next(r.run_id for r in app.board.rows.values() if r.task_id == "set_retries")
-            await wait_for(pilot, lambda: app.board.rows[second_id].running, "the second run to start")
+            second_id = next(r.run_id for r in board.rows.values() if r.task_id == "set_retries")
+            await wait_for(pilot, lambda: board.rows[second_id].running, "the second run to start")
             await pilot.press("escape")
             # m on a row that is not running goes to the running model, never leaves keys to the grid.
             grid.move_cursor(row=grid.get_row_index(first.run_id))
@@ -259,7 +276,7 @@ async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
             await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to end")
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
-            assert app.board.rows[second_id].status == "cancelled"
+            assert board.rows[second_id].status == "cancelled"
             outcome = app.last_outcome
             assert outcome is not None and outcome.status == "finished"
             (result,) = outcome.results  # the cancelled run is not a result: a resume redoes it
@@ -307,7 +324,7 @@ async def test_quit_mid_batch_leaves_it_resumable_and_history_resumes_it(tmp_pat
             await pilot.pause(0.3)
             await settle(pilot)
             assert app2.board.resumed and app2.board.status == "finished"
-            assert app2.last_outcome.batch.batch_id == info.batch_id
+            assert ended_outcome(app2).batch.batch_id == info.batch_id
             assert app2.current_mode == "results"
             assert info.batch_id in rendered(app2.screen.query_one("#results-title", Label))
             await pilot.press("5")
@@ -332,6 +349,7 @@ async def test_cancel_batch_key_interrupts_it_and_resume_option_continues_it(tmp
             await pilot.press("r")
             await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
                            "a run to start")
+            assert app.board is not None
             await pilot.press("C")
             await pilot.pause()
             assert type(app.screen).__name__ == "ConfirmScreen"  # one key never drops the runs in flight unasked
@@ -342,11 +360,11 @@ async def test_cancel_batch_key_interrupts_it_and_resume_option_continues_it(tmp
             await wait_for(pilot, lambda: app.last_outcome is not None, "the batch to stop")
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
-            assert app.last_outcome.status == "interrupted"
+            assert ended_outcome(app).status == "interrupted"
             assert app.current_mode == "run" and app.board.status == "interrupted"
             assert [r.status for r in app.board.rows.values()] == ["cancelled"]
             assert "interrupted" in rendered(app.screen.query_one("#run-title", Label))
-        batch_id = app.last_outcome.batch.batch_id
+        batch_id = ended_outcome(app).batch.batch_id
 
         # `benchtui --resume ID` opens straight on the Run screen and finishes the batch.
         scripts["solver"].chunk_delay_s = 0.0
@@ -355,7 +373,9 @@ async def test_cancel_batch_key_interrupts_it_and_resume_option_continues_it(tmp
             await wait_for(pilot, lambda: app2.last_outcome is not None, "the resumed batch to finish")
             await app2.workers.wait_for_complete()
             await pilot.pause(0.3)
-            assert app2.last_outcome.status == "finished" and app2.last_outcome.batch.batch_id == batch_id
+            outcome = ended_outcome(app2)
+            assert outcome.status == "finished" and outcome.batch.batch_id == batch_id
+            assert app2.board is not None
             assert [r.status for r in app2.board.rows.values()] == ["passed"]
     finally:
         server.close()
@@ -425,7 +445,7 @@ async def test_command_palette_and_help(server: ScriptedOllama, tmp_path: Path) 
         await pilot.press("question_mark")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
-        assert "resume it" in app.screen.query_one("#help-text").source
+        assert "resume it" in app.screen.query_one("#help-text", Markdown).source
         await pilot.press("escape")
         await pilot.pause()
         assert app.current_mode == "history" and type(app.screen).__name__ == "HistoryScreen"
@@ -467,7 +487,7 @@ def test_sink_coalesces_updates_and_keeps_discrete_events() -> None:
     assert sorted((u.run_id, u.completion_tokens) for u in updates) == [("a", 499), ("b", 499)]
     assert sink.drain() == []
     sink.emit(RunUpdate("a", "checking", 1, 3, 1, 0, 9, None, 1.0))
-    sink.emit(RunFinished("a", {"status": "passed"}))
+    sink.emit(RunFinished("a", partial({"status": "passed"})))
     assert [u.run_id for u in sink.drain()] == []  # a finished run's stale snapshot is dropped
     assert [type(m) for m in target.messages] == [EngineBatchStarted, EngineRunStarted, EngineLog,
                                                   EngineRunFinished]
@@ -520,7 +540,8 @@ def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
     assert (row.status, row.phase, row.turn, row.prompts, row.elapsed_s) == ("running", "checking", 2, 2, 7.0)
     now[0] += 2.0
     assert board.live_elapsed(row) == 9.0  # still ticking while the check runs
-    board.apply(RunFinished("a", {"status": "passed", "turns": 2, "prompts_sent": 2, "completion_time_s": 9.5}))
+    board.apply(RunFinished("a", partial({"status": "passed", "turns": 2, "prompts_sent": 2,
+                                          "completion_time_s": 9.5})))
     board.apply_updates([update])  # a stale snapshot after the end changes nothing
     assert (row.status, row.elapsed_s) == ("passed", 9.5)
     assert (board.done, board.total, board.passed) == (1, 2, 1)
@@ -528,7 +549,8 @@ def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
 
 def test_board_shows_kept_runs_figures_cancels_queued_runs_at_once_and_marks_the_never_run() -> None:
     board = RunBoard(lambda: 0.0, {"m": "Model M"})
-    kept = {"status": "failed", "turns": 3, "prompts_sent": 3, "completion_tokens": 1536, "completion_time_s": 54.0}
+    kept = partial({"status": "failed", "turns": 3, "prompts_sent": 3, "completion_tokens": 1536,
+                    "completion_time_s": 54.0})
     board.apply(BatchStarted("batch", Path("/x"), (
         PlannedRun("a", "t", "m", 1, done=True, result=kept), PlannedRun("b", "t", "m", 2),
         PlannedRun("c", "t", "m", 3), PlannedRun("d", "t", "m", 4))))
@@ -538,7 +560,8 @@ def test_board_shows_kept_runs_figures_cancels_queued_runs_at_once_and_marks_the
     board.cancel_queued("c")
     assert board.rows["c"].status == "cancelled"
     board.apply(RunStarted("b"))
-    board.apply(RunFinished("b", {"status": "passed", "turns": 1, "prompts_sent": 1, "completion_time_s": 2.0}))
+    board.apply(RunFinished("b", partial({"status": "passed", "turns": 1, "prompts_sent": 1,
+                                          "completion_time_s": 2.0})))
     board.apply(BatchFinished("batch", Path("/x"), "interrupted"))
     assert board.rows["d"].status == "not run"
     assert board.logs[-1].text == "Batch batch interrupted: 2 of 4 run(s) finished, 1 passed, 1 cancelled, 1 not run"

@@ -20,6 +20,7 @@ from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.events import BatchStarted, LogMessage, PlannedRun, RunFinished, RunStarted, RunUpdate
 from benchtui.engine.models import ModelSpec
+from benchtui.engine.results import RunResult, RunStatus
 from benchtui.engine.runner import BatchOptions
 from benchtui.engine.store import Batch, ResultsStore
 
@@ -109,8 +110,9 @@ def make_app(root: Path, **kwargs: Any) -> BenchApp:
                     task_paths=[Path("tasks")], options=BatchOptions(timeout_s=600), **kwargs)
 
 
-def result(task: str, model: str, status: str, time_s: float, prompts: int, interventions: int, tokens: int,
-           tps: float | None, diff: str = "", error: str | None = None) -> dict[str, Any]:
+def result(task: str, model: str, status: RunStatus, time_s: float, prompts: int, interventions: int, tokens: int,
+           tps: float | None, diff: str = "", error: str | None = None) -> RunResult:
+    # Only the keys the screens show: a stored result may lack the others (one from an older benchtui does).
     return {
         "task_id": task, "model": model, "repeat": 1, "status": status, "error": error,
         "error_message": "connection refused" if error else None, "completion_time_s": time_s,
@@ -133,7 +135,7 @@ DIFF = (
 
 
 def crafted_batch(results_root: Path, batch_id: str = BATCH_ID, status: str = "finished",
-                  created: str = "2026-01-01T12:00:00+00:00", runs: list[dict[str, Any]] | None = None,
+                  created: str = "2026-01-01T12:00:00+00:00", runs: list[RunResult] | None = None,
                   planned: int | None = None) -> Batch:
     batch = Batch(results_root / batch_id)
     batch.path.mkdir(parents=True)
