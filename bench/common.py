@@ -67,8 +67,9 @@ def table(figures: Sequence[Figure]) -> str:
         baseline = fmt(f.baseline, f.unit) + (f" ({f.baseline_label})" if f.baseline_label else "")
         result = "info" if f.ok is None else ("PASS" if f.ok else "FAIL")
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f}×"
-        rows.append((f.name, fmt(f.value, f.unit), baseline if f.baseline is not None else "—", ratio, f.target,
-                     result))
+        rows.append(
+            (f.name, fmt(f.value, f.unit), baseline if f.baseline is not None else "—", ratio, f.target, result)
+        )
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -116,8 +117,15 @@ def ollama_model(name: str, url: str) -> ModelSpec:
 
     The scripted server serves any number of requests at once, and says so as a user would (``concurrency``):
     without it the runner assumes Ollama's default of one request at a time."""
-    return ModelSpec(key=f"ollama/{name}", name=name, provider="ollama", display_name=name, base_url=url,
-                     source="ollama", concurrency=SCRIPTED_OLLAMA_CONCURRENCY)
+    return ModelSpec(
+        key=f"ollama/{name}",
+        name=name,
+        provider="ollama",
+        display_name=name,
+        base_url=url,
+        source="ollama",
+        concurrency=SCRIPTED_OLLAMA_CONCURRENCY,
+    )
 
 
 def openai_model(name: str, url: str) -> ModelSpec:

@@ -52,22 +52,31 @@ def raw_true_s(reps: int) -> list[float]:
 
 def measure(quick: bool) -> list[Figure]:
     runs = 50 if quick else 200
-    with tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp, ServerProcess(
-        [{"dialect": "ollama", "models": {"instant": {"reply": EDIT_REPLY}}}]
-    ) as servers:
+    with (
+        tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp,
+        ServerProcess([{"dialect": "ollama", "models": {"instant": {"reply": EDIT_REPLY}}}]) as servers,
+    ):
         root = Path(tmp)
         url = servers.urls[0]
         tasks = load_tasks([make_task(root, check="true")])
         # Warm up: imports, the sandbox probe, the first connection.
         raw_request_s(url, "instant", 5)
         raw_true_s(5)
-        BatchRunner(store=ResultsStore(root / "warm"), tasks=tasks, models=[ollama_model("instant", url)],
-                    options=BatchOptions(repeats=3)).run()
+        BatchRunner(
+            store=ResultsStore(root / "warm"),
+            tasks=tasks,
+            models=[ollama_model("instant", url)],
+            options=BatchOptions(repeats=3),
+        ).run()
         baseline_request = raw_request_s(url, "instant", 40)
         baseline_true = raw_true_s(40)
 
-        runner = BatchRunner(store=ResultsStore(root / "results"), tasks=tasks,
-                             models=[ollama_model("instant", url)], options=BatchOptions(repeats=runs))
+        runner = BatchRunner(
+            store=ResultsStore(root / "results"),
+            tasks=tasks,
+            models=[ollama_model("instant", url)],
+            options=BatchOptions(repeats=runs),
+        )
         started = time.perf_counter()
         outcome = runner.run()
         wall = time.perf_counter() - started
@@ -87,18 +96,44 @@ def measure(quick: bool) -> list[Figure]:
     per_run = wall / runs
     mode = detect_sandbox()
     return [
-        Figure("1a harness overhead per run", median(overhead) * 1000, "ms", raw * 1000,
-               "raw httpx request + `true`", f"≤ {TARGET_MS:g} ms", median(overhead) * 1000 <= TARGET_MS,
-               note=f"median of {runs} serial runs: completion − model − check; instant model in its own process, "
-                    f"`true` check in the {mode} sandbox"),
-        Figure("1b batch wall ÷ runs", per_run * 1000, "ms", work * 1000, "model + check per run",
-               f"≤ baseline + {TARGET_MS:g} ms", per_run * 1000 <= work * 1000 + TARGET_MS,
-               note=f"whole runner.run() of {runs} runs (batch folder, result files, reports) ÷ runs; "
-                    f"benchtui's share: {(per_run - work) * 1000:.1f} ms/run"),
-        Figure("1c model time per request", median(model) * 1000, "ms", median(baseline_request) * 1000,
-               "raw httpx request", "info (providers/)",
-               note="benchtui's provider layer (fresh connection + shared watchdog) vs a bare request"),
-        Figure("1d check time per `true`", median(check) * 1000, "ms", median(baseline_true) * 1000,
-               "raw `true` subprocess", "info (sandbox.py)",
-               note=f"the {mode} sandbox's cost per check, counted as check time, not overhead"),
+        Figure(
+            "1a harness overhead per run",
+            median(overhead) * 1000,
+            "ms",
+            raw * 1000,
+            "raw httpx request + `true`",
+            f"≤ {TARGET_MS:g} ms",
+            median(overhead) * 1000 <= TARGET_MS,
+            note=f"median of {runs} serial runs: completion − model − check; instant model in its own process, "
+            f"`true` check in the {mode} sandbox",
+        ),
+        Figure(
+            "1b batch wall ÷ runs",
+            per_run * 1000,
+            "ms",
+            work * 1000,
+            "model + check per run",
+            f"≤ baseline + {TARGET_MS:g} ms",
+            per_run * 1000 <= work * 1000 + TARGET_MS,
+            note=f"whole runner.run() of {runs} runs (batch folder, result files, reports) ÷ runs; "
+            f"benchtui's share: {(per_run - work) * 1000:.1f} ms/run",
+        ),
+        Figure(
+            "1c model time per request",
+            median(model) * 1000,
+            "ms",
+            median(baseline_request) * 1000,
+            "raw httpx request",
+            "info (providers/)",
+            note="benchtui's provider layer (fresh connection + shared watchdog) vs a bare request",
+        ),
+        Figure(
+            "1d check time per `true`",
+            median(check) * 1000,
+            "ms",
+            median(baseline_true) * 1000,
+            "raw `true` subprocess",
+            "info (sandbox.py)",
+            note=f"the {mode} sandbox's cost per check, counted as check time, not overhead",
+        ),
     ]

@@ -65,12 +65,18 @@ class FinishTimes:
                 self.finished.append(time.perf_counter())
 
 
-def one_batch(root: Path, tasks: list[Task], models: list[ModelSpec], parallel: int, server_s: float,
-              name: str) -> tuple[float, float, float, list[RunResult]]:
+def one_batch(
+    root: Path, tasks: list[Task], models: list[ModelSpec], parallel: int, server_s: float, name: str
+) -> tuple[float, float, float, list[RunResult]]:
     """(wall to the last run, ideal, wall with reports, results) of one 100-run batch."""
     sink = FinishTimes()
-    runner = BatchRunner(store=ResultsStore(root / name), tasks=tasks, models=models,
-                         options=BatchOptions(parallel=parallel, repeats=REPEATS), sink=sink)
+    runner = BatchRunner(
+        store=ResultsStore(root / name),
+        tasks=tasks,
+        models=models,
+        options=BatchOptions(parallel=parallel, repeats=REPEATS),
+        sink=sink,
+    )
     started = time.perf_counter()
     outcome = runner.run()
     total = time.perf_counter() - started
@@ -92,30 +98,45 @@ def measure(quick: bool) -> list[Figure]:
     return figures
 
 
-def _dialect(dialect: str, make_model: Callable[[str, str], ModelSpec], server_s: float,
-             levels: tuple[int, ...]) -> list[Figure]:
+def _dialect(
+    dialect: str, make_model: Callable[[str, str], ModelSpec], server_s: float, levels: tuple[int, ...]
+) -> list[Figure]:
     spec: list[dict[str, Any]] = [
-        {"dialect": dialect,
-         "models": {f"e{e}m{m}": {"reply": EDIT_REPLY, "first_byte_delay_s": server_s} for m in range(count)}}
+        {
+            "dialect": dialect,
+            "models": {f"e{e}m{m}": {"reply": EDIT_REPLY, "first_byte_delay_s": server_s} for m in range(count)},
+        }
         for e, count in enumerate(MODELS_PER_ENDPOINT)
     ]
     figures = []
-    with tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp, ServerProcess(spec) as servers, \
-            sandbox_mode("none"):
+    with (
+        tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp,
+        ServerProcess(spec) as servers,
+        sandbox_mode("none"),
+    ):
         root = Path(tmp)
         tasks = load_tasks([make_task(root, check="true")])
-        models = [make_model(name, url) for entry, url in zip(spec, servers.urls, strict=True)
-                  for name in entry["models"]]
+        models = [
+            make_model(name, url) for entry, url in zip(spec, servers.urls, strict=True) for name in entry["models"]
+        ]
         for parallel in levels:
             wall, ideal, total, results = one_batch(root, tasks, models, parallel, server_s, f"{dialect}{parallel}")
             times = [run_times(r) for r in results]
             check = median([c for _, _, c in times])
             model = median([m for _, m, _ in times])
             local = dialect == "ollama"
-            figures.append(Figure(
-                f"2{'e' if local else ''} batch wall, parallel={parallel}{', Ollama' if local else ''}", wall, "s",
-                ideal, "ideal", f"≤ {TARGET:g}× ideal", wall / ideal <= TARGET,
-                note=f"100 runs on 4 {'Ollama' if local else 'OpenAI-compatible'} endpoints (48/32/16/4 runs), "
-                     f"{server_s * 1000:.0f} ms of server time per request; per run: model time "
-                     f"{model * 1000:.0f} ms, check {check * 1000:.1f} ms; with reports {total:.2f} s"))
+            figures.append(
+                Figure(
+                    f"2{'e' if local else ''} batch wall, parallel={parallel}{', Ollama' if local else ''}",
+                    wall,
+                    "s",
+                    ideal,
+                    "ideal",
+                    f"≤ {TARGET:g}× ideal",
+                    wall / ideal <= TARGET,
+                    note=f"100 runs on 4 {'Ollama' if local else 'OpenAI-compatible'} endpoints (48/32/16/4 runs), "
+                    f"{server_s * 1000:.0f} ms of server time per request; per run: model time "
+                    f"{model * 1000:.0f} ms, check {check * 1000:.1f} ms; with reports {total:.2f} s",
+                )
+            )
     return figures

@@ -35,14 +35,18 @@ def run_section(name: str, quick: bool) -> list[Figure]:
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"section {name} failed (exit {done.returncode})")
-    return [Figure(**f) for f in json.loads(lines[-1][len(MARK):])]
+    return [Figure(**f) for f in json.loads(lines[-1][len(MARK) :])]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and repetitions (about a minute)")
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help=f"run only these sections (repeat or comma-separate): {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only these sections (repeat or comma-separate): {', '.join(SECTIONS)}",
+    )
     parser.add_argument("--section", help=argparse.SUPPRESS)  # internal: measure one section, print JSON
     args = parser.parse_args(argv)
     if args.section:
@@ -53,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         parser.error(f"unknown section(s): {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
-    print(f"benchtui benchmark{' (quick)' if args.quick else ''}: Python {platform.python_version()}, "
-          f"{platform.machine()}, {load()}", flush=True)
+    print(
+        f"benchtui benchmark{' (quick)' if args.quick else ''}: Python {platform.python_version()}, "
+        f"{platform.machine()}, {load()}",
+        flush=True,
+    )
     figures: list[Figure] = []
     failed_sections = []
     started = time.perf_counter()

@@ -80,23 +80,31 @@ def measure(quick: bool) -> list[Figure]:
     scale = FULL_RUNS / runs
     label = f" (extrapolated to {FULL_RUNS:,} from {runs:,} runs)" if scale != 1 else ""
     tag = " [extrapolated]" if scale != 1 else ""
-    spec = [{"dialect": "ollama", "models": {f"s{e}m{m}": {"reply": EDIT_REPLY} for m in range(MODELS // 2)}}
-            for e in range(2)]
-    with tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp, ServerProcess(spec) as servers, \
-            sandbox_mode("none"):
+    spec = [
+        {"dialect": "ollama", "models": {f"s{e}m{m}": {"reply": EDIT_REPLY} for m in range(MODELS // 2)}}
+        for e in range(2)
+    ]
+    with (
+        tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp,
+        ServerProcess(spec) as servers,
+        sandbox_mode("none"),
+    ):
         root = Path(tmp)
         tasks = load_tasks([make_task(root / "tasks", f"t{n}") for n in range(TASKS)])
-        models = [ollama_model(name, url) for entry, url in zip(spec, servers.urls, strict=True)
-                  for name in entry["models"]]
+        models = [
+            ollama_model(name, url) for entry, url in zip(spec, servers.urls, strict=True) for name in entry["models"]
+        ]
         options = BatchOptions(parallel=4, repeats=repeats)
         # Warm-up: every import, the first connections, the first reports.
-        BatchRunner(store=ResultsStore(root / "warm"), tasks=tasks, models=models,
-                    options=BatchOptions(parallel=4, repeats=1)).run()
+        BatchRunner(
+            store=ResultsStore(root / "warm"), tasks=tasks, models=models, options=BatchOptions(parallel=4, repeats=1)
+        ).run()
         gc.collect()
         before = rss_mb()
         sink = FinishTimes()
-        runner = BatchRunner(store=ResultsStore(root / "results"), tasks=tasks, models=models, options=options,
-                             sink=sink)
+        runner = BatchRunner(
+            store=ResultsStore(root / "results"), tasks=tasks, models=models, options=options, sink=sink
+        )
         with RssSampler() as sampler:
             started = time.perf_counter()
             outcome = runner.run()
@@ -123,21 +131,49 @@ def measure(quick: bool) -> list[Figure]:
         report_growth *= scale
     growth = runs_growth + report_growth
     return [
-        Figure(f"5a RSS growth, {FULL_RUNS:,} runs (to the last run){tag}", runs_growth, "MB", data_mb * scale,
-               "results on disk", f"≤ {RSS_TARGET_MB:g} MB", runs_growth <= RSS_TARGET_MB,
-               note=f"before {before:.0f} MB, peak until the last run finished "
-                    f"{sampler.peak(until=finished[-1]):.0f} MB{label}; "
-                    f"{runs:,} runs in {total:.0f} s ({total / runs * 1000:.1f} ms/run, sandbox 'none')"),
-        Figure(f"5b RSS growth, {FULL_RUNS:,}-run batch with its reports{tag}", growth, "MB", data_mb * scale,
-               "results on disk", f"≤ {RSS_TARGET_MB:g} MB", growth <= RSS_TARGET_MB,
-               note=f"peak during runner.run() {sampler.peak():.0f} MB (the reports are written at its end), "
-                    f"after it {after:.0f} MB{label}"),
-        Figure("5c time per run, last 10 % ÷ first 10 %", last / first, "×", None, "", f"≤ {PACE_TARGET:g}×",
-               last / first <= PACE_TARGET,
-               note=f"first {tenth:,} runs {first * 1000:.1f} ms/run, last {tenth:,} {last * 1000:.1f} ms/run"),
-        Figure(f"5d reports for {FULL_RUNS:,} runs{tag}", report_s * scale, "s", floor_s * scale,
-               "parse result files + one JSON", f"≤ {REPORT_TARGET_S:g} s", report_s * scale <= REPORT_TARGET_S,
-               note=f"write_reports(): JSON + CSV + HTML, median of {reps}{label}"),
+        Figure(
+            f"5a RSS growth, {FULL_RUNS:,} runs (to the last run){tag}",
+            runs_growth,
+            "MB",
+            data_mb * scale,
+            "results on disk",
+            f"≤ {RSS_TARGET_MB:g} MB",
+            runs_growth <= RSS_TARGET_MB,
+            note=f"before {before:.0f} MB, peak until the last run finished "
+            f"{sampler.peak(until=finished[-1]):.0f} MB{label}; "
+            f"{runs:,} runs in {total:.0f} s ({total / runs * 1000:.1f} ms/run, sandbox 'none')",
+        ),
+        Figure(
+            f"5b RSS growth, {FULL_RUNS:,}-run batch with its reports{tag}",
+            growth,
+            "MB",
+            data_mb * scale,
+            "results on disk",
+            f"≤ {RSS_TARGET_MB:g} MB",
+            growth <= RSS_TARGET_MB,
+            note=f"peak during runner.run() {sampler.peak():.0f} MB (the reports are written at its end), "
+            f"after it {after:.0f} MB{label}",
+        ),
+        Figure(
+            "5c time per run, last 10 % ÷ first 10 %",
+            last / first,
+            "×",
+            None,
+            "",
+            f"≤ {PACE_TARGET:g}×",
+            last / first <= PACE_TARGET,
+            note=f"first {tenth:,} runs {first * 1000:.1f} ms/run, last {tenth:,} {last * 1000:.1f} ms/run",
+        ),
+        Figure(
+            f"5d reports for {FULL_RUNS:,} runs{tag}",
+            report_s * scale,
+            "s",
+            floor_s * scale,
+            "parse result files + one JSON",
+            f"≤ {REPORT_TARGET_S:g} s",
+            report_s * scale <= REPORT_TARGET_S,
+            note=f"write_reports(): JSON + CSV + HTML, median of {reps}{label}",
+        ),
     ]
 
 

@@ -27,9 +27,12 @@ def _build(spec: list[dict[str, Any]]) -> list[Any]:
     for entry in spec:
         cls = ScriptedOllama if entry.get("dialect", "ollama") == "ollama" else ScriptedOpenAI
         scripts = {
-            name: Script(fixed(s["reply"]), chunk_size=int(s.get("chunk_size", 1 << 20)),
-                         chunk_delay_s=float(s.get("chunk_delay_s", 0.0)),
-                         first_byte_delay_s=float(s.get("first_byte_delay_s", 0.0)))
+            name: Script(
+                fixed(s["reply"]),
+                chunk_size=int(s.get("chunk_size", 1 << 20)),
+                chunk_delay_s=float(s.get("chunk_delay_s", 0.0)),
+                first_byte_delay_s=float(s.get("first_byte_delay_s", 0.0)),
+            )
             for name, s in entry["models"].items()
         }
         server = cls(scripts)
@@ -54,7 +57,10 @@ class ServerProcess:
 
     def __init__(self, spec: list[dict[str, Any]]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.servers"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "bench.servers"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -34,20 +34,27 @@ def run_s(argv: list[str], env: dict[str, str], expect: int) -> float:
 
 
 def imports_textual(argv: list[str], env: dict[str, str]) -> bool:
-    done = subprocess.run([PYTHON, "-X", "importtime", *argv], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [PYTHON, "-X", "importtime", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     return any(line.rsplit("|", 1)[-1].strip().split(".")[0] == "textual" for line in done.stderr.splitlines())
 
 
 def measure(quick: bool) -> list[Figure]:
     reps = 7 if quick else 15
-    with tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp, ServerProcess(
-        [{"dialect": "ollama", "models": {"instant": {"reply": "ok"}}}]
-    ) as servers:
+    with (
+        tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp,
+        ServerProcess([{"dialect": "ollama", "models": {"instant": {"reply": "ok"}}}]) as servers,
+    ):
         config = Path(tmp) / "models_config.yaml"
         config.write_text("models: []\nembedded:\n  enabled: false\n")
-        env = {**os.environ, "BENCHTUI_CONFIG": str(config), "BENCHTUI_DATA_DIR": str(Path(tmp) / "data"),
-               "OLLAMA_HOST": servers.urls[0], "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            "BENCHTUI_CONFIG": str(config),
+            "BENCHTUI_DATA_DIR": str(Path(tmp) / "data"),
+            "OLLAMA_HOST": servers.urls[0],
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         commands = {
             "pass": ([PYTHON, "-c", "pass"], 0),
             "help": ([BENCHTUI, "--help"], 0),
@@ -64,11 +71,25 @@ def measure(quick: bool) -> list[Figure]:
     base = median(times["pass"]) * 1000
     help_ms, no_ui_ms = median(times["help"]) * 1000, median(times["no-ui"]) * 1000
     return [
-        Figure("4a `benchtui --help` start-up", help_ms, "ms", base, "python -c pass", f"≤ {HELP_TARGET_MS:g} ms",
-               help_ms <= HELP_TARGET_MS and not textual_help,
-               note=f"median of {reps}; Textual imported: {'YES' if textual_help else 'no'}"),
-        Figure("4b `benchtui --no-ui` start-up", no_ui_ms, "ms", base, "python -c pass",
-               "Textual not imported", not textual_no_ui,
-               note=f"median of {reps}; to the point a batch would start (config, Ollama discovery); "
-                    f"Textual imported: {'YES' if textual_no_ui else 'no'}"),
+        Figure(
+            "4a `benchtui --help` start-up",
+            help_ms,
+            "ms",
+            base,
+            "python -c pass",
+            f"≤ {HELP_TARGET_MS:g} ms",
+            help_ms <= HELP_TARGET_MS and not textual_help,
+            note=f"median of {reps}; Textual imported: {'YES' if textual_help else 'no'}",
+        ),
+        Figure(
+            "4b `benchtui --no-ui` start-up",
+            no_ui_ms,
+            "ms",
+            base,
+            "python -c pass",
+            "Textual not imported",
+            not textual_no_ui,
+            note=f"median of {reps}; to the point a batch would start (config, Ollama discovery); "
+            f"Textual imported: {'YES' if textual_no_ui else 'no'}",
+        ),
     ]

@@ -69,8 +69,13 @@ def cpu_per_s(window_s: float) -> float:
 def engine_only(root: Path, tasks: list[Any], url: str, window_s: float) -> float:
     """CPU-s per s of the engine streaming 50 runs with no UI."""
     sink = Streaming()
-    runner = BatchRunner(store=ResultsStore(root / "engine-only"), tasks=tasks, models=[ollama_model("stream", url)],
-                         options=BatchOptions(parallel=RUNS, repeats=RUNS, timeout_s=600), sink=sink)
+    runner = BatchRunner(
+        store=ResultsStore(root / "engine-only"),
+        tasks=tasks,
+        models=[ollama_model("stream", url)],
+        options=BatchOptions(parallel=RUNS, repeats=RUNS, timeout_s=600),
+        sink=sink,
+    )
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     try:
@@ -96,8 +101,12 @@ async def key_latencies(app: Any, pilot: Any, presses: int) -> list[float]:
 
     def display(screen: Any, renderable: Any) -> None:
         original(screen, renderable)
-        if renderable is not None and frames["expect"] is not None and frames["at"] is None \
-                and grid.cursor_row == frames["expect"]:
+        if (
+            renderable is not None
+            and frames["expect"] is not None
+            and frames["at"] is None
+            and grid.cursor_row == frames["expect"]
+        ):
             frames["at"] = time.perf_counter()
 
     app._display = display
@@ -127,12 +136,19 @@ async def with_tui(root: Path, task_path: Path, url: str, window_s: float, press
     from benchtui.engine.discovery import discover
 
     # The scripted server serves every run at once; without saying so the runner sends Ollama one at a time.
-    config = ModelsConfig(path=None, ollama_host=url, embedded_enabled=False,
-                          ollama_concurrency=SCRIPTED_OLLAMA_CONCURRENCY)
+    config = ModelsConfig(
+        path=None, ollama_host=url, embedded_enabled=False, ollama_concurrency=SCRIPTED_OLLAMA_CONCURRENCY
+    )
     catalog = discover(config, embedded=False)
-    app = BenchApp(config=config, catalog=catalog, store=ResultsStore(root / "tui"), task_paths=[task_path],
-                   options=BatchOptions(parallel=RUNS, repeats=RUNS, timeout_s=600), marked_tasks=["bench"],
-                   selected_models=["ollama/stream"])
+    app = BenchApp(
+        config=config,
+        catalog=catalog,
+        store=ResultsStore(root / "tui"),
+        task_paths=[task_path],
+        options=BatchOptions(parallel=RUNS, repeats=RUNS, timeout_s=600),
+        marked_tasks=["bench"],
+        selected_models=["ollama/stream"],
+    )
     figures: dict[str, Any] = {}
     async with app.run_test(size=SIZE) as pilot:
         app.action_start_batch()
@@ -165,10 +181,17 @@ async def with_tui(root: Path, task_path: Path, url: str, window_s: float, press
 def measure(quick: bool) -> list[Figure]:
     window_s = 2.0 if quick else 4.0
     presses = 10 if quick else 24
-    with tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp, ServerProcess(
-        [{"dialect": "ollama", "models": {"stream": {"reply": REPLY, "chunk_size": CHUNK,
-                                                     "chunk_delay_s": CHUNK_DELAY_S}}}]
-    ) as servers:
+    with (
+        tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp,
+        ServerProcess(
+            [
+                {
+                    "dialect": "ollama",
+                    "models": {"stream": {"reply": REPLY, "chunk_size": CHUNK, "chunk_delay_s": CHUNK_DELAY_S}},
+                }
+            ]
+        ) as servers,
+    ):
         root = Path(tmp)
         task_path = make_task(root, check="true")
         tasks = load_tasks([task_path])
@@ -179,12 +202,26 @@ def measure(quick: bool) -> list[Figure]:
     ui_share = tui["cpu"] - engine_cpu
     rate = RUNS / CHUNK_DELAY_S
     return [
-        Figure("3a key → screen, 50 runs streaming", median(busy), "ms", median(idle), "same key, batch stopped",
-               f"≤ {LATENCY_TARGET_MS:g} ms", median(busy) <= LATENCY_TARGET_MS,
-               note=f"median of {presses} presses (p95 {percentile(busy, 95):.1f} ms, max {max(busy):.1f} ms); "
-                    f"{tui['streaming_at_end']} runs still streaming after the CPU window, "
-                    f"{tui['streaming_after_keys']} after the key presses"),
-        Figure("3b process CPU, TUI + engine", tui["cpu"], "cpu", engine_cpu, "engine alone, no UI", "info",
-               note=f"{RUNS} runs × {1 / CHUNK_DELAY_S:g} chunks/s = {rate:g} NDJSON lines/s; "
-                    f"the UI's own share: {ui_share:.2f} CPU-s/s over a {window_s:g} s window"),
+        Figure(
+            "3a key → screen, 50 runs streaming",
+            median(busy),
+            "ms",
+            median(idle),
+            "same key, batch stopped",
+            f"≤ {LATENCY_TARGET_MS:g} ms",
+            median(busy) <= LATENCY_TARGET_MS,
+            note=f"median of {presses} presses (p95 {percentile(busy, 95):.1f} ms, max {max(busy):.1f} ms); "
+            f"{tui['streaming_at_end']} runs still streaming after the CPU window, "
+            f"{tui['streaming_after_keys']} after the key presses",
+        ),
+        Figure(
+            "3b process CPU, TUI + engine",
+            tui["cpu"],
+            "cpu",
+            engine_cpu,
+            "engine alone, no UI",
+            "info",
+            note=f"{RUNS} runs × {1 / CHUNK_DELAY_S:g} chunks/s = {rate:g} NDJSON lines/s; "
+            f"the UI's own share: {ui_share:.2f} CPU-s/s over a {window_s:g} s window",
+        ),
     ]

@@ -71,7 +71,10 @@ class BenchApp(App[None]):
     TITLE = "benchtui"
     # One screen per mode, each built with the session (``add_mode`` in ``__init__``).
     SCREENS_BY_MODE: ClassVar[dict[str, type[BenchScreen]]] = {
-        "tasks": TasksScreen, "models": ModelsScreen, "run": RunScreen, "results": ResultsScreen,
+        "tasks": TasksScreen,
+        "models": ModelsScreen,
+        "run": RunScreen,
+        "results": ResultsScreen,
         "history": HistoryScreen,
     }
     DEFAULT_MODE = "tasks"
@@ -104,9 +107,16 @@ class BenchApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self.session = Session(config=config, catalog=catalog, store=store, library=load_library(task_paths, tasks),
-                               options=options, marked_tasks=marked_tasks, selected_models=selected_models,
-                               clock=clock)
+        self.session = Session(
+            config=config,
+            catalog=catalog,
+            store=store,
+            library=load_library(task_paths, tasks),
+            options=options,
+            marked_tasks=marked_tasks,
+            selected_models=selected_models,
+            clock=clock,
+        )
         for mode, screen in self.SCREENS_BY_MODE.items():
             self.add_mode(mode, partial(screen, self.session))
         self.sink: TuiSink | None = None
@@ -173,8 +183,9 @@ class BenchApp(App[None]):
             return
         for note in skipped:
             self.notify(note, severity="warning", markup=False)
-        self.start_runner(new_batch(session.store, session.config, session.catalog, tasks, models,
-                                    session.batch_options))
+        self.start_runner(
+            new_batch(session.store, session.config, session.catalog, tasks, models, session.batch_options)
+        )
 
     def action_mark_all_tasks(self) -> None:
         self.session.mark_all_tasks()
@@ -243,14 +254,22 @@ class BenchApp(App[None]):
                 return
             session.runner.cancel.set()
             if session.board is not None:
-                session.board.log("warning", "Cancelling the batch: runs in flight stop, finished runs are kept "
-                                  "(resume it from History)")
+                session.board.log(
+                    "warning",
+                    "Cancelling the batch: runs in flight stop, finished runs are kept (resume it from History)",
+                )
             self.refresh_progress()
 
         # One capital letter must not throw away the runs in flight: ask, as quitting does.
-        self.push_screen(ConfirmScreen("Cancel the batch?\nRuns in flight stop; finished runs are kept and the "
-                                       "batch can be resumed from History.", yes="Cancel batch", no="Keep running"),
-                         answer)
+        self.push_screen(
+            ConfirmScreen(
+                "Cancel the batch?\nRuns in flight stop; finished runs are kept and the "
+                "batch can be resumed from History.",
+                yes="Cancel batch",
+                no="Keep running",
+            ),
+            answer,
+        )
 
     async def action_quit(self) -> None:
         session = self.session
@@ -271,9 +290,15 @@ class BenchApp(App[None]):
             session.runner.cancel.set()
             self.notify("Stopping the batch; benchtui quits once its results are written")
 
-        self.push_screen(ConfirmScreen("A batch is running. Stop it and quit?\nFinished runs are kept; resume it "
-                                       "later from History or with --resume.", yes="Stop and quit", no="Keep running"),
-                         answer)
+        self.push_screen(
+            ConfirmScreen(
+                "A batch is running. Stop it and quit?\nFinished runs are kept; resume it "
+                "later from History or with --resume.",
+                yes="Stop and quit",
+                no="Keep running",
+            ),
+            answer,
+        )
 
     # Steering the running batch
 
@@ -312,8 +337,9 @@ class BenchApp(App[None]):
             self.notify("A batch is already running", severity="warning")
             return
         try:
-            runner, notes = resume_batch(session.store, session.config, session.catalog, batch_id,
-                                         session.batch_options.parallel)
+            runner, notes = resume_batch(
+                session.store, session.config, session.catalog, batch_id, session.batch_options.parallel
+            )
         except InputError as exc:
             self.notify(str(exc), title="Cannot resume", severity="error", markup=False)
             return
@@ -370,8 +396,11 @@ class BenchApp(App[None]):
                 screen.sync()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "batch" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR,
-                                                                 WorkerState.CANCELLED):
+        if event.worker.group != "batch" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
             return
         self.refresh_progress()
         self._ticker.pause()
@@ -398,8 +427,11 @@ class BenchApp(App[None]):
                 self.switch_mode("results")
             self._refresh_mode("results")
         else:
-            self.notify(f"Batch {outcome.batch.batch_id} {outcome.status}: resume it from History",
-                        severity="warning", markup=False)
+            self.notify(
+                f"Batch {outcome.batch.batch_id} {outcome.status}: resume it from History",
+                severity="warning",
+                markup=False,
+            )
 
     # Screens
 

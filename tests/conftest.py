@@ -44,8 +44,7 @@ def find_tool(name: str) -> str | None:
 
 def missing_tool_reason(*names: str) -> str:
     """The skip reason for missing programs: their names first, then how to install them."""
-    return "; ".join(f"{name} is not installed (Debian: apt-get install {_PACKAGES.get(name, name)})"
-                     for name in names)
+    return "; ".join(f"{name} is not installed (Debian: apt-get install {_PACKAGES.get(name, name)})" for name in names)
 
 
 def requires_tool(*names: str) -> pytest.MarkDecorator:

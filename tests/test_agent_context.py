@@ -26,9 +26,11 @@ def counter_task(folder: Path, *, padding: str = PADDING, max_turns: int = 6) ->
     (folder / "ws").mkdir(parents=True)
     (folder / "ws" / "counter.py").write_text(f"{padding}VALUE = 0\n")
     task = folder / "counter.md"
-    task.write_text(f"---\nid: counter\ntitle: Count\ndifficulty: easy\nworkspace: ws/\n"
-                    f"check: grep -q DONE counter.py\nmax_turns: {max_turns}\ntimeout: 120\n---\n"
-                    "Set VALUE in counter.py to DONE.\n")
+    task.write_text(
+        f"---\nid: counter\ntitle: Count\ndifficulty: easy\nworkspace: ws/\n"
+        f"check: grep -q DONE counter.py\nmax_turns: {max_turns}\ntimeout: 120\n---\n"
+        "Set VALUE in counter.py to DONE.\n"
+    )
     return task
 
 
@@ -39,15 +41,23 @@ def stepping_reply() -> Any:
     def reply(messages: list[dict[str, Any]]) -> str:
         n = state["n"]
         state["n"] += 1
-        return ("I will increase the value step by step, which is surely what the task means. " * 4
-                + f"\n\ncounter.py\n```\n<<<<<<< SEARCH\nVALUE = {n}\n=======\nVALUE = {n + 1}\n>>>>>>> REPLACE\n```\n")
+        return (
+            "I will increase the value step by step, which is surely what the task means. " * 4
+            + f"\n\ncounter.py\n```\n<<<<<<< SEARCH\nVALUE = {n}\n=======\nVALUE = {n + 1}\n>>>>>>> REPLACE\n```\n"
+        )
 
     return reply
 
 
 def ollama_spec(server: ScriptedOllama, **settings: Any) -> ModelSpec:
-    return ModelSpec(key="ollama/m", name="m", provider="ollama", display_name="m", base_url=server.url,
-                     settings=MappingProxyType(settings))
+    return ModelSpec(
+        key="ollama/m",
+        name="m",
+        provider="ollama",
+        display_name="m",
+        base_url=server.url,
+        settings=MappingProxyType(settings),
+    )
 
 
 def server_tokens(body: dict[str, Any]) -> int:
@@ -118,8 +128,15 @@ def test_a_whole_file_reply_cut_off_by_the_token_limit_is_not_written_and_the_mo
     task = load_task(task_md)
     cut = "counter.py\n```python\ndef keep_me():\n    return 1\n\n\nVALUE = DO"
     with ScriptedOpenAI({"m": Script(fixed(cut), finish_reason="length")}) as server:
-        spec = ModelSpec(key="m", name="m", provider="openai", display_name="m", base_url=f"{server.url}/v1",
-                         edit_format="whole", settings=MappingProxyType({"max_tokens": 30}))
+        spec = ModelSpec(
+            key="m",
+            name="m",
+            provider="openai",
+            display_name="m",
+            base_url=f"{server.url}/v1",
+            edit_format="whole",
+            settings=MappingProxyType({"max_tokens": 30}),
+        )
         result, transcript = run_task(task, spec, make_provider(spec))
         bodies = server.bodies_snapshot()["m"]
     assert result["files_modified"] == 0 and result["diff"] == ""
@@ -135,9 +152,23 @@ def test_a_feedback_loses_exactly_its_file_dump_wherever_it_stands() -> None:
 
     files = [("a.py", "x = 1\n\n\ny = 2\n")]
     for check_output in ("E   assert 1 == 2", None):
-        feedback = prompts.feedback_prompt(check_output=check_output, edit_failures=[], no_edits=False,
-                                           changed_files=files, hint="try y", human_messages=[], edit_format="diff")
+        feedback = prompts.feedback_prompt(
+            check_output=check_output,
+            edit_failures=[],
+            no_edits=False,
+            changed_files=files,
+            hint="try y",
+            human_messages=[],
+            edit_format="diff",
+        )
         slim = prompts.without_files(feedback, files)
         assert "y = 2" in feedback and "y = 2" not in slim and "The files now look like this" not in slim
-        assert slim == prompts.feedback_prompt(check_output=check_output, edit_failures=[], no_edits=False,
-                                               changed_files=[], hint="try y", human_messages=[], edit_format="diff")
+        assert slim == prompts.feedback_prompt(
+            check_output=check_output,
+            edit_failures=[],
+            no_edits=False,
+            changed_files=[],
+            hint="try y",
+            human_messages=[],
+            edit_format="diff",
+        )

@@ -10,11 +10,24 @@ from typing import Any
 from tests.conftest import REPO
 
 ENGINE_MODULES = [
-    "benchtui.engine.contestants", "benchtui.engine.runner", "benchtui.engine.store", "benchtui.engine.discovery",
-    "benchtui.engine.reports", "benchtui.engine.rankings", "benchtui.engine.metrics", "benchtui.engine.batches",
-    "benchtui.engine.validate", "benchtui.cli", "benchtui.cli.common", "benchtui.cli.headless",
-    "benchtui.cli.commands", "benchtui.paths", "benchtui.present.board", "benchtui.present.format",
-    "benchtui.present.options", "benchtui.present.exits",
+    "benchtui.engine.contestants",
+    "benchtui.engine.runner",
+    "benchtui.engine.store",
+    "benchtui.engine.discovery",
+    "benchtui.engine.reports",
+    "benchtui.engine.rankings",
+    "benchtui.engine.metrics",
+    "benchtui.engine.batches",
+    "benchtui.engine.validate",
+    "benchtui.cli",
+    "benchtui.cli.common",
+    "benchtui.cli.headless",
+    "benchtui.cli.commands",
+    "benchtui.paths",
+    "benchtui.present.board",
+    "benchtui.present.format",
+    "benchtui.present.options",
+    "benchtui.present.exits",
 ]
 TOLERATED_CYCLES: list[set[str]] = []  # none left: the screens get the Session, never the app
 
@@ -122,8 +135,9 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_finds_nothing() -> None:
-    result = subprocess.run([_tool("ruff"), "check", "benchtui", "tests", "bench"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [_tool("ruff"), "check", "benchtui", "tests", "bench"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -98,7 +98,8 @@ def test_tap_is_summarised_as_the_failing_tests_with_their_assertion_messages() 
 
 def test_a_long_tap_summary_keeps_the_first_failures_and_counts_the_rest() -> None:
     many = "TAP version 13\n" + "".join(
-        f"# Subtest: t{i}\nnot ok {i} - t{i}\n  ---\n  error: |-\n    wrong {i}\n  ...\n" for i in range(1, 31))
+        f"# Subtest: t{i}\nnot ok {i} - t{i}\n  ---\n  error: |-\n    wrong {i}\n  ...\n" for i in range(1, 31)
+    )
     lines = tail(many, lines=10).splitlines()
     assert len(lines) <= 10 and lines[1:3] == ["✗ t1", "    wrong 1"]
     assert lines[-1].startswith("… and ") and lines[-1].endswith("more failing test(s)")
@@ -120,16 +121,25 @@ def test_a_failing_javascript_check_feeds_back_which_tests_failed_and_why(
 
 
 def _task(root: Path, solution: str, check: str = "python -m pytest -q -p no:cacheprovider") -> Path:
-    for folder, files in (("ws", {"calc.py": "def add(a, b):\n    return a - b\n"}),
-                          ("ws.check", {"test_calc.py": "from calc import add\n\n\ndef test_add():\n"
-                                        "    assert add(2, 3) == 5, 'add must add: ' + 'x' * 150\n"}),
-                          ("ws.solution", {"calc.py": solution})):
+    for folder, files in (
+        ("ws", {"calc.py": "def add(a, b):\n    return a - b\n"}),
+        (
+            "ws.check",
+            {
+                "test_calc.py": "from calc import add\n\n\ndef test_add():\n"
+                "    assert add(2, 3) == 5, 'add must add: ' + 'x' * 150\n"
+            },
+        ),
+        ("ws.solution", {"calc.py": solution}),
+    ):
         (root / folder).mkdir(parents=True)
         for name, text in files.items():
             (root / folder / name).write_text(text)
     task = root / "t.md"
-    task.write_text("---\nid: calc\ndifficulty: easy\nworkspace: ws/\ncheck_files: ws.check/\n"
-                    f"solution: ws.solution/\ncheck: {json.dumps(check)}\ntimeout: 60\n---\nMake add add.\n")
+    task.write_text(
+        "---\nid: calc\ndifficulty: easy\nworkspace: ws/\ncheck_files: ws.check/\n"
+        f"solution: ws.solution/\ncheck: {json.dumps(check)}\ntimeout: 60\n---\nMake add add.\n"
+    )
     return task
 
 
@@ -147,14 +157,26 @@ def test_validate_shows_why_a_solution_fails_whole_and_names_no_deleted_temp_fol
 
 
 def test_failure_excerpt_keeps_assertions_failed_tests_and_the_last_line() -> None:
-    pytest_output = "\n".join([
-        "F.", "    def test_x():", ">       assert f() == 2", "E       assert 1 == 2", "E        +  where 1 = f()",
-        "test_a.py:3: AssertionError", "=== short test summary info ===",
-        *(f"FAILED test_a.py::test_{i} - assert 1 == 2" for i in range(6)), "6 failed, 1 passed in 0.1s"])
+    pytest_output = "\n".join(
+        [
+            "F.",
+            "    def test_x():",
+            ">       assert f() == 2",
+            "E       assert 1 == 2",
+            "E        +  where 1 = f()",
+            "test_a.py:3: AssertionError",
+            "=== short test summary info ===",
+            *(f"FAILED test_a.py::test_{i} - assert 1 == 2" for i in range(6)),
+            "6 failed, 1 passed in 0.1s",
+        ]
+    )
     assert failure_excerpt(pytest_output) == [
-        "E       assert 1 == 2", "E        +  where 1 = f()",
-        *(f"FAILED test_a.py::test_{i} - assert 1 == 2" for i in range(4)), "… and 2 more failed",
-        "6 failed, 1 passed in 0.1s"]
+        "E       assert 1 == 2",
+        "E        +  where 1 = f()",
+        *(f"FAILED test_a.py::test_{i} - assert 1 == 2" for i in range(4)),
+        "… and 2 more failed",
+        "6 failed, 1 passed in 0.1s",
+    ]
     assert failure_excerpt("make: *** [check] Error 2\ndone") == ["make: *** [check] Error 2", "done"]
     assert failure_excerpt("") == ["(the check printed nothing)"]
 
@@ -164,8 +186,13 @@ def test_check_output_names_workspace_paths_not_the_deleted_temp_copy(tmp_path: 
     from benchtui.engine.tasks import load_task
     from benchtui.engine.workspace import Workspace
 
-    task = load_task(_task(tmp_path, "def add(a, b):\n    return a + b\n",
-                           check="python -c \"import os, sys; sys.exit(os.getcwd() + '/calc.py: broken')\""))
+    task = load_task(
+        _task(
+            tmp_path,
+            "def add(a, b):\n    return a + b\n",
+            check="python -c \"import os, sys; sys.exit(os.getcwd() + '/calc.py: broken')\"",
+        )
+    )
     with Workspace(task) as workspace:
         outcome = workspace.run_check(30)
     assert not outcome.passed and outcome.output.strip() == "calc.py: broken"

@@ -21,8 +21,9 @@ def quick_tasks(root: Path) -> Path:
     (root / "ws").mkdir(parents=True)
     (root / "ws" / "a.txt").write_text("x\n")
     for name, level in (("a_hard", "hard"), ("b_smoke", "smoke"), ("c_easy", "easy")):
-        (root / f"{name}.md").write_text(f"---\nid: {name}\ndifficulty: {level}\nworkspace: ws/\n"
-                                         "check: 'true'\n---\nDo it.\n")
+        (root / f"{name}.md").write_text(
+            f"---\nid: {name}\ndifficulty: {level}\nworkspace: ws/\ncheck: 'true'\n---\nDo it.\n"
+        )
     return root
 
 

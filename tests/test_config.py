@@ -72,8 +72,11 @@ def test_retry_section_sets_the_one_retry_policy(tmp_path: Path) -> None:
 
 
 def test_a_vendor_api_without_a_key_is_unavailable_with_the_reason(tmp_path: Path) -> None:
-    path = write_config(tmp_path / "c.yaml", "models:\n  - name: gpt-4o\n    provider: openai\n"
-                        "  - name: local\n    provider: openai\n    base_url: http://127.0.0.1:8080/v1\n")
+    path = write_config(
+        tmp_path / "c.yaml",
+        "models:\n  - name: gpt-4o\n    provider: openai\n"
+        "  - name: local\n    provider: openai\n    base_url: http://127.0.0.1:8080/v1\n",
+    )
     gpt, local = load_config(path).models
     assert not gpt.available and gpt.unavailable_reason == "no api_key (set api_key: ${OPENAI_API_KEY})"
     assert local.available
@@ -128,11 +131,19 @@ def test_embedded_entries_name_their_model_and_server_settings(tmp_path: Path) -
     diff, hot, qwen = config.models
     # The name of a built-in contestant: its model and edit format, unless the entry says otherwise.
     assert (diff.key, diff.name, diff.provider, diff.edit_format) == (
-        "smollm2-135m-diff", "smollm2-135m", "embedded", "diff")
+        "smollm2-135m-diff",
+        "smollm2-135m",
+        "embedded",
+        "diff",
+    )
     # The model's measured settings, then the file's defaults (not Ollama's num_ctx), then the entry's.
     assert dict(diff.settings) == {"temperature": 0.1, "max_tokens": 300, "seed": 42}
-    assert (hot.key, hot.name, hot.edit_format, hot.display_name) == ("smollm2-hot", "smollm2-135m", "whole",
-                                                                      "SmolLM2 hot")
+    assert (hot.key, hot.name, hot.edit_format, hot.display_name) == (
+        "smollm2-hot",
+        "smollm2-135m",
+        "whole",
+        "SmolLM2 hot",
+    )
     assert dict(hot.settings) == {"temperature": 0.8, "max_tokens": 256, "seed": 42}
     assert hot.categories == ("fast",)
     assert (diff.context, diff.threads, hot.context, hot.threads) == (2048, 2, 2048, 2)  # the embedded: section
@@ -141,48 +152,92 @@ def test_embedded_entries_name_their_model_and_server_settings(tmp_path: Path) -
     assert config.embedded_servers == {"smollm2-135m": (2048, 2), "qwen2.5-coder-0.5b": (8192, 1)}
     assert config.embedded_context == 2048 and config.embedded_threads == 2
     # An entry that sets its server's context sets it for every contestant of that model.
-    shared = load_config(write_config(tmp_path / "shared.yaml", "models:\n"
-                                      "  - {name: smollm2-135m, provider: embedded, context: 1024, threads: 2}\n"
-                                      "  - {name: smollm2-135m-diff, provider: embedded}\n"))
+    shared = load_config(
+        write_config(
+            tmp_path / "shared.yaml",
+            "models:\n"
+            "  - {name: smollm2-135m, provider: embedded, context: 1024, threads: 2}\n"
+            "  - {name: smollm2-135m-diff, provider: embedded}\n",
+        )
+    )
     assert [(m.context, m.threads) for m in shared.models] == [(1024, 2), (1024, 2)]
     # What is recorded and what decides a resume: the contestant's model, context and threads.
     assert diff.snapshot()["name"] == "smollm2-135m" and diff.snapshot()["context"] == 2048
     assert diff.file_stem != hot.file_stem and diff.endpoint == hot.endpoint == "embedded/smollm2-135m"
-    assert qwen.fingerprint() != load_config(write_config(
-        tmp_path / "other.yaml", EMBEDDED_ENTRIES.replace("context: 8192", "context: 4096"))).models[2].fingerprint()
+    assert (
+        qwen.fingerprint()
+        != load_config(
+            write_config(tmp_path / "other.yaml", EMBEDDED_ENTRIES.replace("context: 8192", "context: 4096"))
+        )
+        .models[2]
+        .fingerprint()
+    )
 
 
 @pytest.mark.parametrize(
     ("entry", "line", "fragment"),
     [
-        ("  - name: tinyllama\n    provider: embedded\n", 3, "'name': no embedded model 'tinyllama': name one with"
-         " 'model:' (smollm2-135m, qwen2.5-coder-0.5b)"),
+        (
+            "  - name: tinyllama\n    provider: embedded\n",
+            3,
+            "'name': no embedded model 'tinyllama': name one with 'model:' (smollm2-135m, qwen2.5-coder-0.5b)",
+        ),
         ("  - name: x\n    provider: embedded\n    model: llama-7b\n", 5, "'model': no embedded model 'llama-7b'"),
-        ("  - name: x\n    provider: embedded\n    model: smollm2-135m\n    context: 100\n", 6,
-         "'context': expected a whole number of tokens >= 256, got 100"),
-        ("  - name: x\n    provider: embedded\n    model: smollm2-135m\n    threads: 0\n", 6,
-         "'threads': expected a whole number >= 1, got 0"),
-        ("  - name: x\n    provider: embedded\n    model: smollm2-135m\n    edit_format: udiff\n", 6,
-         "'edit_format': expected one of diff, whole"),
-        ("  - name: smollm2-135m\n    provider: embedded\n    base_url: http://127.0.0.1:8080/v1\n", 5,
-         "'base_url': an embedded model is served by benchtui itself"),
+        (
+            "  - name: x\n    provider: embedded\n    model: smollm2-135m\n    context: 100\n",
+            6,
+            "'context': expected a whole number of tokens >= 256, got 100",
+        ),
+        (
+            "  - name: x\n    provider: embedded\n    model: smollm2-135m\n    threads: 0\n",
+            6,
+            "'threads': expected a whole number >= 1, got 0",
+        ),
+        (
+            "  - name: x\n    provider: embedded\n    model: smollm2-135m\n    edit_format: udiff\n",
+            6,
+            "'edit_format': expected one of diff, whole",
+        ),
+        (
+            "  - name: smollm2-135m\n    provider: embedded\n    base_url: http://127.0.0.1:8080/v1\n",
+            5,
+            "'base_url': an embedded model is served by benchtui itself",
+        ),
         ("  - name: smollm2-135m\n    provider: embedded\n    api_key: ${KEY}\n", 5, "'api_key': an embedded model"),
-        ("  - name: smollm2-135m\n    provider: embedded\n    settings:\n      num_ctx: 8192\n", 6,
-         "'num_ctx': an embedded model's context is its server's: set 'context:'"),
-        ("  - name: smollm2-135m\n    provider: embedded\n    settings: {temprature: 0}\n", 5,
-         "'temprature': unknown setting"),
-        ("  - name: gpt-4o\n    provider: openai\n    model: gpt-4o-2024\n", 5,
-         "'model': only an embedded model has 'model' (for openai the name is the model id)"),
-        ("  - name: llama3\n    provider: ollama\n    context: 8192\n", 5,
-         "'context': only an embedded model has 'context' (an Ollama model's context is settings.num_ctx)"),
+        (
+            "  - name: smollm2-135m\n    provider: embedded\n    settings:\n      num_ctx: 8192\n",
+            6,
+            "'num_ctx': an embedded model's context is its server's: set 'context:'",
+        ),
+        (
+            "  - name: smollm2-135m\n    provider: embedded\n    settings: {temprature: 0}\n",
+            5,
+            "'temprature': unknown setting",
+        ),
+        (
+            "  - name: gpt-4o\n    provider: openai\n    model: gpt-4o-2024\n",
+            5,
+            "'model': only an embedded model has 'model' (for openai the name is the model id)",
+        ),
+        (
+            "  - name: llama3\n    provider: ollama\n    context: 8192\n",
+            5,
+            "'context': only an embedded model has 'context' (an Ollama model's context is settings.num_ctx)",
+        ),
         # Two contestants of one model share its one server: they cannot ask for two contexts.
-        ("  - name: smollm2-135m\n    provider: embedded\n    context: 2048\n"
-         "  - name: smollm2-135m-diff\n    provider: embedded\n    context: 8192\n", 8,
-         "'context': smollm2-135m-diff runs smollm2-135m with context 8192, but smollm2-135m (line 5) runs it "
-         "with 2048; contestants of one embedded model share one server"),
-        ("  - name: smollm2-135m\n    provider: embedded\n    threads: 2\n"
-         "  - name: smollm2-hot\n    provider: embedded\n    model: smollm2-135m\n    threads: 1\n", 9,
-         "'threads': smollm2-hot runs smollm2-135m with threads 1, but smollm2-135m (line 5) runs it with 2"),
+        (
+            "  - name: smollm2-135m\n    provider: embedded\n    context: 2048\n"
+            "  - name: smollm2-135m-diff\n    provider: embedded\n    context: 8192\n",
+            8,
+            "'context': smollm2-135m-diff runs smollm2-135m with context 8192, but smollm2-135m (line 5) runs it "
+            "with 2048; contestants of one embedded model share one server",
+        ),
+        (
+            "  - name: smollm2-135m\n    provider: embedded\n    threads: 2\n"
+            "  - name: smollm2-hot\n    provider: embedded\n    model: smollm2-135m\n    threads: 1\n",
+            9,
+            "'threads': smollm2-hot runs smollm2-135m with threads 1, but smollm2-135m (line 5) runs it with 2",
+        ),
     ],
 )
 def test_embedded_entry_errors_name_file_and_line(tmp_path: Path, entry: str, line: int, fragment: str) -> None:
@@ -195,8 +250,10 @@ def test_embedded_entry_errors_name_file_and_line(tmp_path: Path, entry: str, li
 
 @pytest.mark.parametrize(
     ("section", "fragment"),
-    [("embedded: {context: 64}\n", "'context': expected a whole number of tokens >= 256"),
-     ("embedded: {threads: 1, ctx: 2048}\n", "'ctx': unknown embedded setting; expected one of context, enabled")],
+    [
+        ("embedded: {context: 64}\n", "'context': expected a whole number of tokens >= 256"),
+        ("embedded: {threads: 1, ctx: 2048}\n", "'ctx': unknown embedded setting; expected one of context, enabled"),
+    ],
 )
 def test_embedded_section_errors_name_the_line(tmp_path: Path, section: str, fragment: str) -> None:
     path = write_config(tmp_path / "models_config.yaml", "# models\n" + section)

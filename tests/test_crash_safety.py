@@ -30,7 +30,7 @@ def test_a_client_killed_mid_request_is_not_counted_as_a_request() -> None:
     """The fuzz kills the CLI at random moments, sometimes between a request's headers and its body."""
     with ScriptedOllama({"alpha": Script(fixed("hi"))}) as server:
         with socket.create_connection(("127.0.0.1", server.port)) as conn:
-            conn.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"model\": ")
+            conn.sendall(b'POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{"model": ')
         deadline = time.monotonic() + 5
         while server.in_flight and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -48,8 +48,9 @@ def test_resume_reruns_a_run_whose_task_changed_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     task = copy_task(tmp_path)
-    with ScriptedOllama({"solver": Script(solution_reply(FIX_TYPO)), "other": Script(solution_reply(FIX_TYPO))}
-                        ) as server:
+    with ScriptedOllama(
+        {"solver": Script(solution_reply(FIX_TYPO)), "other": Script(solution_reply(FIX_TYPO))}
+    ) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         assert main(["--task", str(task), "--models", "solver,other", "--no-ui", "--output", str(tmp_path / "o")]) == 0
         (batch,) = (tmp_path / "o").iterdir()
@@ -74,8 +75,7 @@ def test_resume_of_a_finished_batch_sends_nothing(tmp_path: Path, monkeypatch: p
 
 def small_tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                            capture_output=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     return result.returncode == 0
 
 
@@ -146,8 +146,10 @@ def test_a_check_stopped_by_the_memory_limit_is_recorded(tmp_path: Path, monkeyp
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "state.txt").write_text("todo\n")
     task = tmp_path / "hog.md"
-    task.write_text("---\nid: hog\ndifficulty: smoke\nworkspace: ws/\nmax_turns: 1\n"
-                    "check: python -c \"b = bytearray(3 * 1024**3)\"\n---\nAnything.\n")
+    task.write_text(
+        "---\nid: hog\ndifficulty: smoke\nworkspace: ws/\nmax_turns: 1\n"
+        'check: python -c "b = bytearray(3 * 1024**3)"\n---\nAnything.\n'
+    )
     with ScriptedOllama({"m": Script(fixed("nothing to do"))}) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         assert main(["--task", str(task), "--models", "m", "--no-ui", "--output", str(tmp_path / "o")]) == 0

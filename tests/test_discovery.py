@@ -16,8 +16,15 @@ from tests.conftest import write_config
 
 def spec(key: str, provider: str, available: bool = True, **extra: object) -> ModelSpec:
     name = key.removeprefix("ollama/") + (":latest" if provider == "ollama" else "")
-    return ModelSpec(key=key, name=name, provider=provider, display_name=key, available=available,
-                     unavailable_reason=None if available else "${OPENAI_API_KEY} unset", **extra)  # type: ignore[arg-type]
+    return ModelSpec(
+        key=key,
+        name=name,
+        provider=provider,
+        display_name=key,
+        available=available,
+        unavailable_reason=None if available else "${OPENAI_API_KEY} unset",
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def catalog(*models: ModelSpec, categories: dict[str, tuple[str, ...]] | None = None) -> Catalog:
@@ -46,8 +53,9 @@ def test_an_unavailable_model_named_explicitly_is_an_error_with_the_reason() -> 
 
 
 def test_a_category_selects_its_available_members() -> None:
-    models = catalog(spec("a", "openai"), spec("b", "openai", available=False), spec("c", "openai"),
-                     categories={"fast": ("a", "b")})
+    models = catalog(
+        spec("a", "openai"), spec("b", "openai", available=False), spec("c", "openai"), categories={"fast": ("a", "b")}
+    )
     chosen, _ = select_models(models, "all", "fast")
     assert [m.key for m in chosen] == ["a"]
 
@@ -74,7 +82,8 @@ def test_a_fresh_machine_has_two_contestants_of_the_embedded_model_on_one_server
 
 
 def test_config_entries_tune_add_and_leave_out_embedded_contestants(tmp_path: Path) -> None:
-    found = _embedded("""\
+    found = _embedded(
+        """\
 defaults: {settings: {max_tokens: 256}}
 models:
   - name: qwen-diff
@@ -89,7 +98,9 @@ models:
   - name: smollm2-135m-diff
     provider: embedded
     enabled: false
-""", tmp_path)
+""",
+        tmp_path,
+    )
     assert list(found) == ["qwen-diff", "smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b"]
     tuned = found["smollm2-135m"]
     assert (tuned.edit_format, tuned.context, tuned.threads) == ("whole", 2048, 2)
@@ -99,7 +110,10 @@ models:
     assert not off.available and off.unavailable_reason == "disabled in the config"
     qwen_diff, qwen = found["qwen-diff"], found["qwen2.5-coder-0.5b"]
     assert (qwen_diff.name, qwen_diff.edit_format, qwen_diff.details["quantization"]) == (
-        "qwen2.5-coder-0.5b", "diff", "Q4_K_M")
+        "qwen2.5-coder-0.5b",
+        "diff",
+        "Q4_K_M",
+    )
     # The built-in Qwen contestant shares the server of the config's Qwen entry, and the file's defaults.
     assert (qwen.context, qwen.threads, dict(qwen.settings)["max_tokens"]) == (4096, None, 256)
 
@@ -111,8 +125,7 @@ def test_a_built_in_contestant_shares_the_server_settings_of_its_models_entry(tm
 
 
 def test_embedded_entries_when_embedded_models_are_off_say_so(tmp_path: Path) -> None:
-    found = _embedded("embedded: {enabled: false}\nmodels:\n  - name: smollm2-135m\n    provider: embedded\n",
-                      tmp_path)
+    found = _embedded("embedded: {enabled: false}\nmodels:\n  - name: smollm2-135m\n    provider: embedded\n", tmp_path)
     assert list(found) == ["smollm2-135m"]
     assert found["smollm2-135m"].unavailable_reason == "embedded models are off (embedded: enabled: false)"
 

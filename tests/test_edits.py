@@ -26,8 +26,10 @@ def apply(root: Path, reply: str, edit_format: str = "diff") -> ApplyReport:
 
 
 def test_canonical_search_replace(workspace: Path) -> None:
-    reply = 'greet.py\n```python\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n' \
-            '    print(f"Hello, {name}!")\n>>>>>>> REPLACE\n```\n'
+    reply = (
+        'greet.py\n```python\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n'
+        '    print(f"Hello, {name}!")\n>>>>>>> REPLACE\n```\n'
+    )
     report = apply(workspace, reply)
     assert report.applied == ["greet.py"] and not report.malformed
     assert "Hello," in (workspace / "greet.py").read_text()
@@ -55,8 +57,10 @@ def test_lenient_forms_still_apply(workspace: Path, reply: str) -> None:
 
 
 def test_whole_file_format_and_new_file(workspace: Path) -> None:
-    reply = 'greet.py\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n\n' \
-            "pkg/new.py\n```\nY = 2\n```\n"
+    reply = (
+        'greet.py\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n\n'
+        "pkg/new.py\n```\nY = 2\n```\n"
+    )
     report = apply(workspace, reply, "whole")
     assert sorted(report.applied) == ["greet.py", "pkg/new.py"]
     assert (workspace / "pkg" / "new.py").read_text() == "Y = 2\n"
@@ -137,8 +141,7 @@ def test_bare_search_and_replace_labels_with_fences(module: Path) -> None:
 
 def test_a_pathless_corrected_function_replaces_that_function_only(module: Path) -> None:
     # Seen from SmolLM2-135M: the whole corrected function, no path, some prose around it.
-    reply = ('Here is the corrected version:\n\n```python\ndef greet(name="world"):\n'
-             '    print(f"Hello, {name}!")\n```\n')
+    reply = 'Here is the corrected version:\n\n```python\ndef greet(name="world"):\n    print(f"Hello, {name}!")\n```\n'
     report = apply_to(module, reply)
     assert report.applied == ["greet.py"] and not report.malformed
     assert (module / "greet.py").read_text() == MODULE.replace("Helo", "Hello")
@@ -158,8 +161,10 @@ def test_a_block_matching_no_file_is_malformed_and_writes_nothing(module: Path) 
 
 
 def test_an_example_block_is_ignored_beside_a_real_edit(module: Path) -> None:
-    reply = ('greet.py\n```\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n    print(f"Hello, {name}!")\n'
-             '>>>>>>> REPLACE\n```\nThen run:\n```bash\npython main.py Ada\n```\n')
+    reply = (
+        'greet.py\n```\n<<<<<<< SEARCH\n    print(f"Helo, {name}!")\n=======\n    print(f"Hello, {name}!")\n'
+        ">>>>>>> REPLACE\n```\nThen run:\n```bash\npython main.py Ada\n```\n"
+    )
     report = apply_to(module, reply)
     assert report.applied == ["greet.py"] and not report.malformed
 
@@ -209,7 +214,7 @@ def test_a_path_differing_only_in_case_is_that_file(proverb: Path, label: str) -
 def test_a_whole_file_cut_off_before_its_closing_fence_is_not_written(proverb: Path) -> None:
     # Seen three times from Qwen2.5-Coder-1.5B on parse_duration: the reply hit max_tokens mid-file and
     # the half file replaced the whole one, wiping the function after the cut.
-    reply = 'proverb.py\n```python\ndef proverb(*items):\n    lines = []\n    for a, b in zip(items'
+    reply = "proverb.py\n```python\ndef proverb(*items):\n    lines = []\n    for a, b in zip(items"
     report = apply_proverb(proverb, reply, "whole")
     assert (proverb / "proverb.py").read_text() == PROVERB
     assert report.malformed and not report.applied  # type: ignore[attr-defined]

@@ -401,8 +401,19 @@ def test_two_contestants_of_one_model_share_one_server_in_a_batch(
     )
     caplog.set_level("INFO", logger="benchtui.engine.embedded")
     out = tmp_path / "out"
-    code = main(["--config", str(config), "--task", str(tasks / "add_comment.md"), "--no-ui", "--output", str(out),
-                 "--timeout", "120"])
+    code = main(
+        [
+            "--config",
+            str(config),
+            "--task",
+            str(tasks / "add_comment.md"),
+            "--no-ui",
+            "--output",
+            str(out),
+            "--timeout",
+            "120",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     started = [r.getMessage() for r in caplog.records if "server started" in r.getMessage()]

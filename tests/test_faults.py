@@ -38,13 +38,16 @@ from tests.support.scripted import (
 
 DIALECTS = ("ollama", "openai", "anthropic")
 ANSWER = "The quick brown fox jumps over the lazy dog, twice over."
-HELLO: list[ChatMessage] = [{"role": "system", "content": "Be brief."},
-                            {"role": "user", "content": "Say the sentence."}]
+HELLO: list[ChatMessage] = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Say the sentence."},
+]
 # Three retries (four attempts) at 0.01 s, 0.02 s, 0.04 s: the real schedule, shrunk.
-FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=0.05, max_retry_after_s=60.0,
-                   request_deadline_s=20.0)
+FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=0.05, max_retry_after_s=60.0, request_deadline_s=20.0)
 SERVERS: dict[str, type[ScriptedServer]] = {
-    "ollama": ScriptedOllama, "openai": ScriptedOpenAI, "anthropic": ScriptedAnthropic,
+    "ollama": ScriptedOllama,
+    "openai": ScriptedOpenAI,
+    "anthropic": ScriptedAnthropic,
 }
 
 
@@ -60,14 +63,26 @@ class Rig:
     server: ScriptedServer
 
     def provider(self, model: str = "m", policy: RetryPolicy = FAST, api_key: str | None = None) -> Provider:
-        spec = ModelSpec(key=model, name=model, provider=self.dialect, display_name=model,
-                         base_url=base_url(self.dialect, self.server.url), api_key=api_key)
+        spec = ModelSpec(
+            key=model,
+            name=model,
+            provider=self.dialect,
+            display_name=model,
+            base_url=base_url(self.dialect, self.server.url),
+            api_key=api_key,
+        )
         return make_provider(spec, policy=policy)
 
     def spec(self, model: str, **extra: object) -> ModelSpec:
         key = f"ollama/{model}" if self.dialect == "ollama" else model
-        return ModelSpec(key=key, name=model, provider=self.dialect, display_name=model,
-                         base_url=base_url(self.dialect, self.server.url), **extra)  # type: ignore[arg-type]
+        return ModelSpec(
+            key=key,
+            name=model,
+            provider=self.dialect,
+            display_name=model,
+            base_url=base_url(self.dialect, self.server.url),
+            **extra,
+        )  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=DIALECTS)
@@ -155,9 +170,16 @@ def test_backoff_grows_between_attempts(openai_rig: Rig) -> None:
         assert 0.75 * 0.1 * 2**n - 0.005 <= gap < 0.1 * 2**n + 1.5
 
 
-@pytest.mark.parametrize(("status", "kind"), [
-    (400, "bad_request"), (401, "auth"), (403, "auth"), (404, "model_not_found"), (422, "bad_request"),
-])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, "bad_request"),
+        (401, "auth"),
+        (403, "auth"),
+        (404, "model_not_found"),
+        (422, "bad_request"),
+    ],
+)
 def test_final_statuses_are_never_retried(rig: Rig, status: int, kind: str) -> None:
     script(rig, failures=always(status, "no"))
     error = fails(rig)
@@ -328,18 +350,26 @@ def test_a_401_costs_one_attempt_and_spares_the_other_models(rig: Rig, tmp_path:
     task = tiny_task(tmp_path / "task")
     rig.server.scripts["locked"] = Script(fixed("never seen"), failures=always(401, "invalid x-api-key"))
     rig.server.scripts["open"] = Script(solution_reply(task))
-    runner = BatchRunner(store=ResultsStore(tmp_path / "out"), tasks=load_tasks([task]),
-                         models=[rig.spec("locked"), rig.spec("open")], options=BatchOptions(repeats=2),
-                         policy=FAST)
+    runner = BatchRunner(
+        store=ResultsStore(tmp_path / "out"),
+        tasks=load_tasks([task]),
+        models=[rig.spec("locked"), rig.spec("open")],
+        options=BatchOptions(repeats=2),
+        policy=FAST,
+    )
     outcome = runner.run()
     by_model: dict[str, list[RunResult]] = {}
     for result in outcome.results:
         by_model.setdefault(str(result["model"]).removeprefix("ollama/"), []).append(result)
     assert [(r["status"], r["error"], r["request_attempts"]) for r in by_model["locked"]] == [
-        ("error", "auth", 1), ("error", "auth", 0)]  # the second run is not even sent
+        ("error", "auth", 1),
+        ("error", "auth", 0),
+    ]  # the second run is not even sent
     assert rig.server.attempts["locked"] == 1
     assert [(r["status"], r["error"], r["request_attempts"]) for r in by_model["open"]] == [
-        ("passed", None, 1), ("passed", None, 1)]
+        ("passed", None, 1),
+        ("passed", None, 1),
+    ]
     assert "invalid x-api-key" in str(by_model["locked"][0]["error_message"])
 
 
@@ -349,8 +379,14 @@ def test_a_run_cancelled_while_queued_never_starts_and_is_not_sent(rig: Rig, tmp
     task = tiny_task(tmp_path / "task")
     rig.server.scripts["m"] = Script(solution_reply(task))
     sink = RecordingSink()
-    runner = BatchRunner(store=ResultsStore(tmp_path / "out"), tasks=load_tasks([task]), models=[rig.spec("m")],
-                         options=BatchOptions(repeats=2), policy=FAST, sink=sink)
+    runner = BatchRunner(
+        store=ResultsStore(tmp_path / "out"),
+        tasks=load_tasks([task]),
+        models=[rig.spec("m")],
+        options=BatchOptions(repeats=2),
+        policy=FAST,
+        sink=sink,
+    )
     second = runner.plan()[1].run_id
     runner.cancel_run(second)  # as the app's x does on a queued row
     outcome = runner.run()

@@ -22,8 +22,8 @@ from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
 
 FIX_TYPO = TASKS / "easy" / "fix_typo.md"
 STUBBORN = (
-    "I'll add a note.\n\ngreet.py\n```\n<<<<<<< SEARCH\ndef greet(name=\"world\"):\n=======\n"
-    "def greet(name=\"world\"):\n    # looked at this\n>>>>>>> REPLACE\n```\n"
+    'I\'ll add a note.\n\ngreet.py\n```\n<<<<<<< SEARCH\ndef greet(name="world"):\n=======\n'
+    'def greet(name="world"):\n    # looked at this\n>>>>>>> REPLACE\n```\n'
 )
 
 
@@ -39,12 +39,14 @@ def model_runs(folder: Path, stem: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def ollama(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedOllama]:
-    server = ScriptedOllama({
-        "solver": Script(solution_reply(FIX_TYPO)),
-        "stubborn": Script(fixed(STUBBORN)),
-        "garbage": Script(fixed("Bananas are yellow. ¯\\_(ツ)_/¯")),
-        "sleepy": Script(fixed("thinking " * 400), chunk_delay_s=0.05, chunk_size=9),
-    }).start()
+    server = ScriptedOllama(
+        {
+            "solver": Script(solution_reply(FIX_TYPO)),
+            "stubborn": Script(fixed(STUBBORN)),
+            "garbage": Script(fixed("Bananas are yellow. ¯\\_(ツ)_/¯")),
+            "sleepy": Script(fixed("thinking " * 400), chunk_delay_s=0.05, chunk_size=9),
+        }
+    ).start()
     monkeypatch.setenv("OLLAMA_HOST", server.url)
     yield server
     server.close()
@@ -54,8 +56,21 @@ def test_a_headless_batch_records_what_each_model_really_did(
     ollama: ScriptedOllama, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path / "models.yaml", "models:\n  - name: ghost\n    provider: ollama\n")
-    code = main(["--task", str(FIX_TYPO), "--models", "solver,stubborn,garbage,ghost", "--no-ui",
-                 "--output", str(tmp_path / "out"), "--config", str(config), "--timeout", "120"])
+    code = main(
+        [
+            "--task",
+            str(FIX_TYPO),
+            "--models",
+            "solver,stubborn,garbage,ghost",
+            "--no-ui",
+            "--output",
+            str(tmp_path / "out"),
+            "--config",
+            str(config),
+            "--timeout",
+            "120",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     folder = batch_dir(tmp_path / "out")
@@ -64,7 +79,7 @@ def test_a_headless_batch_records_what_each_model_really_did(
     assert solver["status"] == "passed" and solver["error"] is None
     assert solver["prompts_sent"] == 1 and solver["human_interventions"] == 0 and solver["malformed_replies"] == 0
     assert (solver["files_modified"], solver["lines_added"], solver["lines_removed"]) == (1, 1, 1)
-    assert "+    print(f\"Hello, {name}!\")" in solver["diff"]
+    assert '+    print(f"Hello, {name}!")' in solver["diff"]
     assert solver["completion_tokens"] > 0 and solver["prompt_tokens"] > 0 and solver["tokens_per_s"] > 0
     assert solver["load_time_s"] == pytest.approx(0.001)
     assert solver["cost_usd"] == 0.0
@@ -122,8 +137,9 @@ def test_a_model_slower_than_the_timeout_times_out_and_the_batch_goes_on(
     ollama: ScriptedOllama, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    code = main(["--task", str(FIX_TYPO), "--models", "sleepy,solver", "--no-ui", "--output", str(tmp_path),
-                 "--timeout", "2"])
+    code = main(
+        ["--task", str(FIX_TYPO), "--models", "sleepy,solver", "--no-ui", "--output", str(tmp_path), "--timeout", "2"]
+    )
     assert code == 0
     assert time.monotonic() - started < 15
     folder = batch_dir(tmp_path)
@@ -182,16 +198,23 @@ def test_an_invalid_config_exits_2_naming_file_and_line(tmp_path: Path, capsys: 
     assert f"{config}:3: 'provider': unknown provider 'skynet'" in capsys.readouterr().err
 
 
-def test_no_models_at_all_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_models_at_all_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = write_config(tmp_path / "c.yaml", "embedded: {enabled: false}\n")
     assert main(["--task", str(FIX_TYPO), "--no-ui", "--config", str(config), "--output", str(tmp_path)]) == 2
     assert "no model is available" in capsys.readouterr().err
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "benchtui", *args], cwd=REPO, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchtui", *args],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -233,8 +256,20 @@ def test_interrupted_before_any_run_finished_prints_no_empty_rankings(ollama: Sc
 
 def test_sigkill_midway_then_resume_reruns_only_unfinished_runs(ollama: ScriptedOllama, tmp_path: Path) -> None:
     env = {**os.environ, "OLLAMA_HOST": ollama.url}
-    proc = run_cli(["--task", str(FIX_TYPO), "--models", "solver,sleepy,garbage", "--no-ui",
-                    "--output", str(tmp_path), "--timeout", "60"], env)
+    proc = run_cli(
+        [
+            "--task",
+            str(FIX_TYPO),
+            "--models",
+            "solver,sleepy,garbage",
+            "--no-ui",
+            "--output",
+            str(tmp_path),
+            "--timeout",
+            "60",
+        ],
+        env,
+    )
     wait_for(lambda: ollama.attempts["sleepy"] >= 1)
     proc.kill()
     proc.communicate(timeout=10)
@@ -251,7 +286,10 @@ def test_sigkill_midway_then_resume_reruns_only_unfinished_runs(ollama: Scripted
     report = json.loads((folder / "comparison_report.json").read_text())
     assert sorted(report["aggregates"]) == ["ollama/garbage", "ollama/sleepy", "ollama/solver"]
     assert {r["model"]: r["status"] for r in report["runs"]} == {
-        "ollama/solver": "passed", "ollama/sleepy": "passed", "ollama/garbage": "failed"}
+        "ollama/solver": "passed",
+        "ollama/sleepy": "passed",
+        "ollama/garbage": "failed",
+    }
     assert json.loads((folder / "batch.json").read_text())["status"] == "finished"
 
 
@@ -277,8 +315,16 @@ def test_in_a_terminal_the_live_table_shows_each_run_as_the_board_sees_it() -> N
 
     screen = io.StringIO()
     display = HeadlessDisplay(Console(file=screen, force_terminal=True, width=140, color_system=None))
-    display.emit(BatchStarted("b1", Path("/tmp/b1"), (PlannedRun("r1", "fix_typo", "ollama/solver", 1),
-                                                      PlannedRun("r2", "fix_typo", "ollama/slow", 1, done=True))))
+    display.emit(
+        BatchStarted(
+            "b1",
+            Path("/tmp/b1"),
+            (
+                PlannedRun("r1", "fix_typo", "ollama/solver", 1),
+                PlannedRun("r2", "fix_typo", "ollama/slow", 1, done=True),
+            ),
+        )
+    )
     display.emit(RunStarted("r1"))
     display.emit(RunUpdate("r1", "checking", 2, 5, 2, 1, 120, 33.3, 4.0, "1 failed, 2 passed"))
     live = Console(width=140, color_system=None)
@@ -288,9 +334,22 @@ def test_in_a_terminal_the_live_table_shows_each_run_as_the_board_sees_it() -> N
     assert "checking" in mid_run and "2/5" in mid_run and "33.3" in mid_run and "1 failed, 2 passed" in mid_run
     assert "kept" in mid_run  # finished before this resume
     # A partial result: the live table reads only these keys, so the test leaves out task_id and model.
-    display.emit(RunFinished("r1", cast(RunResult, {
-        "status": "error", "error": "timeout", "error_message": "no answer in 30 s", "prompts_sent": 2,
-        "completion_time_s": 31.0, "turns": 2})))
+    display.emit(
+        RunFinished(
+            "r1",
+            cast(
+                RunResult,
+                {
+                    "status": "error",
+                    "error": "timeout",
+                    "error_message": "no answer in 30 s",
+                    "prompts_sent": 2,
+                    "completion_time_s": 31.0,
+                    "turns": 2,
+                },
+            ),
+        )
+    )
     display.emit(BatchFinished("b1", Path("/tmp/b1"), "finished"))
     with live.capture() as captured:
         live.print(display._render())
@@ -327,8 +386,9 @@ def test_help_says_what_no_ui_prints_in_a_terminal_and_in_a_pipe(capsys: pytest.
     with pytest.raises(SystemExit):
         main(["--help"])
     shown = " ".join(capsys.readouterr().out.split())
-    assert ("a live progress table in a terminal, one line per started and finished run when the output is piped"
-            in shown)
+    assert (
+        "a live progress table in a terminal, one line per started and finished run when the output is piped" in shown
+    )
 
 
 def test_an_interrupted_batch_says_so_before_its_partial_rankings_and_resumes_headless(
@@ -354,8 +414,14 @@ def test_the_podium_shows_whole_counts_as_integers() -> None:
 
     from benchtui.cli.headless import summary
 
-    run: RunResult = {"model": "m", "task_id": "t", "status": "passed", "completion_time_s": 1.5, "prompts_sent": 5,
-                      "human_interventions": 0}
+    run: RunResult = {
+        "model": "m",
+        "task_id": "t",
+        "status": "passed",
+        "completion_time_s": 1.5,
+        "prompts_sent": 5,
+        "human_interventions": 0,
+    }
     console = Console(file=io.StringIO(), width=120)
     console.print(summary([run]))
     shown = console.file.getvalue()  # type: ignore[attr-defined]
@@ -372,8 +438,14 @@ def test_a_closed_stdout_pipe_ends_quietly_with_exit_0(tmp_path: Path) -> None:
     read, write = os.pipe()
     os.close(read)  # the reader is gone before benchtui writes a byte
     try:
-        proc = subprocess.run([sys.executable, "-m", "benchtui", "history", "--output", str(tmp_path)], cwd=REPO,
-                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchtui", "history", "--output", str(tmp_path)],
+            cwd=REPO,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.close(write)
     assert proc.returncode == 0 and proc.stderr == ""
@@ -383,12 +455,24 @@ def test_the_summary_shows_replies_cut_off_by_the_token_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Ollama's num_predict cuts the reply and its done_reason says "length": only the transcript showed it.
-    config = write_config(tmp_path / "models.yaml",
-                          "models:\n  - name: chatty\n    provider: ollama\n    settings: {max_tokens: 6}\n")
+    config = write_config(
+        tmp_path / "models.yaml", "models:\n  - name: chatty\n    provider: ollama\n    settings: {max_tokens: 6}\n"
+    )
     with ScriptedOllama({"chatty": Script(fixed("Let me explain at length. " * 30), honour_max_tokens=True)}) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
-        code = main(["--task", str(FIX_TYPO), "--models", "chatty", "--no-ui", "--output", str(tmp_path / "out"),
-                     "--config", str(config)])
+        code = main(
+            [
+                "--task",
+                str(FIX_TYPO),
+                "--models",
+                "chatty",
+                "--no-ui",
+                "--output",
+                str(tmp_path / "out"),
+                "--config",
+                str(config),
+            ]
+        )
     assert code == 0
     (run,) = model_runs(batch_dir(tmp_path / "out"), "ollama_chatty")
     assert run["truncated_replies"] == run["prompts_sent"] == 5

@@ -57,11 +57,14 @@ def runs(folder: Path, stem: str) -> list[dict[str, Any]]:
 
 
 def test_one_batch_mixes_ollama_openai_and_anthropic_and_passes_on_all_three(
-    servers: tuple[ScriptedOllama, ScriptedOpenAI, ScriptedAnthropic], tmp_path: Path,
+    servers: tuple[ScriptedOllama, ScriptedOpenAI, ScriptedAnthropic],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     ollama, openai, anthropic = servers
-    config = write_config(tmp_path / "models_config.yaml", f"""
+    config = write_config(
+        tmp_path / "models_config.yaml",
+        f"""
 embedded: {{enabled: false}}
 models:
   - name: gpt-test
@@ -73,10 +76,25 @@ models:
     provider: anthropic
     base_url: {anthropic.url}
     api_key: ${{MIXED_ANTHROPIC_KEY}}
-""")
+""",
+    )
     out = tmp_path / "out"
-    code = main(["--task", str(ADD_COMMENT), "--models", "coder,gpt-test,claude-test", "--parallel",
-                 "--config", str(config), "--output", str(out), "--no-ui", "--timeout", "120"])
+    code = main(
+        [
+            "--task",
+            str(ADD_COMMENT),
+            "--models",
+            "coder,gpt-test,claude-test",
+            "--parallel",
+            "--config",
+            str(config),
+            "--output",
+            str(out),
+            "--no-ui",
+            "--timeout",
+            "120",
+        ]
+    )
     printed = capsys.readouterr()
     assert code == 0, printed.err
     (folder,) = out.iterdir()
@@ -94,7 +112,8 @@ models:
     # Cost: local is free, a priced cloud model is priced, an unpriced one is unknown (never 0).
     assert coder["cost_usd"] == 0.0
     assert gpt["cost_usd"] == pytest.approx(
-        (gpt["prompt_tokens"] * 2.5 + gpt["completion_tokens"] * 10) / 1e6, abs=5e-7)  # cost is rounded to 6 places
+        (gpt["prompt_tokens"] * 2.5 + gpt["completion_tokens"] * 10) / 1e6, abs=5e-7
+    )  # cost is rounded to 6 places
     assert gpt["cost_usd"] > 0
     assert claude["cost_usd"] is None
 
@@ -121,9 +140,16 @@ def test_a_slow_rate_limited_server_does_not_hold_up_a_fast_one(tmp_path: Path) 
     slow = ScriptedOpenAI({"slow": Script(solve, failures=storm, chunk_size=4, chunk_delay_s=0.03)})
     fast = ScriptedOpenAI({name: Script(solve, first_byte_delay_s=0.3) for name in ("fast-a", "fast-b")})
     with slow, fast:
+
         def model(name: str, server: ScriptedOpenAI, concurrency: int | None = None) -> ModelSpec:
-            return ModelSpec(key=name, name=name, provider="openai", display_name=name,
-                             base_url=f"{server.url}/v1", concurrency=concurrency)
+            return ModelSpec(
+                key=name,
+                name=name,
+                provider="openai",
+                display_name=name,
+                base_url=f"{server.url}/v1",
+                concurrency=concurrency,
+            )
 
         runner = BatchRunner(
             store=ResultsStore(tmp_path / "out"),

@@ -27,19 +27,32 @@ from tests.conftest import TASKS
 
 # (option, text): values no batch can run with
 REFUSED = [
-    ("timeout", "0"), ("timeout", "-5"), ("timeout", "nan"), ("timeout", "inf"), ("timeout", "-inf"),
-    ("repeats", "0"), ("repeats", "-2"), ("parallel", "-1"),
+    ("timeout", "0"),
+    ("timeout", "-5"),
+    ("timeout", "nan"),
+    ("timeout", "inf"),
+    ("timeout", "-inf"),
+    ("repeats", "0"),
+    ("repeats", "-2"),
+    ("parallel", "-1"),
 ]
-ACCEPTED = [("timeout", "0.5"), ("timeout", "1800"), ("repeats", "1"), ("repeats", "7"), ("parallel", "0"),
-            ("parallel", "3")]
+ACCEPTED = [
+    ("timeout", "0.5"),
+    ("timeout", "1800"),
+    ("repeats", "1"),
+    ("repeats", "7"),
+    ("parallel", "0"),
+    ("parallel", "3"),
+]
 FLAG_TYPES = {"timeout": float, "repeats": int, "parallel": int}
 
 
 def app(tmp_path: Path) -> BenchApp:
     config = load_config(None)
     catalog = Catalog(models=(), categories=MappingProxyType({}))
-    return BenchApp(config=config, catalog=catalog, store=ResultsStore(tmp_path / "results"),
-                    task_paths=[tmp_path / "no-tasks"])
+    return BenchApp(
+        config=config, catalog=catalog, store=ResultsStore(tmp_path / "results"), task_paths=[tmp_path / "no-tasks"]
+    )
 
 
 def flags(name: str, text: str) -> argparse.Namespace:
@@ -69,9 +82,17 @@ def test_both_faces_accept_the_same_values(tmp_path: Path, name: str, text: str)
 
 def test_the_headless_table_styles_each_status_as_the_app_does() -> None:
     display = HeadlessDisplay(Console(file=io.StringIO(), width=140))
-    display.emit(BatchStarted("b1", Path("/tmp/b1"), (PlannedRun("r1", "fix_typo", "ollama/solver", 1),
-                                                      PlannedRun("r2", "fix_typo", "ollama/slow", 1, done=True),
-                                                      PlannedRun("r3", "fix_typo", "ollama/later", 1))))
+    display.emit(
+        BatchStarted(
+            "b1",
+            Path("/tmp/b1"),
+            (
+                PlannedRun("r1", "fix_typo", "ollama/solver", 1),
+                PlannedRun("r2", "fix_typo", "ollama/slow", 1, done=True),
+                PlannedRun("r3", "fix_typo", "ollama/later", 1),
+            ),
+        )
+    )
     display.emit(RunStarted("r1"))
     status = next(column for column in display._render().columns if column.header == "Status")
     texts = [cell for cell in status._cells if isinstance(cell, Text)]
@@ -88,8 +109,17 @@ def test_the_app_gets_the_tasks_the_command_line_loaded_and_loads_them_no_second
 
     config = tmp_path / "models_config.yaml"
     config.write_text("models: []\nollama:\n  enabled: false\nembedded:\n  enabled: false\n")
-    args = argparse.Namespace(task=[str(TASKS / "easy")], models="all", category=None, output=str(tmp_path),
-                              parallel=None, timeout=1800.0, repeats=1, resume=None, config=str(config))
+    args = argparse.Namespace(
+        task=[str(TASKS / "easy")],
+        models="all",
+        category=None,
+        output=str(tmp_path),
+        parallel=None,
+        timeout=1800.0,
+        repeats=1,
+        resume=None,
+        config=str(config),
+    )
     loads: list[str] = []
 
     def count(frame: object, event: str, arg: object) -> None:

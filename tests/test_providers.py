@@ -75,8 +75,13 @@ def spec(provider: str, url: str, name: str = "m", **extra: object) -> ModelSpec
 def test_anthropic_sends_the_system_prompt_on_top_and_the_key_in_x_api_key(
     anthropic_server: ScriptedAnthropic,
 ) -> None:
-    model = spec("anthropic", anthropic_server.url, "claude-test", api_key="sk-ant-test-0123456789",
-                 settings=MappingProxyType({"temperature": 0.2, "max_tokens": 300, "stop": "###", "seed": 1}))
+    model = spec(
+        "anthropic",
+        anthropic_server.url,
+        "claude-test",
+        api_key="sk-ant-test-0123456789",
+        settings=MappingProxyType({"temperature": 0.2, "max_tokens": 300, "stop": "###", "seed": 1}),
+    )
     provider = make_provider(model, policy=FAST)
     assert isinstance(provider, AnthropicProvider)
     reply = provider.chat(CONVERSATION)  # type: ignore[arg-type]
@@ -114,31 +119,38 @@ def test_to_anthropic_never_starts_with_an_assistant_turn() -> None:
     assert system is None and [t["role"] for t in turns] == ["user", "assistant", "user"]
 
 
-@pytest.mark.parametrize(("error_type", "kind", "attempts"), [
-    ("overloaded_error", "server_error", 3),
-    ("rate_limit_error", "rate_limited", 3),
-    ("api_error", "server_error", 3),
-    ("invalid_request_error", "bad_request", 1),
-    ("authentication_error", "auth", 1),
-])
+@pytest.mark.parametrize(
+    ("error_type", "kind", "attempts"),
+    [
+        ("overloaded_error", "server_error", 3),
+        ("rate_limit_error", "rate_limited", 3),
+        ("api_error", "server_error", 3),
+        ("invalid_request_error", "bad_request", 1),
+        ("authentication_error", "auth", 1),
+    ],
+)
 def test_anthropic_stream_errors_are_typed_like_their_statuses(
     anthropic_server: ScriptedAnthropic, error_type: str, kind: str, attempts: int
 ) -> None:
     anthropic_server.scripts["claude-test"] = Script(
-        fixed("never finished"), stream_error_type=error_type, stream_error_after={n: 1 for n in range(1, 9)})
+        fixed("never finished"), stream_error_type=error_type, stream_error_after={n: 1 for n in range(1, 9)}
+    )
     with pytest.raises(ProviderError) as caught:
         make_provider(spec("anthropic", anthropic_server.url, "claude-test"), policy=FAST).chat(
-            [{"role": "user", "content": "hi"}])
+            [{"role": "user", "content": "hi"}]
+        )
     assert caught.value.kind == kind and error_type in caught.value.message
     assert caught.value.attempts == attempts == anthropic_server.attempts["claude-test"]
 
 
 def test_anthropic_prompt_too_long_is_context_truncated(anthropic_server: ScriptedAnthropic) -> None:
     anthropic_server.scripts["claude-test"] = Script(
-        fixed("x"), failures=always(400, "prompt is too long: 210000 tokens > 200000 maximum"))
+        fixed("x"), failures=always(400, "prompt is too long: 210000 tokens > 200000 maximum")
+    )
     with pytest.raises(ProviderError) as caught:
         make_provider(spec("anthropic", anthropic_server.url, "claude-test"), policy=FAST).chat(
-            [{"role": "user", "content": "hi"}])
+            [{"role": "user", "content": "hi"}]
+        )
     assert caught.value.kind == "context_truncated" and caught.value.attempts == 1
 
 
@@ -155,8 +167,11 @@ def test_an_answer_cut_by_max_tokens_says_length(dialect: str) -> None:
     assert reply.prompt_tokens and reply.completion_tokens == 2 and reply.attempts == 1
 
 
-SERVERS: dict[str, type[ScriptedServer]] = {"ollama": ScriptedOllama, "openai": ScriptedOpenAI,
-                                            "anthropic": ScriptedAnthropic}
+SERVERS: dict[str, type[ScriptedServer]] = {
+    "ollama": ScriptedOllama,
+    "openai": ScriptedOpenAI,
+    "anthropic": ScriptedAnthropic,
+}
 
 
 def _url(dialect: str, server: ScriptedServer) -> str:
@@ -172,7 +187,8 @@ def test_a_reply_cut_at_the_token_limit_is_truncated_in_every_dialect(dialect: s
         limited = spec(dialect, _url(dialect, server), settings=MappingProxyType({"max_tokens": 8}))
         cut = make_provider(limited, policy=FAST).chat([{"role": "user", "content": "talk"}])
         whole = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
-            [{"role": "user", "content": "talk"}])
+            [{"role": "user", "content": "talk"}]
+        )
     assert cut.truncated and cut.finish_reason == "length"
     assert cut.text == "word " * 8 and cut.completion_tokens == 8
     assert not whole.truncated and whole.finish_reason == "stop" and whole.text == "word " * 40
@@ -218,7 +234,8 @@ def test_a_stream_that_arrives_in_one_burst_has_no_rate(dialect: str) -> None:
     script = Script(fixed("tok " * 300), chunk_size=4, burst=True, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
-            [{"role": "user", "content": "go"}])
+            [{"role": "user", "content": "go"}]
+        )
     assert reply.completion_tokens == 300 and reply.text == "tok " * 300
     assert reply.tokens_per_s is None and reply.tokens_per_s_source is None
 
@@ -228,7 +245,8 @@ def test_a_stream_that_trickles_gets_a_client_rate(dialect: str) -> None:
     script = Script(fixed("tok " * 30), chunk_size=4, chunk_delay_s=0.02, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
-            [{"role": "user", "content": "go"}])
+            [{"role": "user", "content": "go"}]
+        )
     # 30 tokens, 29 gaps of at least 20 ms: at most 30 / 0.58 s ≈ 52 tokens/s.
     assert reply.tokens_per_s_source == "client"
     assert reply.tokens_per_s is not None and 5 < reply.tokens_per_s < 53
@@ -241,7 +259,8 @@ def test_a_server_reported_rate_is_used_and_marked_server(dialect: str) -> None:
     script = Script(fixed("tok " * 300), chunk_size=4, burst=True, timings=True if dialect == "openai" else None)
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
-            [{"role": "user", "content": "go"}])
+            [{"role": "user", "content": "go"}]
+        )
     if dialect == "ollama":
         expected = reply.raw_usage["eval_count"] / reply.raw_usage["eval_duration"] * 1e9
     else:
@@ -253,8 +272,9 @@ def test_a_server_reported_rate_is_used_and_marked_server(dialect: str) -> None:
 # --- what a run records of its replies -----------------------------------------------------------------
 
 
-def _run(dialect: str, script: Script, tmp_path: Path,
-         **settings: object) -> tuple[RunResult, list[dict[str, Any]], ScriptedServer]:
+def _run(
+    dialect: str, script: Script, tmp_path: Path, **settings: object
+) -> tuple[RunResult, list[dict[str, Any]], ScriptedServer]:
     task = load_task(tiny_task(tmp_path / "task"))
     with SERVERS[dialect]({"m": script}) as server:
         model = spec(dialect, _url(dialect, server), settings=MappingProxyType(settings))
@@ -266,8 +286,7 @@ def _run(dialect: str, script: Script, tmp_path: Path,
 
 @pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
 def test_a_run_counts_its_cut_replies_and_tells_the_model(dialect: str, tmp_path: Path) -> None:
-    script = Script(fixed("Let me think about this task step by step. " * 20), chunk_size=6,
-                    honour_max_tokens=True)
+    script = Script(fixed("Let me think about this task step by step. " * 20), chunk_size=6, honour_max_tokens=True)
     result, transcript, server = _run(dialect, script, tmp_path, max_tokens=10)
     assert result["status"] == "failed" and result["prompts_sent"] == 2
     assert result["truncated_replies"] == 2
@@ -282,14 +301,18 @@ def test_a_run_that_was_never_cut_says_so_and_its_prompts_do_not(tmp_path: Path)
     assert "cut off" not in server.bodies_snapshot()["m"][1]["messages"][-1]["content"]
 
 
-@pytest.mark.parametrize(("dialect", "extra", "source"), [
-    ("ollama", {}, "server"),
-    ("openai", {"timings": True}, "server"),
-    ("openai", {}, None),
-    ("anthropic", {}, None),
-])
-def test_a_run_records_where_its_rate_came_from(dialect: str, extra: dict[str, Any], source: str | None,
-                                                 tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("dialect", "extra", "source"),
+    [
+        ("ollama", {}, "server"),
+        ("openai", {"timings": True}, "server"),
+        ("openai", {}, None),
+        ("anthropic", {}, None),
+    ],
+)
+def test_a_run_records_where_its_rate_came_from(
+    dialect: str, extra: dict[str, Any], source: str | None, tmp_path: Path
+) -> None:
     result, _, _ = _run(dialect, Script(fixed("No idea. " * 200), chunk_size=3, burst=True, **extra), tmp_path)
     assert result["tokens_per_s_source"] == source
     if source is None:
@@ -313,16 +336,22 @@ def test_openai_quota_exhaustion_is_not_retried() -> None:
 
 def test_openai_context_length_errors_are_context_truncated() -> None:
     message = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens."
-    with ScriptedOpenAI({"m": Script(fixed("x"), failures=always(400, message))}) as server, \
-            pytest.raises(ProviderError) as caught:
+    with (
+        ScriptedOpenAI({"m": Script(fixed("x"), failures=always(400, message))}) as server,
+        pytest.raises(ProviderError) as caught,
+    ):
         make_provider(spec("openai", server.url + "/v1"), policy=FAST).chat([{"role": "user", "content": "x"}])
     assert caught.value.kind == "context_truncated" and caught.value.attempts == 1
 
 
 def test_openai_sends_the_bearer_key_and_max_completion_tokens_when_asked() -> None:
     with ScriptedOpenAI({"m": Script(fixed("ok"))}) as server:
-        model = spec("openai", server.url + "/v1", api_key="sk-openai-0123456789",
-                     settings=MappingProxyType({"max_tokens": 100, "max_completion_tokens": 500}))
+        model = spec(
+            "openai",
+            server.url + "/v1",
+            api_key="sk-openai-0123456789",
+            settings=MappingProxyType({"max_tokens": 100, "max_completion_tokens": 500}),
+        )
         make_provider(model, policy=FAST).chat([{"role": "user", "content": "x"}])
         body = server.bodies["m"][0]
         assert body["max_completion_tokens"] == 500 and "max_tokens" not in body
@@ -384,7 +413,10 @@ def test_ollama_reports_a_truncated_prompt_and_keeps_length_finishes() -> None:
 def test_a_wildcard_entry_lists_every_model_of_an_openai_compatible_server(tmp_path: Path) -> None:
     scripts = {name: Script(fixed("ok")) for name in ("gpt-4o", "gpt-4o-mini", "whisper-1")}
     with ScriptedOpenAI(scripts) as server:
-        config = load_config(write_config(tmp_path / "m.yaml", f"""
+        config = load_config(
+            write_config(
+                tmp_path / "m.yaml",
+                f"""
 models:
   - name: "gpt-4o*"
     provider: openai
@@ -396,7 +428,9 @@ models:
     provider: openai
     display_name: The explicit one
     base_url: {server.url}/v1
-"""))
+""",
+            )
+        )
         catalog = discover(config, embedded=False)
     found = {m.key: m for m in catalog.models}
     assert set(found) == {"gpt-4o", "gpt-4o-mini"}  # whisper-1 filtered out by the pattern
@@ -408,12 +442,17 @@ models:
 
 
 def test_discover_true_lists_an_anthropic_server_too(tmp_path: Path, anthropic_server: ScriptedAnthropic) -> None:
-    config = load_config(write_config(tmp_path / "m.yaml", f"""
+    config = load_config(
+        write_config(
+            tmp_path / "m.yaml",
+            f"""
 models:
   - provider: anthropic
     discover: true
     base_url: {anthropic_server.url}
-"""))
+""",
+        )
+    )
     (model,) = discover(config, embedded=False).models
     assert (model.key, model.provider, model.available) == ("claude-test", "anthropic", True)
 
@@ -422,7 +461,10 @@ def test_a_discover_entry_that_cannot_list_says_why(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("GROQ_API_KEY", "gsk-test-0123456789abcdef")
     with ScriptedOpenAI({}) as locked:
         locked.handle_get = lambda handler: locked.send_json(handler, 401, {"error": {"message": "bad key"}})  # type: ignore[method-assign]
-        config = load_config(write_config(tmp_path / "m.yaml", f"""
+        config = load_config(
+            write_config(
+                tmp_path / "m.yaml",
+                f"""
 models:
   - name: "*"
     provider: openai
@@ -435,7 +477,9 @@ models:
     provider: openai
     base_url: https://api.groq.com/openai/v1
     api_key: ${{UNSET_KEY_FOR_TEST}}
-"""))
+""",
+            )
+        )
         catalog = discover(config, embedded=False)
     reasons = {m.key: m.unavailable_reason for m in catalog.models}
     assert reasons["* @ http://127.0.0.1:9/v1"] == "server unreachable at http://127.0.0.1:9/v1 (ConnectError)"
@@ -444,12 +488,15 @@ models:
     assert not any(m.available for m in catalog.models)
 
 
-@pytest.mark.parametrize(("entry", "line", "message"), [
-    ("  - name: '*'\n    provider: ollama\n", 3, "'name': model discovery lists GET /models"),
-    ("  - name: llama\n    provider: embedded\n    discover: true\n", 5, "'discover': model discovery"),
-    ("  - name: 'gpt-*'\n    provider: openai\n    discover: false\n", 3, "only a discover entry"),
-    ("  - name: m\n    provider: openai\n    discover: maybe\n", 5, "'discover': expected true or false"),
-])
+@pytest.mark.parametrize(
+    ("entry", "line", "message"),
+    [
+        ("  - name: '*'\n    provider: ollama\n", 3, "'name': model discovery lists GET /models"),
+        ("  - name: llama\n    provider: embedded\n    discover: true\n", 5, "'discover': model discovery"),
+        ("  - name: 'gpt-*'\n    provider: openai\n    discover: false\n", 3, "only a discover entry"),
+        ("  - name: m\n    provider: openai\n    discover: maybe\n", 5, "'discover': expected true or false"),
+    ],
+)
 def test_discover_config_errors_name_the_line(tmp_path: Path, entry: str, line: int, message: str) -> None:
     path = write_config(tmp_path / "m.yaml", "# models\nmodels:\n" + entry)
     with pytest.raises(ConfigError) as caught:
@@ -466,7 +513,9 @@ def test_benchtui_models_says_why_each_unavailable_model_is_unavailable(
     from benchtui.cli import main
 
     monkeypatch.setenv("COLUMNS", "400")
-    config = write_config(tmp_path / "m.yaml", """
+    config = write_config(
+        tmp_path / "m.yaml",
+        """
 embedded: {enabled: false}
 models:
   - name: llama3.2:1b
@@ -480,7 +529,8 @@ models:
     enabled: false
   - name: claude-sonnet-4-5
     provider: anthropic
-""")
+""",
+    )
     assert main(["models", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert main(["--config", str(config), "models"]) == 0  # global options may come first
@@ -516,12 +566,18 @@ def test_the_anthropic_provider_talks_to_a_real_model() -> None:
         pytest.skip(f"smollm2-135m is not installed: {model.unavailable_reason if model else 'unknown model'}")
     with embedded.EmbeddedServers(threads=1) as servers:
         root = servers.ensure_started("smollm2-135m")
-        model_spec = spec("anthropic", root, "smollm2-135m",
-                          settings=MappingProxyType({"temperature": 0.0, "max_tokens": 24}))
+        model_spec = spec(
+            "anthropic", root, "smollm2-135m", settings=MappingProxyType({"temperature": 0.0, "max_tokens": 24})
+        )
         provider = make_provider(model_spec)
         tokens: list[str] = []
-        reply = provider.chat([{"role": "system", "content": "You are a terse assistant."},
-                               {"role": "user", "content": "Name one colour."}], on_token=tokens.append)
+        reply = provider.chat(
+            [
+                {"role": "system", "content": "You are a terse assistant."},
+                {"role": "user", "content": "Name one colour."},
+            ],
+            on_token=tokens.append,
+        )
         provider.close()
     assert reply.text.strip() and "".join(tokens) == reply.text
     assert reply.prompt_tokens and reply.prompt_tokens > 5

@@ -55,15 +55,17 @@ HOLD_S = 3.0  # how long a test keeps a slot busy once the run is seen waiting f
 
 
 def _openai(name: str, server: ScriptedServer, concurrency: int | None = None) -> ModelSpec:
-    return ModelSpec(key=name, name=name, provider="openai", display_name=name, base_url=f"{server.url}/v1",
-                     concurrency=concurrency)
+    return ModelSpec(
+        key=name, name=name, provider="openai", display_name=name, base_url=f"{server.url}/v1", concurrency=concurrency
+    )
 
 
 def _slow_check_task(folder: Path, seconds: float) -> Path:
     """tiny_task, with a check that takes ``seconds`` (so runs reaching it together wait for one another)."""
     task = tiny_task(folder)
-    task.write_text(task.read_text().replace("check: grep -q done answer.txt",
-                                             f"check: sleep {seconds} && grep -q done answer.txt"))
+    task.write_text(
+        task.read_text().replace("check: grep -q done answer.txt", f"check: sleep {seconds} && grep -q done answer.txt")
+    )
     return task
 
 
@@ -96,13 +98,26 @@ def _measured(figure: float | None) -> float:
     return figure
 
 
-def _run_once(task: Task, spec: ModelSpec, holder: _Holder, *, request_slots: threading.Semaphore | None = None,
-              check_slots: threading.Semaphore | None = None) -> tuple[RunResult, float]:
+def _run_once(
+    task: Task,
+    spec: ModelSpec,
+    holder: _Holder,
+    *,
+    request_slots: threading.Semaphore | None = None,
+    check_slots: threading.Semaphore | None = None,
+) -> tuple[RunResult, float]:
     provider = make_provider(spec)
     started = time.monotonic()
     try:
-        result, _transcript = run_task(task, spec, provider, on_progress=holder.progress, timeout_s=60,
-                                       request_slots=request_slots, check_slots=check_slots)
+        result, _transcript = run_task(
+            task,
+            spec,
+            provider,
+            on_progress=holder.progress,
+            timeout_s=60,
+            request_slots=request_slots,
+            check_slots=check_slots,
+        )
     finally:
         provider.close()
     holder.thread.join(10)
@@ -164,9 +179,14 @@ def test_runs_queued_for_the_check_slots_keep_the_wait_out_of_their_times(tmp_pa
     task_md = _slow_check_task(tmp_path / "task", 1.5)
     with ScriptedOpenAI({"m": Script(solution_reply(task_md))}) as server:
         sink = RecordingSink()
-        runner = BatchRunner(store=ResultsStore(tmp_path / "out"), tasks=load_tasks([task_md]),
-                             models=[_openai("m", server)], options=BatchOptions(parallel=4, repeats=4),
-                             sink=sink, check_slots=1)
+        runner = BatchRunner(
+            store=ResultsStore(tmp_path / "out"),
+            tasks=load_tasks([task_md]),
+            models=[_openai("m", server)],
+            options=BatchOptions(parallel=4, repeats=4),
+            sink=sink,
+            check_slots=1,
+        )
         outcome = runner.run()
 
     assert [r["status"] for r in outcome.results] == ["passed"] * 4
@@ -186,8 +206,21 @@ def test_an_ollama_endpoint_gets_no_more_requests_than_it_serves(
     server = ScriptedOllama({"solver": Script(solution_reply(task_md), first_byte_delay_s=0.3)}).start()
     monkeypatch.setenv("OLLAMA_HOST", server.url)
     try:
-        code = main(["--task", str(task_md), "--models", "solver", "--parallel", "4", "--repeats", "3", "--no-ui",
-                     "--output", str(tmp_path / "out")])
+        code = main(
+            [
+                "--task",
+                str(task_md),
+                "--models",
+                "solver",
+                "--parallel",
+                "4",
+                "--repeats",
+                "3",
+                "--no-ui",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
     finally:
         server.close()
     printed = capsys.readouterr().out
@@ -195,8 +228,10 @@ def test_an_ollama_endpoint_gets_no_more_requests_than_it_serves(
     # Ollama serves one request per model unless told otherwise: --parallel 4 sent it one at a time...
     assert server.peak_in_flight == 1
     # ...and the batch said so, and why, before the first run.
-    line = (f"Ollama at {server.url}: 1 request at a time, Ollama serves 1 request per model by default "
-            "(OLLAMA_NUM_PARALLEL)")
+    line = (
+        f"Ollama at {server.url}: 1 request at a time, Ollama serves 1 request per model by default "
+        "(OLLAMA_NUM_PARALLEL)"
+    )
     assert line in printed
     assert "(--parallel asked for 4)" in printed
     assert printed.index(line) < printed.index("▶")
@@ -210,8 +245,22 @@ def test_a_configured_ollama_concurrency_is_used_and_said(
     monkeypatch.setenv("OLLAMA_HOST", server.url)
     config = write_config(tmp_path / "models.yaml", "embedded: {enabled: false}\nollama: {concurrency: 2}\n")
     try:
-        code = main(["--task", str(task_md), "--models", "solver", "--parallel", "--repeats", "4", "--no-ui",
-                     "--output", str(tmp_path / "out"), "--config", str(config)])
+        code = main(
+            [
+                "--task",
+                str(task_md),
+                "--models",
+                "solver",
+                "--parallel",
+                "--repeats",
+                "4",
+                "--no-ui",
+                "--output",
+                str(tmp_path / "out"),
+                "--config",
+                str(config),
+            ]
+        )
     finally:
         server.close()
     printed = capsys.readouterr().out
@@ -225,10 +274,25 @@ def test_plain_parallel_gives_a_cloud_endpoint_four_and_says_so(
 ) -> None:
     task_md = tiny_task(tmp_path / "task")
     with ScriptedOpenAI({"gpt-test": Script(solution_reply(task_md), first_byte_delay_s=1.0)}) as server:
-        config = write_config(tmp_path / "models.yaml", "embedded: {enabled: false}\nollama: {enabled: false}\n"
-                              f"models:\n  - name: gpt-test\n    provider: openai\n    base_url: {server.url}/v1\n")
-        argv = ["--task", str(task_md), "--models", "gpt-test", "--repeats", "6", "--parallel", "--no-ui",
-                "--output", str(tmp_path / "out"), "--config", str(config)]
+        config = write_config(
+            tmp_path / "models.yaml",
+            "embedded: {enabled: false}\nollama: {enabled: false}\n"
+            f"models:\n  - name: gpt-test\n    provider: openai\n    base_url: {server.url}/v1\n",
+        )
+        argv = [
+            "--task",
+            str(task_md),
+            "--models",
+            "gpt-test",
+            "--repeats",
+            "6",
+            "--parallel",
+            "--no-ui",
+            "--output",
+            str(tmp_path / "out"),
+            "--config",
+            str(config),
+        ]
         assert build_parser().parse_args(argv).parallel == 0
         code = main(argv)
     printed = capsys.readouterr().out
@@ -241,8 +305,12 @@ def test_without_parallel_the_batch_says_one_run_at_a_time(tmp_path: Path) -> No
     task_md = tiny_task(tmp_path / "task")
     with ScriptedOpenAI({"a": Script(solution_reply(task_md)), "b": Script(solution_reply(task_md))}) as server:
         sink = RecordingSink()
-        BatchRunner(store=ResultsStore(tmp_path / "out"), tasks=load_tasks([task_md]),
-                    models=[_openai("a", server), _openai("b", server)], sink=sink).run()
+        BatchRunner(
+            store=ResultsStore(tmp_path / "out"),
+            tasks=load_tasks([task_md]),
+            models=[_openai("a", server), _openai("b", server)],
+            sink=sink,
+        ).run()
     said = [e.text for e in sink.events if isinstance(e, LogMessage)]
     assert said.count("One run at a time for the whole batch (no --parallel)") == 1
     assert server.peak_in_flight == 1
@@ -250,8 +318,14 @@ def test_without_parallel_the_batch_says_one_run_at_a_time(tmp_path: Path) -> No
 
 def test_each_endpoint_gets_what_it_serves_and_the_reason() -> None:
     def spec(provider: str, concurrency: int | None = None) -> ModelSpec:
-        return ModelSpec(key=f"{provider}-m", name="smollm2-135m", provider=provider, display_name="m",
-                         base_url=None if provider == "embedded" else "http://127.0.0.1:1", concurrency=concurrency)
+        return ModelSpec(
+            key=f"{provider}-m",
+            name="smollm2-135m",
+            provider=provider,
+            display_name="m",
+            base_url=None if provider == "embedded" else "http://127.0.0.1:1",
+            concurrency=concurrency,
+        )
 
     # Embedded: its server's slots, whatever --parallel or a config asks.
     assert embedded.SLOTS_PER_SERVER == 1
@@ -266,7 +340,9 @@ def test_each_endpoint_gets_what_it_serves_and_the_reason() -> None:
     assert endpoint_concurrency(spec("openai"), 0) == (4, "the --parallel default for cloud endpoints")
     assert endpoint_concurrency(spec("openai"), 8) == (8, "--parallel 8")
     assert endpoint_concurrency(spec("openai", concurrency=2), 8) == (
-        2, "concurrency: 2 in models_config.yaml (--parallel asked for 8)")
+        2,
+        "concurrency: 2 in models_config.yaml (--parallel asked for 8)",
+    )
     assert endpoint_concurrency(spec("openai"), None)[0] == 1
 
 
@@ -330,8 +406,14 @@ def test_a_run_queued_for_a_check_slot_can_be_cancelled_while_it_waits(tmp_path:
         provider = make_provider(spec)
         started = time.monotonic()
         try:
-            result, _transcript = run_task(load_tasks([task_md])[0], spec, provider, control=control,
-                                           on_progress=cancel_when_queued, check_slots=slots)
+            result, _transcript = run_task(
+                load_tasks([task_md])[0],
+                spec,
+                provider,
+                control=control,
+                on_progress=cancel_when_queued,
+                check_slots=slots,
+            )
         finally:
             provider.close()
     assert result["status"] == "cancelled"

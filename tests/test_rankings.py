@@ -9,14 +9,26 @@ from benchtui.engine.results import RunResult, RunStatus
 
 # A result stored before the later keys existed (no truncated_replies, ...): RunResult is total=False for it.
 def run(model: str, status: RunStatus, time_s: float, prompts: int, hints: int, task: str = "t") -> RunResult:
-    return {"model": model, "task_id": task, "repeat": 1, "status": status, "completion_time_s": time_s,
-            "prompts_sent": prompts, "human_interventions": hints, "tokens_per_s": None, "cost_usd": None}
+    return {
+        "model": model,
+        "task_id": task,
+        "repeat": 1,
+        "status": status,
+        "completion_time_s": time_s,
+        "prompts_sent": prompts,
+        "human_interventions": hints,
+        "tokens_per_s": None,
+        "cost_usd": None,
+    }
 
 
 RESULTS = [
-    run("quick", "passed", 5, 3, 2), run("quick", "failed", 9, 5, 3, "u"),
-    run("careful", "passed", 20, 1, 0), run("careful", "passed", 22, 1, 0, "u"),
-    run("never", "failed", 1, 5, 3), run("never", "error", 0.1, 1, 0, "u"),
+    run("quick", "passed", 5, 3, 2),
+    run("quick", "failed", 9, 5, 3, "u"),
+    run("careful", "passed", 20, 1, 0),
+    run("careful", "passed", 22, 1, 0, "u"),
+    run("never", "failed", 1, 5, 3),
+    run("never", "error", 0.1, 1, 0, "u"),
 ]
 
 
@@ -47,8 +59,10 @@ def test_task_matrix_is_task_by_model() -> None:
 
 
 def test_cut_off_replies_are_totalled_and_unknown_for_runs_stored_before_they_were_counted() -> None:
-    counted: list[RunResult] = [{**run("m", "passed", 10, 1, 0), "truncated_replies": 2},
-               {**run("m", "failed", 20, 3, 1), "truncated_replies": 1}]
+    counted: list[RunResult] = [
+        {**run("m", "passed", 10, 1, 0), "truncated_replies": 2},
+        {**run("m", "failed", 20, 3, 1), "truncated_replies": 1},
+    ]
     assert aggregate(counted)["truncated_replies"] == 3
     assert aggregate([run("m", "passed", 10, 1, 0)])["truncated_replies"] is None  # an old run: not measured, not 0
     assert aggregate([])["truncated_replies"] == 0

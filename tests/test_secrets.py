@@ -36,15 +36,19 @@ def canary(monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def servers(canary: str, tmp_path: Path) -> Iterator[tuple[ScriptedOpenAI, ScriptedAnthropic, Path]]:
     task = tiny_task(tmp_path / "task")
-    openai = ScriptedOpenAI({
-        "locked-gpt": Script(fixed("x"), api_key="sk-the-right-one-000000"),  # 401 "invalid api key: <sent>"
-        "echo-gpt": Script(fixed("x"), echo_headers_status=400),
-        "good-gpt": Script(solution_reply(task), api_key=canary),
-    })
-    anthropic = ScriptedAnthropic({
-        "locked-claude": Script(fixed("x"), api_key="sk-the-right-one-000000"),
-        "echo-claude": Script(fixed("x"), echo_headers_status=401),
-    })
+    openai = ScriptedOpenAI(
+        {
+            "locked-gpt": Script(fixed("x"), api_key="sk-the-right-one-000000"),  # 401 "invalid api key: <sent>"
+            "echo-gpt": Script(fixed("x"), echo_headers_status=400),
+            "good-gpt": Script(solution_reply(task), api_key=canary),
+        }
+    )
+    anthropic = ScriptedAnthropic(
+        {
+            "locked-claude": Script(fixed("x"), api_key="sk-the-right-one-000000"),
+            "echo-claude": Script(fixed("x"), echo_headers_status=401),
+        }
+    )
     with openai, anthropic:
         yield openai, anthropic, task
 
@@ -54,8 +58,12 @@ def files_containing(folder: Path, needle: str) -> list[str]:
 
 
 def test_a_canary_key_appears_nowhere_after_a_batch_of_401s_and_echoes(
-    canary: str, servers: tuple[ScriptedOpenAI, ScriptedAnthropic, Path], tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    canary: str,
+    servers: tuple[ScriptedOpenAI, ScriptedAnthropic, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     openai, anthropic, task = servers
     monkeypatch.setenv("COLUMNS", "300")
@@ -63,10 +71,13 @@ def test_a_canary_key_appears_nowhere_after_a_batch_of_401s_and_echoes(
     entries = "".join(
         f"  - name: {name}\n    provider: {provider}\n    base_url: {url}\n    api_key: ${{BENCH_KEY}}\n"
         for name, provider, url in [
-            ("locked-gpt", "openai", f"{openai.url}/v1"), ("echo-gpt", "openai", f"{openai.url}/v1"),
-            ("good-gpt", "openai", f"{openai.url}/v1"), ("locked-claude", "anthropic", anthropic.url),
+            ("locked-gpt", "openai", f"{openai.url}/v1"),
+            ("echo-gpt", "openai", f"{openai.url}/v1"),
+            ("good-gpt", "openai", f"{openai.url}/v1"),
+            ("locked-claude", "anthropic", anthropic.url),
             ("echo-claude", "anthropic", anthropic.url),
-        ])
+        ]
+    )
     config = write_config(tmp_path / "models_config.yaml", f"embedded: {{enabled: false}}\nmodels:\n{entries}")
     out = tmp_path / "out"
 
@@ -86,8 +97,12 @@ def test_a_canary_key_appears_nowhere_after_a_batch_of_401s_and_echoes(
         for run in json.loads(path.read_text())["runs"]:
             results[run["model"]] = run
     assert results["good-gpt"]["status"] == "passed"
-    for name, kind in [("locked-gpt", "auth"), ("echo-gpt", "bad_request"), ("locked-claude", "auth"),
-                       ("echo-claude", "auth")]:
+    for name, kind in [
+        ("locked-gpt", "auth"),
+        ("echo-gpt", "bad_request"),
+        ("locked-claude", "auth"),
+        ("echo-claude", "auth"),
+    ]:
         assert (results[name]["error"], results[name]["request_attempts"]) == (kind, 1)
         assert "[REDACTED]" in results[name]["error_message"]
 
@@ -104,8 +119,14 @@ def test_a_canary_key_appears_nowhere_after_a_batch_of_401s_and_echoes(
 def test_provider_errors_from_httpx_never_carry_a_key(canary: str) -> None:
     secrets.register(canary)
     # A base URL carrying the key as a parameter (some gateways want ?key=) that nothing listens on.
-    spec = ModelSpec(key="m", name="m", provider="openai", display_name="m",
-                     base_url=f"http://127.0.0.1:9/v1?key={canary}&x=1", api_key=canary)
+    spec = ModelSpec(
+        key="m",
+        name="m",
+        provider="openai",
+        display_name="m",
+        base_url=f"http://127.0.0.1:9/v1?key={canary}&x=1",
+        api_key=canary,
+    )
     with pytest.raises(ProviderError) as caught:
         make_provider(spec, policy=RetryPolicy(max_retries=0)).chat([{"role": "user", "content": "hi"}])
     assert caught.value.kind == "unreachable"
@@ -132,7 +153,10 @@ def test_redaction_by_value_and_by_header_name(canary: str) -> None:
 
 
 def test_reprs_and_snapshots_never_show_a_resolved_key(canary: str, tmp_path: Path) -> None:
-    config = load_config(write_config(tmp_path / "m.yaml", """
+    config = load_config(
+        write_config(
+            tmp_path / "m.yaml",
+            """
 models:
   - name: from-env
     provider: openai
@@ -141,7 +165,9 @@ models:
     provider: anthropic
     api_key: sk-ant-literal-key-0123456789
     settings: {max_tokens: 64}
-"""))
+""",
+        )
+    )
     from_env, literal = config.models
     assert from_env.api_key == canary and literal.api_key == "sk-ant-literal-key-0123456789"
     for text in (repr(from_env), repr(literal), repr(config), str(from_env.snapshot()), str(literal.snapshot())):

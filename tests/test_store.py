@@ -30,10 +30,12 @@ def test_two_batches_in_the_same_second_get_distinct_folders(tmp_path: Path) -> 
 
 def test_a_batch_folder_never_exists_without_its_manifest_whenever_the_process_dies(tmp_path: Path) -> None:
     """Resume needs the manifest: a kill between creating the folder and writing it must not leave a husk."""
-    creator = ("import sys; from pathlib import Path; from benchtui.engine.store import ResultsStore\n"
-               "store = ResultsStore(Path(sys.argv[1]))\n"
-               "store.create_batch({}); print('creating', flush=True)\n"
-               "while True: store.create_batch({})\n")
+    creator = (
+        "import sys; from pathlib import Path; from benchtui.engine.store import ResultsStore\n"
+        "store = ResultsStore(Path(sys.argv[1]))\n"
+        "store.create_batch({}); print('creating', flush=True)\n"
+        "while True: store.create_batch({})\n"
+    )
     rng = random.Random(7)
     for _ in range(8):
         proc = subprocess.Popen([sys.executable, "-c", creator, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE)

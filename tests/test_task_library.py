@@ -56,8 +56,9 @@ def test_tasks_validate_reports_a_broken_file_and_still_validates_the_others(
     shutil.copytree(TASKS / "smoke" / "add_comment", tmp_path / "add_comment")
     shutil.copytree(TASKS / "smoke" / "add_comment.check", tmp_path / "add_comment.check")
     shutil.copytree(TASKS / "smoke" / "add_comment.solution", tmp_path / "add_comment.solution")
-    (tmp_path / "bad.md").write_text("---\nid: bad\ndifficulty: impossible\nworkspace: add_comment/\n"
-                                     "check: 'true'\n---\nDo it.\n")
+    (tmp_path / "bad.md").write_text(
+        "---\nid: bad\ndifficulty: impossible\nworkspace: add_comment/\ncheck: 'true'\n---\nDo it.\n"
+    )
     assert main(["tasks", "validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "smoke/add_comment" in out and "bad.md:3: 'difficulty': expected one of" in out
@@ -70,8 +71,20 @@ def test_a_batch_over_a_folder_gives_one_row_per_task_and_model(
 ) -> None:
     with ScriptedOllama({"a": Script(fixed("no")), "b": Script(fixed("still no"))}) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
-        assert main(["--task", str(TASKS / "easy"), "--task", str(TASKS / "smoke" / "add_comment.md"),
-                     "--no-ui", "--output", str(tmp_path)]) == 0
+        assert (
+            main(
+                [
+                    "--task",
+                    str(TASKS / "easy"),
+                    "--task",
+                    str(TASKS / "smoke" / "add_comment.md"),
+                    "--no-ui",
+                    "--output",
+                    str(tmp_path),
+                ]
+            )
+            == 0
+        )
     (batch,) = tmp_path.iterdir()
     report = json.loads((batch / "comparison_report.json").read_text())
     easy = {t.id for t in load_tasks([TASKS / "easy"])}
@@ -87,14 +100,15 @@ def test_a_batch_over_a_folder_gives_one_row_per_task_and_model(
 OLD_EXAMPLES = (
     'Example. To fix a misspelled word in greet.py:\n\ngreet.py\n```\n<<<<<<< SEARCH\n    return "Helo, " + name\n'
     '=======\n    return "Hello, " + name\n>>>>>>> REPLACE\n```\n',
-    'Example. To fix a misspelled word in greet.py:\n\ngreet.py\n```\ndef greet(name):\n'
+    "Example. To fix a misspelled word in greet.py:\n\ngreet.py\n```\ndef greet(name):\n"
     '    return "Hello, " + name\n```\n',
 )
 
 
 def test_no_shipped_task_shares_a_file_a_name_or_a_line_with_the_prompts_examples() -> None:
-    assert all(example in prompts.system_prompt(f) for example, f in zip(prompts.EXAMPLES, ("diff", "whole"),
-                                                                          strict=True))
+    assert all(
+        example in prompts.system_prompt(f) for example, f in zip(prompts.EXAMPLES, ("diff", "whole"), strict=True)
+    )
     leaks = {t.id: example_leaks(t) for t in load_tasks([TASKS])}
     assert not any(leaks.values()), leaks
 
@@ -112,9 +126,12 @@ def test_tasks_validate_fails_a_task_that_is_the_prompts_example(
     for folder, offset in (("ws", 23), ("sol", 32)):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "temps.py").write_text(
-            f"def to_fahrenheit(celsius):\n    return celsius * 9 / 5 + {offset}\n")
-    (tmp_path / "t.md").write_text("---\nid: leaky\ndifficulty: easy\nworkspace: ws/\nsolution: sol/\n"
-                                   "check: grep -q 32 temps.py\n---\nFix the offset.\n")
+            f"def to_fahrenheit(celsius):\n    return celsius * 9 / 5 + {offset}\n"
+        )
+    (tmp_path / "t.md").write_text(
+        "---\nid: leaky\ndifficulty: easy\nworkspace: ws/\nsolution: sol/\n"
+        "check: grep -q 32 temps.py\n---\nFix the offset.\n"
+    )
     assert main(["tasks", "validate", str(tmp_path / "t.md")]) == 1
     out = capsys.readouterr().out
     assert "names the task's file temps.py" in out and "to_fahrenheit" in out
@@ -135,8 +152,10 @@ def _check_passes(task_md: Path, edit: Callable[[Path], None]) -> bool:
 def _docstring(doc: str) -> Callable[[Path], None]:
     def edit(root: Path) -> None:
         path = root / "mathutils.py"
-        path.write_text(path.read_text().replace("def clamp(value, low, high):\n",
-                                                 "def clamp(value, low, high):\n" + doc, 1))
+        path.write_text(
+            path.read_text().replace("def clamp(value, low, high):\n", "def clamp(value, low, high):\n" + doc, 1)
+        )
+
     return edit
 
 
@@ -144,6 +163,7 @@ def _also(first: Callable[[Path], None], name: str, text: str = "x = 1\n") -> Ca
     def edit(root: Path) -> None:
         first(root)
         (root / name).write_text(text)
+
     return edit
 
 
@@ -168,19 +188,35 @@ FIX_TYPO = TASKS / "easy" / "fix_typo.md"
         # Seen from the same model: the right docstring, and a stray file beside it.
         (ADD_COMMENT, _also(_docstring(GOOD_CLAMP_DOC), "Mathutils.py")),
         # The prompt says: change the setting, not retry.py.
-        (SET_RETRIES, lambda root: (root / "retry.py").write_text(
-            (root / "retry.py").read_text().replace("config.MAX_RETRIES", "3"))),
+        (
+            SET_RETRIES,
+            lambda root: (root / "retry.py").write_text(
+                (root / "retry.py").read_text().replace("config.MAX_RETRIES", "3")
+            ),
+        ),
         (SET_RETRIES, _also(_solution(SET_RETRIES), "config_backup.py")),
         (FIX_TYPO, _also(_solution(FIX_TYPO), "greet_fixed.py")),
-        (FIX_TYPO, _also(_solution(FIX_TYPO), "main.py",
-                         'import sys\n\nif __name__ == "__main__":\n    print(f"Hello, {sys.argv[1]}!")\n')),
+        (
+            FIX_TYPO,
+            _also(
+                _solution(FIX_TYPO),
+                "main.py",
+                'import sys\n\nif __name__ == "__main__":\n    print(f"Hello, {sys.argv[1]}!")\n',
+            ),
+        ),
     ],
-    ids=["vague-docstring", "no-ValueError", "no-result", "stray-file", "retry-py-edited", "retry-stray-file",
-         "typo-stray-file", "main-py-rewritten"],
+    ids=[
+        "vague-docstring",
+        "no-ValueError",
+        "no-result",
+        "stray-file",
+        "retry-py-edited",
+        "retry-stray-file",
+        "typo-stray-file",
+        "main-py-rewritten",
+    ],
 )
-def test_a_check_fails_an_answer_that_skips_what_its_prompt_asks(
-    task_md: Path, edit: Callable[[Path], None]
-) -> None:
+def test_a_check_fails_an_answer_that_skips_what_its_prompt_asks(task_md: Path, edit: Callable[[Path], None]) -> None:
     assert not _check_passes(task_md, edit)
 
 

@@ -121,8 +121,9 @@ def test_a_difficulty_that_does_not_match_its_level_folder_is_refused_with_file_
 def test_a_folder_loads_level_by_level_then_by_path_and_given_files_keep_their_order(tmp_path: Path) -> None:
     (tmp_path / "ws").mkdir()
     for name, level in (("a_hard", "hard"), ("b_smoke", "smoke"), ("c_easy", "easy"), ("d_smoke", "smoke")):
-        (tmp_path / f"{name}.md").write_text(f"---\nid: {name}\ndifficulty: {level}\nworkspace: ws/\n"
-                                             "check: 'true'\n---\nDo it.\n")
+        (tmp_path / f"{name}.md").write_text(
+            f"---\nid: {name}\ndifficulty: {level}\nworkspace: ws/\ncheck: 'true'\n---\nDo it.\n"
+        )
     assert [t.id for t in load_tasks([tmp_path])] == ["b_smoke", "d_smoke", "c_easy", "a_hard"]
     assert [t.id for t in load_tasks([tmp_path / "a_hard.md", tmp_path / "b_smoke.md"])] == ["a_hard", "b_smoke"]
     shipped = [t.difficulty for t in load_tasks([TASKS])]
@@ -139,8 +140,9 @@ def test_a_task_whose_toolchain_is_not_installed_loads_as_unavailable_and_says_w
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     task = load_task(make_task(tmp_path, "id: js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test"))
     assert not task.available
-    assert task.unavailable_reason == ("its check runs 'node', which is not installed here: "
-                                       "install Node.js (e.g. apt-get install nodejs)")
+    assert task.unavailable_reason == (
+        "its check runs 'node', which is not installed here: install Node.js (e.g. apt-get install nodejs)"
+    )
 
 
 def test_a_folder_with_one_task_that_cannot_run_here_still_gives_the_others(
@@ -155,8 +157,10 @@ def test_a_folder_with_one_task_that_cannot_run_here_still_gives_the_others(
     (tmp_path / "py.md").write_text("---\nid: py\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\n---\nDo.\n")
     ready, notes = runnable_tasks(load_tasks([tmp_path]))
     assert [t.id for t in ready] == ["py"]
-    assert notes == ["skipping task js (js.md): its check runs 'node', which is not installed here: "
-                     "install Node.js (e.g. apt-get install nodejs)"]
+    assert notes == [
+        "skipping task js (js.md): its check runs 'node', which is not installed here: "
+        "install Node.js (e.g. apt-get install nodejs)"
+    ]
     with pytest.raises(TaskError, match="task 'js' cannot run here: its check runs 'node'") as caught:
         runnable_tasks(load_tasks([tmp_path / "js.md"]))
     assert caught.value.path == tmp_path / "js.md"

@@ -54,10 +54,12 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture
 def server() -> Iterator[ScriptedOllama]:
-    scripted = ScriptedOllama({
-        "solver": Script(solution_reply(ADD_COMMENT)),
-        "garbage": Script(fixed("no idea")),
-    }).start()
+    scripted = ScriptedOllama(
+        {
+            "solver": Script(solution_reply(ADD_COMMENT)),
+            "garbage": Script(fixed("no idea")),
+        }
+    ).start()
     yield scripted
     scripted.close()
 
@@ -160,15 +162,16 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         table = app.screen.query_one("#model-table", DataTable)
         assert column(table, "Model") == ["ollama/garbage", "ollama/solver"]
         assert set(column(table, "")) == {"◉"}
-        assert "1 task × 2 models × 1 repeat = 2 runs" in rendered(app.screen.query_one("#models-summary",
-                                                                                                   Label))
+        assert "1 task × 2 models × 1 repeat = 2 runs" in rendered(app.screen.query_one("#models-summary", Label))
 
         # Run: the grid fills in, then Results opens by itself.
         await run_batch_to_results(pilot)
         board = app.board
         assert board is not None and board.status == "finished"
-        assert {r.model_key: r.status for r in board.rows.values()} == {"ollama/solver": "passed",
-                                                                      "ollama/garbage": "failed"}
+        assert {r.model_key: r.status for r in board.rows.values()} == {
+            "ollama/solver": "passed",
+            "ollama/garbage": "failed",
+        }
         screen = app.screen
         assert "finished" in rendered(screen.query_one("#results-title", Label))
         assert "1st solver:latest" in rendered(screen.query_one("#podium-fastest", Podium))
@@ -237,12 +240,16 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
 async def test_message_a_running_model_and_cancel_a_run(tmp_path: Path) -> None:
     slow = ScriptedOllama({"slow": Script(fixed("I am still thinking about it. " * 4), chunk_delay_s=0.15)}).start()
     try:
-        app = make_app(slow, tmp_path / "results", marked_tasks=["add_comment", "set_retries"],
-                       selected_models=["ollama/slow"])
+        app = make_app(
+            slow, tmp_path / "results", marked_tasks=["add_comment", "set_retries"], selected_models=["ollama/slow"]
+        )
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("r")
-            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
-                           "the first run to start")
+            await wait_for(
+                pilot,
+                lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                "the first run to start",
+            )
             board = app.board  # one board per batch: this one lives until the batch ends
             assert board is not None
             screen = app.screen
@@ -291,12 +298,14 @@ async def test_quit_mid_batch_leaves_it_resumable_and_history_resumes_it(tmp_pat
     scripts = {"solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.2)}
     server = ScriptedOllama(scripts).start()
     try:
-        app = make_app(server, results, marked_tasks=["add_comment", "set_retries"],
-                       selected_models=["ollama/solver"])
+        app = make_app(server, results, marked_tasks=["add_comment", "set_retries"], selected_models=["ollama/solver"])
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("r")
-            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
-                           "a run to start")
+            await wait_for(
+                pilot,
+                lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                "a run to start",
+            )
             await pilot.press("q")
             await pilot.pause()
             assert type(app.screen).__name__ == "ConfirmScreen"
@@ -343,12 +352,14 @@ async def test_cancel_batch_key_interrupts_it_and_resume_option_continues_it(tmp
     scripts = {"solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.2)}
     server = ScriptedOllama(scripts).start()
     try:
-        app = make_app(server, tmp_path / "results", marked_tasks=["add_comment"],
-                       selected_models=["ollama/solver"])
+        app = make_app(server, tmp_path / "results", marked_tasks=["add_comment"], selected_models=["ollama/solver"])
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("r")
-            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
-                           "a run to start")
+            await wait_for(
+                pilot,
+                lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                "a run to start",
+            )
             assert app.board is not None
             await pilot.press("C")
             await pilot.pause()
@@ -489,8 +500,7 @@ def test_sink_coalesces_updates_and_keeps_discrete_events() -> None:
     sink.emit(RunUpdate("a", "checking", 1, 3, 1, 0, 9, None, 1.0))
     sink.emit(RunFinished("a", partial({"status": "passed"})))
     assert [u.run_id for u in sink.drain()] == []  # a finished run's stale snapshot is dropped
-    assert [type(m) for m in target.messages] == [EngineBatchStarted, EngineRunStarted, EngineLog,
-                                                  EngineRunFinished]
+    assert [type(m) for m in target.messages] == [EngineBatchStarted, EngineRunStarted, EngineLog, EngineRunFinished]
 
 
 def test_untrusted_text_is_stripped_and_never_markup() -> None:
@@ -505,15 +515,25 @@ def test_untrusted_text_is_stripped_and_never_markup() -> None:
 def test_run_tui_bad_config_prints_one_line_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from benchtui.cli.tui import run_tui
 
-    args = argparse.Namespace(task=None, models="all", category=None, output=str(tmp_path), parallel=None,
-                              timeout=1800.0, repeats=1, resume=None, config=str(tmp_path / "missing.yaml"))
+    args = argparse.Namespace(
+        task=None,
+        models="all",
+        category=None,
+        output=str(tmp_path),
+        parallel=None,
+        timeout=1800.0,
+        repeats=1,
+        resume=None,
+        config=str(tmp_path / "missing.yaml"),
+    )
     assert run_tui(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.yaml" in err[0]
 
 
-def test_run_tui_bad_task_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_tui_bad_task_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from benchtui.cli.tui import run_tui
 
     bad = tmp_path / "bad.md"
@@ -521,11 +541,19 @@ def test_run_tui_bad_task_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # nothing listens: discovery fails fast
     monkeypatch.setenv("BENCHTUI_CONFIG", str(tmp_path / "config.yaml"))
     (tmp_path / "config.yaml").write_text("embedded:\n  enabled: false\n")
-    args = argparse.Namespace(task=[str(bad)], models="all", category=None, output=str(tmp_path), parallel=None,
-                              timeout=1800.0, repeats=1, resume=None, config=None)
+    args = argparse.Namespace(
+        task=[str(bad)],
+        models="all",
+        category=None,
+        output=str(tmp_path),
+        parallel=None,
+        timeout=1800.0,
+        repeats=1,
+        resume=None,
+        config=None,
+    )
     assert run_tui(args) == 2
     assert "bad.md:1" in capsys.readouterr().err
-
 
 
 def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
@@ -540,8 +568,9 @@ def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
     assert (row.status, row.phase, row.turn, row.prompts, row.elapsed_s) == ("running", "checking", 2, 2, 7.0)
     now[0] += 2.0
     assert board.live_elapsed(row) == 9.0  # still ticking while the check runs
-    board.apply(RunFinished("a", partial({"status": "passed", "turns": 2, "prompts_sent": 2,
-                                          "completion_time_s": 9.5})))
+    board.apply(
+        RunFinished("a", partial({"status": "passed", "turns": 2, "prompts_sent": 2, "completion_time_s": 9.5}))
+    )
     board.apply_updates([update])  # a stale snapshot after the end changes nothing
     assert (row.status, row.elapsed_s) == ("passed", 9.5)
     assert (board.done, board.total, board.passed) == (1, 2, 1)
@@ -549,23 +578,33 @@ def test_board_keeps_snapshots_that_overtake_their_discrete_events() -> None:
 
 def test_board_shows_kept_runs_figures_cancels_queued_runs_at_once_and_marks_the_never_run() -> None:
     board = RunBoard(lambda: 0.0, {"m": "Model M"})
-    kept = partial({"status": "failed", "turns": 3, "prompts_sent": 3, "completion_tokens": 1536,
-                    "completion_time_s": 54.0})
-    board.apply(BatchStarted("batch", Path("/x"), (
-        PlannedRun("a", "t", "m", 1, done=True, result=kept), PlannedRun("b", "t", "m", 2),
-        PlannedRun("c", "t", "m", 3), PlannedRun("d", "t", "m", 4))))
+    kept = partial(
+        {"status": "failed", "turns": 3, "prompts_sent": 3, "completion_tokens": 1536, "completion_time_s": 54.0}
+    )
+    board.apply(
+        BatchStarted(
+            "batch",
+            Path("/x"),
+            (
+                PlannedRun("a", "t", "m", 1, done=True, result=kept),
+                PlannedRun("b", "t", "m", 2),
+                PlannedRun("c", "t", "m", 3),
+                PlannedRun("d", "t", "m", 4),
+            ),
+        )
+    )
     a = board.rows["a"]
     assert (a.status, a.prompts, a.tokens, a.elapsed_s) == ("kept", 3, 1536, 54.0)
     assert a.check_line == "kept from before the resume: failed"
     board.cancel_queued("c")
     assert board.rows["c"].status == "cancelled"
     board.apply(RunStarted("b"))
-    board.apply(RunFinished("b", partial({"status": "passed", "turns": 1, "prompts_sent": 1,
-                                          "completion_time_s": 2.0})))
+    board.apply(
+        RunFinished("b", partial({"status": "passed", "turns": 1, "prompts_sent": 1, "completion_time_s": 2.0}))
+    )
     board.apply(BatchFinished("batch", Path("/x"), "interrupted"))
     assert board.rows["d"].status == "not run"
     assert board.logs[-1].text == "Batch batch interrupted: 2 of 4 run(s) finished, 1 passed, 1 cancelled, 1 not run"
-
 
 
 @pytest.mark.anyio
@@ -621,10 +660,12 @@ def fits_sideways(table: DataTable[Any]) -> bool:
 @pytest.mark.anyio
 @pytest.mark.parametrize("size", [SMALL, (200, 50)], ids=["80x24", "200x50"])
 async def test_every_screen_is_usable_at_80x24_and_200x50(tmp_path: Path, size: tuple[int, int]) -> None:
-    server = ScriptedOllama({
-        "solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.05),
-        "talker": Script(fixed(LONG_REPLY), chunk_delay_s=0.002, chunk_size=200),
-    }).start()
+    server = ScriptedOllama(
+        {
+            "solver": Script(solution_reply(ADD_COMMENT), chunk_delay_s=0.05),
+            "talker": Script(fixed(LONG_REPLY), chunk_delay_s=0.002, chunk_size=200),
+        }
+    ).start()
     try:
         app = make_app(server, tmp_path / "results")
         async with app.run_test(size=size) as pilot:
@@ -642,8 +683,11 @@ async def test_every_screen_is_usable_at_80x24_and_200x50(tmp_path: Path, size: 
             assert flat(screen_text(app)).count("available") >= 2
 
             await pilot.press("r")
-            await wait_for(pilot, lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
-                           "a run to start")
+            await wait_for(
+                pilot,
+                lambda: app.board is not None and any(r.running for r in app.board.rows.values()),
+                "a run to start",
+            )
             await pilot.pause(0.3)
             grid = app.screen.query_one(ProgressGrid)
             shown = labels(grid)
@@ -699,26 +743,30 @@ UNSET_KEY = "BENCHTUI_TEST_KEY_NOBODY_SET"
 
 
 @pytest.mark.anyio
-async def test_models_show_the_whole_reason_and_its_fix_at_80x24(server: ScriptedOllama, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_models_show_the_whole_reason_and_its_fix_at_80x24(
+    server: ScriptedOllama, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(UNSET_KEY, raising=False)
     path = tmp_path / "models_config.yaml"
-    path.write_text(f"ollama: {{host: '{server.url}'}}\nembedded: {{enabled: false}}\nmodels:\n"
-                    f"  - {{name: gpt-4o, provider: openai, api_key: '${{{UNSET_KEY}}}'}}\n"
-                    "  - {name: local-coder, provider: openai, enabled: false, base_url: 'http://127.0.0.1:9/v1'}\n")
+    path.write_text(
+        f"ollama: {{host: '{server.url}'}}\nembedded: {{enabled: false}}\nmodels:\n"
+        f"  - {{name: gpt-4o, provider: openai, api_key: '${{{UNSET_KEY}}}'}}\n"
+        "  - {name: local-coder, provider: openai, enabled: false, base_url: 'http://127.0.0.1:9/v1'}\n"
+    )
     monkeypatch.setenv("OLLAMA_HOST", server.url)
     config = load_config(path)
-    app = BenchApp(config=config, catalog=discover(config, embedded=False), store=ResultsStore(tmp_path / "r"),
-                   task_paths=[TASKS])
+    app = BenchApp(
+        config=config, catalog=discover(config, embedded=False), store=ResultsStore(tmp_path / "r"), task_paths=[TASKS]
+    )
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("2")
         await pilot.pause()
         table = app.screen.query_one("#model-table", DataTable)
         assert labels(table)[-1] == "Status" and fits_sideways(table)
         for key, reason, fix in (
-                ("gpt-4o", f"unavailable: ${{{UNSET_KEY}}} unset", f"fix: export {UNSET_KEY}=<your key>"),
-                ("local-coder", "unavailable: disabled in the config",
-                 f"fix: set enabled: true for local-coder in {path}")):
+            ("gpt-4o", f"unavailable: ${{{UNSET_KEY}}} unset", f"fix: export {UNSET_KEY}=<your key>"),
+            ("local-coder", "unavailable: disabled in the config", f"fix: set enabled: true for local-coder in {path}"),
+        ):
             table.move_cursor(row=column(table, "Model").index(key))
             await pilot.pause()
             shown = squeezed(screen_text(app))
@@ -742,20 +790,34 @@ async def test_the_discovery_notes_wrap_whole_at_80x24(tmp_path: Path) -> None:
         assert "".join(note.split()) in squeezed(screen_text(app))  # what to start or fix: never cut
 
 
-@pytest.mark.parametrize(("provider", "reason", "fix"), [
-    ("openai", "${OPENAI_API_KEY} unset", "export OPENAI_API_KEY=<your key>"),
-    ("anthropic", "no api_key (set api_key: ${ANTHROPIC_API_KEY})", "api_key: ${ANTHROPIC_API_KEY}"),
-    ("ollama", "Ollama server unreachable at http://127.0.0.1:11434", "ollama serve"),
-    ("openai", "server unreachable at http://127.0.0.1:1234/v1 (ConnectError)", "start the server at"),
-    ("openai", "listing models at http://x/v1 answered HTTP 401 (check the api_key)", "check the api_key"),
-    ("embedded", "the llama.cpp server package xllamacpp is not installed; install with: pip install -r x.txt", None),
-])
+@pytest.mark.parametrize(
+    ("provider", "reason", "fix"),
+    [
+        ("openai", "${OPENAI_API_KEY} unset", "export OPENAI_API_KEY=<your key>"),
+        ("anthropic", "no api_key (set api_key: ${ANTHROPIC_API_KEY})", "api_key: ${ANTHROPIC_API_KEY}"),
+        ("ollama", "Ollama server unreachable at http://127.0.0.1:11434", "ollama serve"),
+        ("openai", "server unreachable at http://127.0.0.1:1234/v1 (ConnectError)", "start the server at"),
+        ("openai", "listing models at http://x/v1 answered HTTP 401 (check the api_key)", "check the api_key"),
+        (
+            "embedded",
+            "the llama.cpp server package xllamacpp is not installed; install with: pip install -r x.txt",
+            None,
+        ),
+    ],
+)
 def test_how_to_fix_an_unavailable_model(provider: str, reason: str, fix: str | None) -> None:
     from benchtui.engine.models import ModelSpec
     from benchtui.screens.models import how_to_fix
 
-    spec = ModelSpec(key="m", name="m", display_name="m", provider=provider, available=False, unavailable_reason=reason,
-                     base_url="http://127.0.0.1:1234/v1")
+    spec = ModelSpec(
+        key="m",
+        name="m",
+        display_name="m",
+        provider=provider,
+        available=False,
+        unavailable_reason=reason,
+        base_url="http://127.0.0.1:1234/v1",
+    )
     found = how_to_fix(spec)
     assert (found is None) if fix is None else (found is not None and fix in found)  # a reason's own command stands
 
@@ -786,8 +848,13 @@ async def test_option_fields_give_the_keys_back(server: ScriptedOllama, tmp_path
 def test_fit_columns_drops_optional_columns_first_then_shortens_names() -> None:
     from benchtui.widgets.columns import Fit, fit_columns
 
-    columns = [Fit("name", 30, minimum=10), Fit("status", 9), Fit("tokens", 6, drop=2), Fit("cost", 8, drop=3),
-               Fit("check", 24, grow=True)]
+    columns = [
+        Fit("name", 30, minimum=10),
+        Fit("status", 9),
+        Fit("tokens", 6, drop=2),
+        Fit("cost", 8, drop=3),
+        Fit("check", 24, grow=True),
+    ]
     wide = fit_columns(columns, 200)
     assert list(wide) == ["name", "status", "tokens", "cost", "check"] and wide["name"] == 30
     assert sum(w + 2 for w in wide.values()) == 200 - 2  # the growing column takes the rest
@@ -799,8 +866,9 @@ def test_fit_columns_drops_optional_columns_first_then_shortens_names() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_transcript_is_whole_and_scrolls_after_one_tab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.test_tui_snapshots import BATCH_ID, MODELS, crafted_batch, result
     from tests.test_tui_snapshots import make_app as fixed_app
 
@@ -808,10 +876,15 @@ async def test_the_transcript_is_whole_and_scrolls_after_one_tab(tmp_path: Path,
     batch = crafted_batch(tmp_path / "results", runs=[])
     model = next(m for m in MODELS if m.key == "ollama/mistral")
     run = result("add_comment", model.key, "failed", 9.0, 1, 0, 900, 20.0)
-    batch.record_run(model.snapshot(), model.file_stem, run, [
-        {"turn": 1, "kind": "system", "role": "system", "at_s": 0.0, "content": "RULES " * 200 + "END-OF-RULES"},
-        {"turn": 1, "kind": "reply", "role": "assistant", "at_s": 2.0, "content": LONG_REPLY},
-    ])
+    batch.record_run(
+        model.snapshot(),
+        model.file_stem,
+        run,
+        [
+            {"turn": 1, "kind": "system", "role": "system", "at_s": 0.0, "content": "RULES " * 200 + "END-OF-RULES"},
+            {"turn": 1, "kind": "reply", "role": "assistant", "at_s": 2.0, "content": LONG_REPLY},
+        ],
+    )
     batch.flush()
     app = fixed_app(tmp_path)
     async with app.run_test(size=SMALL) as pilot:
@@ -846,9 +919,15 @@ async def test_a_task_that_cannot_run_here_is_shown_as_such_and_skipped_by_the_b
     server = ScriptedOllama({"idle": Script(fixed("No edits."))}).start()
     try:
         config = ModelsConfig(path=None, ollama_host=server.url, embedded_enabled=False)
-        app = BenchApp(config=config, catalog=discover(config, embedded=False), store=ResultsStore(tmp_path / "r"),
-                       options=BatchOptions(timeout_s=120), task_paths=[library], marked_tasks=["js"],
-                       selected_models=["ollama/idle"])
+        app = BenchApp(
+            config=config,
+            catalog=discover(config, embedded=False),
+            store=ResultsStore(tmp_path / "r"),
+            options=BatchOptions(timeout_s=120),
+            task_paths=[library],
+            marked_tasks=["js"],
+            selected_models=["ollama/idle"],
+        )
         async with app.run_test(size=SIZE) as pilot:
             tree = app.screen.query_one(TaskTree)
             node = tree.node_for("js")
@@ -856,8 +935,7 @@ async def test_a_task_that_cannot_run_here_is_shown_as_such_and_skipped_by_the_b
             await pilot.press("r")
             await pilot.pause()
             assert app.runner is None  # nothing it could run: no batch, and the reason is said
-            assert any("task 'js' cannot run here: its check runs 'node'" in n.message
-                       for n in app._notifications)
+            assert any("task 'js' cannot run here: its check runs 'node'" in n.message for n in app._notifications)
             app.session.marked_tasks = ["js", "py"]
             await pilot.press("r")
             await wait_for(pilot, lambda: app.board is not None, "the batch to start")
@@ -869,6 +947,7 @@ async def test_a_task_that_cannot_run_here_is_shown_as_such_and_skipped_by_the_b
 
 # The session and the screens: no cycle through the app, and nothing read on the UI thread.
 
+
 def test_screens_and_widgets_never_import_the_app_and_the_session_needs_no_textual() -> None:
     import subprocess
     import sys
@@ -878,8 +957,10 @@ def test_screens_and_widgets_never_import_the_app_and_the_session_needs_no_textu
     for package in ("benchtui.screens", "benchtui.widgets", "benchtui.messages", "benchtui.present"):
         chain = graph.find_shortest_chains(importer=package, imported="benchtui.app", as_packages=True)
         assert not chain, f"{package} imports the app: {chain}"  # the screens.base <-> app cycle is gone
-    code = ("import sys\nimport benchtui.present.session\n"
-            "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))\n")
+    code = (
+        "import sys\nimport benchtui.present.session\n"
+        "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
@@ -895,9 +976,14 @@ def test_the_session_reads_the_library_and_every_results_batch_asks_for_a_new_re
     assert missing.tasks == () and missing.error is not None and "No task folder" in missing.error
     library = load_library([TASKS])
     config = ModelsConfig(path=None, embedded_enabled=False)
-    session = Session(config=config, catalog=Catalog(models=(), categories=MappingProxyType({}), notes=()),
-                      store=ResultsStore(tmp_path), library=library, marked_tasks=["add_comment", "not-a-task"],
-                      selected_models=["ollama/absent"])
+    session = Session(
+        config=config,
+        catalog=Catalog(models=(), categories=MappingProxyType({}), notes=()),
+        store=ResultsStore(tmp_path),
+        library=library,
+        marked_tasks=["add_comment", "not-a-task"],
+        selected_models=["ollama/absent"],
+    )
     assert session.marked_tasks == ["add_comment"] and session.selected_models == []  # unknown ones dropped
     assert [t.id for t in session.marked()] == ["add_comment"]
     assert session.set_option("repeats", "0") == "repeats must be at least 1"
@@ -951,9 +1037,9 @@ class Withheld:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("withheld", ["report", "transcript"])
-async def test_results_read_in_a_worker_so_keys_work_while_a_file_is_slow(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch,
-                                                                        withheld: str) -> None:
+async def test_results_read_in_a_worker_so_keys_work_while_a_file_is_slow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, withheld: str
+) -> None:
     from tests.test_tui_snapshots import BATCH_ID, RUNS, crafted_batch
     from tests.test_tui_snapshots import make_app as fixed_app
 
@@ -962,8 +1048,11 @@ async def test_results_read_in_a_worker_so_keys_work_while_a_file_is_slow(tmp_pa
     _models, runs = batch.load_results()
     first = runs[0]  # the run Results highlights first, whose transcript it reads
     model_file = next(batch.path.glob("*_result.json"))
-    slow = Withheld(model_file) if withheld == "report" else Withheld(
-        batch.path / str(first["transcript_file"]), older_than=model_file)
+    slow = (
+        Withheld(model_file)
+        if withheld == "report"
+        else Withheld(batch.path / str(first["transcript_file"]), older_than=model_file)
+    )
     app = fixed_app(tmp_path)
     try:
         async with app.run_test(size=SIZE) as pilot:

@@ -37,8 +37,9 @@ async def settle(pilot: Any) -> None:
     """Wait until the screens' reading workers (report, transcripts, history) are done and shown."""
     while True:
         await pilot.pause()
-        busy = [w for w in pilot.app.workers if w.group in LOADERS
-                and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        busy = [
+            w for w in pilot.app.workers if w.group in LOADERS and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
         if not busy:
             return
         await pilot.app.workers.wait_for_complete(busy)
@@ -54,23 +55,52 @@ class FakeClock:
         return self.now
 
 
-def spec(key: str, name: str, provider: str, categories: tuple[str, ...], size: str | None = None,
-         quant: str | None = None, family: str | None = None, reason: str | None = None) -> ModelSpec:
+def spec(
+    key: str,
+    name: str,
+    provider: str,
+    categories: tuple[str, ...],
+    size: str | None = None,
+    quant: str | None = None,
+    family: str | None = None,
+    reason: str | None = None,
+) -> ModelSpec:
     return ModelSpec(
-        key=key, name=name, provider=provider, display_name=name, categories=categories,
-        available=reason is None, unavailable_reason=reason, source="config" if provider != "ollama" else "ollama",
+        key=key,
+        name=name,
+        provider=provider,
+        display_name=name,
+        categories=categories,
+        available=reason is None,
+        unavailable_reason=reason,
+        source="config" if provider != "ollama" else "ollama",
         details=MappingProxyType({"parameter_size": size, "quantization": quant, "family": family}),
     )
 
 
 MODELS = (
-    spec("ollama/qwen2.5-coder:7b", "qwen2.5-coder:7b", "ollama", ("coding_specialized", "ollama"), "7.6B", "Q4_K_M",
-         "qwen2"),
+    spec(
+        "ollama/qwen2.5-coder:7b",
+        "qwen2.5-coder:7b",
+        "ollama",
+        ("coding_specialized", "ollama"),
+        "7.6B",
+        "Q4_K_M",
+        "qwen2",
+    ),
     spec("ollama/llama3.2:1b", "llama3.2:1b", "ollama", ("fast", "ollama"), "1.2B", "Q8_0", "llama"),
     spec("ollama/mistral", "mistral:latest", "ollama", ("balanced", "ollama"), "7.2B", "Q4_0", "llama"),
     spec("gpt-4o", "gpt-4o", "openai", ("powerful",), reason="${OPENAI_API_KEY} unset"),
-    spec("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b", "embedded", ("embedded",), "0.5B", "Q4_K_M", "qwen2",
-         reason="model file not found (see README: embedded models)"),
+    spec(
+        "qwen2.5-coder-0.5b",
+        "qwen2.5-coder-0.5b",
+        "embedded",
+        ("embedded",),
+        "0.5B",
+        "Q4_K_M",
+        "qwen2",
+        reason="model file not found (see README: embedded models)",
+    ),
 )
 
 
@@ -79,25 +109,37 @@ def catalog() -> Catalog:
     for model in MODELS:
         for name in model.categories:
             categories[name] = (*categories.get(name, ()), model.key)
-    return Catalog(models=MODELS, categories=MappingProxyType(categories),
-                   notes=("Ollama at http://127.0.0.1:11434: 3 models",), ollama_version="0.5.0")
+    return Catalog(
+        models=MODELS,
+        categories=MappingProxyType(categories),
+        notes=("Ollama at http://127.0.0.1:11434: 3 models",),
+        ollama_version="0.5.0",
+    )
 
 
 def write_task(root: Path, level: str, task_id: str, title: str, prompt: str, hints: int = 0) -> None:
     folder = root / "tasks" / level
     (folder / task_id).mkdir(parents=True)
     (folder / task_id / "main.py").write_text("print('hi')\n")
-    hint_lines = "".join(f"  - \"Hint {i + 1}.\"\n" for i in range(hints))
+    hint_lines = "".join(f'  - "Hint {i + 1}."\n' for i in range(hints))
     (folder / f"{task_id}.md").write_text(
         f"---\nid: {task_id}\ntitle: {title}\ndifficulty: {level}\nworkspace: {task_id}/\n"
-        f"check: python -m pytest -q\nmax_turns: 3\ntimeout: 120\n" + (f"hints:\n{hint_lines}" if hints else "")
-        + f"---\n{prompt}\n")
+        f"check: python -m pytest -q\nmax_turns: 3\ntimeout: 120\n"
+        + (f"hints:\n{hint_lines}" if hints else "")
+        + f"---\n{prompt}\n"
+    )
 
 
 def library(root: Path) -> None:
-    write_task(root, "smoke", "add_comment", "Add a docstring to clamp()",
-               "The `clamp()` function in `mathutils.py` has no documentation. Add a docstring that explains\n"
-               "what it returns and that it raises `ValueError` when `low` is greater than `high`.", hints=2)
+    write_task(
+        root,
+        "smoke",
+        "add_comment",
+        "Add a docstring to clamp()",
+        "The `clamp()` function in `mathutils.py` has no documentation. Add a docstring that explains\n"
+        "what it returns and that it raises `ValueError` when `low` is greater than `high`.",
+        hints=2,
+    )
     write_task(root, "smoke", "set_retries", "Allow three retries", "Retry a failing call up to 3 times.", hints=1)
     write_task(root, "easy", "fix_typo", "Fix the typo in the greeting", "`greet()` prints `Helo`.")
     write_task(root, "medium", "add_validation", "Validate new users", "Reject empty names and bad emails.")
@@ -106,24 +148,57 @@ def library(root: Path) -> None:
 
 def make_app(root: Path, **kwargs: Any) -> BenchApp:
     config = ModelsConfig(path=None, embedded_enabled=False)
-    return BenchApp(config=config, catalog=catalog(), store=ResultsStore(root / "results"),
-                    task_paths=[Path("tasks")], options=BatchOptions(timeout_s=600), **kwargs)
+    return BenchApp(
+        config=config,
+        catalog=catalog(),
+        store=ResultsStore(root / "results"),
+        task_paths=[Path("tasks")],
+        options=BatchOptions(timeout_s=600),
+        **kwargs,
+    )
 
 
-def result(task: str, model: str, status: RunStatus, time_s: float, prompts: int, interventions: int, tokens: int,
-           tps: float | None, diff: str = "", error: str | None = None) -> RunResult:
+def result(
+    task: str,
+    model: str,
+    status: RunStatus,
+    time_s: float,
+    prompts: int,
+    interventions: int,
+    tokens: int,
+    tps: float | None,
+    diff: str = "",
+    error: str | None = None,
+) -> RunResult:
     # Only the keys the screens show: a stored result may lack the others (one from an older benchtui does).
     return {
-        "task_id": task, "model": model, "repeat": 1, "status": status, "error": error,
-        "error_message": "connection refused" if error else None, "completion_time_s": time_s,
-        "model_time_s": time_s * 0.8, "check_time_s": time_s * 0.1, "ttft_s": 0.4, "load_time_s": None,
-        "tokens_per_s": tps, "prompt_tokens": tokens * 4, "completion_tokens": tokens, "cost_usd": 0.0,
-        "prompts_sent": prompts, "human_interventions": interventions, "hints_given": interventions,
-        "typed_interventions": 0, "malformed_replies": 1 if status == "failed" else 0,
-        "files_modified": 1 if diff else 0, "lines_added": diff.count("\n+") if diff else 0,
-        "lines_removed": diff.count("\n-") if diff else 0, "turns": prompts,
+        "task_id": task,
+        "model": model,
+        "repeat": 1,
+        "status": status,
+        "error": error,
+        "error_message": "connection refused" if error else None,
+        "completion_time_s": time_s,
+        "model_time_s": time_s * 0.8,
+        "check_time_s": time_s * 0.1,
+        "ttft_s": 0.4,
+        "load_time_s": None,
+        "tokens_per_s": tps,
+        "prompt_tokens": tokens * 4,
+        "completion_tokens": tokens,
+        "cost_usd": 0.0,
+        "prompts_sent": prompts,
+        "human_interventions": interventions,
+        "hints_given": interventions,
+        "typed_interventions": 0,
+        "malformed_replies": 1 if status == "failed" else 0,
+        "files_modified": 1 if diff else 0,
+        "lines_added": diff.count("\n+") if diff else 0,
+        "lines_removed": diff.count("\n-") if diff else 0,
+        "turns": prompts,
         "check_output": "1 failed, 8 passed in 0.05s" if status == "failed" else "9 passed in 0.03s",
-        "diff": diff, "started_at": "2026-01-01T12:00:00+00:00",
+        "diff": diff,
+        "started_at": "2026-01-01T12:00:00+00:00",
     }
 
 
@@ -134,24 +209,37 @@ DIFF = (
 )
 
 
-def crafted_batch(results_root: Path, batch_id: str = BATCH_ID, status: str = "finished",
-                  created: str = "2026-01-01T12:00:00+00:00", runs: list[RunResult] | None = None,
-                  planned: int | None = None) -> Batch:
+def crafted_batch(
+    results_root: Path,
+    batch_id: str = BATCH_ID,
+    status: str = "finished",
+    created: str = "2026-01-01T12:00:00+00:00",
+    runs: list[RunResult] | None = None,
+    planned: int | None = None,
+) -> Batch:
     batch = Batch(results_root / batch_id)
     batch.path.mkdir(parents=True)
     models = {m.key: m for m in MODELS}
     runs = runs if runs is not None else []
     keys = sorted({r["model"] for r in runs}) or ["ollama/llama3.2:1b"]
     tasks = sorted({r["task_id"] for r in runs}) or ["add_comment"]
-    batch.write_manifest({
-        "schema": 1, "batch_id": batch_id, "created_at": created, "status": status,
-        "tasks": [{"id": t, "title": t, "difficulty": "smoke", "path": f"tasks/smoke/{t}.md"} for t in tasks],
-        "models": [models[k].snapshot() for k in keys],
-        "options": {"parallel": None, "timeout_s": 600.0, "repeats": 1, "embedded_threads": None},
-        "runs_planned": planned if planned is not None else len(runs),
-        "progress": {"planned": planned if planned is not None else len(runs), "finished": len(runs),
-                     "passed": sum(1 for r in runs if r["status"] == "passed")},
-    })
+    batch.write_manifest(
+        {
+            "schema": 1,
+            "batch_id": batch_id,
+            "created_at": created,
+            "status": status,
+            "tasks": [{"id": t, "title": t, "difficulty": "smoke", "path": f"tasks/smoke/{t}.md"} for t in tasks],
+            "models": [models[k].snapshot() for k in keys],
+            "options": {"parallel": None, "timeout_s": 600.0, "repeats": 1, "embedded_threads": None},
+            "runs_planned": planned if planned is not None else len(runs),
+            "progress": {
+                "planned": planned if planned is not None else len(runs),
+                "finished": len(runs),
+                "passed": sum(1 for r in runs if r["status"] == "passed"),
+            },
+        }
+    )
     for run in runs:
         model = models[run["model"]]
         transcript = [
@@ -174,8 +262,9 @@ RUNS = [
 ]
 
 
-def test_tasks_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_tasks_screen(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """The library by level; add_comment marked and previewed."""
     monkeypatch.chdir(tmp_path)
     library(tmp_path)
@@ -188,15 +277,17 @@ def test_tasks_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Mon
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_tasks_screen_empty(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_tasks_screen_empty(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """No ./tasks folder: a clear empty state."""
     monkeypatch.chdir(tmp_path)
     assert snap_compare(make_app(tmp_path), terminal_size=size)
 
 
-def test_models_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_models_screen(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """All models, the ollama category selected, unavailable models greyed with their reason."""
     monkeypatch.chdir(tmp_path)
     library(tmp_path)
@@ -216,8 +307,9 @@ def test_models_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Mo
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_run_screen(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """A batch in flight: passed, running (prompting and checking), failed, queued; a typed message."""
     monkeypatch.chdir(tmp_path)
     library(tmp_path)
@@ -235,8 +327,9 @@ def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Monke
             sink.emit(RunStarted(run_id))
             sink.emit(RunFinished(run_id, result_))
         sink.emit(RunStarted(runs[1].run_id))
-        sink.emit(RunUpdate(runs[1].run_id, "prompting", 2, 3, 2, 1, 212, 42.7, 14.2,
-                            "E   AssertionError: assert 0 == 3"))
+        sink.emit(
+            RunUpdate(runs[1].run_id, "prompting", 2, 3, 2, 1, 212, 42.7, 14.2, "E   AssertionError: assert 0 == 3")
+        )
         sink.emit(RunStarted(runs[4].run_id))
         sink.emit(RunUpdate(runs[4].run_id, "checking", 1, 3, 1, 0, 96, 21.9, 5.0, None))
         sink.emit(LogMessage("Ollama answered slowly; retrying once", "warning"))
@@ -253,8 +346,9 @@ def test_run_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.Monke
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_results_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_results_screen(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """Podiums, the engine's leaderboard, runs, and the first run's coloured diff."""
     monkeypatch.chdir(tmp_path)
     crafted_batch(tmp_path / "results", runs=RUNS)
@@ -268,8 +362,9 @@ def test_results_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.M
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_results_sorted_by_tokens_per_second(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            size: tuple[int, int] = SIZE) -> None:
+def test_results_sorted_by_tokens_per_second(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """The leaderboard sorted by a column (the header shows the direction), the transcript tab open."""
     monkeypatch.chdir(tmp_path)
     crafted_batch(tmp_path / "results", runs=RUNS)
@@ -286,8 +381,9 @@ def test_results_sorted_by_tokens_per_second(snap_compare: Any, tmp_path: Path, 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_history_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_history_screen(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """Finished, interrupted and abandoned (running) batches; the interrupted one highlighted."""
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "results"
@@ -306,14 +402,16 @@ def test_history_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.M
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_help_dialog(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int] = SIZE) -> None:
+def test_help_dialog(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
     """`?` on the Run screen: its keys, then the global ones."""
     monkeypatch.chdir(tmp_path)
     assert snap_compare(make_app(tmp_path), terminal_size=size, press=["3", "question_mark"])
 
 
 # The same screens at 80×24: panes stacked, optional columns dropped, nothing cut or off screen.
+
 
 def test_tasks_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     test_tasks_screen(snap_compare, tmp_path, monkeypatch, SMALL)

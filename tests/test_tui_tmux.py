@@ -44,8 +44,9 @@ class Tmux:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         # COLUMNS/LINES (pytest's children can see 80×24 there) would override the pane's real size.
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check,
-                              timeout=30, env=env)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=30, env=env
+        )
 
     def start(self, command: str) -> None:
         self.run("-f", "/dev/null", "new-session", "-d", "-s", "bt", "-x", "120", "-y", "36", command)
@@ -87,10 +88,12 @@ def tmux() -> Iterator[Tmux]:
 
 
 def test_benchtui_in_tmux_runs_a_batch_and_shows_results(tmux: Tmux, tmp_path: Path) -> None:
-    server = ScriptedOllama({
-        "solver": Script(solution_reply(ROOT / "tasks" / "smoke" / "add_comment.md"), chunk_delay_s=0.02),
-        "garbage": Script(fixed("no idea")),
-    }).start()
+    server = ScriptedOllama(
+        {
+            "solver": Script(solution_reply(ROOT / "tasks" / "smoke" / "add_comment.md"), chunk_delay_s=0.02),
+            "garbage": Script(fixed("no idea")),
+        }
+    ).start()
     config = tmp_path / "models_config.yaml"
     config.write_text("embedded:\n  enabled: false\n")
     exit_file = tmp_path / "exit_code"
@@ -103,8 +106,10 @@ def test_benchtui_in_tmux_runs_a_batch_and_shows_results(tmux: Tmux, tmp_path: P
         "COLORTERM": "truecolor",
     }
     exports = " ".join(f"{key}={_quote(value)}" for key, value in env.items())
-    command = (f"cd {_quote(str(ROOT))} && env -u COLUMNS -u LINES {exports} {_quote(str(BENCHTUI))}; "
-               f"echo $? > {_quote(str(exit_file))}")
+    command = (
+        f"cd {_quote(str(ROOT))} && env -u COLUMNS -u LINES {exports} {_quote(str(BENCHTUI))}; "
+        f"echo $? > {_quote(str(exit_file))}"
+    )
     try:
         tmux.start(f"sh -c {_quote(command)}")
         # The footer's "space Mark" says the tree has the focus: the first frame can show the tree before it.

@@ -25,23 +25,43 @@ def build_parser() -> argparse.ArgumentParser:
         "Without --no-ui it opens the full-screen app.",
         epilog="Subcommands: benchtui models | tasks list|validate [PATH...] | report BATCH_ID [--open] | history",
     )
-    parser.add_argument("--task", action="append", metavar="PATH",
-                        help="task file or folder of tasks (repeat for several)")
-    parser.add_argument("--models", default="all", metavar="NAMES",
-                        help="'all' (default) or comma-separated model names (e.g. llama3,gpt-4o)")
+    parser.add_argument(
+        "--task", action="append", metavar="PATH", help="task file or folder of tasks (repeat for several)"
+    )
+    parser.add_argument(
+        "--models",
+        default="all",
+        metavar="NAMES",
+        help="'all' (default) or comma-separated model names (e.g. llama3,gpt-4o)",
+    )
     parser.add_argument("--category", metavar="NAME", help="only models of this category (fast, balanced, ...)")
     parser.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
-    parser.add_argument("--parallel", nargs="?", type=int, const=0, default=None, metavar="N",
-                        help="run models in parallel; N caps concurrent runs per endpoint "
-                        "(without N, or 0: each endpoint's default, Ollama 1, cloud 4)")
-    parser.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
-                        help="max time per model run (default 1800; a task's own timeout wins when smaller)")
+    parser.add_argument(
+        "--parallel",
+        nargs="?",
+        type=int,
+        const=0,
+        default=None,
+        metavar="N",
+        help="run models in parallel; N caps concurrent runs per endpoint "
+        "(without N, or 0: each endpoint's default, Ollama 1, cloud 4)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="max time per model run (default 1800; a task's own timeout wins when smaller)",
+    )
     parser.add_argument("--repeats", type=int, default=1, metavar="N", help="runs per task and model (default 1)")
     parser.add_argument("--resume", metavar="BATCH_ID", help="resume an interrupted batch")
     parser.add_argument("--config", metavar="FILE", help="models config (default: ./models_config.yaml)")
-    parser.add_argument("--no-ui", action="store_true",
-                        help="run headless: a live progress table in a terminal, one line per started and "
-                        "finished run when the output is piped")
+    parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        help="run headless: a live progress table in a terminal, one line per started and "
+        "finished run when the output is piped",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -133,8 +153,12 @@ def find_subcommand(argv: list[str]) -> int | None:
     for index, word in enumerate(argv):
         if expects_value:
             expects_value = False
-        elif (index and argv[index - 1] == "--parallel" and word not in SUBCOMMANDS
-              and (not word.startswith("-") or _is_negative_number(word))):
+        elif (
+            index
+            and argv[index - 1] == "--parallel"
+            and word not in SUBCOMMANDS
+            and (not word.startswith("-") or _is_negative_number(word))
+        ):
             if not word.lstrip("-").isdigit():  # --parallel takes an optional N (a negative one is argparse's)
                 raise InputError(f"--parallel takes a whole number N (or nothing), got {word!r}")
         elif _is_negative_number(word):
@@ -146,6 +170,8 @@ def find_subcommand(argv: list[str]) -> int | None:
         elif word in SUBCOMMANDS:
             return index
         else:
-            raise InputError(f"unknown command {word!r}; commands: {', '.join(SUBCOMMANDS)} "
-                             "(or --task PATH to run a batch; see benchtui --help)")
+            raise InputError(
+                f"unknown command {word!r}; commands: {', '.join(SUBCOMMANDS)} "
+                "(or --task PATH to run a batch; see benchtui --help)"
+            )
     return None

@@ -37,19 +37,30 @@ def stdout_console(piped_width: int = PIPED_WIDTH) -> Console:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchtui")
     sub = parser.add_subparsers(dest="command", required=True)
-    models = sub.add_parser("models", help="list every model benchtui can see, and why some are unavailable",
-                            description="Every model benchtui can see (configured, on Ollama, embedded), "
-                            "with size, categories, and why an unavailable one cannot run.")
+    models = sub.add_parser(
+        "models",
+        help="list every model benchtui can see, and why some are unavailable",
+        description="Every model benchtui can see (configured, on Ollama, embedded), "
+        "with size, categories, and why an unavailable one cannot run.",
+    )
     models.add_argument("--config", metavar="FILE", help="models config (default: ./models_config.yaml)")
     tasks = sub.add_parser("tasks", help="list or validate tasks", description="List or validate tasks.")
     tasks_sub = tasks.add_subparsers(dest="action", required=True)
-    for action, about in (("list", "the tasks under PATH (default: tasks)"),
-                          ("validate", "prove each task: the start fails its check, the solution passes it, "
-                           "editing only the check files fails, the check runs in time")):
+    for action, about in (
+        ("list", "the tasks under PATH (default: tasks)"),
+        (
+            "validate",
+            "prove each task: the start fails its check, the solution passes it, "
+            "editing only the check files fails, the check runs in time",
+        ),
+    ):
         p = tasks_sub.add_parser(action, help=about, description=about[0].upper() + about[1:] + ".")
         p.add_argument("paths", nargs="*", default=["tasks"], metavar="PATH", help="task files or folders")
-    report = sub.add_parser("report", help="rebuild a batch's reports from its results",
-                            description="Rebuild comparison_report.json, .csv and .html of a batch from its results.")
+    report = sub.add_parser(
+        "report",
+        help="rebuild a batch's reports from its results",
+        description="Rebuild comparison_report.json, .csv and .html of a batch from its results.",
+    )
     report.add_argument("batch_id", metavar="BATCH", help="a batch id (see benchtui history) or a batch folder")
     report.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     report.add_argument("--open", action="store_true", help="open the HTML report in a browser")
@@ -82,12 +93,24 @@ def list_models(console: Console, config_arg: str | None) -> int:
         table.add_column("Endpoint", overflow="fold")
     table.add_column("Status", overflow="fold", ratio=2)
     for spec in sorted(catalog.models, key=lambda m: (not m.available, m.provider, m.key)):
-        size = " · ".join(str(v) for v in (
-            spec.details.get("parameter_size"), spec.details.get("quantization"),
-            _disk_size(spec.details.get("size_bytes")) if spec.details.get("size_bytes") else None) if v) or "—"
+        size = (
+            " · ".join(
+                str(v)
+                for v in (
+                    spec.details.get("parameter_size"),
+                    spec.details.get("quantization"),
+                    _disk_size(spec.details.get("size_bytes")) if spec.details.get("size_bytes") else None,
+                )
+                if v
+            )
+            or "—"
+        )
         where = spec.base_url or ("in-process" if spec.provider == "embedded" else "")
-        status = Text("available", style="green") if spec.available else Text(
-            f"unavailable: {spec.unavailable_reason}", style="dim")
+        status = (
+            Text("available", style="green")
+            if spec.available
+            else Text(f"unavailable: {spec.unavailable_reason}", style="dim")
+        )
         categories = ", ".join(spec.categories)
         if wide:
             table.add_row(spec.key, spec.provider, size, categories, where, status)
@@ -130,10 +153,10 @@ def list_tasks(console: Console, paths: list[str]) -> int:
         table.add_column("Check", ratio=1)
         table.add_column("File", overflow="fold")
     for task in tasks:
-        row = [task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s",
-               str(len(task.hints))]
-        table.add_row(*row, *([task.check, _relative(task.path)] if wide else []),
-                      style=None if task.available else "dim")
+        row = [task.difficulty, task.id, task.title, str(task.max_turns), f"{task.timeout_s:g} s", str(len(task.hints))]
+        table.add_row(
+            *row, *([task.check, _relative(task.path)] if wide else []), style=None if task.available else "dim"
+        )
     console.print(table)
     for task in tasks:
         if not task.available:
@@ -156,21 +179,33 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
     problems: list[str] = [str(error) for error in broken]
 
     def mark(value: bool | None) -> Text:
-        return Text("—", style="dim") if value is None else Text("yes", style="green") if value else Text(
-            "NO", style="bold red")
+        return (
+            Text("—", style="dim")
+            if value is None
+            else Text("yes", style="green")
+            if value
+            else Text("NO", style="bold red")
+        )
 
     skipped = [task for task in tasks if not task.available]
     for task in tasks:
         if not task.available:  # not a fault of the task: this machine lacks the check's program
-            table.add_row(f"{task.difficulty}/{task.id}", *([Text("—", style="dim")] * 5),
-                          Text("skipped", style="yellow"))
+            table.add_row(
+                f"{task.difficulty}/{task.id}", *([Text("—", style="dim")] * 5), Text("skipped", style="yellow")
+            )
             continue
         report = validate_task(task)
         problems.extend(f"{task.difficulty}/{task.id}: {problem}" for problem in report.problems)
         verdict = Text("ok", style="green") if report.ok else Text("FAILED", style="bold red")
-        table.add_row(f"{task.difficulty}/{task.id}", mark(report.start_fails), mark(report.solution_passes),
-                      mark(report.check_edit_fails), mark(report.within_timeout), f"{report.slowest_check_s:.2f} s",
-                      verdict)
+        table.add_row(
+            f"{task.difficulty}/{task.id}",
+            mark(report.start_fails),
+            mark(report.solution_passes),
+            mark(report.check_edit_fails),
+            mark(report.within_timeout),
+            f"{report.slowest_check_s:.2f} s",
+            verdict,
+        )
     if tasks:
         console.print(table)
     else:  # a title over an empty table says nothing the problems below do not
@@ -181,8 +216,7 @@ def validate_tasks(console: Console, paths: list[str]) -> int:
         for line in excerpt:
             console.print(Text(line), highlight=False)
     for task in skipped:
-        console.print(Text(f"• {task.difficulty}/{task.id} not validated: {task.unavailable_reason}",
-                           style="yellow"))
+        console.print(Text(f"• {task.difficulty}/{task.id} not validated: {task.unavailable_reason}", style="yellow"))
     if problems:
         console.print(Text(f"{len(problems)} problem(s) found", style="red"))
         return EXIT_INTERNAL
@@ -236,8 +270,12 @@ def show_history(console: Console, output: str | None) -> int:
             table.add_row(Text.assemble(info.batch_id, ("\n" + what, "dim")), created(info.created_at), status, passed)
     console.print(table)
     where = f" --output {output}" if output else ""
-    console.print(Text(f"Resume one: benchtui --resume BATCH --no-ui{where} · rebuild its reports: "
-                       f"benchtui report BATCH{where}", style="dim"))
+    console.print(
+        Text(
+            f"Resume one: benchtui --resume BATCH --no-ui{where} · rebuild its reports: benchtui report BATCH{where}",
+            style="dim",
+        )
+    )
     return EXIT_OK
 
 

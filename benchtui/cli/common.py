@@ -18,8 +18,17 @@ if TYPE_CHECKING:
     from benchtui.engine.runner import BatchOptions
 
 __all__ = [
-    "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "ReaderGone", "batch_options_from",
-    "check_batch_flags", "fail", "load_catalog", "results_root", "resume_command",
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "ReaderGone",
+    "batch_options_from",
+    "check_batch_flags",
+    "fail",
+    "load_catalog",
+    "results_root",
+    "resume_command",
 ]
 
 
@@ -52,8 +61,7 @@ def results_root(output: str | None) -> Path:
 def resume_command(batch_id: str, output: Path | str | None, *, no_ui: bool = False) -> str:
     """The shell command that continues ``batch_id`` (``--output`` when the results are not in the default folder;
     ``--no-ui`` to continue headless, as a headless batch was started)."""
-    return (f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "")
-            + (" --no-ui" if no_ui else ""))
+    return f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "") + (" --no-ui" if no_ui else "")
 
 
 def check_batch_flags(args: argparse.Namespace) -> None:

@@ -49,8 +49,16 @@ WIDE = 110
 FIGURES = ("Turn", "Prompts", "Interv.", "Tokens", "tok/s", "Time")
 # (column, min width): the names get their width from the rows
 LIVE_COLUMNS = (
-    ("Model", 0), ("Task", 0), ("Status", 9), ("Turn", 5), ("Prompts", 7), ("Interv.", 7), ("Tokens", 6),
-    ("tok/s", 5), ("Time", 8), ("Last check line", 12),
+    ("Model", 0),
+    ("Task", 0),
+    ("Status", 9),
+    ("Turn", 5),
+    ("Prompts", 7),
+    ("Interv.", 7),
+    ("Tokens", 6),
+    ("tok/s", 5),
+    ("Time", 8),
+    ("Last check line", 12),
 )
 
 
@@ -81,8 +89,7 @@ class HeadlessDisplay:
         for line in lines:
             self._print(line)
         if isinstance(event, BatchStarted) and self.live_mode and self._live is None:
-            self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8,
-                              transient=False)
+            self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=8, transient=False)
             self._live.start()
         elif isinstance(event, BatchFinished):
             self.stop()
@@ -98,8 +105,11 @@ class HeadlessDisplay:
             todo = sum(1 for r in event.runs if not r.done)
             verb = "Resuming" if event.resumed else "Starting"
             kept = len(event.runs) - todo
-            return [f"{verb} batch {event.batch_id}: {todo} run(s) to do"
-                    + (f" ({kept} finished before, kept)" if kept else "") + f", folder {event.batch_dir}"]
+            return [
+                f"{verb} batch {event.batch_id}: {todo} run(s) to do"
+                + (f" ({kept} finished before, kept)" if kept else "")
+                + f", folder {event.batch_dir}"
+            ]
         if isinstance(event, LogMessage):
             return [f"[{event.level}] {board.logs[-1].text}"]
         row = board.rows.get(event.run_id) if isinstance(event, RunStarted | RunFinished) else None
@@ -111,8 +121,10 @@ class HeadlessDisplay:
             return [f"▶ {row.model_key} · {row.task_id}"]
         if isinstance(event, RunFinished):
             detail = f" ({row.check_line})" if row.error else ""
-            return [f"■ {row.model_key} · {row.task_id}: {row.status} in {_fmt(row.elapsed_s, '.1f', ' s')}, "
-                    f"{row.prompts} prompt(s){detail}"]
+            return [
+                f"■ {row.model_key} · {row.task_id}: {row.status} in {_fmt(row.elapsed_s, '.1f', ' s')}, "
+                f"{row.prompts} prompt(s){detail}"
+            ]
         return []
 
     def _print(self, text: str) -> None:
@@ -138,24 +150,41 @@ class HeadlessDisplay:
             if sum(w for _n, w in columns) + min(names, 38) + 2 * len(columns) <= width:
                 break
             columns = [c for c in columns if c[0] != optional]
-        table = Table(title=f"benchtui · {self.batch_id or ''}", expand=width >= WIDE, box=box.SIMPLE_HEAD,
-                      padding=(0, 1), collapse_padding=True, show_edge=False)
+        table = Table(
+            title=f"benchtui · {self.batch_id or ''}",
+            expand=width >= WIDE,
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
+            collapse_padding=True,
+            show_edge=False,
+        )
         # rich does not shrink unwrappable columns: the names get what the figures leave them.
         left = width - sum(w for _name, w in columns) - 2 * len(columns)
         longest_task = max([4, *(len(row.task_id) for row, _e in rows)])
         task_width = min(longest_task, 24, max(8, left - 14))
         widest = {"Model": min(28, max(10, left - task_width)), "Task": task_width}
         for name, min_width in columns:
-            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=min_width,
-                             justify="right" if name in FIGURES else "left", max_width=widest.get(name),
-                             ratio=1 if name == "Last check line" else None)
+            table.add_column(
+                name,
+                no_wrap=True,
+                overflow="ellipsis",
+                min_width=min_width,
+                justify="right" if name in FIGURES else "left",
+                max_width=widest.get(name),
+                ratio=1 if name == "Last check line" else None,
+            )
         for row, elapsed in rows:
             cells: dict[str, str | Text] = {
-                "Model": row.model_key, "Task": row.task_id,
+                "Model": row.model_key,
+                "Task": row.task_id,
                 "Status": Text(row.shown_status, style=STATUS_STYLES.get("queued" if row.queued else row.status, "")),
-                "Turn": f"{row.turn}/{row.max_turns}" if row.max_turns else "—", "Prompts": str(row.prompts),
-                "Interv.": str(row.interventions), "Tokens": str(row.tokens), "tok/s": _fmt(row.tokens_per_s),
-                "Time": _fmt(elapsed, ".1f", " s"), "Last check line": row.check_line,
+                "Turn": f"{row.turn}/{row.max_turns}" if row.max_turns else "—",
+                "Prompts": str(row.prompts),
+                "Interv.": str(row.interventions),
+                "Tokens": str(row.tokens),
+                "tok/s": _fmt(row.tokens_per_s),
+                "Time": _fmt(elapsed, ".1f", " s"),
+                "Last check line": row.check_line,
             }
             table.add_row(*(cells[name] for name, _w in columns))
         return table
@@ -184,16 +213,20 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
     grid = Table.grid(padding=(0, 2))
     for key, (icon, title, _field, unit) in rankings.RANKINGS.items():
         first = ranked[key][0] if ranked[key] else None
-        value = "no model passed" if first is None else (
-            f"{names.get(first['model'], first['model'])} ({_podium_value(first['value'], unit)})")
+        value = (
+            "no model passed"
+            if first is None
+            else (f"{names.get(first['model'], first['model'])} ({_podium_value(first['value'], unit)})")
+        )
         grid.add_row(f"{icon} {title}", value)
     # Three rows of "no model passed" say one thing three times.
     podium = grid if any(ranked[key] for key in rankings.RANKINGS) else Text("No model passed, so there is no podium.")
     # Model keys, not display names, and no wrapping. At 80 columns the two least needed columns go
     # (the reports have every figure) and the legend says so.
     wide = width >= 100
-    board = Table(title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
-                  show_edge=False)
+    board = Table(
+        title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False
+    )
     columns = ["#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s", "Cost"]
     if not wide:
         columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens")]
@@ -205,18 +238,29 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
     for entry in ranked["leaderboard"]:
         agg = aggregates[entry["model"]]
         cells = {
-            "#": str(entry["rank"]), "Model": entry["model"], "Pass": f"{agg['passed']}/{agg['runs']}",
-            "Time": _fmt(agg["mean_time_s"], ".1f", " s"), "Prompts": _fmt(agg["mean_prompts"], ".1f"),
-            "Interv.": _fmt(agg["mean_interventions"], ".1f"), "Malformed": str(agg["malformed_replies"]),
+            "#": str(entry["rank"]),
+            "Model": entry["model"],
+            "Pass": f"{agg['passed']}/{agg['runs']}",
+            "Time": _fmt(agg["mean_time_s"], ".1f", " s"),
+            "Prompts": _fmt(agg["mean_prompts"], ".1f"),
+            "Interv.": _fmt(agg["mean_interventions"], ".1f"),
+            "Malformed": str(agg["malformed_replies"]),
             "Cut off": _fmt(agg["truncated_replies"], "d"),
-            "Tokens": _fmt(agg["completion_tokens"], ".0f"), "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
+            "Tokens": _fmt(agg["completion_tokens"], ".0f"),
+            "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
             "Cost": metrics.cost_text(agg["cost_usd"]),
         }
         board.add_row(*(cells[c] for c in columns))
-    legend = Text("Time, Prompts, Interv.: mean per run (Interv. = human interventions: hints and typed messages)"
-                  + (" · Malformed: replies whose edits could not be applied · Cut off: replies the server "
-                     "stopped at the token limit · Tokens: completion tokens, total"
-                     if wide else " · malformed replies and tokens: in the reports"), style="dim")
+    legend = Text(
+        "Time, Prompts, Interv.: mean per run (Interv. = human interventions: hints and typed messages)"
+        + (
+            " · Malformed: replies whose edits could not be applied · Cut off: replies the server "
+            "stopped at the token limit · Tokens: completion tokens, total"
+            if wide
+            else " · malformed replies and tokens: in the reports"
+        ),
+        style="dim",
+    )
     return Group(podium, board, legend, *_cut_off_warning(aggregates))
 
 
@@ -227,8 +271,13 @@ def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
         return []
     total = sum(cut.values())
     who = ", ".join(f"{model} {count}" for model, count in cut.items())
-    return [Text(f"⚠ {total} {'reply was' if total == 1 else 'replies were'} cut off by the token limit "
-                 f"({who}): raise settings.max_tokens", style="yellow")]
+    return [
+        Text(
+            f"⚠ {total} {'reply was' if total == 1 else 'replies were'} cut off by the token limit "
+            f"({who}): raise settings.max_tokens",
+            style="yellow",
+        )
+    ]
 
 
 def run_headless(args: argparse.Namespace) -> int:
@@ -295,9 +344,12 @@ def execute(runner: Any, notes: list[str]) -> int:
     if interrupted:
         planned = len(display.board.rows)
         # Said first: the rankings that follow cover only part of the batch.
-        console.print(f"[yellow]Interrupted[/] after {len(outcome.results)} of {planned} run(s) finished; "
-                      "the rankings below cover only those." if outcome.results
-                      else "[yellow]Interrupted.[/] No run finished, so there is nothing to rank yet.")
+        console.print(
+            f"[yellow]Interrupted[/] after {len(outcome.results)} of {planned} run(s) finished; "
+            "the rankings below cover only those."
+            if outcome.results
+            else "[yellow]Interrupted.[/] No run finished, so there is nothing to rank yet."
+        )
     if outcome.results:
         console.print(summary(outcome.results, names, console.width))
     elif not interrupted:

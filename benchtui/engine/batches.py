@@ -35,8 +35,14 @@ def new_batch(
     for task in tasks:  # its runs would fail on the missing program and blame the model
         if not task.available:
             raise InputError(f"task {task.id!r} cannot run here: {task.unavailable_reason}")
-    return BatchRunner(store=store, tasks=tasks, models=models, options=options, policy=config.retry,
-                       manifest_extra=_manifest_extra(config, catalog))
+    return BatchRunner(
+        store=store,
+        tasks=tasks,
+        models=models,
+        options=options,
+        policy=config.retry,
+        manifest_extra=_manifest_extra(config, catalog),
+    )
 
 
 def resume_batch(
@@ -49,13 +55,16 @@ def resume_batch(
     manifest = batch.manifest()
     if batch.running_elsewhere(manifest):
         owner = manifest.get("runner") or {}
-        raise InputError(f"batch {batch.batch_id} is still running (process {owner.get('pid')}); "
-                         "stop it first or wait for it to finish")
+        raise InputError(
+            f"batch {batch.batch_id} is still running (process {owner.get('pid')}); "
+            "stop it first or wait for it to finish"
+        )
     tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
     for task in tasks:  # its runs would fail on the missing program and blame the model
         if not task.available:
-            raise InputError(f"batch {batch.batch_id} has task {task.id!r}, which cannot run here: "
-                             f"{task.unavailable_reason}")
+            raise InputError(
+                f"batch {batch.batch_id} has task {task.id!r}, which cannot run here: {task.unavailable_reason}"
+            )
     keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
     models, notes = select_models(catalog, keys)
     saved = manifest.get("options", {})
@@ -65,6 +74,13 @@ def resume_batch(
         repeats=int(saved.get("repeats", 1)),
         embedded_threads=config.embedded_threads,
     )
-    runner = BatchRunner(store=store, tasks=tasks, models=models, options=options, batch=batch,
-                         policy=config.retry, manifest_extra=_manifest_extra(config, catalog))
+    runner = BatchRunner(
+        store=store,
+        tasks=tasks,
+        models=models,
+        options=options,
+        batch=batch,
+        policy=config.retry,
+        manifest_extra=_manifest_extra(config, catalog),
+    )
     return runner, notes

@@ -75,13 +75,18 @@ def summarise_tap(output: str, max_lines: int = 40) -> str | None:
         depth = len(test["indent"]) // 4
         name = _DIRECTIVE.sub("", (test["name"] or "").replace("\\#", "#")).strip() or "(unnamed test)"
         where = _location(block.get("location"))
-        failures.append([f"✗ {cut(' > '.join([*suites[:depth], name]))}" + (f" ({where})" if where else ""),
-                         *(f"    {line}" for line in _error_lines(block))])
+        failures.append(
+            [
+                f"✗ {cut(' > '.join([*suites[:depth], name]))}" + (f" ({where})" if where else ""),
+                *(f"    {line}" for line in _error_lines(block)),
+            ]
+        )
     if not failures:
         return None
     total, failed = counts.get("tests"), counts.get("fail", str(len(failures)))
-    out = [f"node --test: {failed} of {total} test{'' if total == '1' else 's'} failed" if total
-           else "node --test failed"]
+    out = [
+        f"node --test: {failed} of {total} test{'' if total == '1' else 's'} failed" if total else "node --test failed"
+    ]
     if messages:
         out.append("The test files printed:")
         out.extend(f"    {m}" for m in messages[:ERROR_LINES_PER_TEST])
@@ -140,10 +145,13 @@ def failure_excerpt(output: str, max_lines: int = 16) -> list[str]:
     failed = [line for line in text if line.startswith(("FAILED ", "ERROR "))]
     picked = asserted + failed[:4] + ([f"… and {len(failed) - 4} more failed"] if len(failed) > 4 else [])
     if not picked:  # not pytest: whatever names an error
-        picked = [line for line in text if re.search(r"\b\w*(Error|Exception)\b|\berror:", line, re.IGNORECASE)
-                  and not _FRAME.match(line)][: max_lines - 1]
+        picked = [
+            line
+            for line in text
+            if re.search(r"\b\w*(Error|Exception)\b|\berror:", line, re.IGNORECASE) and not _FRAME.match(line)
+        ][: max_lines - 1]
     if text[-1] not in picked:
         picked.append(text[-1])
     if len(picked) == 1:  # nothing looked like an error: the tail it is
-        picked = text[-min(8, max_lines):]
+        picked = text[-min(8, max_lines) :]
     return [cut(line) for line in picked[:max_lines]]

@@ -29,8 +29,22 @@ DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 DEFAULT_SETTINGS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MODEL_KEYS = {
-    "name", "provider", "display_name", "enabled", "api_key", "base_url", "settings", "pricing", "edit_format",
-    "concurrency", "category", "categories", "discover", "model", "context", "threads",
+    "name",
+    "provider",
+    "display_name",
+    "enabled",
+    "api_key",
+    "base_url",
+    "settings",
+    "pricing",
+    "edit_format",
+    "concurrency",
+    "category",
+    "categories",
+    "discover",
+    "model",
+    "context",
+    "threads",
 }
 # Keys that only an embedded entry has (the weights it runs, its server's settings), and keys it cannot
 # have (benchtui serves it on a port of its own, with no key).
@@ -43,8 +57,13 @@ _DISCOVER_PROVIDERS = ("openai", "anthropic")
 _GLOB_CHARS = frozenset("*?[")
 _TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults", "retry"}
 _RETRY_KEYS = {
-    "max_retries": int, "base_delay_s": float, "max_delay_s": float, "max_retry_after_s": float,
-    "connect_timeout_s": float, "first_byte_timeout_s": float, "request_deadline_s": float,
+    "max_retries": int,
+    "base_delay_s": float,
+    "max_delay_s": float,
+    "max_retry_after_s": float,
+    "connect_timeout_s": float,
+    "first_byte_timeout_s": float,
+    "request_deadline_s": float,
 }
 _DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 
@@ -153,8 +172,9 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
     servers: dict[str, dict[str, tuple[int, str, int]]] = {}
     for entry in raw_models:
         if not isinstance(entry, LocatedMapping):
-            raise ConfigError("each model must be a mapping with name and provider", path=path,
-                              line=data.line_of("models"))
+            raise ConfigError(
+                "each model must be a mapping with name and provider", path=path, line=data.line_of("models")
+            )
         if entry.get("provider") == "embedded":
             spec = _build_embedded(path, entry, embedded_defaults, embedded_context, embedded_threads)
             _check_shared_server(path, entry, spec, servers)
@@ -169,8 +189,12 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         context = server["context"][0] if "context" in server else embedded_context
         threads = server["threads"][0] if "threads" in server else embedded_threads
         embedded_servers[name] = (context, threads)
-    models = [replace(spec, context=embedded_servers[spec.name][0], threads=embedded_servers[spec.name][1])
-              if spec.provider == "embedded" else spec for spec in models]
+    models = [
+        replace(spec, context=embedded_servers[spec.name][0], threads=embedded_servers[spec.name][1])
+        if spec.provider == "embedded"
+        else spec
+        for spec in models
+    ]
 
     raw_categories = data.get("categories") or LocatedMapping({}, {}, data.line_of("categories"))
     if not isinstance(raw_categories, LocatedMapping):
@@ -188,8 +212,7 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
     for category in CATEGORIES:
         categories.setdefault(category, ())
     categorised = [
-        _with_categories(spec, tuple(c for c, members in categories.items() if spec.key in members))
-        for spec in models
+        _with_categories(spec, tuple(c for c, members in categories.items() if spec.key in members)) for spec in models
     ]
     return ModelsConfig(
         path=path,
@@ -241,9 +264,11 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
                 why = "a served model's server decides it"
             raise fail(key, f"only an embedded model has '{key}' ({why})")
     if discover and provider not in _DISCOVER_PROVIDERS:
-        raise fail("discover" if "discover" in entry else "name",
-                   f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} server; "
-                   f"{provider} models are found without it")
+        raise fail(
+            "discover" if "discover" in entry else "name",
+            f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} server; "
+            f"{provider} models are found without it",
+        )
     edit_format = entry.get("edit_format", "diff")
     if edit_format not in EDIT_FORMATS:
         raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
@@ -282,9 +307,9 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         display_name=str(entry.get("display_name") or name).strip(),
         base_url=base_url.rstrip("/") if isinstance(base_url, str) else None,
         api_key=api_key,
-        api_key_ref=key_ref if isinstance(key_ref, str) and _ENV_REF.search(key_ref) else (
-            None if key_ref is None else secrets.REDACTED
-        ),
+        api_key_ref=key_ref
+        if isinstance(key_ref, str) and _ENV_REF.search(key_ref)
+        else (None if key_ref is None else secrets.REDACTED),
         settings=MappingProxyType(settings),
         pricing=pricing,
         edit_format=edit_format,
@@ -296,13 +321,15 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
     )
 
 
-def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any], default_context: int,
-                    default_threads: int | None) -> ModelSpec:
+def _build_embedded(
+    path: Path, entry: LocatedMapping, defaults: dict[str, Any], default_context: int, default_threads: int | None
+) -> ModelSpec:
     """A ``provider: embedded`` entry: a contestant of an embedded model (see docs/EMBEDDED.md).
 
     ``name`` is its key; ``model`` the weights it runs (default: the built-in contestant of that name,
     else ``name`` itself). Whatever it leaves out comes from the built-in contestant of the same name,
     else from the model's measured defaults (whole-file edits, its settings)."""
+
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"'{key}': {message}", path=path, line=entry.line_of(key))
 
@@ -311,11 +338,17 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
         raise fail(unknown[0], f"unknown model key; expected one of {', '.join(sorted(_MODEL_KEYS))}")
     for key in _NOT_EMBEDDED:
         if key in entry:
-            raise fail(key, "an embedded model is served by benchtui itself, on a loopback port of its own and "
-                            f"with no key: remove '{key}' (or use provider: openai for a server of your own)")
+            raise fail(
+                key,
+                "an embedded model is served by benchtui itself, on a loopback port of its own and "
+                f"with no key: remove '{key}' (or use provider: openai for a server of your own)",
+            )
     if "discover" in entry:
-        raise fail("discover", f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} "
-                               "server; embedded models are found without it")
+        raise fail(
+            "discover",
+            f"model discovery lists GET /models of an {' or '.join(_DISCOVER_PROVIDERS)} "
+            "server; embedded models are found without it",
+        )
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("model entry needs a 'name'", path=path, line=entry.start_line)
@@ -326,8 +359,7 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
     if model not in embedded_models.MODEL_NAMES:
         if "model" in entry:
             raise fail("model", f"no embedded model {model!r}; expected one of {known}")
-        raise fail("name", f"no embedded model {key!r}: name one with 'model:' ({known}), "
-                           "or use the name of one")
+        raise fail("name", f"no embedded model {key!r}: name one with 'model:' ({known}), or use the name of one")
     edit_format = entry.get("edit_format", builtin.edit_format if builtin and builtin.model == model else "whole")
     if edit_format not in EDIT_FORMATS:
         raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
@@ -337,8 +369,11 @@ def _build_embedded(path: Path, entry: LocatedMapping, defaults: dict[str, Any],
         if "num_ctx" in own:
             located = entry.get("settings")
             line = located.line_of("num_ctx") if isinstance(located, LocatedMapping) else entry.line_of("settings")
-            raise ConfigError("'num_ctx': an embedded model's context is its server's: set 'context:' on the "
-                              "entry instead", path=path, line=line)
+            raise ConfigError(
+                "'num_ctx': an embedded model's context is its server's: set 'context:' on the entry instead",
+                path=path,
+                line=line,
+            )
         settings.update(own)
     pricing = _pricing(entry, path)
     categories = _categories(entry, path)
@@ -370,8 +405,11 @@ def _pricing(entry: LocatedMapping, path: Path) -> Pricing | None:
     try:
         return Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
     except (KeyError, TypeError, ValueError):
-        raise ConfigError("'pricing': expected {input_per_mtok: number, output_per_mtok: number}", path=path,
-                          line=entry.line_of("pricing")) from None
+        raise ConfigError(
+            "'pricing': expected {input_per_mtok: number, output_per_mtok: number}",
+            path=path,
+            line=entry.line_of("pricing"),
+        ) from None
 
 
 def _categories(entry: LocatedMapping, path: Path) -> tuple[str, ...]:
@@ -379,13 +417,15 @@ def _categories(entry: LocatedMapping, path: Path) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        raise ConfigError("'categories': expected a category name or a list of them", path=path,
-                          line=entry.line_of("categories"))
+        raise ConfigError(
+            "'categories': expected a category name or a list of them", path=path, line=entry.line_of("categories")
+        )
     return tuple(str(c) for c in value)
 
 
-def _check_shared_server(path: Path, entry: LocatedMapping, spec: ModelSpec,
-                         servers: dict[str, dict[str, tuple[int, str, int]]]) -> None:
+def _check_shared_server(
+    path: Path, entry: LocatedMapping, spec: ModelSpec, servers: dict[str, dict[str, tuple[int, str, int]]]
+) -> None:
     """Contestants of one embedded model share its one server: an entry that sets its context or
     threads sets them for all of them, and two entries that set different ones are an error."""
     server = servers.setdefault(spec.name, {})
@@ -400,7 +440,10 @@ def _check_shared_server(path: Path, entry: LocatedMapping, spec: ModelSpec,
             raise ConfigError(
                 f"'{key}': {spec.key} runs {spec.name} with {key} {value}, but {other[1]} (line {other[2]}) runs "
                 f"it with {other[0]}; contestants of one embedded model share one server, so give them the same "
-                f"{key} (or set it on one of them only)", path=path, line=entry.line_of(key))
+                f"{key} (or set it on one of them only)",
+                path=path,
+                line=entry.line_of(key),
+            )
 
 
 def _context(data: LocatedMapping, path: Path) -> int | None:
@@ -409,8 +452,11 @@ def _context(data: LocatedMapping, path: Path) -> int | None:
         return None
     low = embedded_models.MIN_CONTEXT
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"'context': expected a whole number of tokens >= {low}, got {value!r}", path=path,
-                          line=data.line_of("context"))
+        raise ConfigError(
+            f"'context': expected a whole number of tokens >= {low}, got {value!r}",
+            path=path,
+            line=data.line_of("context"),
+        )
     return value
 
 
@@ -420,10 +466,17 @@ def _retry_policy(section: LocatedMapping, path: Path) -> RetryPolicy:
     for key, value in section.items():
         kind = _RETRY_KEYS.get(key)
         if kind is None:
-            raise ConfigError(f"'{key}': unknown retry setting; expected one of {', '.join(sorted(_RETRY_KEYS))}",
-                              path=path, line=section.line_of(key))
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (
-                kind is int and not isinstance(value, int)):
+            raise ConfigError(
+                f"'{key}': unknown retry setting; expected one of {', '.join(sorted(_RETRY_KEYS))}",
+                path=path,
+                line=section.line_of(key),
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < 0
+            or (kind is int and not isinstance(value, int))
+        ):
             expected = "a whole number >= 0" if kind is int else "a number of seconds >= 0"
             raise ConfigError(f"'{key}': expected {expected}, got {value!r}", path=path, line=section.line_of(key))
         values[key] = kind(value)
@@ -464,8 +517,11 @@ def _settings(data: LocatedMapping, path: Path) -> dict[str, Any]:
     for key, value in settings.items():
         rule = _SETTING_RULES.get(key)
         if rule is None:
-            raise ConfigError(f"'{key}': unknown setting; expected one of {', '.join(sorted(_SETTING_RULES))}",
-                              path=path, line=line_of(key))
+            raise ConfigError(
+                f"'{key}': unknown setting; expected one of {', '.join(sorted(_SETTING_RULES))}",
+                path=path,
+                line=line_of(key),
+            )
         kind, low, high = rule
         if kind == "stop":
             ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
@@ -496,8 +552,7 @@ def _positive_int(data: LocatedMapping, key: str, path: Path) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"'{key}': expected a whole number >= 1, got {value!r}", path=path,
-                          line=data.line_of(key))
+        raise ConfigError(f"'{key}': expected a whole number >= 1, got {value!r}", path=path, line=data.line_of(key))
     return value
 
 

@@ -66,8 +66,10 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
             if spec.key in models:
                 # An explicit entry (or an earlier server) already has this name: it wins.
                 if spec.source == "discovered" and models[spec.key].source == "discovered":
-                    notes.append(f"{spec.key} is listed by {models[spec.key].base_url} and {spec.base_url}; "
-                                 f"using {models[spec.key].base_url}")
+                    notes.append(
+                        f"{spec.key} is listed by {models[spec.key].base_url} and {spec.base_url}; "
+                        f"using {models[spec.key].base_url}"
+                    )
                 continue
             models[spec.key] = spec
 
@@ -81,21 +83,31 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
             if existing is None:
                 models[spec.key] = spec
             else:
-                models[spec.key] = replace(existing, details=spec.details, name=spec.name,
-                                           categories=tuple(dict.fromkeys((*existing.categories, DETECTED_CATEGORY))))
+                models[spec.key] = replace(
+                    existing,
+                    details=spec.details,
+                    name=spec.name,
+                    categories=tuple(dict.fromkeys((*existing.categories, DETECTED_CATEGORY))),
+                )
         if version is None:
             for key, spec in list(models.items()):
-                if (spec.provider == "ollama" and spec.available and spec.source == "config"
-                        and spec.base_url == config.ollama_host):
-                    models[key] = replace(spec, available=False,
-                                          unavailable_reason=f"Ollama server unreachable at {config.ollama_host}")
+                if (
+                    spec.provider == "ollama"
+                    and spec.available
+                    and spec.source == "config"
+                    and spec.base_url == config.ollama_host
+                ):
+                    models[key] = replace(
+                        spec, available=False, unavailable_reason=f"Ollama server unreachable at {config.ollama_host}"
+                    )
     if embedded and config.embedded_enabled:
         for spec in _embedded_models(config):
             models[spec.key] = spec  # a config entry keeps its place; a built-in contestant goes last
     for key, spec in list(models.items()):
         if spec.provider == "embedded" and spec.source == "config":
-            models[key] = replace(spec, available=False,
-                                  unavailable_reason="embedded models are off (embedded: enabled: false)")
+            models[key] = replace(
+                spec, available=False, unavailable_reason="embedded models are off (embedded: enabled: false)"
+            )
 
     categories: dict[str, tuple[str, ...]] = {}
     for name, members in config.categories.items():
@@ -111,8 +123,9 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
             if spec.key not in categories.get(category, ()):
                 categories[category] = (*categories.get(category, ()), spec.key)
     final = tuple(
-        replace(spec, categories=tuple(sorted({*spec.categories,
-                                               *(c for c, m in categories.items() if spec.key in m)})))
+        replace(
+            spec, categories=tuple(sorted({*spec.categories, *(c for c, m in categories.items() if spec.key in m)}))
+        )
         for spec in models.values()
     )
     return Catalog(models=final, categories=MappingProxyType(categories), notes=tuple(notes), ollama_version=version)
@@ -129,25 +142,29 @@ def _detect_ollama(config: ModelsConfig, timeout_s: float) -> tuple[list[ModelSp
                 name = str(tag["name"])
                 shown = ollama.show_model(client, host, name)
                 details = {**(tag.get("details") or {}), **(shown.get("details") or {})}
-                specs.append(ModelSpec(
-                    key=ollama_key(name),
-                    name=name,
-                    provider="ollama",
-                    display_name=name,
-                    base_url=host,
-                    settings=config.default_settings,
-                    categories=(DETECTED_CATEGORY,),
-                    details=MappingProxyType({
-                        "family": details.get("family"),
-                        "parameter_size": details.get("parameter_size"),
-                        "quantization": details.get("quantization_level"),
-                        "format": details.get("format"),
-                        "digest": tag.get("digest"),
-                        "size_bytes": tag.get("size"),
-                    }),
-                    concurrency=config.ollama_concurrency,
-                    source="ollama",
-                ))
+                specs.append(
+                    ModelSpec(
+                        key=ollama_key(name),
+                        name=name,
+                        provider="ollama",
+                        display_name=name,
+                        base_url=host,
+                        settings=config.default_settings,
+                        categories=(DETECTED_CATEGORY,),
+                        details=MappingProxyType(
+                            {
+                                "family": details.get("family"),
+                                "parameter_size": details.get("parameter_size"),
+                                "quantization": details.get("quantization_level"),
+                                "format": details.get("format"),
+                                "digest": tag.get("digest"),
+                                "size_bytes": tag.get("size"),
+                            }
+                        ),
+                        concurrency=config.ollama_concurrency,
+                        source="ollama",
+                    )
+                )
     except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return [], None, _ollama_problem(host, exc, timeout_s)
     note = None if specs else f"Ollama at {host} has no models installed (ollama pull <model>)"
@@ -167,14 +184,19 @@ def _ollama_problem(host: str, exc: Exception, timeout_s: float) -> str:
     if isinstance(exc, httpx.ConnectError):
         refused = "refused" in str(exc).lower()
         what = "connection refused, nothing listens there" if refused else f"cannot connect ({exc})"
-        return (f"Ollama not reachable at {host}: {what}; start Ollama (ollama serve) or set {_SET_HOST} "
-                "to where it runs")
+        return (
+            f"Ollama not reachable at {host}: {what}; start Ollama (ollama serve) or set {_SET_HOST} to where it runs"
+        )
     if isinstance(exc, httpx.TimeoutException):
-        return (f"Ollama not reachable at {host}: no answer within {timeout_s:g} s; is Ollama busy or stuck, "
-                f"or does {_SET_HOST} name another server?")
+        return (
+            f"Ollama not reachable at {host}: no answer within {timeout_s:g} s; is Ollama busy or stuck, "
+            f"or does {_SET_HOST} name another server?"
+        )
     if isinstance(exc, httpx.HTTPError):
-        return (f"Ollama not reachable at {host}: {type(exc).__name__}: {exc}; check that Ollama runs "
-                f"(ollama serve) and {_SET_HOST}")
+        return (
+            f"Ollama not reachable at {host}: {type(exc).__name__}: {exc}; check that Ollama runs "
+            f"(ollama serve) and {_SET_HOST}"
+        )
     # JSON that is not Ollama's shape, or no JSON at all
     return f"No Ollama at {host}: GET /api/tags answered, but not as Ollama does ({type(exc).__name__}); {not_ollama}"
 
@@ -193,15 +215,28 @@ def _discover_listed(template: ModelSpec, timeout_s: float) -> list[ModelSpec]:
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
         hint = " (check the api_key)" if status in (401, 403) else ""
-        return [replace(template, available=False,
-                        unavailable_reason=f"listing models at {base_url} answered HTTP {status}{hint}")]
+        return [
+            replace(
+                template,
+                available=False,
+                unavailable_reason=f"listing models at {base_url} answered HTTP {status}{hint}",
+            )
+        ]
     except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return [replace(template, available=False, unavailable_reason=secrets.redact(
-            f"server unreachable at {base_url} ({type(exc).__name__})"))]
+        return [
+            replace(
+                template,
+                available=False,
+                unavailable_reason=secrets.redact(f"server unreachable at {base_url} ({type(exc).__name__})"),
+            )
+        ]
     matched = sorted(i for i in dict.fromkeys(ids) if fnmatch.fnmatchcase(i, template.name))
     if not matched:
-        return [replace(template, available=False,
-                        unavailable_reason=f"no model listed at {base_url} matches {template.name!r}")]
+        return [
+            replace(
+                template, available=False, unavailable_reason=f"no model listed at {base_url} matches {template.name!r}"
+            )
+        ]
     return [replace(template, key=i, name=i, display_name=i, source="discovered") for i in matched]
 
 
@@ -219,36 +254,44 @@ def _embedded_models(config: ModelsConfig) -> list[ModelSpec]:
     for contestant in embedded.BUILTIN_CONTESTANTS:
         if contestant.key in configured:
             continue
-        context, threads = config.embedded_servers.get(contestant.model,
-                                                       (config.embedded_context, config.embedded_threads))
-        specs.append(ModelSpec(
-            key=contestant.key,
-            name=contestant.model,
-            provider="embedded",
-            display_name=contestant.display_name,
-            settings=MappingProxyType({**embedded.default_settings(contestant.model),
-                                       **config.embedded_default_settings}),
-            edit_format=contestant.edit_format,
-            source="embedded",
-            context=context,
-            threads=threads,
-        ))
+        context, threads = config.embedded_servers.get(
+            contestant.model, (config.embedded_context, config.embedded_threads)
+        )
+        specs.append(
+            ModelSpec(
+                key=contestant.key,
+                name=contestant.model,
+                provider="embedded",
+                display_name=contestant.display_name,
+                settings=MappingProxyType(
+                    {**embedded.default_settings(contestant.model), **config.embedded_default_settings}
+                ),
+                edit_format=contestant.edit_format,
+                source="embedded",
+                context=context,
+                threads=threads,
+            )
+        )
     specs.extend(configured.values())
     found = []
     for spec in specs:
         model = installed[spec.name]
-        found.append(replace(
-            spec,
-            categories=tuple(dict.fromkeys((*spec.categories, EMBEDDED_CATEGORY))),
-            available=spec.available and model.available,
-            unavailable_reason=spec.unavailable_reason or model.unavailable_reason,
-            details=MappingProxyType({
-                "family": model.family,
-                "parameter_size": model.parameter_size,
-                "quantization": model.quantization,
-            }),
-            source="embedded",
-        ))
+        found.append(
+            replace(
+                spec,
+                categories=tuple(dict.fromkeys((*spec.categories, EMBEDDED_CATEGORY))),
+                available=spec.available and model.available,
+                unavailable_reason=spec.unavailable_reason or model.unavailable_reason,
+                details=MappingProxyType(
+                    {
+                        "family": model.family,
+                        "parameter_size": model.parameter_size,
+                        "quantization": model.quantization,
+                    }
+                ),
+                source="embedded",
+            )
+        )
     return found
 
 
@@ -263,9 +306,9 @@ def _match(name: str, models: Sequence[ModelSpec] | Any) -> ModelSpec | None:
     return next((m for m in models if m.provider == "ollama" and m.key == wanted), None)
 
 
-def select_models(catalog: Catalog, names: str | None = "all", category: str | None = None) -> tuple[
-    list[ModelSpec], list[str]
-]:
+def select_models(
+    catalog: Catalog, names: str | None = "all", category: str | None = None
+) -> tuple[list[ModelSpec], list[str]]:
     """The models of one batch and notes to show. Raises InputError for unknown or unavailable names."""
     notes: list[str] = []
     if category is not None:
@@ -287,13 +330,18 @@ def select_models(catalog: Catalog, names: str | None = "all", category: str | N
         if not chosen:
             chosen = [m for m in catalog.models if m.available and m.provider == "embedded"]
             if chosen:
-                notes.append("No Ollama or configured model is reachable: running the embedded models ("
-                             + ", ".join(m.key for m in chosen) + ").")
+                notes.append(
+                    "No Ollama or configured model is reachable: running the embedded models ("
+                    + ", ".join(m.key for m in chosen)
+                    + ")."
+                )
         if not chosen:
             seen = "; ".join(catalog.notes)
-            raise InputError("no model is available" + (f" ({seen})" if seen else "") + ": start Ollama "
-                             "(OLLAMA_HOST) and pull a model, configure models in models_config.yaml, or install "
-                             "the embedded model (see README)")
+            raise InputError(
+                "no model is available" + (f" ({seen})" if seen else "") + ": start Ollama "
+                "(OLLAMA_HOST) and pull a model, configure models in models_config.yaml, or install "
+                "the embedded model (see README)"
+            )
         return chosen, notes
     chosen = []
     for raw in names.split(","):

@@ -36,8 +36,38 @@ _SEARCH_LABEL = re.compile(r"^\W*SEARCH\W*$", re.IGNORECASE)
 _REPLACE_LABEL = re.compile(r"^\W*REPLACE\W*$", re.IGNORECASE)
 _DEFINITION = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+(\w+)")
 _EXTENSIONS = (
-    "py", "pyi", "js", "mjs", "cjs", "ts", "tsx", "jsx", "json", "md", "txt", "yaml", "yml", "toml", "cfg", "ini",
-    "sh", "bash", "html", "css", "c", "h", "cpp", "hpp", "rs", "go", "java", "rb", "sql", "csv", "env", "lock",
+    "py",
+    "pyi",
+    "js",
+    "mjs",
+    "cjs",
+    "ts",
+    "tsx",
+    "jsx",
+    "json",
+    "md",
+    "txt",
+    "yaml",
+    "yml",
+    "toml",
+    "cfg",
+    "ini",
+    "sh",
+    "bash",
+    "html",
+    "css",
+    "c",
+    "h",
+    "cpp",
+    "hpp",
+    "rs",
+    "go",
+    "java",
+    "rb",
+    "sql",
+    "csv",
+    "env",
+    "lock",
 )
 _PATH_LIKE = re.compile(r"^[\w.\-/]+\.(?:" + "|".join(_EXTENSIONS) + r")$")
 _PATH_DECORATION = re.compile(r"^(?:#+|//|--|\*+|>|-)?\s*(?:(?:file(?:name)?|path)\s*:\s*)?", re.IGNORECASE)
@@ -427,8 +457,10 @@ def replace_definitions(content: str, block: str) -> str | None:
         while body and not body[-1].strip():
             body.pop()
         shift = indent - base
-        fixed = [(" " * shift + line if shift > 0 else line[-shift:] if shift < 0 else line) if line.strip() else ""
-                 for line in body]
+        fixed = [
+            (" " * shift + line if shift > 0 else line[-shift:] if shift < 0 else line) if line.strip() else ""
+            for line in body
+        ]
         lines[start:end] = fixed
     return "\n".join(lines)
 

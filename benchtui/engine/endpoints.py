@@ -29,9 +29,11 @@ def endpoint_capacity(model: ModelSpec) -> tuple[int | None, str]:
     if configured is not None:
         return configured, f"concurrency: {configured} in models_config.yaml"
     if model.provider == "ollama":
-        return OLLAMA_DEFAULT_PARALLEL, (f"Ollama serves {OLLAMA_DEFAULT_PARALLEL} request per model by default "
-                                         "(OLLAMA_NUM_PARALLEL); for a server that serves more, set ollama: "
-                                         "{concurrency: N} in models_config.yaml")
+        return OLLAMA_DEFAULT_PARALLEL, (
+            f"Ollama serves {OLLAMA_DEFAULT_PARALLEL} request per model by default "
+            "(OLLAMA_NUM_PARALLEL); for a server that serves more, set ollama: "
+            "{concurrency: N} in models_config.yaml"
+        )
     return None, ""
 
 

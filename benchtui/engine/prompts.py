@@ -64,7 +64,7 @@ def to_fahrenheit(celsius):
 ```
 """
 
-EXAMPLES = (_DIFF_RULES[_DIFF_RULES.index("Example."):], _WHOLE_RULES[_WHOLE_RULES.index("Example."):])
+EXAMPLES = (_DIFF_RULES[_DIFF_RULES.index("Example.") :], _WHOLE_RULES[_WHOLE_RULES.index("Example.") :])
 """The worked examples of the system prompts, which no shipped task may share a file or a line with."""
 
 
@@ -81,30 +81,30 @@ def render_files(files: Iterable[tuple[str, str]]) -> str:
     return "\n\n".join(parts)
 
 
-def first_prompt(
-    task_prompt: str, files: list[tuple[str, str]], edit_format: str, *, refreshed: bool = False
-) -> str:
+def first_prompt(task_prompt: str, files: list[tuple[str, str]], edit_format: str, *, refreshed: bool = False) -> str:
     """The task and the files. ``refreshed``: sent again in place of the first prompt when older turns no
     longer fit the model's context; their file dumps were stale, so the files as they are now stand here."""
     how = "SEARCH/REPLACE blocks" if edit_format != "whole" else "complete files"
     listing = render_files(files) if files else "(the workspace is empty)"
-    intro = ("Earlier turns were left out to fit your context window. These are the files of the project as "
-             "they are now:" if refreshed else "These are the files of the project:")
-    return (
-        f"{task_prompt.strip()}\n\n"
-        f"{intro}\n\n{listing}\n\n"
-        f"Reply with {how} that make the change."
+    intro = (
+        "Earlier turns were left out to fit your context window. These are the files of the project as they are now:"
+        if refreshed
+        else "These are the files of the project:"
     )
+    return f"{task_prompt.strip()}\n\n{intro}\n\n{listing}\n\nReply with {how} that make the change."
 
 
 def cut_off_block(path: str | None, *, whole: bool) -> str:
     """Why a block the reply ended inside was not applied (it was cut off, most likely at the token limit)."""
     where = f"{path}: your" if path else "Your"
-    shorter = ("send only the files that change" if whole
-               else "use SEARCH/REPLACE blocks with only the few lines that change")
-    return (f"{where} reply ended inside an edit block (its closing fence or REPLACE line never came; the "
-            f"reply was probably cut off at the output limit), so that block was not applied. Keep the reply "
-            f"shorter: {shorter}, and no explanations.")
+    shorter = (
+        "send only the files that change" if whole else "use SEARCH/REPLACE blocks with only the few lines that change"
+    )
+    return (
+        f"{where} reply ended inside an edit block (its closing fence or REPLACE line never came; the "
+        f"reply was probably cut off at the output limit), so that block was not applied. Keep the reply "
+        f"shorter: {shorter}, and no explanations."
+    )
 
 
 def feedback_prompt(
@@ -124,8 +124,9 @@ def feedback_prompt(
         how = "SEARCH/REPLACE blocks" if edit_format != "whole" else "a path line and a fenced block per file"
         sections.append(f"Your reply contained no edits I could apply. Reply with {how}, as in the example.")
     if changed_nothing:
-        sections.append("Your edits left every file exactly as it was: nothing changed. Change the code that "
-                        "makes the tests fail.")
+        sections.append(
+            "Your edits left every file exactly as it was: nothing changed. Change the code that makes the tests fail."
+        )
     if edit_failures:
         sections.append("Some edits could not be applied:\n" + "\n".join(f"- {f}" for f in edit_failures))
     if check_output is not None:
@@ -147,8 +148,10 @@ def truncated_reply_note(edit_format: str, max_tokens: object = None) -> str:
     long reply again; it is told what happened and how to fit."""
     limit = f" of {max_tokens} tokens" if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else ""
     how = "fewer and smaller SEARCH/REPLACE blocks" if edit_format != "whole" else "one file per reply"
-    return (f"Your last reply was cut off: it reached the reply length limit{limit} before it ended, and "
-            f"everything after that point was lost. Keep the next reply shorter: {how}, no explanations.")
+    return (
+        f"Your last reply was cut off: it reached the reply length limit{limit} before it ended, and "
+        f"everything after that point was lost. Keep the next reply shorter: {how}, no explanations."
+    )
 
 
 def _files_section(files: list[tuple[str, str]]) -> str:
@@ -188,8 +191,10 @@ def edit_refused(path: str, reason: object) -> str:
 def edit_without_path(*, has_search: bool) -> str:
     """A block that named no file; with SEARCH text that matched no file either, the model is told both."""
     if has_search:
-        return ("An edit block named no file, and its SEARCH text matches no file exactly: write the path "
-                "alone on the line above the block and copy the SEARCH lines exactly from the file.")
+        return (
+            "An edit block named no file, and its SEARCH text matches no file exactly: write the path "
+            "alone on the line above the block and copy the SEARCH lines exactly from the file."
+        )
     return "An edit block had no file path; write the path alone on the line above it."
 
 
@@ -207,8 +212,7 @@ def search_not_found(path: str, search: str) -> str:
 
 def block_not_whole(path: str) -> str:
     """A fenced block in a SEARCH/REPLACE reply that is neither the whole file nor whole definitions."""
-    return (f"{path}: the block is neither the whole file nor complete definitions from it; "
-            "use SEARCH/REPLACE blocks")
+    return f"{path}: the block is neither the whole file nor complete definitions from it; use SEARCH/REPLACE blocks"
 
 
 # The fingerprint of the texts.
@@ -247,8 +251,16 @@ def _specimens() -> Iterator[str]:
         for refreshed in (False, True):
             yield first_prompt("TASK", files, edit_format, refreshed=refreshed)
         yield first_prompt("TASK", [], edit_format)
-        yield feedback_prompt(check_output="OUTPUT", edit_failures=["FAILURE"], no_edits=True, changed_nothing=True,
-                              changed_files=files, hint="HINT", human_messages=["MESSAGE"], edit_format=edit_format)
+        yield feedback_prompt(
+            check_output="OUTPUT",
+            edit_failures=["FAILURE"],
+            no_edits=True,
+            changed_nothing=True,
+            changed_files=files,
+            hint="HINT",
+            human_messages=["MESSAGE"],
+            edit_format=edit_format,
+        )
         yield truncated_reply_note(edit_format, 100)
         yield truncated_reply_note(edit_format)
     for whole in (False, True):

@@ -165,19 +165,23 @@ class BatchRunner:
         if removed:
             self._log(f"removed {removed} run folder(s) left in the temp folder by an interrupted benchtui")
         if resumed:
-            batch.update_manifest(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                  runner=owner_stamp())
+            batch.update_manifest(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"), runner=owner_stamp())
         planned = self.plan()
         done_before = self._adopt_finished(batch, planned)
         pending = [run for run in planned if run.run_id not in done_before]
-        self.sink.emit(BatchStarted(
-            batch_id=batch.batch_id,
-            batch_dir=batch.path,
-            runs=tuple(PlannedRun(r.run_id, r.task.id, r.model.key, r.repeat, r.run_id in done_before,
-                                  done_before.get(r.run_id))
-                       for r in planned),
-            resumed=resumed,
-        ))
+        self.sink.emit(
+            BatchStarted(
+                batch_id=batch.batch_id,
+                batch_dir=batch.path,
+                runs=tuple(
+                    PlannedRun(
+                        r.run_id, r.task.id, r.model.key, r.repeat, r.run_id in done_before, done_before.get(r.run_id)
+                    )
+                    for r in planned
+                ),
+                resumed=resumed,
+            )
+        )
         results: dict[str, RunResult] = dict(done_before)
         results_lock = threading.Lock()
         watcher_done = threading.Event()
@@ -196,11 +200,15 @@ class BatchRunner:
         reports: tuple[Path, ...] = ()
         try:
             batch.flush()
-            batch.update_manifest(status=status, error=self._write_error, progress={
-                "planned": len(planned),
-                "finished": len(ordered),
-                "passed": sum(1 for r in ordered if r.get("status") == "passed"),
-            })
+            batch.update_manifest(
+                status=status,
+                error=self._write_error,
+                progress={
+                    "planned": len(planned),
+                    "finished": len(ordered),
+                    "passed": sum(1 for r in ordered if r.get("status") == "passed"),
+                },
+            )
             from benchtui.engine.reports import write_reports
 
             reports = write_reports(batch)
@@ -217,8 +225,15 @@ class BatchRunner:
             "benchtui_version": __version__,
             "prompt_version": prompts.PROMPT_VERSION,
             "tasks": [
-                {"id": t.id, "title": t.title, "difficulty": t.difficulty, "path": str(t.path),
-                 "fingerprint": t.fingerprint(), "max_turns": t.max_turns, "timeout_s": t.timeout_s}
+                {
+                    "id": t.id,
+                    "title": t.title,
+                    "difficulty": t.difficulty,
+                    "path": str(t.path),
+                    "fingerprint": t.fingerprint(),
+                    "max_turns": t.max_turns,
+                    "timeout_s": t.timeout_s,
+                }
                 for t in self.tasks
             ],
             "models": [m.snapshot() for m in self.models],
@@ -238,8 +253,11 @@ class BatchRunner:
                 continue
             snapshot, result = entry
             if result.get("fingerprint") != run.fingerprint:
-                self._log(f"{run.run_id}: the task, model settings or benchtui changed since this run "
-                          "(fingerprint differs): running it again", "warning")
+                self._log(
+                    f"{run.run_id}: the task, model settings or benchtui changed since this run "
+                    "(fingerprint differs): running it again",
+                    "warning",
+                )
                 continue
             batch.adopt(run.model.file_stem, snapshot, result)
             done[run.run_id] = result
@@ -259,8 +277,11 @@ class BatchRunner:
             limit, reason = endpoint_concurrency(run.model, self.options.parallel)
             if limit < limits.get(key, limit + 1):  # models sharing an endpoint share its smallest limit
                 limits[key] = limit
-                said[key] = "One run at a time for the whole batch (no --parallel)" if key == "all" else (
-                    f"{endpoint_label(run.model)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
+                said[key] = (
+                    "One run at a time for the whole batch (no --parallel)"
+                    if key == "all"
+                    else (f"{endpoint_label(run.model)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
+                )
             sizes[key] = sizes.get(key, 0) + 1
             if run.model.is_local:
                 local.add(key)
@@ -277,15 +298,21 @@ class BatchRunner:
             slots = threading.Semaphore(limits[key]) if overlap else None
             workers = limits[key] if slots is None else 2 * limits[key]
             for n in range(min(workers, sizes[key])):
-                thread = threading.Thread(target=self._worker, args=(work, results, lock, slots),
-                                          name=f"benchtui-{key}-{n}", daemon=True)
+                thread = threading.Thread(
+                    target=self._worker, args=(work, results, lock, slots), name=f"benchtui-{key}-{n}", daemon=True
+                )
                 thread.start()
                 threads.append(thread)
         for thread in threads:
             thread.join()
 
-    def _worker(self, work: queue.SimpleQueue[_Run], results: dict[str, RunResult], lock: threading.Lock,
-                slots: threading.Semaphore | None = None) -> None:
+    def _worker(
+        self,
+        work: queue.SimpleQueue[_Run],
+        results: dict[str, RunResult],
+        lock: threading.Lock,
+        slots: threading.Semaphore | None = None,
+    ) -> None:
         while not self.cancel.is_set() and self._write_error is None:
             try:
                 run = work.get_nowait()
@@ -315,7 +342,9 @@ class BatchRunner:
             else:
                 provider = self._provider(run.model)
                 result, transcript = self.contestant.run(
-                    run.task, run.model, provider,
+                    run.task,
+                    run.model,
+                    provider,
                     repeat=run.repeat,
                     timeout_s=self.options.timeout_s,
                     control=control,
@@ -330,13 +359,17 @@ class BatchRunner:
             detail = secrets.redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
             result = self._skipped_result(run, ProviderError("internal", detail))
         if result.get("error") in _FATAL_FOR_MODEL and dead is None:
-            self._dead_models.setdefault(run.model.key, ProviderError(str(result["error"]),
-                                                                      str(result.get("error_message"))))
+            self._dead_models.setdefault(
+                run.model.key, ProviderError(str(result["error"]), str(result.get("error_message")))
+            )
         result["fingerprint"] = run.fingerprint
         undelivered = control.drain_messages()
         if undelivered:
-            self._log(f"{run.run_id}: {len(undelivered)} message(s) not delivered: the run ended before its "
-                      "next prompt", "warning", run.run_id)
+            self._log(
+                f"{run.run_id}: {len(undelivered)} message(s) not delivered: the run ended before its next prompt",
+                "warning",
+                run.run_id,
+            )
         if result["status"] == "cancelled":
             self.sink.emit(RunFinished(run.run_id, result))
             return None

@@ -81,13 +81,15 @@ class ResultsStore:
                 batch_id = stamp if n == 1 else f"{stamp}_{n}"
                 if (self.root / batch_id).exists():
                     continue
-                Batch(staging).write_manifest({
-                    "schema": SCHEMA_VERSION,
-                    "batch_id": batch_id,
-                    "created_at": _now_iso(),
-                    "status": "running",
-                    **manifest,
-                })
+                Batch(staging).write_manifest(
+                    {
+                        "schema": SCHEMA_VERSION,
+                        "batch_id": batch_id,
+                        "created_at": _now_iso(),
+                        "status": "running",
+                        **manifest,
+                    }
+                )
                 try:
                     # Fails on a folder that is not empty: another process took this id meanwhile.
                     staging.rename(self.root / batch_id)
@@ -109,8 +111,11 @@ class ResultsStore:
 
     def open_batch(self, batch_id: str) -> Batch:
         candidate = Path(batch_id)
-        path = candidate if candidate.is_absolute() or (candidate.exists() and (candidate / MANIFEST).exists()) \
+        path = (
+            candidate
+            if candidate.is_absolute() or (candidate.exists() and (candidate / MANIFEST).exists())
             else self.root / batch_id
+        )
         if not (path / MANIFEST).is_file():
             raise InputError(f"no batch {batch_id!r} in {self.root} (see the history: benchtui history)")
         return Batch(path)
@@ -212,8 +217,9 @@ class Batch:
         run_path = self.run_file(model_stem, str(result["task_id"]), int(result["repeat"]))
         stored = result.copy()
         stored["transcript_file"] = run_path.relative_to(self.path).as_posix()
-        atomic.write_json(run_path, {"schema": SCHEMA_VERSION, "model": model_snapshot, "result": stored,
-                                     "transcript": transcript})
+        atomic.write_json(
+            run_path, {"schema": SCHEMA_VERSION, "model": model_snapshot, "result": stored, "transcript": transcript}
+        )
         with self._lock:
             self._model_snapshots[model_stem] = model_snapshot
             self._runs_by_model.setdefault(model_stem, {})[result_run_id(stored)] = stored
@@ -233,10 +239,16 @@ class Batch:
             with self._lock:
                 if model_stem not in self._dirty_models:
                     return
-                runs = sorted(self._runs_by_model.get(model_stem, {}).values(),
-                              key=lambda r: (str(r["task_id"]), int(r["repeat"])))
-                payload = {"schema": SCHEMA_VERSION, "batch_id": self.batch_id,
-                           "model": self._model_snapshots[model_stem], "runs": runs}
+                runs = sorted(
+                    self._runs_by_model.get(model_stem, {}).values(),
+                    key=lambda r: (str(r["task_id"]), int(r["repeat"])),
+                )
+                payload = {
+                    "schema": SCHEMA_VERSION,
+                    "batch_id": self.batch_id,
+                    "model": self._model_snapshots[model_stem],
+                    "runs": runs,
+                }
                 self._dirty_models.discard(model_stem)
                 self._model_file_written[model_stem] = time.monotonic()
             started = time.monotonic()
@@ -272,8 +284,9 @@ class Batch:
                     raise ValueError("not a finished benchtui run")
                 found[result_run_id(result)] = (model, result)
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                log.warning("ignoring unreadable run file %s (%s); that run will be redone",
-                            path.relative_to(self.path), exc)
+                log.warning(
+                    "ignoring unreadable run file %s (%s); that run will be redone", path.relative_to(self.path), exc
+                )
         return found
 
     def adopt(self, model_stem: str, model_snapshot: dict[str, Any], result: RunResult) -> None:

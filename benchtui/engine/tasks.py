@@ -24,8 +24,18 @@ _SHELL_BUILTINS = {"true", "false", "test", "[", "exit", "echo", "cd", "set", "e
 DEFAULT_MAX_TURNS = 5
 DEFAULT_TIMEOUT_S = 1800.0
 _KNOWN_KEYS = {
-    "id", "title", "difficulty", "workspace", "check_files", "solution", "check", "max_turns", "timeout",
-    "hints", "language", "tags",
+    "id",
+    "title",
+    "difficulty",
+    "workspace",
+    "check_files",
+    "solution",
+    "check",
+    "max_turns",
+    "timeout",
+    "hints",
+    "language",
+    "tags",
 }
 
 
@@ -149,8 +159,11 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     level_folder = path.resolve().parent.name
     if level_folder in DIFFICULTIES and level_folder != difficulty:
         # A folder named after a level is that level (docs/TASKS.md); elsewhere any level goes.
-        raise fail("difficulty", f"{difficulty!r} does not match the folder the task lives in "
-                   f"({level_folder}/); move the task or set difficulty: {level_folder}")
+        raise fail(
+            "difficulty",
+            f"{difficulty!r} does not match the folder the task lives in "
+            f"({level_folder}/); move the task or set difficulty: {level_folder}",
+        )
     hints = meta.get("hints") or []
     if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
         raise fail("hints", "expected a list of non-empty strings")
@@ -203,16 +216,22 @@ def _check_program(command: str) -> str | None:
 # the task file, most likely a typo.
 _NODE = "install Node.js (e.g. apt-get install nodejs)"
 _INSTALL_HINTS = {
-    "node": _NODE, "npm": _NODE, "npx": _NODE,
+    "node": _NODE,
+    "npm": _NODE,
+    "npx": _NODE,
     "go": "install Go (e.g. apt-get install golang)",
-    "cargo": "install Rust (e.g. apt-get install cargo)", "rustc": "install Rust (e.g. apt-get install cargo)",
+    "cargo": "install Rust (e.g. apt-get install cargo)",
+    "rustc": "install Rust (e.g. apt-get install cargo)",
     "javac": "install a JDK (e.g. apt-get install default-jdk)",
     "java": "install a JDK (e.g. apt-get install default-jdk)",
-    "gradle": "install Gradle (e.g. apt-get install gradle)", "mvn": "install Maven (e.g. apt-get install maven)",
-    "make": "install make (e.g. apt-get install make)", "cmake": "install CMake (e.g. apt-get install cmake)",
+    "gradle": "install Gradle (e.g. apt-get install gradle)",
+    "mvn": "install Maven (e.g. apt-get install maven)",
+    "make": "install make (e.g. apt-get install make)",
+    "cmake": "install CMake (e.g. apt-get install cmake)",
     "g++": "install a C++ compiler (e.g. apt-get install g++)",
     "gcc": "install a C compiler (e.g. apt-get install gcc)",
-    "dotnet": "install the .NET SDK", "ruby": "install Ruby (e.g. apt-get install ruby)",
+    "dotnet": "install the .NET SDK",
+    "ruby": "install Ruby (e.g. apt-get install ruby)",
 }
 
 

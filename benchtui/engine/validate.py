@@ -60,12 +60,16 @@ def example_leaks(task: Task, examples: Sequence[str] = prompts.EXAMPLES) -> lis
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        defined.update(m.group(1) for m in map(_DEFINED.match, text.splitlines())
-                       if m and len(m.group(1)) >= 3 and not m.group(1).startswith("__"))
+        defined.update(
+            m.group(1)
+            for m in map(_DEFINED.match, text.splitlines())
+            if m and len(m.group(1)) >= 3 and not m.group(1).startswith("__")
+        )
         lines |= _lines(text) & example_lines
     leaks = [f"the prompts' example names the task's file {name}" for name in sorted(names) if _mentions(example, name)]
-    leaks += [f"the prompts' example uses the task's name {name}" for name in sorted(defined)
-              if _mentions(example, name)]
+    leaks += [
+        f"the prompts' example uses the task's name {name}" for name in sorted(defined) if _mentions(example, name)
+    ]
     leaks += [f"the prompts' example holds the task's line {line!r}" for line in sorted(lines)]
     return leaks
 
@@ -117,8 +121,10 @@ def validate_task(task: Task, check_timeout_s: float = 120.0) -> TaskValidation:
             # The lines that say why, not the last one; paths are relative to the workspace (the check's
             # temp copy is gone by now).
             excerpt = "".join(f"\n    {line}" for line in failure_excerpt(output))
-            report.problems.append("the reference solution fails the check (paths are in the workspace with "
-                                   f"the solution and the check files laid over it):{excerpt}")
+            report.problems.append(
+                "the reference solution fails the check (paths are in the workspace with "
+                f"the solution and the check files laid over it):{excerpt}"
+            )
 
     if task.check_files is None:
         report.check_edit_fails = None

@@ -53,7 +53,6 @@ def clean_stale_workspaces(parent: Path | None = None) -> int:
     return removed
 
 
-
 @dataclass(frozen=True)
 class DiffStats:
     files_modified: int
@@ -125,8 +124,9 @@ class Workspace:
         self._temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
         (self._temp / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
         self.root = self._temp / "workspace"
-        shutil.copytree(task.workspace, self.root, symlinks=True,
-                        ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"))
+        shutil.copytree(
+            task.workspace, self.root, symlinks=True, ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc")
+        )
         self.original = read_tree(self.root)
         self._seen_by_model: dict[str, bytes] = dict(self.original)
 
@@ -215,16 +215,20 @@ def diff_trees(before: dict[str, bytes], after: dict[str, bytes]) -> DiffStats:
         if old_text is None or new_text is None:
             chunks.append(f"Binary file {path} changed\n")
             continue
-        lines = list(difflib.unified_diff(
-            old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-            fromfile=f"a/{path}" if old is not None else "/dev/null",
-            tofile=f"b/{path}" if new is not None else "/dev/null",
-        ))
+        lines = list(
+            difflib.unified_diff(
+                old_text.splitlines(keepends=True),
+                new_text.splitlines(keepends=True),
+                fromfile=f"a/{path}" if old is not None else "/dev/null",
+                tofile=f"b/{path}" if new is not None else "/dev/null",
+            )
+        )
         for line in lines[2:]:
             if line.startswith("+"):
                 added += 1
             elif line.startswith("-"):
                 removed += 1
-        chunks.append("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                              for line in lines))
+        chunks.append(
+            "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        )
     return DiffStats(files, added, removed, "".join(chunks))

@@ -53,8 +53,11 @@ def _construct(node: yaml.Node, offset: int, path: Path, error: type[InputError]
             if not isinstance(key, str):
                 raise error(f"keys must be text, got {key!r}", path=path, line=key_node.start_mark.line + 1 + offset)
             if key in data:
-                raise error(f"'{key}': duplicate key (first set on line {lines[key]})", path=path,
-                            line=key_node.start_mark.line + 1 + offset)
+                raise error(
+                    f"'{key}': duplicate key (first set on line {lines[key]})",
+                    path=path,
+                    line=key_node.start_mark.line + 1 + offset,
+                )
             data[key] = _construct(value_node, offset, path, error)
             lines[key] = key_node.start_mark.line + 1 + offset
         return LocatedMapping(data, lines, node.start_mark.line + 1 + offset)

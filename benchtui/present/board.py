@@ -91,8 +91,9 @@ class RunBoard:
             self.batch_id, self.batch_dir, self.resumed = event.batch_id, str(event.batch_dir), event.resumed
             self.status = "running"
             self.rows = {
-                run.run_id: RowState(run.run_id, run.task_id, run.model_key, run.repeat,
-                                     status="kept" if run.done else "queued")
+                run.run_id: RowState(
+                    run.run_id, run.task_id, run.model_key, run.repeat, status="kept" if run.done else "queued"
+                )
                 for run in event.runs
             }
             for run in event.runs:
@@ -105,8 +106,11 @@ class RunBoard:
             todo = sum(1 for r in event.runs if not r.done)
             verb = "Resuming" if event.resumed else "Starting"
             kept = len(event.runs) - todo
-            self.log("info", f"{verb} {event.batch_id}: {todo} run(s) to do of {len(event.runs)}"
-                     + (f" ({kept} finished before, kept)" if kept else ""))
+            self.log(
+                "info",
+                f"{verb} {event.batch_id}: {todo} run(s) to do of {len(event.runs)}"
+                + (f" ({kept} finished before, kept)" if kept else ""),
+            )
         elif isinstance(event, RunStarted):
             row = self.rows.get(event.run_id)
             if row is not None and not row.finished:
@@ -126,13 +130,16 @@ class RunBoard:
                 if row.status == "queued":  # the batch stopped before their turn
                     row.status = "not run"
                     self.dirty.add(row.run_id)
-            counts = {status: sum(1 for r in self.rows.values() if r.status == status)
-                      for status in ("cancelled", "not run")}
+            counts = {
+                status: sum(1 for r in self.rows.values() if r.status == status) for status in ("cancelled", "not run")
+            }
             finished = self.done - counts["cancelled"]
             extra = "".join(f", {n} {status}" for status, n in counts.items() if n)
-            self.log("info" if event.status == "finished" else "warning",
-                     f"Batch {event.batch_id} {event.status}: {finished} of {self.total} run(s) finished, "
-                     f"{self.passed} passed{extra}")
+            self.log(
+                "info" if event.status == "finished" else "warning",
+                f"Batch {event.batch_id} {event.status}: {finished} of {self.total} run(s) finished, "
+                f"{self.passed} passed{extra}",
+            )
 
     def apply_updates(self, updates: Iterable[RunUpdate]) -> None:
         for update in updates:
@@ -176,10 +183,12 @@ class RunBoard:
         elif result.get("check_output"):
             row.check_line = strip_control(str(result["check_output"]))
         self.dirty.add(row.run_id)
-        self.log("error" if row.status == "error" else "info",
-                 f"{self.label(row)}: {row.status}"
-                 + (f" in {row.elapsed_s:.1f} s" if row.elapsed_s is not None else "")
-                 + (f" ({row.check_line})" if row.error else ""))
+        self.log(
+            "error" if row.status == "error" else "info",
+            f"{self.label(row)}: {row.status}"
+            + (f" in {row.elapsed_s:.1f} s" if row.elapsed_s is not None else "")
+            + (f" ({row.check_line})" if row.error else ""),
+        )
 
     def label(self, row: RowState) -> str:
         """``model · task`` (``#N`` for repeats after the first), as log lines name a run."""

@@ -25,8 +25,9 @@ def option_problem(name: str, value: float | None) -> str | None:
     return None
 
 
-def batch_options(config: ModelsConfig, parallel: int | None = None, timeout_s: float | None = None,
-                  repeats: int | None = None) -> BatchOptions:
+def batch_options(
+    config: ModelsConfig, parallel: int | None = None, timeout_s: float | None = None, repeats: int | None = None
+) -> BatchOptions:
     """The options of a new batch: the given values over BatchOptions' defaults, the config's embedded threads.
 
     ``parallel`` None is one run at a time, BatchOptions' default too."""

@@ -153,14 +153,23 @@ class Session:
             return "Fix the options before running: " + "; ".join(self.option_errors.values())
         options = self.batch_options
         tasks, models, repeats = len(self.marked_tasks), len(self.selected_models), options.repeats
-        parallel = "one at a time" if options.parallel is None else (
-            "parallel (endpoint defaults)" if options.parallel == 0 else f"{options.parallel} at a time per endpoint")
+        parallel = (
+            "one at a time"
+            if options.parallel is None
+            else (
+                "parallel (endpoint defaults)"
+                if options.parallel == 0
+                else f"{options.parallel} at a time per endpoint"
+            )
+        )
         limits = run_time_limits((t.timeout_s for t in self.tasks if t.id in self.marked_tasks), options.timeout_s)
         low, high = limits or (options.timeout_s, options.timeout_s)
         timeout = f"{low:g} s" if low == high else f"{low:g}–{high:g} s"
         runs = tasks * models * repeats
-        line = (f"{plural(tasks, 'task')} × {plural(models, 'model')} × {plural(repeats, 'repeat')} = "
-                f"{plural(runs, 'run')} · {parallel} · timeout {timeout} per run")
+        line = (
+            f"{plural(tasks, 'task')} × {plural(models, 'model')} × {plural(repeats, 'repeat')} = "
+            f"{plural(runs, 'run')} · {parallel} · timeout {timeout} per run"
+        )
         if not tasks:
             return line + " · mark tasks on 1 (space)"
         if not models:
@@ -190,8 +199,13 @@ class Session:
     def send_message(self, run_id: str, text: str) -> bool:
         """Give ``text`` to a running run with its next prompt; False if that run is not running."""
         board, runner = self.board, self.runner
-        if board is None or runner is None or not board.active or run_id not in board.rows \
-                or not board.rows[run_id].running:
+        if (
+            board is None
+            or runner is None
+            or not board.active
+            or run_id not in board.rows
+            or not board.rows[run_id].running
+        ):
             return False
         runner.send_message(run_id, text)
         board.note_message(run_id, text)

@@ -35,8 +35,14 @@ class HistoryTable(FittedTable):
     """The batches, newest first."""
 
 
-HISTORY_COLUMNS = {"batch": "Batch", "created": "Created", "tasks": "Tasks", "models": "Models",
-                   "passed": "Passed/total", "state": "State"}
+HISTORY_COLUMNS = {
+    "batch": "Batch",
+    "created": "Created",
+    "tasks": "Tasks",
+    "models": "Models",
+    "passed": "Passed/total",
+    "state": "State",
+}
 
 
 class HistoryScreen(BenchScreen):
@@ -74,8 +80,9 @@ class HistoryScreen(BenchScreen):
         yield from self.compose_nav()
         yield Label("Past batches", id="history-title", classes="pane-title")
         yield HistoryTable(id="history-table", cursor_type="row", zebra_stripes=True)
-        yield Static(Text("No batch yet. Batches you run appear here.", style="dim"), id="history-empty",
-                     classes="empty-state")
+        yield Static(
+            Text("No batch yet. Batches you run appear here.", style="dim"), id="history-empty", classes="empty-state"
+        )
         yield Static("", id="history-detail")
         yield from self.compose_footer()
 
@@ -119,8 +126,14 @@ class HistoryScreen(BenchScreen):
         rows = [self._cells(info) for info in self.batches]
         # The date is in the batch id too, so it goes first; tasks and models shrink (the line below the
         # table lists them whole); the batch, passed/total and the state are never cut.
-        fits = [Fit("batch", 5), Fit("created", 7, drop=2), Fit("tasks", 5, minimum=11),
-                Fit("models", 6, minimum=11), Fit("passed", 12), Fit("state", 5)]
+        fits = [
+            Fit("batch", 5),
+            Fit("created", 7, drop=2),
+            Fit("tasks", 5, minimum=11),
+            Fit("models", 6, minimum=11),
+            Fit("passed", 12),
+            Fit("state", 5),
+        ]
         fits = [replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)])) for f in fits]
         table.clear(columns=True)
         widths = table.fit(fits)
@@ -137,8 +150,9 @@ class HistoryScreen(BenchScreen):
             "created": Text(created(info.created_at)),
             "tasks": Text(", ".join(info.tasks), overflow="ellipsis", no_wrap=True),
             "models": Text(", ".join(info.models), overflow="ellipsis", no_wrap=True),
-            "passed": Text(f"{info.passed}/{info.planned}"
-                           + ("" if info.finished >= info.planned else f" ({info.finished} done)")),
+            "passed": Text(
+                f"{info.passed}/{info.planned}" + ("" if info.finished >= info.planned else f" ({info.finished} done)")
+            ),
             "state": Text(state, style=STATUS_STYLES.get(state, "yellow")),
         }
 

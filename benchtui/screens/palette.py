@@ -46,5 +46,6 @@ class BenchCommands(Provider):
         for title, help_text, action in COMMANDS:
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action), text=title,
-                          help=help_text)
+                yield Hit(
+                    score, matcher.highlight(title), partial(self.app.run_action, action), text=title, help=help_text
+                )

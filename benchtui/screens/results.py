@@ -52,8 +52,13 @@ LEADERBOARD_COLUMNS = (
 
 RUN_COLUMNS = (
     Column("name", "Model", lambda v: Text(str(v)), minimum=14),
-    Column("task_id", "Task", lambda v: Text(str(v)), minimum=11,
-           cell=lambda row: Text(f"{row['task_id']}" + (f" #{row['repeat']}" if row.get("repeat", 1) != 1 else ""))),
+    Column(
+        "task_id",
+        "Task",
+        lambda v: Text(str(v)),
+        minimum=11,
+        cell=lambda row: Text(f"{row['task_id']}" + (f" #{row['repeat']}" if row.get("repeat", 1) != 1 else "")),
+    ),
     Column("status", "Status", lambda v: status_text(str(v))),
     Column("completion_time_s", "Time", lambda v: number(v, ".1f", " s"), 7),
     Column("prompts_sent", "Prompts", str, 7, drop=2),
@@ -109,8 +114,11 @@ class ResultsScreen(BenchScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
         yield Label("", id="results-title")
-        yield Static(Text("No results yet: run a batch, or open one from 5 History.", style="dim"),
-                     id="results-empty", classes="empty-state")
+        yield Static(
+            Text("No results yet: run a batch, or open one from 5 History.", style="dim"),
+            id="results-empty",
+            classes="empty-state",
+        )
         with Vertical(id="results-main"):
             with Horizontal(id="podiums"):
                 for name in RANKINGS:
@@ -176,10 +184,11 @@ class ResultsScreen(BenchScreen):
         title = Text(f"{info['batch_id']}", style="bold")
         title.append(" ")
         title.append(str(info.get("status")), style="green" if info.get("status") == "finished" else "yellow")
-        title.append(f" · {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s) · "
-                     f"{passed}/{len(runs)} run(s) passed"
-                     + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs))
-                        else ""))
+        title.append(
+            f" · {len(info.get('tasks') or [])} task(s) × {len(data['models'])} model(s) · "
+            f"{passed}/{len(runs)} run(s) passed"
+            + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs)) else "")
+        )
         self.query_one("#results-title", Label).update(title)
         for name in RANKINGS:
             self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), self.names)
@@ -187,16 +196,33 @@ class ResultsScreen(BenchScreen):
         board_rows = []
         for entry in data["rankings"]["leaderboard"]:
             agg = aggregates[entry["model"]]
-            board_rows.append({
-                "key": entry["model"], "rank": entry["rank"], "name": self.names.get(entry["model"], entry["model"]),
-                "passed": agg["passed"], "runs": agg["runs"], **{k: agg.get(k) for k in (
-                    "success_rate", "mean_time_s", "mean_prompts", "mean_interventions", "malformed_replies",
-                    "completion_tokens", "mean_tokens_per_s", "cost_usd")},
-            })
+            board_rows.append(
+                {
+                    "key": entry["model"],
+                    "rank": entry["rank"],
+                    "name": self.names.get(entry["model"], entry["model"]),
+                    "passed": agg["passed"],
+                    "runs": agg["runs"],
+                    **{
+                        k: agg.get(k)
+                        for k in (
+                            "success_rate",
+                            "mean_time_s",
+                            "mean_prompts",
+                            "mean_interventions",
+                            "malformed_replies",
+                            "completion_tokens",
+                            "mean_tokens_per_s",
+                            "cost_usd",
+                        )
+                    },
+                }
+            )
         leaderboard = self.query_one("#leaderboard", SortableTable)
         leaderboard.set_rows(board_rows)
-        run_rows = [{"key": result_run_id(r), "name": self.names.get(
-            str(r["model"]), str(r["model"])), **r} for r in runs]
+        run_rows = [
+            {"key": result_run_id(r), "name": self.names.get(str(r["model"]), str(r["model"])), **r} for r in runs
+        ]
         self.query_one("#runs", SortableTable).set_rows(run_rows)
         self._titles()
         if run_rows:
@@ -212,8 +238,9 @@ class ResultsScreen(BenchScreen):
         title = "Leaderboard (rank: success rate, then time) · " + board.sort_description()
         hint = " · s: next column · S: reverse · or click a header"
         # The footer says s sorts: on a narrow screen the title keeps one line instead.
-        self.query_one("#leaderboard-title", Label).update(Text(
-            title + hint if len(title + hint) <= self.size.width - 2 else title))
+        self.query_one("#leaderboard-title", Label).update(
+            Text(title + hint if len(title + hint) <= self.size.width - 2 else title)
+        )
         runs = self.query_one("#runs", SortableTable)
         self.query_one("#runs-title", Label).update(Text("Runs · " + runs.sort_description()))
 
@@ -234,8 +261,7 @@ class ResultsScreen(BenchScreen):
     def _show_run(self, key: str) -> None:
         if self.data is None or self.shown_batch is None:
             return
-        result = next((r for r in self.data["runs"]
-                       if result_run_id(r) == key), None)
+        result = next((r for r in self.data["runs"] if result_run_id(r) == key), None)
         if result is None:
             return
         self.selected_run = key
@@ -252,8 +278,9 @@ class ResultsScreen(BenchScreen):
         if event.batch is not self.shown_batch or event.key != self.selected_run:
             return
         result = event.result
-        self.query_one(RunDetail).show(result, event.transcript,
-                                       self.names.get(str(result["model"]), str(result["model"])))
+        self.query_one(RunDetail).show(
+            result, event.transcript, self.names.get(str(result["model"]), str(result["model"]))
+        )
 
     def action_zoom_detail(self) -> None:
         """The diff and transcript need width; the runs table beside them does not."""

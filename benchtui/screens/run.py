@@ -66,14 +66,20 @@ A message you send is given to the model with its next prompt and counted as a h
             yield ProgressGrid(id="grid")
             yield Static("", id="run-selected")  # the highlighted run whole: what a narrow grid leaves out
             yield RichLog(id="run-log", wrap=True, markup=False, max_lines=2000)
-            yield Input(placeholder="Highlight a running model, press m, type a message, Enter sends it",
-                        id="message", disabled=True)
+            yield Input(
+                placeholder="Highlight a running model, press m, type a message, Enter sends it",
+                id="message",
+                disabled=True,
+            )
         yield from self.compose_footer()
 
     def _empty_text(self) -> Text:
         text = Text("No batch yet.\n\n", style="bold")
-        text.append("Mark tasks (1 Tasks), choose models (2 Models) and press r to run them here,\n"
-                    "or resume an unfinished batch from 5 History.", style="dim")
+        text.append(
+            "Mark tasks (1 Tasks), choose models (2 Models) and press r to run them here,\n"
+            "or resume an unfinished batch from 5 History.",
+            style="dim",
+        )
         return text
 
     def on_mount(self) -> None:
@@ -96,7 +102,7 @@ A message you send is given to the model with its next prompt and counted as a h
         grid = self.query_one(ProgressGrid)
         grid.sync(board)
         log = self.query_one("#run-log", RichLog)
-        for line in board.logs[self._log_cursor:]:
+        for line in board.logs[self._log_cursor :]:
             log.write(log_text(line))
         self._log_cursor = len(board.logs)
         title = Text(board.batch_id or "starting…", style="bold")

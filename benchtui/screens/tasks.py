@@ -63,8 +63,11 @@ class TasksScreen(BenchScreen):
         text = Text("No tasks found.\n\n", style="bold")
         if session.task_error:
             text.append(session.task_error + "\n\n", style="red")
-        text.append("benchtui looks for task files in ./tasks (one folder per level: smoke, easy, medium, "
-                    "hard), or in the paths given with --task.\nSee docs/TASKS.md to write one.", style="dim")
+        text.append(
+            "benchtui looks for task files in ./tasks (one folder per level: smoke, easy, medium, "
+            "hard), or in the paths given with --task.\nSee docs/TASKS.md to write one.",
+            style="dim",
+        )
         return text
 
     @on(TaskTree.MarksChanged)

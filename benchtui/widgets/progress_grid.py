@@ -41,9 +41,16 @@ def log_text(line: LogLine) -> Text:
 # columns with the highest drop first (the line under the grid still gives the highlighted run's figures);
 # the status, the turn, the elapsed time and the last check line always stay.
 COLUMNS: tuple[tuple[str, str, int | None, int], ...] = (
-    ("model", "Model", None, 0), ("task", "Task", None, 0), ("status", "Status", 9, 0), ("turn", "Turn", 5, 0),
-    ("prompts", "Prompts", 7, 5), ("interventions", "Interv.", 7, 4), ("typed", "You", 4, 3),
-    ("tokens", "Tokens", 6, 2), ("tps", "tok/s", 6, 1), ("elapsed", "Elapsed", 7, 0),
+    ("model", "Model", None, 0),
+    ("task", "Task", None, 0),
+    ("status", "Status", 9, 0),
+    ("turn", "Turn", 5, 0),
+    ("prompts", "Prompts", 7, 5),
+    ("interventions", "Interv.", 7, 4),
+    ("typed", "You", 4, 3),
+    ("tokens", "Tokens", 6, 2),
+    ("tps", "tok/s", 6, 1),
+    ("elapsed", "Elapsed", 7, 0),
     ("check", "Last check line", None, 0),
 )
 MIN_CHECK_WIDTH = 24  # below this, an optional column goes: a check line cut at 16 says little
@@ -52,15 +59,23 @@ MIN_NAME_WIDTH = 12
 
 def row_summary(row: RowState, board: RunBoard) -> Text:
     """Every figure of one run on one line, and its last check line whole: what the grid may have cut."""
-    text = Text(f"{board.names.get(row.model_key, row.model_key)} · {row.task_id}"
-                + (f" #{row.repeat}" if row.repeat != 1 else "") + " · ", style="bold")
+    text = Text(
+        f"{board.names.get(row.model_key, row.model_key)} · {row.task_id}"
+        + (f" #{row.repeat}" if row.repeat != 1 else "")
+        + " · ",
+        style="bold",
+    )
     text.append_text(status_text(row.shown_status))
     turn = f"turn {row.turn}/{row.max_turns}" if row.max_turns else f"turn {row.turn or '—'}"
-    figures = [turn, f"{row.prompts} prompt(s)", f"{row.interventions} interv.",
-               f"{row.typed_sent} sent by you" if row.typed_sent else None,
-               f"{row.tokens} tokens" if row.tokens else None,
-               f"{number(row.tokens_per_s, '.1f')} tok/s" if row.tokens_per_s is not None else None,
-               number(board.live_elapsed(row), ".1f", " s")]
+    figures = [
+        turn,
+        f"{row.prompts} prompt(s)",
+        f"{row.interventions} interv.",
+        f"{row.typed_sent} sent by you" if row.typed_sent else None,
+        f"{row.tokens} tokens" if row.tokens else None,
+        f"{number(row.tokens_per_s, '.1f')} tok/s" if row.tokens_per_s is not None else None,
+        number(board.live_elapsed(row), ".1f", " s"),
+    ]
     text.append(" · " + " · ".join(f for f in figures if f), style="dim")
     if row.check_line:
         text.append("\ncheck: ", style="dim")
@@ -93,9 +108,12 @@ class ProgressGrid(DataTable[Any]):
         rows = list(board.rows.values())
         model = max([len("Model"), *(len(self._model_label(r)) for r in rows)])
         task = max([len("Task"), *(len(self._task_label(r)) for r in rows)])
-        fits = [Fit("model", model, MIN_NAME_WIDTH), Fit("task", task, MIN_NAME_WIDTH),
-                *(Fit(key, width or 0, drop=drop) for key, _label, width, drop in COLUMNS[2:-1]),
-                Fit("check", MIN_CHECK_WIDTH, minimum=8, grow=True)]
+        fits = [
+            Fit("model", model, MIN_NAME_WIDTH),
+            Fit("task", task, MIN_NAME_WIDTH),
+            *(Fit(key, width or 0, drop=drop) for key, _label, width, drop in COLUMNS[2:-1]),
+            Fit("check", MIN_CHECK_WIDTH, minimum=8, grow=True),
+        ]
         return fit_columns(fits, self.size.width)
 
     def sync(self, board: RunBoard) -> None:

@@ -35,14 +35,24 @@ def diff_text(diff: str | None) -> Text:
 def transcript_text(transcript: list[dict[str, Any]]) -> Text:
     if not transcript:
         return Text("no transcript stored for this run", style="dim")
-    styles = {"reply": "bold green", "prompt": "bold cyan", "hint": "bold yellow", "human": "bold magenta",
-              "check": "bold", "error": "bold red", "edits": "bold", "system": "dim"}
+    styles = {
+        "reply": "bold green",
+        "prompt": "bold cyan",
+        "hint": "bold yellow",
+        "human": "bold magenta",
+        "check": "bold",
+        "error": "bold red",
+        "edits": "bold",
+        "system": "dim",
+    }
     text = Text()
     for entry in transcript:
         kind = str(entry.get("kind", "?"))
         role = f" ({entry['role']})" if entry.get("role") else ""
-        text.append(f"── turn {entry.get('turn', '?')} · {kind}{role} · {number(entry.get('at_s'), '.1f', ' s')}\n",
-                    style=styles.get(kind, "bold"))
+        text.append(
+            f"── turn {entry.get('turn', '?')} · {kind}{role} · {number(entry.get('at_s'), '.1f', ' s')}\n",
+            style=styles.get(kind, "bold"),
+        )
         # Whole, never cut: the pane scrolls, and the reason a run failed is often at the end of a reply.
         text.append(strip_control(str(entry.get("content", ""))).rstrip() + "\n\n")
     return text
@@ -99,23 +109,27 @@ class RunDetail(Vertical):
         # Every tab opens with which run it is: zoomed in, nothing else on screen says so.
         repeat = result.get("repeat", 1)
         title = Text()
-        title.append(f"{model_name} · {result.get('task_id')}" + (f" #{repeat}" if repeat != 1 else "") + " · ",
-                     style="bold")
+        title.append(
+            f"{model_name} · {result.get('task_id')}" + (f" #{repeat}" if repeat != 1 else "") + " · ", style="bold"
+        )
         title.append_text(status_text(str(result.get("status"))))
         if result.get("error"):
-            title.append(f" · {result['error']}: {strip_control(str(result.get('error_message') or ''))}",
-                         style="red")
+            title.append(f" · {result['error']}: {strip_control(str(result.get('error_message') or ''))}", style="red")
         cut = result.get("truncated_replies")
         if isinstance(cut, int) and cut > 0:
             title.append(f" · {cut} {'reply' if cut == 1 else 'replies'} cut off by the token limit", style="yellow")
         title.append("\n")
         header = title.copy()
-        header.append(f"+{result.get('lines_added') or 0} −{result.get('lines_removed') or 0} lines in "
-                      f"{result.get('files_modified') or 0} file(s)\n\n", style="dim")
+        header.append(
+            f"+{result.get('lines_added') or 0} −{result.get('lines_removed') or 0} lines in "
+            f"{result.get('files_modified') or 0} file(s)\n\n",
+            style="dim",
+        )
         self.diff = header + diff_text(result.get("diff"))
         self.transcript = title + Text("\n") + transcript_text(transcript)
         self.query_one("#detail-diff", Static).update(self.diff)
         self.query_one("#detail-transcript", Static).update(self.transcript)
         check = strip_control(str(result.get("check_output") or ""))
         self.query_one("#detail-check", Static).update(
-            title + Text("\n") + (Text(check) if check else Text("the check did not run", style="dim")))
+            title + Text("\n") + (Text(check) if check else Text("the check did not run", style="dim"))
+        )

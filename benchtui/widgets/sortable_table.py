@@ -95,8 +95,11 @@ class SortableTable(FittedTable):
         for i, column in enumerate(self.columns_spec):
             # Room for the sort arrow on the sorted column, so its header shows which way it is sorted.
             header = len(column.label) + (2 if column.key == self.sort_column else 0)
-            natural = max([header, *(cell_width(row[i]) for row in cells)]) if column.width is None else max(
-                column.width, header)
+            natural = (
+                max([header, *(cell_width(row[i]) for row in cells)])
+                if column.width is None
+                else max(column.width, header)
+            )
             fits.append(Fit(column.key, natural, column.minimum, column.drop))
         widths = self.fit(fits)
         shown = [i for i, column in enumerate(self.columns_spec) if column.key in widths]

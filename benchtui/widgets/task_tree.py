@@ -28,22 +28,27 @@ def task_markdown(task: Task) -> str:
 
     # Plain paragraphs rather than a table or a code block: they wrap, so a narrow pane cuts nothing.
     check = task.check.replace("`", "'")
-    return "\n".join([
-        f"# {_md_escape(task.title)}",
-        "",
-        f"`{task.id}` · {task.difficulty} · {task.max_turns} turns · timeout {task.timeout_s:g} s · "
-        f"{hints} hint{'' if hints == 1 else 's'}",
-        "",
-        f"**Check:** `{check}`",
-        "",
-        *([f"**Cannot run here:** {_md_escape(task.unavailable_reason)}. Batches skip this task.", ""]
-          if task.unavailable_reason else []),
-        "## Prompt",
-        "",
-        task.prompt.strip(),
-        "",
-        f"*{hints} scripted hint(s), given one per stuck turn and counted as human interventions.*",
-    ])
+    return "\n".join(
+        [
+            f"# {_md_escape(task.title)}",
+            "",
+            f"`{task.id}` · {task.difficulty} · {task.max_turns} turns · timeout {task.timeout_s:g} s · "
+            f"{hints} hint{'' if hints == 1 else 's'}",
+            "",
+            f"**Check:** `{check}`",
+            "",
+            *(
+                [f"**Cannot run here:** {_md_escape(task.unavailable_reason)}. Batches skip this task.", ""]
+                if task.unavailable_reason
+                else []
+            ),
+            "## Prompt",
+            "",
+            task.prompt.strip(),
+            "",
+            f"*{hints} scripted hint(s), given one per stuck turn and counted as human interventions.*",
+        ]
+    )
 
 
 def _md_escape(text: str) -> str:

@@ -26,8 +26,15 @@ from tests.support.scripted import Script, ScriptedOllama
 
 REPO = Path(__file__).resolve().parents[2]
 TIMING_KEYS = {
-    "completion_time_s", "model_time_s", "check_time_s", "ttft_s", "tokens_per_s", "load_time_s", "started_at",
-    "finished_at", "transcript_file",
+    "completion_time_s",
+    "model_time_s",
+    "check_time_s",
+    "ttft_s",
+    "tokens_per_s",
+    "load_time_s",
+    "started_at",
+    "finished_at",
+    "transcript_file",
     # The model fingerprint includes the server URL, and every round starts its own server.
     "fingerprint",
 }
@@ -56,8 +63,7 @@ def _reply(messages: list[dict[str, Any]]) -> str:
     """gamma never solves anything; the others solve the task named in the prompt."""
     prompt = next(m["content"] for m in messages if m["role"] == "user")
     task_id = next(t for t in TASK_IDS if f"Mark task {t} " in prompt)
-    return (f"state.txt\n```\n<<<<<<< SEARCH\n{task_id}: todo\n=======\n{task_id}: done\n"
-            ">>>>>>> REPLACE\n```\n")
+    return f"state.txt\n```\n<<<<<<< SEARCH\n{task_id}: todo\n=======\n{task_id}: done\n>>>>>>> REPLACE\n```\n"
 
 
 def make_server() -> ScriptedOllama:
@@ -85,8 +91,9 @@ class RequestLog:
 def cli(args: list[str], env: dict[str, str], stderr: Path) -> subprocess.Popen[bytes]:
     """The CLI in the background; its stderr goes to ``stderr`` so a failing round can say why."""
     with stderr.open("wb") as errors:
-        return subprocess.Popen([sys.executable, "-m", "benchtui", *args], cwd=REPO, env=env,
-                                stdout=subprocess.DEVNULL, stderr=errors)
+        return subprocess.Popen(
+            [sys.executable, "-m", "benchtui", *args], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
 
 
 def comparable(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,8 +111,9 @@ def finished_runs(batch: Path) -> set[tuple[str, str]]:
     return done
 
 
-def one_round(rng: random.Random, work: Path, env: dict[str, str], tasks: list[Path],
-              reference: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def one_round(
+    rng: random.Random, work: Path, env: dict[str, str], tasks: list[Path], reference: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     server = make_server().start()
     log = RequestLog(server)
     env = {**env, "OLLAMA_HOST": server.url}
@@ -160,8 +168,11 @@ def reference_runs(work: Path, env: dict[str, str], tasks: list[Path]) -> list[d
         output = work / "reference"
         task_args = [a for t in tasks for a in ("--task", str(t))]
         errors = work / "reference-stderr.txt"
-        code = cli([*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)],
-                   {**env, "OLLAMA_HOST": server.url}, errors).wait(timeout=120)
+        code = cli(
+            [*task_args, "--models", ",".join(MODELS), "--no-ui", "--output", str(output)],
+            {**env, "OLLAMA_HOST": server.url},
+            errors,
+        ).wait(timeout=120)
         if code != 0:
             raise AssertionError(f"the uninterrupted batch exited {code}: {errors.read_text(errors='replace')}")
         (batch,) = sorted(output.glob("batch_*"))

@@ -71,8 +71,9 @@ class Script:
     burst: bool = False
 
 
-def always(status: int, message: str, headers: dict[str, str] | None = None,
-           attempts: int = 50) -> dict[int, tuple[int, dict[str, str], str]]:
+def always(
+    status: int, message: str, headers: dict[str, str] | None = None, attempts: int = 50
+) -> dict[int, tuple[int, dict[str, str], str]]:
     """``Script.failures`` that fail every attempt the same way."""
     return {n: (status, dict(headers or {}), message) for n in range(1, attempts + 1)}
 
@@ -95,8 +96,10 @@ def sequence(*texts: str) -> Reply:
 
 def whole_file_edit(path: str, content: str) -> str:
     """A SEARCH/REPLACE reply (diff format) that swaps the whole of ``path`` for ``content``."""
-    return (f"Here is the fix.\n\n{path}\n```\n<<<<<<< SEARCH\n{{search}}\n=======\n{content.rstrip()}\n"
-            ">>>>>>> REPLACE\n```\n")
+    return (
+        f"Here is the fix.\n\n{path}\n```\n<<<<<<< SEARCH\n{{search}}\n=======\n{content.rstrip()}\n"
+        ">>>>>>> REPLACE\n```\n"
+    )
 
 
 def solution_reply(task_md: Path) -> Reply:
@@ -130,9 +133,11 @@ def tiny_task(folder: Path, task_id: str = "tiny") -> Path:
     (folder / "sol").mkdir()
     (folder / "sol" / "answer.txt").write_text("done\n")
     task = folder / f"{task_id}.md"
-    task.write_text(f"---\nid: {task_id}\ntitle: Write done\ndifficulty: smoke\nworkspace: ws/\nsolution: sol/\n"
-                    "check: grep -q done answer.txt\nmax_turns: 2\ntimeout: 60\n---\n"
-                    "Replace the word todo in answer.txt with done.\n")
+    task.write_text(
+        f"---\nid: {task_id}\ntitle: Write done\ndifficulty: smoke\nworkspace: ws/\nsolution: sol/\n"
+        "check: grep -q done answer.txt\nmax_turns: 2\ntimeout: 60\n---\n"
+        "Replace the word todo in answer.txt with done.\n"
+    )
     return task
 
 
@@ -212,8 +217,7 @@ class ScriptedServer:
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         # A short poll interval: close() waits up to one interval for the serving loop to notice.
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -245,19 +249,24 @@ class ScriptedServer:
             self.attempt_times[model].append(time.monotonic())
             return self.attempts[model]
 
-    def preamble(self, handler: BaseHTTPRequestHandler, script: Script, attempt: int,
-                 error: Callable[[int, str], Any]) -> bool:
+    def preamble(
+        self, handler: BaseHTTPRequestHandler, script: Script, attempt: int, error: Callable[[int, str], Any]
+    ) -> bool:
         """The faults that happen before the answer streams; True when the request was answered.
 
         ``error(status, message)`` builds the dialect's error body."""
         if script.echo_headers_status is not None:
             seen = {k.lower(): v for k, v in handler.headers.items()}
-            self.send_json(handler, script.echo_headers_status,
-                           error(script.echo_headers_status, f"rejected request with headers {seen}"))
+            self.send_json(
+                handler,
+                script.echo_headers_status,
+                error(script.echo_headers_status, f"rejected request with headers {seen}"),
+            )
             return True
         if script.api_key is not None:
             sent = handler.headers.get("x-api-key") or (handler.headers.get("authorization") or "").removeprefix(
-                "Bearer ")
+                "Bearer "
+            )
             if sent != script.api_key:
                 self.send_json(handler, 401, error(401, f"invalid api key: {sent}"))
                 return True
@@ -284,8 +293,9 @@ class ScriptedServer:
     # Helpers for subclasses
 
     @staticmethod
-    def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any,
-                  headers: dict[str, str] | None = None) -> None:
+    def send_json(
+        handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("content-type", "application/json")
@@ -350,10 +360,18 @@ class ScriptedOllama(ScriptedServer):
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
         if handler.path == "/api/tags":
             models = [
-                {"name": name if ":" in name else f"{name}:latest", "model": name, "size": 1000 + i,
-                 "digest": f"sha256:{i:064d}",
-                 "details": {"family": "scripted", "parameter_size": "1B", "quantization_level": "Q4_0",
-                             "format": "gguf"}}
+                {
+                    "name": name if ":" in name else f"{name}:latest",
+                    "model": name,
+                    "size": 1000 + i,
+                    "digest": f"sha256:{i:064d}",
+                    "details": {
+                        "family": "scripted",
+                        "parameter_size": "1B",
+                        "quantization_level": "Q4_0",
+                        "format": "gguf",
+                    },
+                }
                 for i, name in enumerate(sorted(self.scripts))
             ]
             self.send_json(handler, 200, {"models": models})
@@ -372,9 +390,19 @@ class ScriptedOllama(ScriptedServer):
             if script is None:
                 self.send_json(handler, 404, {"error": f"model '{name}' not found"})
                 return
-            self.send_json(handler, 200, {"details": {"family": "scripted", "parameter_size": "1B",
-                                                      "quantization_level": "Q4_0", "format": "gguf"},
-                                          "model_info": {}})
+            self.send_json(
+                handler,
+                200,
+                {
+                    "details": {
+                        "family": "scripted",
+                        "parameter_size": "1B",
+                        "quantization_level": "Q4_0",
+                        "format": "gguf",
+                    },
+                    "model_info": {},
+                },
+            )
             return
         if handler.path != "/api/chat":
             self.send_json(handler, 404, {"error": "not found"})
@@ -382,7 +410,7 @@ class ScriptedOllama(ScriptedServer):
         name, script = self._script(str(body.get("model")))
         attempt = self.count(name, body)
         if script is None:
-            self.send_json(handler, 404, {"error": f"model \"{name}\" not found, try pulling it first"})
+            self.send_json(handler, 404, {"error": f'model "{name}" not found, try pulling it first'})
             return
         if self.preamble(handler, script, attempt, lambda status, message: {"error": message}):
             return
@@ -390,8 +418,9 @@ class ScriptedOllama(ScriptedServer):
             return
         text = script.reply(body.get("messages", []))
         self.start_stream(handler, "application/x-ndjson", script.burst)
-        chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size),
-                                             (body.get("options") or {}).get("num_predict"))
+        chunks, finish_reason = self.limited(
+            script, pieces(text, script.chunk_size), (body.get("options") or {}).get("num_predict")
+        )
         started = time.monotonic_ns()
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
@@ -401,29 +430,40 @@ class ScriptedOllama(ScriptedServer):
                 self.end_stream(handler)
                 return
             if script.stream_error_after.get(attempt) == index:
-                self.write_chunk(handler, json.dumps({"error": "an error was encountered while running the model"}
-                                                     ).encode() + b"\n")
+                self.write_chunk(
+                    handler, json.dumps({"error": "an error was encountered while running the model"}).encode() + b"\n"
+                )
                 self.end_stream(handler)
                 return
             if attempt in script.garbage_attempts:
                 self.write_chunk(handler, b"{this is not json\n")
                 self.end_stream(handler)
                 return
-            line = {"model": name, "created_at": "2026-01-01T00:00:00Z",
-                    "message": {"role": "assistant", "content": piece}, "done": False}
+            line = {
+                "model": name,
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": piece},
+                "done": False,
+            }
             self.write_chunk(handler, json.dumps(line).encode() + b"\n")
             if script.chunk_delay_s:
                 time.sleep(script.chunk_delay_s)
         eval_ns = max(time.monotonic_ns() - started, 1_000_000)
         prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
         final = {
-            "model": name, "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": ""},
-            "done": True, "done_reason": finish_reason, "total_duration": eval_ns + 2_000_000,
+            "model": name,
+            "created_at": "2026-01-01T00:00:00Z",
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": finish_reason,
+            "total_duration": eval_ns + 2_000_000,
             "load_duration": 1_000_000,
-            "prompt_eval_count": script.prompt_eval_count if script.prompt_eval_count is not None
+            "prompt_eval_count": script.prompt_eval_count
+            if script.prompt_eval_count is not None
             else max(prompt_chars // 4, 1),
             "prompt_eval_duration": 1_000_000,
-            "eval_count": len(chunks), "eval_duration": eval_ns,
+            "eval_count": len(chunks),
+            "eval_duration": eval_ns,
         }
         if script.timings is False:
             del final["eval_duration"]
@@ -436,8 +476,14 @@ class ScriptedOpenAI(ScriptedServer):
 
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
         if handler.path == "/v1/models":
-            self.send_json(handler, 200, {"object": "list", "data": [
-                {"id": name, "object": "model", "owned_by": "scripted"} for name in sorted(self.scripts)]})
+            self.send_json(
+                handler,
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": name, "object": "model", "owned_by": "scripted"} for name in sorted(self.scripts)],
+                },
+            )
         else:
             self.send_json(handler, 404, {"error": {"message": "not found"}})
 
@@ -449,18 +495,29 @@ class ScriptedOpenAI(ScriptedServer):
         script = self.scripts.get(name)
         attempt = self.count(name, body)
         if script is None:
-            self.send_json(handler, 404, {"error": {"message": f"The model `{name}` does not exist",
-                                                    "type": "invalid_request_error", "code": "model_not_found"}})
+            self.send_json(
+                handler,
+                404,
+                {
+                    "error": {
+                        "message": f"The model `{name}` does not exist",
+                        "type": "invalid_request_error",
+                        "code": "model_not_found",
+                    }
+                },
+            )
             return
-        if self.preamble(handler, script, attempt,
-                         lambda status, message: {"error": {"message": message, "type": "error"}}):
+        if self.preamble(
+            handler, script, attempt, lambda status, message: {"error": {"message": message, "type": "error"}}
+        ):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
         text = script.reply(body.get("messages", []))
         self.start_stream(handler, "text/event-stream", script.burst)
-        chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size),
-                                             body.get("max_completion_tokens", body.get("max_tokens")))
+        chunks, finish_reason = self.limited(
+            script, pieces(text, script.chunk_size), body.get("max_completion_tokens", body.get("max_tokens"))
+        )
         started = time.monotonic()
         for index, piece in enumerate(chunks):
             if script.cut_after_chunks.get(attempt) == index:
@@ -477,32 +534,59 @@ class ScriptedOpenAI(ScriptedServer):
                 self.write_chunk(handler, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n')
                 self.end_stream(handler)
                 return
-            event = {"id": "c1", "object": "chat.completion.chunk", "model": name,
-                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            event = {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "model": name,
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+            }
             self.write_chunk(handler, f"data: {json.dumps(event)}\n\n".encode())
             if script.chunk_delay_s:
                 time.sleep(script.chunk_delay_s)
         prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
-        done: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "model": name,
-                                "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}
+        done: dict[str, Any] = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "model": name,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}],
+        }
         if script.timings:
             # llama.cpp's server times its decode loop and sends it with the last chunk.
             predicted_ms = max((time.monotonic() - started) * 1000, 1.0)
-            done["timings"] = {"prompt_n": max(prompt_chars // 4, 1), "prompt_ms": 1.0,
-                               "predicted_n": len(chunks), "predicted_ms": predicted_ms,
-                               "predicted_per_second": len(chunks) / predicted_ms * 1000}
-        usage = {"id": "c1", "object": "chat.completion.chunk", "model": name, "choices": [],
-                 "usage": {"prompt_tokens": max(prompt_chars // 4, 1), "completion_tokens": len(chunks),
-                           "total_tokens": max(prompt_chars // 4, 1) + len(chunks)}}
+            done["timings"] = {
+                "prompt_n": max(prompt_chars // 4, 1),
+                "prompt_ms": 1.0,
+                "predicted_n": len(chunks),
+                "predicted_ms": predicted_ms,
+                "predicted_per_second": len(chunks) / predicted_ms * 1000,
+            }
+        usage = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "model": name,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": max(prompt_chars // 4, 1),
+                "completion_tokens": len(chunks),
+                "total_tokens": max(prompt_chars // 4, 1) + len(chunks),
+            },
+        }
         self.write_chunk(handler, f"data: {json.dumps(done)}\n\n".encode())
         self.write_chunk(handler, f"data: {json.dumps(usage)}\n\n".encode())
         self.write_chunk(handler, b"data: [DONE]\n\n")
         self.end_stream(handler)
 
 
-_ANTHROPIC_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                          404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-                          500: "api_error", 529: "overloaded_error"}
+_ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
 
 
 def anthropic_error(status: int, message: str) -> dict[str, Any]:
@@ -514,9 +598,14 @@ class ScriptedAnthropic(ScriptedServer):
 
     def handle_get(self, handler: BaseHTTPRequestHandler) -> None:
         if handler.path.split("?", 1)[0] == "/v1/models":
-            self.send_json(handler, 200, {"data": [
-                {"id": name, "type": "model", "display_name": name} for name in sorted(self.scripts)],
-                "has_more": False})
+            self.send_json(
+                handler,
+                200,
+                {
+                    "data": [{"id": name, "type": "model", "display_name": name} for name in sorted(self.scripts)],
+                    "has_more": False,
+                },
+            )
         else:
             self.send_json(handler, 404, anthropic_error(404, "not found"))
 
@@ -540,14 +629,31 @@ class ScriptedAnthropic(ScriptedServer):
             return
         text = script.reply(body.get("messages", []))
         prompt_chars = len(str(body.get("system") or "")) + sum(
-            len(str(m.get("content", ""))) for m in body.get("messages", []))
+            len(str(m.get("content", ""))) for m in body.get("messages", [])
+        )
         self.start_stream(handler, "text/event-stream", script.burst)
-        self.event(handler, "message_start", {"type": "message_start", "message": {
-            "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": name,
-            "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": max(prompt_chars // 4, 1), "output_tokens": 1}}})
-        self.event(handler, "content_block_start", {"type": "content_block_start", "index": 0,
-                                                    "content_block": {"type": "text", "text": ""}})
+        self.event(
+            handler,
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [],
+                    "model": name,
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": max(prompt_chars // 4, 1), "output_tokens": 1},
+                },
+            },
+        )
+        self.event(
+            handler,
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        )
         self.event(handler, "ping", {"type": "ping"})
         chunks, finish_reason = self.limited(script, pieces(text, script.chunk_size), body.get("max_tokens"))
         for index, piece in enumerate(chunks):
@@ -562,18 +668,30 @@ class ScriptedAnthropic(ScriptedServer):
                 self.end_stream(handler)
                 return
             if script.stream_error_after.get(attempt) == index:
-                self.event(handler, "error", {"type": "error", "error": {
-                    "type": script.stream_error_type, "message": "Overloaded"}})
+                self.event(
+                    handler,
+                    "error",
+                    {"type": "error", "error": {"type": script.stream_error_type, "message": "Overloaded"}},
+                )
                 self.end_stream(handler)
                 return
-            self.event(handler, "content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                        "delta": {"type": "text_delta", "text": piece}})
+            self.event(
+                handler,
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+            )
             if script.chunk_delay_s:
                 time.sleep(script.chunk_delay_s)
         self.event(handler, "content_block_stop", {"type": "content_block_stop", "index": 0})
         stop_reason = {"stop": "end_turn", "length": "max_tokens"}.get(finish_reason, finish_reason)
-        self.event(handler, "message_delta", {"type": "message_delta",
-                                              "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                              "usage": {"output_tokens": len(chunks)}})
+        self.event(
+            handler,
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": len(chunks)},
+            },
+        )
         self.event(handler, "message_stop", {"type": "message_stop"})
         self.end_stream(handler)

@@ -66,9 +66,11 @@ class Window:
             self.chars_per_token = min(max(measured, 1.0), 4.5)
 
     def exhausted(self, sent: list[ChatMessage]) -> str:
-        return (f"the task does not fit the model's context: its prompt (system prompt, task, current files and "
-                f"the latest feedback) takes about {self.tokens(sent)} tokens and the reply needs "
-                f"{self.reply_tokens} (max_tokens), more than the {self.context} tokens of its context (num_ctx)")
+        return (
+            f"the task does not fit the model's context: its prompt (system prompt, task, current files and "
+            f"the latest feedback) takes about {self.tokens(sent)} tokens and the reply needs "
+            f"{self.reply_tokens} (max_tokens), more than the {self.context} tokens of its context (num_ctx)"
+        )
 
 
 def _count(value: object) -> int | None:
@@ -89,8 +91,9 @@ def fit(
     if len(messages) <= 2:
         return messages, False, False
     head: list[ChatMessage] = [messages[0], {"role": "user", "content": refreshed()}]
-    rest: list[ChatMessage] = [{"role": m["role"], "content": slim.get(i, m["content"])}
-                               for i, m in enumerate(messages) if i >= 2]
+    rest: list[ChatMessage] = [
+        {"role": m["role"], "content": slim.get(i, m["content"])} for i, m in enumerate(messages) if i >= 2
+    ]
     # After the first prompt come (reply, feedback) pairs; dropping whole pairs keeps the turns in order.
     while len(rest) > 2 and not window.fits(head + rest):
         del rest[:2]

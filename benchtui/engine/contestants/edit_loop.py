@@ -60,9 +60,18 @@ class EditLoop:
         request_slots: threading.Semaphore | None = None,
     ) -> tuple[RunResult, Transcript]:
         """See base.Contestant.run."""
-        return _EditRun(task, spec, provider, repeat=repeat, timeout_s=timeout_s, control=control or RunControl(),
-                        on_progress=on_progress, context_chars=self.context_chars, check_slots=check_slots,
-                        request_slots=request_slots).run()
+        return _EditRun(
+            task,
+            spec,
+            provider,
+            repeat=repeat,
+            timeout_s=timeout_s,
+            control=control or RunControl(),
+            on_progress=on_progress,
+            context_chars=self.context_chars,
+            check_slots=check_slots,
+            request_slots=request_slots,
+        ).run()
 
 
 def run_task(
@@ -80,17 +89,34 @@ def run_task(
 ) -> tuple[RunResult, Transcript]:
     """One edit-loop run: ``EditLoop(context_chars=...).run(...)`` (the entry tests and scripts call)."""
     return EditLoop(context_chars=context_chars).run(
-        task, spec, provider, repeat=repeat, timeout_s=timeout_s, control=control, on_progress=on_progress,
-        check_slots=check_slots, request_slots=request_slots)
+        task,
+        spec,
+        provider,
+        repeat=repeat,
+        timeout_s=timeout_s,
+        control=control,
+        on_progress=on_progress,
+        check_slots=check_slots,
+        request_slots=request_slots,
+    )
 
 
 class _EditRun:
     """One run of the edit loop: its state, and one method per step."""
 
     def __init__(
-        self, task: Task, spec: ModelSpec, provider: Provider, *, repeat: int, timeout_s: float,
-        control: RunControl, on_progress: ProgressCallback | None, context_chars: int,
-        check_slots: threading.Semaphore | None, request_slots: threading.Semaphore | None,
+        self,
+        task: Task,
+        spec: ModelSpec,
+        provider: Provider,
+        *,
+        repeat: int,
+        timeout_s: float,
+        control: RunControl,
+        on_progress: ProgressCallback | None,
+        context_chars: int,
+        check_slots: threading.Semaphore | None,
+        request_slots: threading.Semaphore | None,
     ) -> None:
         self.task, self.spec, self.provider, self.repeat = task, spec, provider, repeat
         self.control, self.on_progress = control, on_progress
@@ -171,8 +197,14 @@ class _EditRun:
 
     def fit_context(self) -> list[ChatMessage] | None:
         """The conversation to send, fitted to the model's context; None when even its core cannot fit."""
-        sent, dropped, fits = fit(self.messages, self.window, self.slim, lambda: prompts.first_prompt(
-            self.task.prompt, self.workspace.text_files(), self.spec.edit_format, refreshed=True))
+        sent, dropped, fits = fit(
+            self.messages,
+            self.window,
+            self.slim,
+            lambda: prompts.first_prompt(
+                self.task.prompt, self.workspace.text_files(), self.spec.edit_format, refreshed=True
+            ),
+        )
         if not fits and self.window.context is not None:
             # A prompt that cannot fit would be cut by the server or leave no room for the reply.
             message = self.window.exhausted(sent)
@@ -192,8 +224,9 @@ class _EditRun:
             self.prompts_sent += 1
             asked = time.monotonic()
             try:
-                reply = self.provider.chat(sent, cancel=self.control.cancel, on_token=self.on_token,
-                                           deadline=self.deadline)
+                reply = self.provider.chat(
+                    sent, cancel=self.control.cancel, on_token=self.on_token, deadline=self.deadline
+                )
             except ProviderError as error:
                 self.tally.model_time_s += time.monotonic() - asked
                 self.tally.attempts += error.attempts
@@ -204,9 +237,16 @@ class _EditRun:
         self.tally.attempts += reply.attempts
         self.tally.add(reply)
         self.window.learn(sent, reply.prompt_tokens)
-        self.record("reply", "assistant", reply.text, prompt_tokens=reply.prompt_tokens,
-                    completion_tokens=reply.completion_tokens, duration_s=round(reply.duration_s, 3),
-                    tokens_per_s=reply.tokens_per_s, finish_reason=reply.finish_reason)
+        self.record(
+            "reply",
+            "assistant",
+            reply.text,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            duration_s=round(reply.duration_s, 3),
+            tokens_per_s=reply.tokens_per_s,
+            finish_reason=reply.finish_reason,
+        )
         self.messages.append({"role": "assistant", "content": reply.text})
         return reply
 
@@ -216,11 +256,19 @@ class _EditRun:
         if report.malformed:
             self.malformed_replies += 1
         summary = "\n".join(report.failures) or (
-            f"applied to {', '.join(report.applied)}" if report.applied else "no edit blocks found")
+            f"applied to {', '.join(report.applied)}" if report.applied else "no edit blocks found"
+        )
         if report.changed_nothing:
             summary += " (no file changed)"
-        self.record("edits", None, summary, applied=report.applied, failed=len(report.failures),
-                    parsed=report.parsed, changed_nothing=report.changed_nothing)
+        self.record(
+            "edits",
+            None,
+            summary,
+            applied=report.applied,
+            failed=len(report.failures),
+            parsed=report.parsed,
+            changed_nothing=report.changed_nothing,
+        )
         return report
 
     def check(self) -> bool | None:
@@ -246,8 +294,14 @@ class _EditRun:
         self.last_check = outcome
         self.checked_tree = tree
         self.last_check_line = strip_control(last_line(outcome.output) or "")
-        self.record("check", None, tail(outcome.output), exit_code=outcome.exit_code,
-                    timed_out=outcome.timed_out, duration_s=round(outcome.duration_s, 3))
+        self.record(
+            "check",
+            None,
+            tail(outcome.output),
+            exit_code=outcome.exit_code,
+            timed_out=outcome.timed_out,
+            duration_s=round(outcome.duration_s, 3),
+        )
         if self.check_ends_run(outcome):
             return None
         same = self.previous_output is not None and normalised(outcome.output) == normalised(self.previous_output)
@@ -325,41 +379,44 @@ class _EditRun:
         self.show(self.status)
         tally, check = self.tally, self.last_check
         result = empty_result(self.task, self.spec, self.repeat)
-        result.update({
-            "status": self.status,
-            "error": self.error_kind,
-            "error_message": self.error_message,
-            "completion_time_s": round(elapsed, 4),
-            "model_time_s": round(tally.model_time_s, 4) if self.prompts_sent else None,
-            "check_time_s": round(self.check_time_s, 4) if check is not None else None,
-            "ttft_s": tally.ttft_s,
-            "load_time_s": round(tally.load_time_s, 4) if tally.load_time_s is not None else None,
-            "tokens_per_s": tally.tokens_per_s,
-            "prompt_tokens": tally.prompt_tokens,
-            "completion_tokens": tally.completion_tokens,
-            "cost_usd": self.spec.cost(tally.prompt_tokens, tally.completion_tokens),
-            "prompts_sent": self.prompts_sent,
-            "human_interventions": self.hints_given + self.typed_interventions,
-            "hints_given": self.hints_given,
-            "typed_interventions": self.typed_interventions,
-            "malformed_replies": self.malformed_replies,
-            "files_modified": stats.files_modified,
-            "lines_added": stats.lines_added,
-            "lines_removed": stats.lines_removed,
-            "turns": self.turn,
-            "request_attempts": tally.attempts,
-            "sandbox": check.sandbox if check is not None else None,
-            "resource_limit": check.resource_limit if check is not None else None,
-            "check_output": secrets.redact(strip_control(
-                check.output[-STORED_CHECK_OUTPUT_CHARS:] if check is not None else "")),
-            "check_truncated": check.truncated if check is not None else False,
-            "diff": secrets.redact(stats.diff),
-            "started_at": self.started_at,
-            "tokens_per_s_source": tally.tokens_per_s_source,
-            "truncated_replies": tally.truncated_replies,
-            "history_dropped": self.history_dropped,
-            "queue_time_s": round(self.queue_time_s, 4),
-        })
+        result.update(
+            {
+                "status": self.status,
+                "error": self.error_kind,
+                "error_message": self.error_message,
+                "completion_time_s": round(elapsed, 4),
+                "model_time_s": round(tally.model_time_s, 4) if self.prompts_sent else None,
+                "check_time_s": round(self.check_time_s, 4) if check is not None else None,
+                "ttft_s": tally.ttft_s,
+                "load_time_s": round(tally.load_time_s, 4) if tally.load_time_s is not None else None,
+                "tokens_per_s": tally.tokens_per_s,
+                "prompt_tokens": tally.prompt_tokens,
+                "completion_tokens": tally.completion_tokens,
+                "cost_usd": self.spec.cost(tally.prompt_tokens, tally.completion_tokens),
+                "prompts_sent": self.prompts_sent,
+                "human_interventions": self.hints_given + self.typed_interventions,
+                "hints_given": self.hints_given,
+                "typed_interventions": self.typed_interventions,
+                "malformed_replies": self.malformed_replies,
+                "files_modified": stats.files_modified,
+                "lines_added": stats.lines_added,
+                "lines_removed": stats.lines_removed,
+                "turns": self.turn,
+                "request_attempts": tally.attempts,
+                "sandbox": check.sandbox if check is not None else None,
+                "resource_limit": check.resource_limit if check is not None else None,
+                "check_output": secrets.redact(
+                    strip_control(check.output[-STORED_CHECK_OUTPUT_CHARS:] if check is not None else "")
+                ),
+                "check_truncated": check.truncated if check is not None else False,
+                "diff": secrets.redact(stats.diff),
+                "started_at": self.started_at,
+                "tokens_per_s_source": tally.tokens_per_s_source,
+                "truncated_replies": tally.truncated_replies,
+                "history_dropped": self.history_dropped,
+                "queue_time_s": round(self.queue_time_s, 4),
+            }
+        )
         return result
 
     # Bookkeeping
@@ -374,19 +431,21 @@ class _EditRun:
         if self.on_progress is None or (not force and now - self.last_progress < PROGRESS_INTERVAL_S):
             return
         self.last_progress = now
-        self.on_progress(RunProgress(
-            phase=self.phase,
-            turn=self.turn,
-            max_turns=self.task.max_turns,
-            prompts_sent=self.prompts_sent,
-            human_interventions=self.hints_given + self.typed_interventions,
-            completion_tokens=self.tally.completion_tokens or self.tally.streamed_tokens,
-            tokens_per_s=self.tally.tokens_per_s,
-            elapsed_s=now - self.started,
-            last_check_line=self.last_check_line,
-            hints_given=self.hints_given,
-            typed_interventions=self.typed_interventions,
-        ))
+        self.on_progress(
+            RunProgress(
+                phase=self.phase,
+                turn=self.turn,
+                max_turns=self.task.max_turns,
+                prompts_sent=self.prompts_sent,
+                human_interventions=self.hints_given + self.typed_interventions,
+                completion_tokens=self.tally.completion_tokens or self.tally.streamed_tokens,
+                tokens_per_s=self.tally.tokens_per_s,
+                elapsed_s=now - self.started,
+                last_check_line=self.last_check_line,
+                hints_given=self.hints_given,
+                typed_interventions=self.typed_interventions,
+            )
+        )
 
     def queued(self) -> None:
         self.show("queued")

@@ -98,8 +98,9 @@ def normalised(output: str) -> str:
 
 
 @contextmanager
-def slot(slots: threading.Semaphore | None, cancel: threading.Event,
-         on_wait: Callable[[], None]) -> Iterator[float | None]:
+def slot(
+    slots: threading.Semaphore | None, cancel: threading.Event, on_wait: Callable[[], None]
+) -> Iterator[float | None]:
     """Hold one of ``slots`` (an endpoint's requests, the checks); yields the seconds waited for it, exactly 0
     when one was free (None: cancelled first). ``on_wait`` is called once when the run has to wait."""
     if slots is None or slots.acquire(blocking=False):

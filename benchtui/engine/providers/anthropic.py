@@ -122,14 +122,13 @@ class AnthropicProvider(Provider):
     def _classify_status(self, response: httpx.Response) -> ProviderError:
         error = super()._classify_status(response)
         message = error_message(response).lower()
-        if response.status_code in (400, 413) and ("prompt is too long" in message or "too many tokens" in message
-                                                   or "context window" in message):
+        if response.status_code in (400, 413) and (
+            "prompt is too long" in message or "too many tokens" in message or "context window" in message
+        ):
             return ProviderError("context_truncated", error.message, status=response.status_code)
         return error
 
-    def _attempt(
-        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
-    ) -> ChatReply:
+    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
         body = request_body(self.spec, messages)
         meter = StreamMeter(on_token)
         usage: dict[str, Any] = {}
@@ -209,7 +208,6 @@ def _prompt_tokens(usage: dict[str, Any]) -> int | None:
         return None
     cached = sum(as_int(usage.get(k)) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens"))
     return base + cached
-
 
 
 def list_models(client: httpx.Client, base_url: str, api_key: str | None) -> list[str]:

@@ -35,8 +35,16 @@ from benchtui.engine import secrets
 from benchtui.engine.models import ModelSpec
 
 ERROR_KINDS = (
-    "rate_limited", "auth", "model_not_found", "server_error", "timeout", "bad_response",
-    "context_truncated", "unreachable", "bad_request", "cancelled",
+    "rate_limited",
+    "auth",
+    "model_not_found",
+    "server_error",
+    "timeout",
+    "bad_response",
+    "context_truncated",
+    "unreachable",
+    "bad_request",
+    "cancelled",
 )
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
@@ -93,8 +101,13 @@ class ProviderError(Exception):
 
     def with_note(self, note: str) -> ProviderError:
         """The same error with ``note`` appended to its message."""
-        error = ProviderError(self.kind, f"{self.message} ({note})", status=self.status,
-                              retryable=self.retryable, retry_after_s=self.retry_after_s)
+        error = ProviderError(
+            self.kind,
+            f"{self.message} ({note})",
+            status=self.status,
+            retryable=self.retryable,
+            retry_after_s=self.retry_after_s,
+        )
         error.attempts = self.attempts
         return error
 
@@ -161,9 +174,13 @@ class StreamMeter:
         """The finished reply. ``server_tokens`` over ``server_s``: the server's own timing of its decode,
         when it reports one (it wins over the client clock); ``completion_tokens`` is the client rate's count."""
         ended = time.monotonic()
-        tokens_per_s, source = decode_rate(server_tokens=server_tokens, server_s=server_s,
-                                           client_tokens=completion_tokens, first_token=self.first_token,
-                                           last_token=self.last_token)
+        tokens_per_s, source = decode_rate(
+            server_tokens=server_tokens,
+            server_s=server_s,
+            client_tokens=completion_tokens,
+            first_token=self.first_token,
+            last_token=self.last_token,
+        )
         return ChatReply(
             text="".join(self._parts),
             prompt_tokens=prompt_tokens,
@@ -233,9 +250,7 @@ class Provider(ABC):
         return {"content-type": "application/json"}
 
     @abstractmethod
-    def _attempt(
-        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
-    ) -> ChatReply:
+    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
         """One streaming request; raise ProviderError on any failure."""
 
     def should_retry(self, error: ProviderError) -> bool:
@@ -283,9 +298,13 @@ class Provider(ABC):
                     if error.retry_after_s > self.policy.max_retry_after_s:
                         # A server that asks for a long pause means it: waiting it out would stall the
                         # batch, retrying sooner would be rude. The run records the error instead.
-                        raise _counted(error.with_note(
-                            f"the server asked to retry after {error.retry_after_s:g} s, "
-                            f"above the {self.policy.max_retry_after_s:g} s cap"), attempt) from None
+                        raise _counted(
+                            error.with_note(
+                                f"the server asked to retry after {error.retry_after_s:g} s, "
+                                f"above the {self.policy.max_retry_after_s:g} s cap"
+                            ),
+                            attempt,
+                        ) from None
                     delay = max(delay, error.retry_after_s)
                 if deadline is not None and time.monotonic() + delay >= deadline:
                     raise _counted(error, attempt) from None
@@ -312,9 +331,7 @@ class Provider(ABC):
             if guard.fired:
                 raise guard.error() from None
             reason = str(exc) or type(exc).__name__
-            raise ProviderError(
-                "unreachable", f"cannot connect to {self.base_url}: {reason}", retryable=True
-            ) from None
+            raise ProviderError("unreachable", f"cannot connect to {self.base_url}: {reason}", retryable=True) from None
         except httpx.TimeoutException as exc:
             if guard.fired:
                 raise guard.error() from None
@@ -344,14 +361,17 @@ class Provider(ABC):
         if status == 404:
             return ProviderError("model_not_found", f"HTTP 404: {message}", status=status)
         if status == 429:
-            return ProviderError("rate_limited", f"HTTP 429: {message}", status=status, retryable=True,
-                                 retry_after_s=retry_after)
+            return ProviderError(
+                "rate_limited", f"HTTP 429: {message}", status=status, retryable=True, retry_after_s=retry_after
+            )
         if status == 408:
-            return ProviderError("timeout", f"HTTP 408: {message}", status=status, retryable=True,
-                                 retry_after_s=retry_after)
+            return ProviderError(
+                "timeout", f"HTTP 408: {message}", status=status, retryable=True, retry_after_s=retry_after
+            )
         if status in RETRYABLE_STATUS or (status >= 500 and status != 501):
-            return ProviderError("server_error", f"HTTP {status}: {message}", status=status, retryable=True,
-                                 retry_after_s=retry_after)
+            return ProviderError(
+                "server_error", f"HTTP {status}: {message}", status=status, retryable=True, retry_after_s=retry_after
+            )
         return ProviderError("bad_request", f"HTTP {status}: {message}", status=status)
 
 
@@ -506,8 +526,7 @@ def decode_json_line(line: str, source: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         raise ProviderError("bad_response", f"{source} sent invalid JSON: {line[:120]!r}", retryable=True) from None
     if not isinstance(value, dict):
-        raise ProviderError("bad_response", f"{source} sent {type(value).__name__}, expected an object",
-                            retryable=True)
+        raise ProviderError("bad_response", f"{source} sent {type(value).__name__}, expected an object", retryable=True)
     return value
 
 

@@ -52,9 +52,7 @@ class OllamaProvider(Provider):
             return ProviderError("server_error", f"HTTP 500: {message}", status=500)
         return error
 
-    def _attempt(
-        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
-    ) -> ChatReply:
+    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
         body = {
             "model": self.spec.name,
             "messages": messages,
@@ -89,10 +87,18 @@ class OllamaProvider(Provider):
             server_s=eval_ns / NS if eval_ns else None,
             load_time_s=load_ns / NS if load_ns is not None else None,
             finish_reason=final.get("done_reason"),
-            raw_usage={k: final.get(k) for k in (
-                "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
-                "eval_count", "eval_duration",
-            ) if k in final},
+            raw_usage={
+                k: final.get(k)
+                for k in (
+                    "total_duration",
+                    "load_duration",
+                    "prompt_eval_count",
+                    "prompt_eval_duration",
+                    "eval_count",
+                    "eval_duration",
+                )
+                if k in final
+            },
         )
 
 
@@ -115,9 +121,11 @@ def prompt_truncation(messages: list[ChatMessage], num_ctx: Any, prompt_eval_cou
     evaluated = as_int(prompt_eval_count)
     if evaluated is not None and evaluated >= at_least:
         return None
-    return (f"the prompt ({size} bytes, at least {at_least} tokens) does not fit num_ctx={num_ctx}; Ollama "
-            f"evaluated {evaluated if evaluated is not None else 'an unknown number of'} prompt tokens and "
-            "dropped the rest (raise settings.num_ctx)")
+    return (
+        f"the prompt ({size} bytes, at least {at_least} tokens) does not fit num_ctx={num_ctx}; Ollama "
+        f"evaluated {evaluated if evaluated is not None else 'an unknown number of'} prompt tokens and "
+        "dropped the rest (raise settings.num_ctx)"
+    )
 
 
 def _stream_error(message: str) -> ProviderError:
@@ -128,7 +136,6 @@ def _stream_error(message: str) -> ProviderError:
     if "busy" in lowered or "try again" in lowered:
         return ProviderError("server_error", message, retryable=True)
     return ProviderError("server_error", f"Ollama error mid-stream: {message}", retryable=True)
-
 
 
 def list_models(client: httpx.Client, host: str) -> list[dict[str, Any]]:

@@ -41,21 +41,25 @@ class OpenAIProvider(Provider):
     def _classify_status(self, response: httpx.Response) -> ProviderError:
         error = super()._classify_status(response)
         message = error_message(response).lower()
-        if response.status_code == 429 and ("insufficient_quota" in message or "exceeded your current quota" in message
-                                            or "insufficient_quota" in response.text):
+        if response.status_code == 429 and (
+            "insufficient_quota" in message
+            or "exceeded your current quota" in message
+            or "insufficient_quota" in response.text
+        ):
             # Out of credit, not out of breath: no wait makes this succeed.
             return ProviderError("rate_limited", f"{error.message} (quota exhausted: not retried)", status=429)
-        if response.status_code == 400 and ("context length" in message or "context_length" in message
-                                            or "too many tokens" in message or "exceeds the" in message):
+        if response.status_code == 400 and (
+            "context length" in message
+            or "context_length" in message
+            or "too many tokens" in message
+            or "exceeds the" in message
+        ):
             return ProviderError("context_truncated", error.message, status=400)
         if response.status_code == 404 and "model" not in message:
-            return ProviderError("model_not_found", f"{error.message} (is base_url right? {self.base_url})",
-                                 status=404)
+            return ProviderError("model_not_found", f"{error.message} (is base_url right? {self.base_url})", status=404)
         return error
 
-    def _attempt(
-        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard
-    ) -> ChatReply:
+    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
         settings = dict(self.spec.settings)
         body: dict[str, Any] = {
             "model": self.spec.name,
@@ -113,8 +117,6 @@ def _stream_error(error: Any) -> ProviderError:
     if "rate" in kind:
         return ProviderError("rate_limited", str(message), retryable=True)
     return ProviderError("server_error", f"error mid-stream: {message}", retryable=True)
-
-
 
 
 def list_models(client: httpx.Client, base_url: str, api_key: str | None) -> list[str]:

@@ -68,6 +68,12 @@ from benchtui.engine.sandbox.detect import (
 )
 
 __all__ = [
-    "MODES", "SANDBOX_ENV", "CheckOutcome", "SandboxUnavailable", "detect_sandbox", "run_check", "sandbox_mode",
+    "MODES",
+    "SANDBOX_ENV",
+    "CheckOutcome",
+    "SandboxUnavailable",
+    "detect_sandbox",
+    "run_check",
+    "sandbox_mode",
     "unavailable_reason",
 ]

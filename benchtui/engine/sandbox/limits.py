@@ -40,7 +40,6 @@ def prlimit_args(memory_bytes: int, max_processes: int, max_file_bytes: int) -> 
     ]
 
 
-
 @dataclass
 class PidsCgroup:
     path: Path
@@ -197,7 +196,6 @@ def make_pids_cgroup(max_processes: int) -> PidsCgroup | None:
             continue
         return cg
     return None
-
 
 
 def join_cgroup(cgroup: PidsCgroup, argv: list[str]) -> list[str]:

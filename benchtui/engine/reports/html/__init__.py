@@ -34,6 +34,14 @@ from benchtui.engine.reports.html.budget import (
 from benchtui.engine.reports.html.page import iter_render, render, write
 
 __all__ = [
-    "CHECK_CHARS", "DETAIL_BUDGET", "DIFF_LINES", "ENTRY_CHARS", "LAZY_RUNS", "TRANSCRIPT_RUNS", "TranscriptLoader",
-    "iter_render", "render", "write",
+    "CHECK_CHARS",
+    "DETAIL_BUDGET",
+    "DIFF_LINES",
+    "ENTRY_CHARS",
+    "LAZY_RUNS",
+    "TRANSCRIPT_RUNS",
+    "TranscriptLoader",
+    "iter_render",
+    "render",
+    "write",
 ]

@@ -165,8 +165,7 @@ def charts_section(data: dict[str, Any]) -> str:
         for k in with_runs
     ]
     prompt_rows = [
-        Row(model_name(models, k), (agg(k, "mean_prompts"),), (fmt.decimal(agg(k, "mean_prompts")),))
-        for k in with_runs
+        Row(model_name(models, k), (agg(k, "mean_prompts"),), (fmt.decimal(agg(k, "mean_prompts")),)) for k in with_runs
     ]
     token_rows = []
     for k in with_runs:

@@ -30,8 +30,9 @@ def render(
     detail_budget: int = DETAIL_BUDGET,
 ) -> str:
     """The whole page as one string (tests, small batches); ``write`` streams it instead."""
-    return "".join(iter_render(data, batch, transcripts=transcripts, transcript_runs=transcript_runs,
-                               detail_budget=detail_budget))
+    return "".join(
+        iter_render(data, batch, transcripts=transcripts, transcript_runs=transcript_runs, detail_budget=detail_budget)
+    )
 
 
 def iter_render(

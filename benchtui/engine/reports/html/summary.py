@@ -206,7 +206,10 @@ _COLUMNS = (
     _Column("Tokens in", "prompt_tokens", fmt.integer, note="prompt tokens, all runs"),
     _Column("Tokens out", "completion_tokens", fmt.integer, note="completion tokens, all runs"),
     _Column(
-        "Tok/s", "mean_tokens_per_s", fmt.rate, first="descending",
+        "Tok/s",
+        "mean_tokens_per_s",
+        fmt.rate,
+        first="descending",
         note="mean decode rate, and who timed it: server (its own timings), client (its clock) or mixed",
     ),
     _Column("Cost", "cost_usd", fmt.money, note="total cost in USD"),
