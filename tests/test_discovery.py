@@ -23,8 +23,8 @@ def spec(key: str, provider: str, available: bool = True, **extra: object) -> Mo
         display_name=key,
         available=available,
         unavailable_reason=None if available else "${OPENAI_API_KEY} unset",
-        **extra,
-    )  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def catalog(*models: ModelSpec, categories: dict[str, tuple[str, ...]] | None = None) -> Catalog:

@@ -81,8 +81,8 @@ class Rig:
             provider=self.dialect,
             display_name=model,
             base_url=base_url(self.dialect, self.server.url),
-            **extra,
-        )  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
+        )
 
 
 @pytest.fixture(params=DIALECTS)
