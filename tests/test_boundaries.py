@@ -141,6 +141,17 @@ def test_ruff_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_code_is_formatted() -> None:
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", "benchtui", "tests", "bench"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_is_clean_and_strict_on_the_engine() -> None:
     result = subprocess.run([_tool("mypy")], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
