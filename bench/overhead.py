@@ -133,7 +133,7 @@ def measure(quick: bool) -> list[Figure]:
             "ms",
             median(baseline_true) * 1000,
             "raw `true` subprocess",
-            "info (sandbox.py)",
+            "info (sandbox/)",
             note=f"the {mode} sandbox's cost per check, counted as check time, not overhead",
         ),
     ]
