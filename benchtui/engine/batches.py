@@ -12,7 +12,7 @@ from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.runner import BatchOptions, BatchRunner
 from benchtui.engine.store import ResultsStore
-from benchtui.engine.tasks import Task, load_tasks
+from benchtui.engine.tasks import Task, load_tasks, require_runnable
 
 
 def _manifest_extra(config: ModelsConfig, catalog: Catalog) -> dict[str, Any]:
@@ -32,9 +32,7 @@ def new_batch(
     options: BatchOptions,
 ) -> BatchRunner:
     """A runner for a new batch; raises InputError for a task this machine cannot run (see runnable_tasks)."""
-    for task in tasks:  # its runs would fail on the missing program and blame the model
-        if not task.available:
-            raise InputError(f"task {task.id!r} cannot run here: {task.unavailable_reason}")
+    require_runnable(tasks)
     return BatchRunner(
         store=store,
         tasks=tasks,
@@ -60,11 +58,7 @@ def resume_batch(
             "stop it first or wait for it to finish"
         )
     tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
-    for task in tasks:  # its runs would fail on the missing program and blame the model
-        if not task.available:
-            raise InputError(
-                f"batch {batch.batch_id} has task {task.id!r}, which cannot run here: {task.unavailable_reason}"
-            )
+    require_runnable(tasks, where=f"batch {batch.batch_id}: ")
     keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
     models, notes = select_models(catalog, keys)
     saved = manifest.get("options", {})

@@ -239,6 +239,18 @@ def _missing_program(program: str) -> str:
     return f"its check runs {program!r}, which is not installed here: {_INSTALL_HINTS[Path(program).name]}"
 
 
+def _cannot_run(task: Task, where: str = "", more: str = "") -> TaskError:
+    return TaskError(f"{where}task {task.id!r} cannot run here: {task.unavailable_reason}{more}", path=task.path)
+
+
+def require_runnable(tasks: Iterable[Task], where: str = "") -> None:
+    """Raise TaskError for the first task this machine cannot run: its runs would fail on the missing
+    program and blame the model. ``where`` opens the message (``"batch X: "``)."""
+    for task in tasks:
+        if not task.available:
+            raise _cannot_run(task, where)
+
+
 def runnable_tasks(tasks: Iterable[Task]) -> tuple[list[Task], list[str]]:
     """The tasks this machine can run, and a note for each one it skips.
 
@@ -247,9 +259,8 @@ def runnable_tasks(tasks: Iterable[Task]) -> tuple[list[Task], list[str]]:
     ready = [t for t in tasks if t.available]
     skipped = [t for t in tasks if not t.available]
     if tasks and not ready:
-        first = skipped[0]
         more = f" (and {len(skipped) - 1} more task(s) that cannot run here)" if len(skipped) > 1 else ""
-        raise TaskError(f"task {first.id!r} cannot run here: {first.unavailable_reason}{more}", path=first.path)
+        raise _cannot_run(skipped[0], more=more)
     return ready, [f"skipping task {t.id} ({t.path.name}): {t.unavailable_reason}" for t in skipped]
 
 
