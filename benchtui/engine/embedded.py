@@ -44,10 +44,8 @@ the servers' lifecycle; the catalogue is the part to split out when arbitrary GG
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib
-import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -294,6 +292,8 @@ def known_models() -> list[EmbeddedModel]:
 
 def _parts_key(parts: list[Path]) -> list[list[str | int]]:
     """What the joined file was made from: each part's distribution version and size."""
+    import importlib.metadata  # here, not at the top: with its zipfile and csv it costs every start-up
+
     key: list[list[str | int]] = []
     for (_, dist, _), part in zip(_QWEN_PARTS, parts, strict=True):
         try:
@@ -386,6 +386,8 @@ def _mirror_llama_log(xllamacpp: Any, path: Path) -> bool:
     ``common_log_main()`` and ``common_log_set_file(common_log *, const char *)``; both take and return
     plain pointers, so ctypes can call them. Best effort: any failure leaves the log on stderr only.
     """
+    import ctypes  # only when a server starts with a log folder; importing it costs every start-up
+
     try:
         lib = ctypes.CDLL(xllamacpp.xllamacpp.__file__)
         log_main = lib["_Z15common_log_mainv"]
