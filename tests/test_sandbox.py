@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchtui.engine import sandbox as sb
-from benchtui.engine.sandbox import CheckOutcome, detect, detect_sandbox, host, limits, run_check
+from benchtui.engine.sandbox import CheckOutcome, detect, detect_sandbox, host, identity, limits, run_check
 
 PY_DIR = [os.path.dirname(sys.executable)]
 ALL_MODES = list(sb.MODES)
@@ -756,3 +756,52 @@ def test_workspace_ownership_restored_exactly(ws: Path, mode: str) -> None:
     assert (st.st_uid, st.st_gid) == (1234, 4321)
     st = os.lstat("/etc/passwd")
     assert st.st_uid == 0
+
+
+def test_unshare_mode_needs_no_program_but_the_interpreter(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unshare mode is one step: benchtui's launcher makes the namespaces, mounts and limits itself,
+    so it works with none of util-linux's programs and still holds the limits and the uid drop."""
+    if FORCED is not None and FORCED != "unshare":
+        pytest.skip(f"{sb.SANDBOX_ENV}={FORCED}: the unshare mode is tested in the other runs")
+    if sb.unavailable_reason("unshare") is not None:
+        pytest.skip(f"sandbox mode unshare unavailable: {sb.unavailable_reason('unshare')}")
+    bare = dataclasses.replace(host.tools(), unshare=None, mount=None, prlimit=None, setpriv=None)
+    monkeypatch.setattr(host, "_tools_cache", bare)
+    monkeypatch.setattr(detect, "_probed", {})
+    assert sb.unavailable_reason("unshare") is None
+    monkeypatch.setattr(detect, "_FORCE_MODE", "unshare")
+    out = run("ulimit -v; ulimit -f; id -u; echo $$; hostname; grep NoNewPrivs /proc/self/status", ws)
+    assert out.passed, out.output
+    address_kib, file_blocks, uid, pid, hostname, no_new_privs = out.output.split("\n")[:6]
+    assert address_kib == str(2 * 1024**3 // 1024) and file_blocks == str(256 * 1024**2 // 512)
+    assert pid != "1" and hostname == "sandbox"
+    if os.geteuid() == 0:
+        assert int(uid) >= identity.UID_BASE and no_new_privs.split() == ["NoNewPrivs:", "1"]
+
+
+def test_unshare_setup_failure_names_the_step(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A launcher step that fails stops the check with exit 125 and a line saying which step."""
+    from benchtui.engine.sandbox.argv import Layout
+    from benchtui.engine.sandbox.launcher import SETUP_FAILED, launcher_argv
+
+    if sb.unavailable_reason("unshare") is not None:
+        pytest.skip(f"sandbox mode unshare unavailable: {sb.unavailable_reason('unshare')}")
+    missing = str(ws / "gone")
+    argv = [*launcher_argv(Layout(hidden=["/tmp"], rw_binds=[missing]), "/"), "/bin/true"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    assert done.returncode == SETUP_FAILED
+    assert done.stderr.strip() == f"benchtui sandbox: opening {missing}: No such file or directory"
+
+
+def test_concurrent_processes_get_different_check_uids() -> None:
+    """The per-run uid comes from the pid and a slot, not from a scan of /proc: two benchtui processes
+    at once never hand out the same one, and one process never hands out a uid still in use."""
+    code = "from benchtui.engine.sandbox import identity; print(identity.allocate_uid())"
+    uids = {int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) for _ in range(3)}
+    assert len(uids) == 3
+    first, second = identity.allocate_uid(), identity.allocate_uid()
+    assert first != second
+    identity.release_uid(first)
+    assert identity.allocate_uid() == first
+    identity.release_uid(first)
+    identity.release_uid(second)

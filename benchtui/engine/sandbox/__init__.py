@@ -12,16 +12,16 @@ wrote, so it is treated as hostile:
   (new network, PID, IPC and UTS namespaces, read-only view of the host
   filesystem with ``/tmp``, ``/var/tmp``, ``/run``, ``/root``, ``/home``
   hidden, only the workspace and the per-run HOME/TMPDIR writable), else
-  ``unshare`` (same namespaces and the same hidden directories, set up by a
-  small shell script inside a private mount namespace, behind a small init
-  as PID 1), else ``none`` (only limits and process-group cleanup; a warning
+  ``unshare`` (same namespaces and the same hidden directories, set up in
+  one step by ``launcher``, a small program that makes the system calls
+  itself and stays PID 1 in front of the check), else ``none`` (only limits and process-group cleanup; a warning
   is logged once).  ``BENCHTUI_SANDBOX`` forces a mode.
 * **Never PID 1**: the check never is its PID namespace's init, which the
   kernel spares every signal it has no handler for (``kill -9 $$`` would do
   nothing) and which must reap orphans: bwrap keeps its own init there,
-  ``unshare`` runs ``argv._INIT`` (forwards signals, reaps, passes the exit on).
+  the ``unshare`` launcher stays PID 1 (forwards signals, reaps, passes the exit on).
 * **Privileges**: when the harness runs as root the check runs as a
-  throw-away unprivileged uid (``setpriv``), with all capabilities and the
+  throw-away unprivileged uid (``setpriv``; the launcher drops root itself), with all capabilities and the
   bounding set dropped and ``no_new_privs`` set (bwrap/unshare modes; in
   ``none`` mode it keeps the harness uid).  The workspace is chowned to that
   uid for the run and its entries handed back to their owners afterwards.
@@ -32,21 +32,22 @@ wrote, so it is treated as hostile:
   per-run uid.
 * **Termination**: the check gets its own session/process group; on exit,
   timeout or cancel the whole tree is SIGKILLed (process group, PID
-  namespace, cgroup and, as root, every process of the per-run uid).  Output
+  namespace, which the kernel kills whole with its init, and cgroup).  Output
   is read with ``poll`` in the calling thread and stored only up to the cap,
   so a check printing gigabytes keeps the harness memory flat, and a
   grandchild holding stdout open cannot block the call.
 
 Nothing here uses ``preexec_fn``: every setting is applied by wrapper
-programs (bwrap, unshare, setpriv, prlimit), which is safe in a threaded
+programs (bwrap, setpriv, prlimit, the launcher), which is safe in a threaded
 harness.
 
 Modules, each one mechanism (lower ones never import higher ones):
 
 * ``host``: the wrapper programs found, root or not, the system PATH, the logger and warn-once.
-* ``identity``: the per-run uid of a root harness, ``setpriv``, lending the workspace, killing the uid.
+* ``identity``: the per-run uid of a root harness (no /proc scan), ``setpriv``, lending the workspace.
 * ``limits``: ``prlimit``, the per-run ``pids`` cgroup, which limit a check ran into.
-* ``argv``: the bwrap and unshare command lines, the filesystem view, the init run as PID 1.
+* ``argv``: the bwrap command line and the filesystem view both namespace modes build.
+* ``launcher``: the unshare mode in one program: namespaces, view, limits, uid drop, init as PID 1.
 * ``detect``: which mode works here and which one the next check runs in (``BENCHTUI_SANDBOX``).
 * ``process``: the allowlisted environment, running with capped output, the tree kill.
 * ``check``: :func:`run_check`, which puts them together, and its :class:`CheckOutcome`.

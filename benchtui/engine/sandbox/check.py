@@ -2,8 +2,8 @@
 (the mode from ``detect``, the limits and cgroup from ``limits``, the per-run uid from ``identity``,
 the command line from ``argv``, the run itself from ``process``) and reports a :class:`CheckOutcome`.
 
-Whatever happens, nothing of the check outlives the call: its cgroup is removed, its uid's processes
-are killed, the workspace goes back to its owners and the per-run HOME/TMPDIR is deleted.
+Whatever happens, nothing of the check outlives the call: its process tree and PID namespace are
+killed, its cgroup is removed, the workspace goes back to its owners and the per-run HOME/TMPDIR is deleted.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchtui.engine.sandbox import detect
-from benchtui.engine.sandbox.argv import HIDDEN_DIRS, bwrap_argv, interpreter_paths, layout, unshare_argv
+from benchtui.engine.sandbox.argv import HIDDEN_DIRS, bwrap_argv, interpreter_paths, layout
 from benchtui.engine.sandbox.host import SYSTEM_PATH, is_root, tools, warn_once
-from benchtui.engine.sandbox.identity import allocate_uid, drop_args, kill_uid, lend_tree, release_uid, return_tree
+from benchtui.engine.sandbox.identity import allocate_uid, drop_args, lend_tree, release_uid, return_tree
+from benchtui.engine.sandbox.launcher import launcher_argv
 from benchtui.engine.sandbox.limits import PidsCgroup, join_cgroup, make_pids_cgroup, prlimit_args
 from benchtui.engine.sandbox.process import build_env, execute
 
@@ -105,22 +106,32 @@ def run_check(
                 "benchtui sandbox: running as root without a pids cgroup or sandbox; the process limit is not enforced",
             )
 
-        inner = [*prlimit_args(memory_bytes, max_processes, max_file_bytes), t.sh, "-c", command]
-        if uid is not None:
-            inner = drop_args(uid) + inner
-
+        command_argv = [t.sh, "-c", command]
         argv: list[str]
-        if mode in ("bwrap", "unshare"):
+        if mode == "unshare":  # one program sets up namespaces, view, limits, uid and cgroup
             lay = layout([ws, base], interpreter_paths(extra))
-            wrapper = bwrap_argv(lay, ws) if mode == "bwrap" else unshare_argv(lay, ws)
-            argv = wrapper + inner
+            argv = launcher_argv(
+                lay,
+                ws,
+                memory_bytes=memory_bytes,
+                max_processes=max_processes,
+                max_file_bytes=max_file_bytes,
+                drop_to_uid=uid,
+                cgroup_procs=str(cgroup.procs_file) if cgroup is not None else None,
+            )
+            argv += command_argv
         else:
+            inner = [*prlimit_args(memory_bytes, max_processes, max_file_bytes), *command_argv]
+            if uid is not None:
+                inner = drop_args(uid) + inner
             argv = inner
-        if cgroup is not None:
-            argv = join_cgroup(cgroup, argv)
+            if mode == "bwrap":
+                argv = bwrap_argv(layout([ws, base], interpreter_paths(extra)), ws) + inner
+            if cgroup is not None:
+                argv = join_cgroup(cgroup, argv)
 
         env = build_env(home, tmp, extra)
-        end = execute(argv, ws, env, start, timeout_s, output_cap_bytes, cancel, cgroup, uid)
+        end = execute(argv, ws, env, start, timeout_s, output_cap_bytes, cancel, cgroup)
         return CheckOutcome(
             exit_code=end.exit_code,
             output=end.output,
@@ -135,7 +146,8 @@ def run_check(
             cgroup.kill_all()
             cgroup.remove()
         if uid is not None:
-            kill_uid(uid)
+            # No process of the uid is left: the uid is only lent in the namespace modes, whose PID 1
+            # is dead by now (execute killed the tree), and the kernel kills a PID namespace whole.
             if lent is not None:
                 return_tree(ws, uid, lent)
             release_uid(uid)

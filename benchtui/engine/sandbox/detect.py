@@ -6,14 +6,14 @@ one, and a forced mode that does not work here is an error, never a silent fallb
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import threading
 
-from benchtui.engine.sandbox.argv import BWRAP_NS_ARGS, init_argv, unshare_ns_args
+from benchtui.engine.sandbox.argv import BWRAP_NS_ARGS, layout
 from benchtui.engine.sandbox.host import SYSTEM_PATH, is_root, logger, tools
 from benchtui.engine.sandbox.identity import UID_BASE, drop_args
+from benchtui.engine.sandbox.launcher import launcher_argv
 
 MODES = ("bwrap", "unshare", "none")
 # Set to one of MODES to use that mode instead of the best detected one ("auto" or empty: detect).
@@ -67,17 +67,10 @@ def _probe_bwrap() -> bool:
 
 
 def _probe_unshare() -> bool:
-    t = tools()
-    if t.unshare is None or t.prlimit is None or t.mount is None:
+    if not sys.executable:
         return False
-    if (is_root() and t.setpriv is None) or not sys.executable:
-        return False
-    script = f'{shlex.quote(t.mount)} -t tmpfs -o mode=0755 benchtui /tmp && exec "$@"'
-    argv = [t.unshare, *unshare_ns_args(), "--", *init_argv(), t.sh, "-c", script, "sh"]
-    if is_root():
-        argv += drop_args(UID_BASE - 1)
-    argv += [t.prlimit, "--nproc=64", "--", t.sh, "-c", "true"]
-    return _probe(argv)
+    argv = launcher_argv(layout([], []), "/", max_processes=64, drop_to_uid=UID_BASE - 1 if is_root() else None)
+    return _probe([*argv, tools().sh, "-c", "true"])
 
 
 class SandboxUnavailable(RuntimeError):
@@ -102,8 +95,8 @@ def unavailable_reason(mode: str) -> str | None:
     if mode not in MODES:
         raise ValueError(f"unknown sandbox mode {mode!r} (expected one of {', '.join(MODES)})")
     t = tools()
-    wanted = {"bwrap": ["bwrap", "prlimit"], "unshare": ["unshare", "prlimit", "mount"], "none": []}[mode]
-    if is_root() and mode != "none":
+    wanted = {"bwrap": ["bwrap", "prlimit"], "unshare": [], "none": []}[mode]
+    if is_root() and mode == "bwrap":
         wanted.append("setpriv")
     missing = [name for name in wanted if getattr(t, name) is None]
     if missing:

@@ -1,25 +1,25 @@
 """Who the check runs as when benchtui is root: a throw-away uid per run, the ``setpriv`` prefix that
-becomes it, lending the workspace to it and handing the entries back, and killing what it left.
+becomes it (bwrap mode; the unshare mode's launcher drops root itself), lending the workspace to it and
+handing the entries back.
 
 Root's checks never run as root: the per-run uid has no capabilities, no bounding set and
-``no_new_privs``; RLIMIT_NPROC holds for it (it does not for kuid 0); and every process it owns can be
-found and killed after the run. A uid is never handed out while a process still runs under it.
+``no_new_privs``; RLIMIT_NPROC holds for it (it does not for kuid 0). A uid is never handed out while a
+process still runs under it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
-import signal
 import threading
-import time
 
 from benchtui.engine.sandbox.host import tools
 
-# Range of throw-away uids used for checks when the harness runs as root.
+# Throw-away uids for checks when the harness runs as root: UID_BASE + (pid * _SLOTS + slot) mod
+# _UID_SPAN. The range stays below 2**31, since some programs still read a uid as a signed int.
 UID_BASE = 2_100_000_000
-_UID_SPAN = 1_000_000
+_UID_SPAN = 47_000_000
+_SLOTS = 64
 
 _uid_lock = threading.Lock()
 _uids_in_use: set[int] = set()
@@ -40,59 +40,26 @@ def drop_args(uid: int) -> list[str]:
     ]
 
 
-def _process_uids() -> dict[int, set[int]]:
-    """pid -> {real, effective, saved, fs uid} for every live (non-zombie) process."""
-    found: dict[int, set[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status", "rb") as f:
-                zombie = False
-                for line in f:
-                    if line.startswith(b"State:"):
-                        zombie = line.split()[1:2] in ([b"Z"], [b"X"])
-                    elif line.startswith(b"Uid:"):
-                        if not zombie:
-                            found[int(entry)] = {int(x) for x in line.split()[1:]}
-                        break
-        except (OSError, ValueError):
-            pass
-    return found
-
-
-def _uids_with_processes() -> set[int]:
-    out: set[int] = set()
-    for uids in _process_uids().values():
-        out |= uids
-    return out
-
-
 def allocate_uid() -> int:
-    busy = _uids_with_processes()
+    """A uid no other check has now, from this process's pid and a slot number: two benchtui processes
+    running at once get different uids (unless their pids are congruent modulo 734,375, and one of
+    them runs more than 64 checks at once), with no scan of /proc.
+
+    A uid is handed out again only once its check is over, and a check's processes never outlive it:
+    the uid is only used in the namespace modes, where the whole PID namespace dies with its init (and
+    with benchtui: bwrap's ``--die-with-parent``, the launcher's ``PR_SET_PDEATHSIG``)."""
+    first = os.getpid() * _SLOTS
     with _uid_lock:
-        while True:
-            uid = UID_BASE + random.randrange(_UID_SPAN)
-            if uid not in _uids_in_use and uid not in busy:
-                _uids_in_use.add(uid)
-                return uid
+        slot = 0
+        while (uid := UID_BASE + (first + slot) % _UID_SPAN) in _uids_in_use:
+            slot += 1
+        _uids_in_use.add(uid)
+        return uid
 
 
 def release_uid(uid: int) -> None:
     with _uid_lock:
         _uids_in_use.discard(uid)
-
-
-def kill_uid(uid: int) -> None:
-    """SIGKILL every process whose real/effective uid is ``uid`` (root only)."""
-    for _ in range(50):
-        victims = [pid for pid, uids in _process_uids().items() if uid in uids]
-        if not victims:
-            return
-        for pid in victims:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
 
 
 def _tree_entries(root: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Running the wrapped check: its allowlisted environment, its own session, output read with ``poll``
 in the calling thread and kept only up to the cap, and the kill of its whole tree on exit, timeout or
-cancel (process group, the per-run cgroup and, as root, every process of the per-run uid).
+cancel (its process group, hence its PID namespace, and the per-run cgroup).
 
 A check printing gigabytes keeps the harness memory flat, and a grandchild holding stdout open cannot
 block the call: once the leader exits, what is left is killed and the pipe drained for a short grace.
@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 
 from benchtui.engine.sandbox.host import SYSTEM_PATH, logger
-from benchtui.engine.sandbox.identity import kill_uid
 from benchtui.engine.sandbox.limits import PidsCgroup, resource_limit
 
 _READ_CHUNK = 1 << 20
@@ -76,7 +75,6 @@ def execute(
     cap: int,
     cancel: threading.Event | None,
     cgroup: PidsCgroup | None,
-    uid: int | None,
 ) -> ProcessEnd:
     """Run ``argv`` in its own session until it ends, ``timeout_s`` after ``start``, or ``cancel``.
 
@@ -116,8 +114,6 @@ def execute(
         _killpg(proc.pid)
         if cgroup is not None:
             cgroup.kill_all()
-        if uid is not None:
-            kill_uid(uid)
 
     try:
         while True:
