@@ -215,10 +215,6 @@ class Gateway:
                 slots=self.request_slots,
             )
             outcome = collector.finish(forwarded)
-            if stream is None:
-                responder.send_json(200, codec.render(outcome, self.model_name))
-            else:
-                responder.end_stream()
         except UpstreamFailure as failure:
             error = failure.error
             if error.kind in STICKY_KINDS:
@@ -255,6 +251,8 @@ class Gateway:
             )
             raise
         reply = forwarded.reply
+        # Recorded before the reply's last byte leaves: a client that reads usage() once it has its answer
+        # (a test, the contestant after the assistant exits) finds this request counted.
         self._meter.record(
             CallRecord(
                 codec.name,
@@ -275,6 +273,10 @@ class Gateway:
                 attempt_errors=tuple(forwarded.attempt_errors),
             )
         )
+        if stream is None:
+            responder.send_json(200, codec.render(outcome, self.model_name))
+        else:
+            responder.end_stream()
 
     def _answer_error(
         self, codec: Codec, streaming: bool, responder: Handler, error: ProviderError, stream: ClientStream | None
