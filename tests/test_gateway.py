@@ -522,7 +522,7 @@ def test_a_dead_upstream_fails_fast_and_stays_failed(client: str) -> None:
         again = send(gateway, client, BODIES[client](1, False))
         again_s = time.monotonic() - started
         usage = gateway.usage()
-    assert first.status == again.status == 502
+    assert (first.status, again.status) == (502, 424)
     assert first.headers.get("x-should-retry") == "false"
     assert "unreachable" in first.raw and "not sent again" in again.raw
     assert first_s < 10.0  # four retries with backoff, about 5 s
@@ -730,3 +730,22 @@ def test_a_bad_body_is_refused_and_never_forwarded() -> None:
         unknown = httpx.post(gateway.openai_base_url + "/completions", json={}, headers=headers)
     assert (empty.status_code, garbage.status_code, unknown.status_code) == (400, 400, 404)
     assert server.recorded() == []
+
+
+@pytest.mark.parametrize("upstream", ["openai", "anthropic"])
+def test_system_messages_among_claude_codes_turns_become_one_system_text(upstream: str) -> None:
+    """Claude Code 2.1 sends a system-role message inside ``messages`` as well as the top-level system."""
+    body = anthropic_body(1, False)
+    body["messages"] = [*body["messages"], {"role": "system", "content": "Reminder: be brief."}]
+    with ScriptedAgentServer({"m": edit_then_done()}) as server, gateway_for(spec_for(upstream, server.url)) as gateway:
+        assert send(gateway, "anthropic", body).error is None
+    sent = server.recorded()[0].body
+    if upstream == "openai":
+        assert [m["role"] for m in sent["messages"]] == ["system", "user"]
+        assert sent["messages"][0]["content"] == "You fix code.\n\nReminder: be brief."
+    else:
+        assert [m["role"] for m in sent["messages"]] == ["user"]
+        assert sent["system"] == [
+            {"type": "text", "text": "You fix code."},
+            {"type": "text", "text": "Reminder: be brief."},
+        ]
