@@ -535,15 +535,25 @@ def test_a_dead_upstream_fails_fast_and_stays_failed(client: str) -> None:
 def test_request_slots_bound_the_upstream_and_the_wait_is_queue_time() -> None:
     slots = threading.Semaphore(1)
     slots.acquire()
+    released: list[float] = []
+
+    def release() -> None:
+        released.append(time.monotonic())
+        slots.release()
+
     with (
         ScriptedAgentServer({"m": edit_then_done()}) as server,
         gateway_for(spec_for("openai", server.url), request_slots=slots) as gateway,
     ):
-        threading.Timer(0.4, slots.release).start()
+        threading.Timer(0.8, release).start()
+        sent = time.monotonic()
         reply = send(gateway, "openai-chat", chat_body(1, False))
         usage = gateway.usage()
     assert reply.error is None
-    assert usage.queue_time_s >= 0.3
+    # The request reached the server only once the slot was free, and the wait was counted as queueing.
+    assert server.attempt_times["m"][0] >= released[0]
+    assert 0 < usage.queue_time_s <= released[0] - sent + 0.05
+    assert usage.model_time_s < usage.queue_time_s  # the wait is not the model's time
     assert slots.acquire(blocking=False)  # the gateway gave its slot back
 
 
