@@ -759,3 +759,30 @@ def test_system_messages_among_claude_codes_turns_become_one_system_text(upstrea
             {"type": "text", "text": "You fix code."},
             {"type": "text", "text": "Reminder: be brief."},
         ]
+
+
+def test_a_client_that_hangs_up_mid_stream_ends_the_upstream_request() -> None:
+    script = AgentScript(turn=turns(text("word " * 400)), chunk_size=5, chunk_delay_s=0.05)
+    with ScriptedAgentServer({"m": script}) as server, gateway_for(spec_for("openai", server.url)) as gateway:
+        headers = {"authorization": f"Bearer {gateway.token}"}
+        with httpx.stream(
+            "POST", gateway.openai_base_url + "/chat/completions", json=chat_body(1, True), headers=headers
+        ) as r:
+            next(line for line in r.iter_lines() if "word" in line)
+        until = time.monotonic() + 5
+        while gateway.usage().requests == 0 and time.monotonic() < until:
+            time.sleep(0.05)
+        usage = gateway.usage()
+    assert usage.requests == 1 and usage.completed == 0
+    assert usage.last_error_kind == "cancelled" and "closed the connection" in (usage.last_error or "")
+    assert time.monotonic() < until  # noticed long before the 20 s the whole reply would take
+
+
+def test_openai_clients_may_send_the_token_as_x_api_key() -> None:
+    with ScriptedAgentServer({"m": edit_then_done()}) as server, gateway_for(spec_for("openai", server.url)) as gateway:
+        response = httpx.post(
+            gateway.openai_base_url + "/chat/completions",
+            json=chat_body(1, False),
+            headers={"x-api-key": gateway.token},
+        )
+    assert response.status_code == 200
