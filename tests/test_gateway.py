@@ -738,8 +738,10 @@ def test_a_bad_body_is_refused_and_never_forwarded() -> None:
         empty = httpx.post(gateway.openai_base_url + "/chat/completions", json={"messages": []}, headers=headers)
         garbage = httpx.post(gateway.openai_base_url + "/responses", content=b"{nope", headers=headers)
         unknown = httpx.post(gateway.openai_base_url + "/completions", json={}, headers=headers)
+        usage = gateway.usage()
     assert (empty.status_code, garbage.status_code, unknown.status_code) == (400, 400, 404)
     assert server.recorded() == []
+    assert usage.errors == {"bad_request": 1} and usage.upstream_attempts == 0
 
 
 @pytest.mark.parametrize("upstream", ["openai", "anthropic"])

@@ -169,7 +169,6 @@ class Gateway:
         try:
             request = codec.parse(body)
         except BadRequest as exc:
-            responder.send_json(400, codec.error_body(400, "bad_request", f"benchtui gateway: {exc}"), NO_RETRY)
             self._meter.record(
                 CallRecord(
                     codec.name,
@@ -182,6 +181,7 @@ class Gateway:
                     error=str(exc),
                 )
             )
+            responder.send_json(400, codec.error_body(400, "bad_request", f"benchtui gateway: {exc}"), NO_RETRY)
             return
         refused = self._refusal()
         if refused is not None:
