@@ -788,3 +788,19 @@ def test_openai_clients_may_send_the_token_as_x_api_key() -> None:
             headers={"x-api-key": gateway.token},
         )
     assert response.status_code == 200
+
+
+def test_the_models_settings_fill_in_what_the_client_left_unset() -> None:
+    from types import MappingProxyType
+
+    settings = MappingProxyType({"temperature": 0.1, "seed": 7, "top_k": 20})
+    with ScriptedAgentServer({"m": edit_then_done()}) as server:
+        with gateway_for(spec_for("openai", server.url, settings=settings)) as gateway:
+            send(gateway, "openai-chat", chat_body(1, False, temperature=0.9))
+            send(gateway, "openai-responses", responses_body(1, False))
+        with gateway_for(spec_for("anthropic", server.url, settings=settings)) as gateway:
+            send(gateway, "anthropic", anthropic_body(1, False))
+    chat, responses, anthropic = (r.body for r in server.recorded())
+    assert (chat["temperature"], chat["seed"]) == (0.9, 7)  # the assistant's own choice stands
+    assert (responses["temperature"], responses["seed"]) == (0.1, 7)
+    assert (anthropic["temperature"], anthropic["top_k"]) == (0.1, 20) and "seed" not in anthropic
