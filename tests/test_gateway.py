@@ -247,17 +247,21 @@ def read_stream(dialect: str, raw: str, reply: Reply) -> None:
             reply.error = "no [DONE]"
     elif dialect == "openai-responses":
         numbers = []
+        done_ids = []
         completed = False
         for name, data in events:
             assert isinstance(data, dict) and data["type"] == name
             numbers.append(data["sequence_number"])
             if name == "response.output_text.delta":
                 reply.text += data["delta"]
-            elif name == "response.output_item.done" and data["item"]["type"] == "function_call":
+            elif name == "response.output_item.done":
+                done_ids.append(data["item"]["id"])
                 item = data["item"]
-                reply.calls.append((item["call_id"], item["name"], json.loads(item["arguments"])))
+                if item["type"] == "function_call":
+                    reply.calls.append((item["call_id"], item["name"], json.loads(item["arguments"])))
             elif name == "response.completed":
                 completed = True
+                assert [item["id"] for item in data["response"]["output"]] == done_ids  # the same items, in order
                 status = data["response"]["status"]
                 reply.finish = "stop" if status == "completed" else status
                 reply.usage = data["response"]["usage"]
