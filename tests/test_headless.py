@@ -18,7 +18,7 @@ import pytest
 from benchtui.cli import main
 from benchtui.engine.results import RunResult
 from tests.conftest import REPO, TASKS, write_config
-from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
+from tests.support.scripted import Script, ScriptedOllama, distinct_words, fixed, solution_reply
 
 FIX_TYPO = TASKS / "easy" / "fix_typo.md"
 STUBBORN = (
@@ -44,7 +44,7 @@ def ollama(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedOllama]:
             "solver": Script(solution_reply(FIX_TYPO)),
             "stubborn": Script(fixed(STUBBORN)),
             "garbage": Script(fixed("Bananas are yellow. ¯\\_(ツ)_/¯")),
-            "sleepy": Script(fixed("thinking " * 400), chunk_delay_s=0.05, chunk_size=9),
+            "sleepy": Script(fixed(distinct_words(400, 9)), chunk_delay_s=0.05, chunk_size=9),
         }
     ).start()
     monkeypatch.setenv("OLLAMA_HOST", server.url)
