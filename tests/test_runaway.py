@@ -16,7 +16,7 @@ from benchtui.engine.contestants.edit_loop import run_task
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import RetryPolicy, make_provider
 from benchtui.engine.providers.base import DEFAULT_MAX_TOKENS, RUNAWAY_FINISH
-from benchtui.engine.providers.runaway import MIN_COPIES, MIN_REPEATED_CHARS, RepetitionGuard
+from benchtui.engine.providers.runaway import MIN_COPIES, MIN_COUNTED_CHARS, MIN_REPEATED_CHARS, RepetitionGuard
 from benchtui.engine.results import RunResult
 from benchtui.engine.tasks import load_task
 from tests.support.scripted import (
@@ -89,6 +89,16 @@ def test_a_run_inside_one_line_is_stopped_within_the_bound() -> None:
     # The line is searched every 24 characters; a piece is 5.
     assert fed <= IDENTIFIER.index("_attempts" * 2) + MIN_REPEATED_CHARS + len("_attempts") + 24 + 5
     assert IDENTIFIER[: found.keep].count("attempts") <= 4
+
+
+def test_lines_that_only_count_up_are_stopped_past_a_higher_bound() -> None:
+    # SmolLM2 on add_validation: "# 1. UserStore", "# 2. UserStore", ... until its token limit.
+    counted = "".join(f"# {n}. UserStore\n\n" for n in range(1, 200))
+    found, fed = feed(counted)
+    assert found is not None and found.shape == "lines"
+    assert MIN_COUNTED_CHARS <= fed <= MIN_COUNTED_CHARS + 2 * len("# 100. UserStore\n\n") + 5
+    # A table of numbers is data, not a loop: without a word its lines are compared as they are.
+    assert feed("".join(f"    {n}, {n * 7}, {n * 13},\n" for n in range(300)))[0] is None
 
 
 def test_short_repeats_that_code_has_are_no_runaway() -> None:

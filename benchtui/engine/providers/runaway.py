@@ -9,6 +9,8 @@ which makes llama.cpp stop generating at once.
 Two shapes are watched, on the text as it streams:
 
 * **a block of lines** (1 to ``MAX_BLOCK_LINES`` lines, with some non-blank text) repeated back to back;
+  lines that differ only in their numbers ("# 44. UserStore", "# 45. UserStore") count as copies past
+  the higher ``MIN_COUNTED_CHARS``;
 * **a run inside one line** (a period of 1 to ``MAX_PERIOD_CHARS`` characters) that never reaches a newline.
 
 Either trips once ``MIN_COPIES`` copies stand in a row *and* the copies after the first hold at least
@@ -21,15 +23,22 @@ about 100 tokens of repetition.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MIN_COPIES = 3
 MIN_REPEATED_CHARS = 240
+# Lines that differ only in their numbers ("# 44. UserStore", "# 45. UserStore", ...) count as copies too,
+# past a higher bound: real code has more of those (numbered cases, tables) than of exact repeats.
+MIN_COUNTED_CHARS = 480
 MAX_BLOCK_LINES = 80
 MAX_PERIOD_CHARS = 120
 # A line is searched for an inner period each time it has grown by this much (the search costs
 # MAX_PERIOD_CHARS slice comparisons, so not on every streamed piece).
 _LINE_CHECK_EVERY = 24
+_NUMBER = re.compile(r"\d+")
+# Only a line with a word in it is compared with its numbers masked: a row of a number table is data.
+_WORD = re.compile(r"[A-Za-z_]{3}")
 
 
 @dataclass(frozen=True)
@@ -60,23 +69,28 @@ class RepetitionGuard:
         *,
         min_copies: int = MIN_COPIES,
         min_repeated_chars: int = MIN_REPEATED_CHARS,
+        min_counted_chars: int = MIN_COUNTED_CHARS,
         max_block_lines: int = MAX_BLOCK_LINES,
         max_period_chars: int = MAX_PERIOD_CHARS,
     ) -> None:
         self.min_copies = max(min_copies, 2)
         self.min_repeated_chars = min_repeated_chars
+        self.min_counted_chars = min_counted_chars
         self.max_block_lines = max_block_lines
         self.max_period_chars = max_period_chars
         self.tripped: Runaway | None = None
         self._length = 0
         self._lines: list[str] = []
+        self._counted: list[str] = []
         self._starts: list[int] = []
         self._partial: list[str] = []
         self._partial_len = 0
         self._partial_start = 0
         self._checked_len = 0
-        # _runs[p]: how many complete lines in a row equal the line p lines before them.
+        # _runs[p]: how many complete lines in a row equal the line p lines before them (_counted_runs: with
+        # their numbers masked).
         self._runs = [0] * (max_block_lines + 1)
+        self._counted_runs = [0] * (max_block_lines + 1)
 
     def feed(self, piece: str) -> Runaway | None:
         if self.tripped is not None or not piece:
@@ -101,27 +115,35 @@ class RepetitionGuard:
         return self.tripped
 
     def _line_done(self, line: str) -> Runaway | None:
-        index = len(self._lines)
-        self._lines.append(line.rstrip())
+        line = line.rstrip()
+        self._lines.append(line)
+        self._counted.append(_NUMBER.sub("#", line) if _WORD.search(line) else line)
         self._starts.append(self._partial_start)
-        lines, runs = self._lines, self._runs
+        return self._block_run(self._lines, self._runs, self.min_repeated_chars) or self._block_run(
+            self._counted, self._counted_runs, self.min_counted_chars
+        )
+
+    def _block_run(self, lines: list[str], runs: list[int], min_chars: int) -> Runaway | None:
+        """The block of lines the last line completes ``min_copies`` copies of, past ``min_chars``, if any."""
+        index = len(lines) - 1
+        found: Runaway | None = None
         for period in range(1, min(self.max_block_lines, index) + 1):
             if lines[index] != lines[index - period]:
                 runs[period] = 0
                 continue
             runs[period] += 1
             copies = (runs[period] + period) // period
-            if copies < self.min_copies:
+            if found is not None or copies < self.min_copies:
                 continue
-            block = lines[index - period + 1 : index + 1]
+            block = self._lines[index - period + 1 : index + 1]
             if not any(text.strip() for text in block):
                 continue
             block_chars = sum(len(text) + 1 for text in block)
-            if block_chars * (copies - 1) < self.min_repeated_chars:
+            if block_chars * (copies - 1) < min_chars:
                 continue
             first = index - (runs[period] + period) + 1
-            return Runaway("lines", "\n".join(block), copies, self._starts[first + period], self._length)
-        return None
+            found = Runaway("lines", "\n".join(block), copies, self._starts[first + period], self._length)
+        return found
 
     def _inner_run(self) -> Runaway | None:
         line = "".join(self._partial)
