@@ -217,4 +217,4 @@ def test_a_real_looping_reply_is_cut_and_the_server_stops_generating(smollm2_url
     assert reply.runaway is not None and reply.finish_reason == "runaway"
     assert not slots[0]["is_processing"]
     # The server's per-token timings still count what it generated before the cut.
-    assert reply.completion_tokens is not None and reply.completion_tokens < 400
+    assert reply.completion_tokens is not None and reply.completion_tokens < 500

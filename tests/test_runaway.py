@@ -16,7 +16,7 @@ from benchtui.engine.contestants.edit_loop import run_task
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import RetryPolicy, make_provider
 from benchtui.engine.providers.base import DEFAULT_MAX_TOKENS, RUNAWAY_FINISH
-from benchtui.engine.providers.runaway import MIN_COPIES, MIN_COUNTED_CHARS, MIN_REPEATED_CHARS, RepetitionGuard
+from benchtui.engine.providers.runaway import MIN_COPIES, MIN_COUNTED_COPIES, MIN_REPEATED_CHARS, RepetitionGuard
 from benchtui.engine.results import RunResult
 from benchtui.engine.tasks import load_task
 from tests.support.scripted import (
@@ -95,8 +95,10 @@ def test_lines_that_only_count_up_are_stopped_past_a_higher_bound() -> None:
     # SmolLM2 on add_validation: "# 1. UserStore", "# 2. UserStore", ... until its token limit.
     counted = "".join(f"# {n}. UserStore\n\n" for n in range(1, 200))
     found, fed = feed(counted)
-    assert found is not None and found.shape == "lines"
-    assert MIN_COUNTED_CHARS <= fed <= MIN_COUNTED_CHARS + 2 * len("# 100. UserStore\n\n") + 5
+    assert found is not None and found.shape == "lines" and found.copies == MIN_COUNTED_COPIES
+    assert fed <= len("".join(f"# {n}. UserStore\n\n" for n in range(1, MIN_COUNTED_COPIES + 1))) + 5
+    # Real code counts up too (textual's keys.py: F1 = "f1" ... F24 = "f24"): fewer copies are no loop.
+    assert feed("".join(f'    F{n} = "f{n}"\n' for n in range(1, MIN_COUNTED_COPIES)))[0] is None
     # A table of numbers is data, not a loop: without a word its lines are compared as they are.
     assert feed("".join(f"    {n}, {n * 7}, {n * 13},\n" for n in range(300)))[0] is None
 

@@ -9,8 +9,8 @@ which makes llama.cpp stop generating at once.
 Two shapes are watched, on the text as it streams:
 
 * **a block of lines** (1 to ``MAX_BLOCK_LINES`` lines, with some non-blank text) repeated back to back;
-  lines that differ only in their numbers ("# 44. UserStore", "# 45. UserStore") count as copies past
-  the higher ``MIN_COUNTED_CHARS``;
+  lines that differ only in their numbers ("# 44. UserStore", "# 45. UserStore") count as copies too,
+  from ``MIN_COUNTED_COPIES`` copies on;
 * **a run inside one line** (a period of 1 to ``MAX_PERIOD_CHARS`` characters) that never reaches a newline.
 
 Either trips once ``MIN_COPIES`` copies stand in a row *and* the copies after the first hold at least
@@ -27,10 +27,11 @@ import re
 from dataclasses import dataclass
 
 MIN_COPIES = 3
-MIN_REPEATED_CHARS = 240
+MIN_REPEATED_CHARS = 400
 # Lines that differ only in their numbers ("# 44. UserStore", "# 45. UserStore", ...) count as copies too,
-# past a higher bound: real code has more of those (numbered cases, tables) than of exact repeats.
-MIN_COUNTED_CHARS = 480
+# but only from this many copies on: real code counts up often (F1 = "f1" ... F24 = "f24", numbered cases,
+# tables), so fewer copies than this say nothing.
+MIN_COUNTED_COPIES = 40
 MAX_BLOCK_LINES = 80
 MAX_PERIOD_CHARS = 120
 # A line is searched for an inner period each time it has grown by this much (the search costs
@@ -69,13 +70,13 @@ class RepetitionGuard:
         *,
         min_copies: int = MIN_COPIES,
         min_repeated_chars: int = MIN_REPEATED_CHARS,
-        min_counted_chars: int = MIN_COUNTED_CHARS,
+        min_counted_copies: int = MIN_COUNTED_COPIES,
         max_block_lines: int = MAX_BLOCK_LINES,
         max_period_chars: int = MAX_PERIOD_CHARS,
     ) -> None:
         self.min_copies = max(min_copies, 2)
         self.min_repeated_chars = min_repeated_chars
-        self.min_counted_chars = min_counted_chars
+        self.min_counted_copies = min_counted_copies
         self.max_block_lines = max_block_lines
         self.max_period_chars = max_period_chars
         self.tripped: Runaway | None = None
@@ -119,12 +120,12 @@ class RepetitionGuard:
         self._lines.append(line)
         self._counted.append(_NUMBER.sub("#", line) if _WORD.search(line) else line)
         self._starts.append(self._partial_start)
-        return self._block_run(self._lines, self._runs, self.min_repeated_chars) or self._block_run(
-            self._counted, self._counted_runs, self.min_counted_chars
+        return self._block_run(self._lines, self._runs, self.min_copies) or self._block_run(
+            self._counted, self._counted_runs, self.min_counted_copies
         )
 
-    def _block_run(self, lines: list[str], runs: list[int], min_chars: int) -> Runaway | None:
-        """The block of lines the last line completes ``min_copies`` copies of, past ``min_chars``, if any."""
+    def _block_run(self, lines: list[str], runs: list[int], min_copies: int) -> Runaway | None:
+        """The block the last line completes ``min_copies`` copies of, past ``min_repeated_chars``, if any."""
         index = len(lines) - 1
         found: Runaway | None = None
         for period in range(1, min(self.max_block_lines, index) + 1):
@@ -133,13 +134,13 @@ class RepetitionGuard:
                 continue
             runs[period] += 1
             copies = (runs[period] + period) // period
-            if found is not None or copies < self.min_copies:
+            if found is not None or copies < min_copies:
                 continue
             block = self._lines[index - period + 1 : index + 1]
             if not any(text.strip() for text in block):
                 continue
             block_chars = sum(len(text) + 1 for text in block)
-            if block_chars * (copies - 1) < min_chars:
+            if block_chars * (copies - 1) < self.min_repeated_chars:
                 continue
             first = index - (runs[period] + period) + 1
             found = Runaway("lines", "\n".join(block), copies, self._starts[first + period], self._length)
