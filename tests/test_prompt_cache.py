@@ -38,6 +38,7 @@ SERVERS: dict[str, type[ScriptedServer]] = {
     "anthropic": ScriptedAnthropic,
 }
 PROMPT = [{"role": "system", "content": "You edit code."}, {"role": "user", "content": "x" * 4000}]
+WORDS = ("meeting", "release", "design", "budget", "travel", "hiring", "review", "support", "backup", "launch")
 
 
 def spec(provider: str, url: str, name: str = "m", **settings: object) -> ModelSpec:
@@ -158,8 +159,11 @@ def smollm2_url() -> Iterator[str]:
 
 
 def _three_turn_task(folder: Path) -> Path:
-    """The tiny task with a check nothing passes, three turns and time for a loaded machine."""
+    """The tiny task with a check nothing passes, three turns, time for a loaded machine, and a long file the
+    model has no reason to change: the first prompt is several times as long as each later turn's feedback."""
     task = tiny_task(folder)
+    lines = (f"Line {n}: the {word} notes are kept here for reference only." for n, word in enumerate(WORDS * 3))
+    (folder / "ws" / "notes.txt").write_text("\n".join(lines) + "\n")
     text = task.read_text().replace("max_turns: 2", "max_turns: 3").replace("timeout: 60", "timeout: 900")
     task.write_text(text.replace("check: grep -q done answer.txt", "check: grep -q never-written answer.txt"))
     return task
