@@ -260,7 +260,7 @@ class Provider(ABC):
     """Base class: one model, one shared httpx.Client, ``chat`` with retries, hooks per dialect."""
 
     dialect = "base"
-    # Stop a streamed reply that keeps repeating itself (runaway.py); tests of raw streaming turn it off.
+    # Stop a streamed reply that keeps repeating itself (runaway.py); a caller may turn it off per provider.
     stop_runaways = True
 
     def __init__(self, spec: ModelSpec, *, base_url: str, policy: RetryPolicy | None = None) -> None:
