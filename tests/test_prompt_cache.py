@@ -222,3 +222,27 @@ def test_a_real_looping_reply_is_cut_and_the_server_stops_generating(smollm2_url
     assert not slots[0]["is_processing"]
     # The server's per-token timings still count what it generated before the cut.
     assert reply.completion_tokens is not None and reply.completion_tokens < 500
+
+
+@pytest.mark.llm
+def test_llama_cpps_anthropic_endpoint_takes_the_cache_breakpoint_and_reports_cache_reads(smollm2_url: str) -> None:
+    model = ModelSpec(
+        key=SMOLLM2,
+        name=SMOLLM2,
+        provider="anthropic",
+        display_name=SMOLLM2,
+        base_url=smollm2_url,
+        settings=MappingProxyType({"temperature": 0.0, "max_tokens": 8}),
+    )
+    provider = make_provider(model)
+    conversation = [
+        {"role": "system", "content": "You are a terse assistant. " + " ".join(WORDS * 4)},
+        {"role": "user", "content": "Name one colour."},
+    ]
+    first = provider.chat(conversation)  # type: ignore[arg-type]
+    conversation += [{"role": "assistant", "content": first.text}, {"role": "user", "content": "Another one."}]
+    second = provider.chat(conversation)  # type: ignore[arg-type]
+    provider.close()
+    # llama.cpp counts input_tokens without the cached ones, as Anthropic does; prompt_tokens is every token.
+    assert second.cached_prompt_tokens is not None and second.cached_prompt_tokens >= 0.8 * (first.prompt_tokens or 0)
+    assert second.prompt_tokens is not None and second.prompt_tokens > second.cached_prompt_tokens
