@@ -112,22 +112,26 @@ def test_only_benchtuis_own_llama_cpp_gets_llama_cpp_fields() -> None:
 # --- per run -------------------------------------------------------------------------------------------
 
 
-def _run(dialect: str, script: Script, tmp_path: Path) -> RunResult:
+def _run(dialect: str, script: Script, tmp_path: Path) -> tuple[RunResult, list[dict[str, Any]]]:
     task = load_task(tiny_task(tmp_path / "task"))
     with SERVERS[dialect]({"m": script}) as server:
         model = spec(dialect, server.url)
         provider = make_provider(model, policy=FAST)
-        result, _ = run_task(task, model, provider, timeout_s=60)
+        result, transcript = run_task(task, model, provider, timeout_s=60)
         provider.close()
-    return result
+    return result, transcript
 
 
 @pytest.mark.parametrize(("dialect", "cached"), [("openai", 60), ("anthropic", 60), ("ollama", None)])
 def test_a_run_sums_its_cached_tokens_and_the_ratio_reads_them(
     dialect: str, cached: int | None, tmp_path: Path
 ) -> None:
-    result = _run(dialect, Script(fixed("No idea."), cached_tokens=30), tmp_path)
+    result, transcript = _run(dialect, Script(fixed("No idea."), cached_tokens=30, cache_write_tokens=5), tmp_path)
     assert result["prompts_sent"] == 2 and result["cached_prompt_tokens"] == cached
+    # Each reply's own figures are in the transcript; only Anthropic reports cache writes.
+    replies = [e for e in transcript if e["kind"] == "reply"]
+    assert [e["cached_prompt_tokens"] for e in replies] == [None if cached is None else 30] * 2
+    assert [e.get("cache_write_tokens") for e in replies] == [5 if dialect == "anthropic" else None] * 2
     ratio = metrics.aggregate([result])["cache_hit_ratio"]
     if cached is None:
         assert ratio is None  # not reported is not a 0 % hit rate

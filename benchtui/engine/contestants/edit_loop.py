@@ -248,6 +248,7 @@ class _EditRun:
             finish_reason=reply.finish_reason,
             cached_prompt_tokens=reply.cached_prompt_tokens,
             prompt_eval_s=round(reply.prompt_eval_s, 4) if reply.prompt_eval_s is not None else None,
+            **({"cache_write_tokens": reply.cache_write_tokens} if reply.cache_write_tokens is not None else {}),
             **({"runaway": reply.runaway.describe()} if reply.runaway is not None else {}),
         )
         self.messages.append({"role": "assistant", "content": reply.text})
