@@ -17,8 +17,11 @@ Either trips once ``MIN_COPIES`` copies stand in a row *and* the copies after th
 ``MIN_REPEATED_CHARS`` characters: a closing brace or a blank line repeated a few times is code, the same
 sentence twenty times is not. The bounds were chosen by measurement (docs/EMBEDDED.md, "Runaway replies"):
 no file of the shipped tasks' solutions, workspaces and checks, and no file of benchtui's own source, sent as
-a reply, trips them; every degenerate reply the embedded models wrote on the shipped tasks does, within
-about 100 tokens of repetition.
+a reply, trips them; every degenerate reply the embedded models wrote on the shipped tasks does, after 130
+to 350 tokens of repetition (of a 1024-token limit).
+
+Only what streams is watched: a line that arrives whole, newline included, is checked as a line, not for a
+run inside it.
 """
 
 from __future__ import annotations
