@@ -18,7 +18,7 @@ import pytest
 from benchtui.cli import main
 from benchtui.engine.results import RunResult
 from tests.conftest import REPO, TASKS, write_config
-from tests.support.scripted import Script, ScriptedOllama, fixed, solution_reply
+from tests.support.scripted import Script, ScriptedOllama, distinct_words, fixed, solution_reply
 
 FIX_TYPO = TASKS / "easy" / "fix_typo.md"
 STUBBORN = (
@@ -44,7 +44,7 @@ def ollama(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedOllama]:
             "solver": Script(solution_reply(FIX_TYPO)),
             "stubborn": Script(fixed(STUBBORN)),
             "garbage": Script(fixed("Bananas are yellow. ¯\\_(ツ)_/¯")),
-            "sleepy": Script(fixed("thinking " * 400), chunk_delay_s=0.05, chunk_size=9),
+            "sleepy": Script(fixed(distinct_words(400, 9)), chunk_delay_s=0.05, chunk_size=9),
         }
     ).start()
     monkeypatch.setenv("OLLAMA_HOST", server.url)
@@ -495,3 +495,26 @@ def test_the_wide_summary_has_a_cut_off_column() -> None:
     end = header.index("Cut off") + len("Cut off")  # figures are right-aligned under their header
     assert [line[:end].split()[-1] for line in lines if line.split()[1:2] in (["cut"], ["whole"])] == ["2", "0"]
     assert "⚠ 2 replies were cut off by the token limit (cut 2)" in shown
+
+
+def test_the_summary_shows_the_cache_hit_ratio_and_warns_of_runaway_replies() -> None:
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+    from tests.support.report_fixture import result
+
+    runs = [
+        result("t", "cached", prompt_tokens=1000, cached_prompt_tokens=750, runaway_replies=3),
+        result("t", "silent", prompt_tokens=1000),
+    ]
+    console = Console(width=140, color_system=None, record=True)
+    console.print(summary(runs, width=140))
+    shown = console.export_text()
+    rows = {line.split()[1]: line for line in shown.splitlines() if line.split()[1:2] in (["cached"], ["silent"])}
+    # A server that reported no cache figure shows none, not 0 %.
+    assert rows["cached"].rstrip().endswith("75 %") and rows["silent"].rstrip().endswith("—")
+    assert "⚠ 3 replies were stopped for repeating the same text (cached 3)" in shown
+    narrow = Console(width=80, color_system=None, record=True)
+    narrow.print(summary(runs, width=80))
+    header = next(line for line in narrow.export_text().splitlines() if "Model" in line and "Pass" in line)
+    assert "Cache" not in header and "Cache" in next(line for line in shown.splitlines() if "Model" in line)

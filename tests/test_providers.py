@@ -43,7 +43,9 @@ from tests.support.scripted import (
     ScriptedOpenAI,
     ScriptedServer,
     always,
+    distinct_words,
     fixed,
+    plain_text,
     tiny_task,
 )
 
@@ -91,7 +93,11 @@ def test_anthropic_sends_the_system_prompt_on_top_and_the_key_in_x_api_key(
     assert body["messages"] == [
         {"role": "user", "content": "Fix the bug."},
         {"role": "assistant", "content": "Which file?"},
-        {"role": "user", "content": "greet.py\n\n(and hurry)"},  # same-role turns merged
+        # Same-role turns merged; the last one carries the prompt-cache breakpoint (everything before it is cached).
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "greet.py\n\n(and hurry)", "cache_control": {"type": "ephemeral"}}],
+        },
     ]
     assert body["max_tokens"] == 300 and body["temperature"] == 0.2 and body["stop_sequences"] == ["###"]
     assert body["stream"] is True and "seed" not in body
@@ -231,12 +237,12 @@ def test_the_stream_meter_times_the_first_real_token_and_lets_the_server_rate_wi
 
 @pytest.mark.parametrize("dialect", ["ollama", "openai", "anthropic"])
 def test_a_stream_that_arrives_in_one_burst_has_no_rate(dialect: str) -> None:
-    script = Script(fixed("tok " * 300), chunk_size=4, burst=True, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
+    script = Script(fixed(distinct_words(300, 4)), chunk_size=4, burst=True, **CLIENT_ONLY[dialect])  # type: ignore[arg-type]
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
             [{"role": "user", "content": "go"}]
         )
-    assert reply.completion_tokens == 300 and reply.text == "tok " * 300
+    assert reply.completion_tokens == 300 and reply.text == distinct_words(300, 4)
     assert reply.tokens_per_s is None and reply.tokens_per_s_source is None
 
 
@@ -256,7 +262,8 @@ def test_a_stream_that_trickles_gets_a_client_rate(dialect: str) -> None:
 def test_a_server_reported_rate_is_used_and_marked_server(dialect: str) -> None:
     # A burst on the client clock, but the server timed its own decode: Ollama's eval_duration,
     # llama.cpp's timings.
-    script = Script(fixed("tok " * 300), chunk_size=4, burst=True, timings=True if dialect == "openai" else None)
+    timed = True if dialect == "openai" else None
+    script = Script(fixed(distinct_words(300, 4)), chunk_size=4, burst=True, timings=timed)
     with SERVERS[dialect]({"m": script}) as server:
         reply = make_provider(spec(dialect, _url(dialect, server)), policy=FAST).chat(
             [{"role": "user", "content": "go"}]
@@ -290,7 +297,7 @@ def test_a_run_counts_its_cut_replies_and_tells_the_model(dialect: str, tmp_path
     result, transcript, server = _run(dialect, script, tmp_path, max_tokens=10)
     assert result["status"] == "failed" and result["prompts_sent"] == 2
     assert result["truncated_replies"] == 2
-    second = server.bodies_snapshot()["m"][1]["messages"][-1]["content"]
+    second = plain_text(server.bodies_snapshot()["m"][1]["messages"][-1]["content"])
     assert second.startswith("Your last reply was cut off: it reached the reply length limit of 10 tokens")
     assert [e["finish_reason"] for e in transcript if e["kind"] == "reply"] == ["length", "length"]
 
@@ -313,7 +320,7 @@ def test_a_run_that_was_never_cut_says_so_and_its_prompts_do_not(tmp_path: Path)
 def test_a_run_records_where_its_rate_came_from(
     dialect: str, extra: dict[str, Any], source: str | None, tmp_path: Path
 ) -> None:
-    result, _, _ = _run(dialect, Script(fixed("No idea. " * 200), chunk_size=3, burst=True, **extra), tmp_path)
+    result, _, _ = _run(dialect, Script(fixed(distinct_words(200, 9)), chunk_size=3, burst=True, **extra), tmp_path)
     assert result["tokens_per_s_source"] == source
     if source is None:
         assert result["tokens_per_s"] is None  # a burst is no measurement

@@ -349,6 +349,29 @@ def test_every_report_shows_cut_off_replies_and_who_timed_the_rate(
     assert "95.5 client" not in text and "91.8 client" in text  # the leaderboard's mean, marked
 
 
+def test_every_report_shows_the_prompt_cache_and_runaway_replies(
+    data: dict[str, Any], written: dict[str, bytes]
+) -> None:
+    # JSON: the ratio counts only the runs that reported a cache figure (1,200 of fizzbuzz's 1,500 tokens,
+    # not of the timeout run's 9,000 more); a model whose server said nothing has none, not 0 %.
+    gpt, llama = data["aggregates"]["gpt-4o"], data["aggregates"]["ollama/llama3"]
+    assert gpt["cache_hit_ratio"] == 0.8 and gpt["cached_prompt_tokens"] == 1200 and gpt["runaway_replies"] == 2
+    assert llama["cache_hit_ratio"] is None and llama["cached_prompt_tokens"] is None
+    # CSV: the run keys, numbers as numbers, unknown as empty.
+    rows = {(r["task_id"], r["model"]): r for r in _csv_rows(written)}
+    assert rows[("fizzbuzz", "gpt-4o")]["cached_prompt_tokens"] == "1200"
+    assert (
+        rows[("csv-quote", "gpt-4o")]["cached_prompt_tokens"] == ""
+        and rows[("csv-quote", "gpt-4o")]["runaway_replies"] == "2"
+    )
+    # HTML: leaderboard columns and each run's metrics.
+    page = Page(written["html"].decode())
+    headers = [value for tag, name, value in page.attrs if tag == "th" and name == "title"]
+    assert "replies stopped because they kept repeating" in headers
+    text = page.text
+    assert "Cached prompt tokens1,200 of 1,500 (80 %)" in text and "Runaway replies2" in text
+
+
 def test_html_podium_order_is_the_engines(data: dict[str, Any], written: dict[str, bytes]) -> None:
     raw = written["html"].decode()
     fastest = raw[raw.index('id="podium-fastest"') : raw.index('id="podium-most_efficient"')]

@@ -28,7 +28,16 @@ def test_empty_result_has_exactly_the_declared_keys() -> None:
 def test_the_csv_columns_keep_their_order() -> None:
     # Append-only: a script reading the CSV by position must keep working.
     assert RESULT_KEYS[:6] == ("task_id", "model", "repeat", "status", "error", "error_message")
-    assert RESULT_KEYS[-4:] == ("tokens_per_s_source", "truncated_replies", "history_dropped", "queue_time_s")
+    later = ("tokens_per_s_source", "truncated_replies", "history_dropped", "queue_time_s")
+    start = RESULT_KEYS.index(later[0])
+    assert RESULT_KEYS[start : start + len(later)] == later
+    # Issue 17's keys, after every older one.
+    assert RESULT_KEYS.index("cached_prompt_tokens") > start
+    assert RESULT_KEYS[RESULT_KEYS.index("cached_prompt_tokens") :][:3] == (
+        "cached_prompt_tokens",
+        "prompt_eval_s",
+        "runaway_replies",
+    )
 
 
 def test_a_result_from_an_older_file_without_repeat_has_a_run_id() -> None:

@@ -630,7 +630,10 @@ async def test_the_run_detail_says_how_many_replies_were_cut_off() -> None:
 # The app at 80×24 (a standard terminal) and at 200×50: nothing cut, nothing off screen.
 
 SMALL = (80, 24)
-LONG_REPLY = "I read mathutils.py and I am thinking about the docstring. " * 60 + "END-OF-THE-LONG-REPLY"
+LONG_REPLY = (
+    "".join(f"I read mathutils.py ({i}) and I am thinking about the docstring. " for i in range(60))
+    + "END-OF-THE-LONG-REPLY"
+)
 
 
 def screen_text(app: BenchApp) -> list[str]:

@@ -66,6 +66,10 @@ def _fmt(value: float | None, spec: str = ".1f", unit: str = "") -> str:
     return "—" if value is None else f"{value:{spec}}{unit}"
 
 
+def _percent(ratio: float | None) -> float | None:
+    return None if ratio is None else 100 * ratio
+
+
 class HeadlessDisplay:
     """EventSink rendering a live table (terminal) or plain lines (pipe)."""
 
@@ -227,9 +231,12 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
     board = Table(
         title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False
     )
-    columns = ["#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s", "Cost"]
+    columns = [
+        *("#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s", "Cost"),
+        "Cache",
+    ]
     if not wide:
-        columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens")]
+        columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens", "Cache")]
     for column in columns:
         if column == "Model":
             board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
@@ -249,19 +256,21 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "Tokens": _fmt(agg["completion_tokens"], ".0f"),
             "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
             "Cost": metrics.cost_text(agg["cost_usd"]),
+            "Cache": _fmt(_percent(agg.get("cache_hit_ratio")), ".0f", " %"),
         }
         board.add_row(*(cells[c] for c in columns))
     legend = Text(
         "Time, Prompts, Interv.: mean per run (Interv. = human interventions: hints and typed messages)"
         + (
             " · Malformed: replies whose edits could not be applied · Cut off: replies the server "
-            "stopped at the token limit · Tokens: completion tokens, total"
+            "stopped at the token limit · Tokens: completion tokens, total · Cache: prompt tokens read from "
+            "the server's prompt cache"
             if wide
             else " · malformed replies and tokens: in the reports"
         ),
         style="dim",
     )
-    return Group(podium, board, legend, *_cut_off_warning(aggregates))
+    return Group(podium, board, legend, *_cut_off_warning(aggregates), *_runaway_warning(aggregates))
 
 
 def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
@@ -275,6 +284,21 @@ def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
         Text(
             f"⚠ {total} {'reply was' if total == 1 else 'replies were'} cut off by the token limit "
             f"({who}): raise settings.max_tokens",
+            style="yellow",
+        )
+    ]
+
+
+def _runaway_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
+    """A line at any width when replies were stopped for repeating themselves."""
+    stopped = {model: agg.get("runaway_replies") for model, agg in aggregates.items() if agg.get("runaway_replies")}
+    if not stopped:
+        return []
+    total = sum(count or 0 for count in stopped.values())
+    who = ", ".join(f"{model} {count}" for model, count in stopped.items())
+    return [
+        Text(
+            f"⚠ {total} {'reply was' if total == 1 else 'replies were'} stopped for repeating the same text ({who})",
             style="yellow",
         )
     ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from benchtui.engine.results import FINISHED_STATUSES, RunResult
 
-__all__ = ["aggregate", "aggregate_by_model", "cost_text", "rate_source", "task_matrix"]
+__all__ = ["aggregate", "aggregate_by_model", "cache_hit_ratio", "cost_text", "rate_source", "task_matrix"]
 
 
 def _numbers(runs: Iterable[RunResult], key: str) -> list[float]:
@@ -57,7 +57,22 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "cost_usd": _total(_numbers(finished, "cost_usd")),
         "truncated_replies": _count(finished, "truncated_replies"),
         "tokens_per_s_source": rate_source(finished),
+        "cached_prompt_tokens": _total(_numbers(finished, "cached_prompt_tokens")),
+        "cache_hit_ratio": cache_hit_ratio(finished),
+        "prompt_eval_s": _total(_numbers(finished, "prompt_eval_s")),
+        "runaway_replies": _count(finished, "runaway_replies"),
     }
+
+
+def cache_hit_ratio(runs: Iterable[RunResult]) -> float | None:
+    """Cached prompt tokens over all prompt tokens, over the runs whose server reported both; None when none did
+    (Ollama, older results), so a server that says nothing never reads as a 0 % hit rate."""
+    cached = total = 0.0
+    for run in runs:
+        hit, prompt = run.get("cached_prompt_tokens"), run.get("prompt_tokens")
+        if isinstance(hit, int | float) and isinstance(prompt, int | float) and prompt > 0:
+            cached, total = cached + hit, total + prompt
+    return round(cached / total, 4) if total else None
 
 
 def _count(runs: Sequence[RunResult], key: str) -> int | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 from benchtui.engine import checkoutput
 
-PROMPT_VERSION = "2026-12-01.2"
+PROMPT_VERSION = "2026-12-01.3"
 
 _DIFF_RULES = """\
 You are an expert software engineer. You change code by replying with SEARCH/REPLACE blocks.
@@ -154,6 +154,17 @@ def truncated_reply_note(edit_format: str, max_tokens: object = None) -> str:
     )
 
 
+def runaway_reply_note(edit_format: str, copies: int) -> str:
+    """What opens the next prompt after a reply benchtui stopped because it kept repeating itself.
+
+    The model sees only the reply's first copy of what it repeated, so it is told why the rest is gone."""
+    how = "each SEARCH/REPLACE block once" if edit_format != "whole" else "each file once"
+    return (
+        f"Your last reply was stopped: it repeated the same text {copies} times in a row, so only its first "
+        f"copy was kept. Write {how}, then end your reply."
+    )
+
+
 def _files_section(files: list[tuple[str, str]]) -> str:
     return "The files now look like this:\n\n" + render_files(files)
 
@@ -263,6 +274,7 @@ def _specimens() -> Iterator[str]:
         )
         yield truncated_reply_note(edit_format, 100)
         yield truncated_reply_note(edit_format)
+        yield runaway_reply_note(edit_format, 3)
     for whole in (False, True):
         yield cut_off_block("a.py", whole=whole)
         yield cut_off_block(None, whole=whole)

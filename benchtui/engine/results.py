@@ -74,6 +74,9 @@ class RunResult(TypedDict, total=False):
     truncated_replies: int
     history_dropped: int
     queue_time_s: float | None
+    cached_prompt_tokens: int | None
+    prompt_eval_s: float | None
+    runaway_replies: int
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -129,6 +132,9 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "truncated_replies": 0,
         "history_dropped": 0,
         "queue_time_s": None,
+        "cached_prompt_tokens": None,
+        "prompt_eval_s": None,
+        "runaway_replies": 0,
     }
 
 

@@ -157,6 +157,9 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "truncated_replies": 0,
         "history_dropped": 0,
         "queue_time_s": None,
+        "cached_prompt_tokens": None,
+        "prompt_eval_s": None,
+        "runaway_replies": 0,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)
@@ -298,6 +301,7 @@ def runs() -> list[tuple[str, RunResult, list[dict[str, Any]]]]:
                 tokens_per_s=95.5,
                 tokens_per_s_source="client",
                 cost_usd=0.00595,
+                cached_prompt_tokens=1200,
             ),
             transcript(whole),
         ),
@@ -318,6 +322,7 @@ def runs() -> list[tuple[str, RunResult, list[dict[str, Any]]]]:
                 tokens_per_s=88.0,
                 tokens_per_s_source="client",
                 truncated_replies=3,
+                runaway_replies=2,
                 cost_usd=0.0435,
                 check_output="1 failed in 0.2s",
                 diff="",

@@ -69,6 +69,33 @@ class Script:
     # Deliver the whole 200 stream in one write, as a buffering proxy or server does: the client reads
     # every token at once (the case that once gave millions of tokens/s on the client clock).
     burst: bool = False
+    # A degenerate model: after the reply, stream this text again and again (``loop_chunks`` chunks in all
+    # unless the token limit cuts it first), as a small model that repeats a block until its limit does.
+    loop: str | None = None
+    loop_chunks: int = 5000
+    # Prompt-cache figures to report, in each dialect's own words: OpenAI usage.prompt_tokens_details.
+    # cached_tokens (and timings.cache_n with ``timings``), Anthropic usage.cache_read_input_tokens and
+    # cache_creation_input_tokens; Ollama reports none. ``prompt_ms`` is llama.cpp's timings.prompt_ms.
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    prompt_ms: float | None = None
+
+    def text(self, messages: list[dict[str, Any]]) -> str:
+        """The whole text this model streams for ``messages``: its reply, then any ``loop``.
+
+        Content given as blocks (Anthropic's ``[{"type": "text", "text": ...}]``) reaches ``reply`` as text."""
+        plain = [{**m, "content": plain_text(m.get("content"))} for m in messages]
+        text = self.reply(plain)
+        if self.loop:
+            text += self.loop * (self.loop_chunks * self.chunk_size // len(self.loop) + 1)
+        return text
+
+
+def plain_text(content: Any) -> Any:
+    """A message's content as text: Anthropic's content blocks joined, anything else as it is."""
+    if isinstance(content, list):
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return content
 
 
 def always(
@@ -76,6 +103,13 @@ def always(
 ) -> dict[int, tuple[int, dict[str, str], str]]:
     """``Script.failures`` that fail every attempt the same way."""
     return {n: (status, dict(headers or {}), message) for n in range(1, attempts + 1)}
+
+
+def distinct_words(count: int, width: int) -> str:
+    """``count`` words of ``width`` characters (a space included), no two alike: a long reply that is not a
+    runaway (benchtui stops a reply that repeats the same text, ``"tok " * 300`` included)."""
+    assert len(str(count - 1)) < width
+    return "".join(f"{i:0{width - 1}d} " for i in range(count))
 
 
 def fixed(text: str) -> Reply:
@@ -416,7 +450,7 @@ class ScriptedOllama(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "application/x-ndjson"):
             return
-        text = script.reply(body.get("messages", []))
+        text = script.text(body.get("messages", []))
         self.start_stream(handler, "application/x-ndjson", script.burst)
         chunks, finish_reason = self.limited(
             script, pieces(text, script.chunk_size), (body.get("options") or {}).get("num_predict")
@@ -513,7 +547,7 @@ class ScriptedOpenAI(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
-        text = script.reply(body.get("messages", []))
+        text = script.text(body.get("messages", []))
         self.start_stream(handler, "text/event-stream", script.burst)
         chunks, finish_reason = self.limited(
             script, pieces(text, script.chunk_size), body.get("max_completion_tokens", body.get("max_tokens"))
@@ -554,23 +588,21 @@ class ScriptedOpenAI(ScriptedServer):
             # llama.cpp's server times its decode loop and sends it with the last chunk.
             predicted_ms = max((time.monotonic() - started) * 1000, 1.0)
             done["timings"] = {
-                "prompt_n": max(prompt_chars // 4, 1),
-                "prompt_ms": 1.0,
+                "cache_n": script.cached_tokens or 0,
+                "prompt_n": max(prompt_chars // 4, 1) - (script.cached_tokens or 0),
+                "prompt_ms": script.prompt_ms if script.prompt_ms is not None else 1.0,
                 "predicted_n": len(chunks),
                 "predicted_ms": predicted_ms,
                 "predicted_per_second": len(chunks) / predicted_ms * 1000,
             }
-        usage = {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "model": name,
-            "choices": [],
-            "usage": {
-                "prompt_tokens": max(prompt_chars // 4, 1),
-                "completion_tokens": len(chunks),
-                "total_tokens": max(prompt_chars // 4, 1) + len(chunks),
-            },
+        counts: dict[str, Any] = {
+            "prompt_tokens": max(prompt_chars // 4, 1),
+            "completion_tokens": len(chunks),
+            "total_tokens": max(prompt_chars // 4, 1) + len(chunks),
         }
+        if script.cached_tokens is not None:
+            counts["prompt_tokens_details"] = {"cached_tokens": script.cached_tokens}
+        usage = {"id": "c1", "object": "chat.completion.chunk", "model": name, "choices": [], "usage": counts}
         self.write_chunk(handler, f"data: {json.dumps(done)}\n\n".encode())
         self.write_chunk(handler, f"data: {json.dumps(usage)}\n\n".encode())
         self.write_chunk(handler, b"data: [DONE]\n\n")
@@ -627,9 +659,9 @@ class ScriptedAnthropic(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
-        text = script.reply(body.get("messages", []))
+        text = script.text(body.get("messages", []))
         prompt_chars = len(str(body.get("system") or "")) + sum(
-            len(str(m.get("content", ""))) for m in body.get("messages", [])
+            len(str(plain_text(m.get("content", "")))) for m in body.get("messages", [])
         )
         self.start_stream(handler, "text/event-stream", script.burst)
         self.event(
@@ -645,7 +677,20 @@ class ScriptedAnthropic(ScriptedServer):
                     "model": name,
                     "stop_reason": None,
                     "stop_sequence": None,
-                    "usage": {"input_tokens": max(prompt_chars // 4, 1), "output_tokens": 1},
+                    "usage": {
+                        "input_tokens": max(prompt_chars // 4, 1),
+                        "output_tokens": 1,
+                        **(
+                            {"cache_read_input_tokens": script.cached_tokens}
+                            if script.cached_tokens is not None
+                            else {}
+                        ),
+                        **(
+                            {"cache_creation_input_tokens": script.cache_write_tokens}
+                            if script.cache_write_tokens is not None
+                            else {}
+                        ),
+                    },
                 },
             },
         )

@@ -246,6 +246,10 @@ class _EditRun:
             duration_s=round(reply.duration_s, 3),
             tokens_per_s=reply.tokens_per_s,
             finish_reason=reply.finish_reason,
+            cached_prompt_tokens=reply.cached_prompt_tokens,
+            prompt_eval_s=round(reply.prompt_eval_s, 4) if reply.prompt_eval_s is not None else None,
+            **({"cache_write_tokens": reply.cache_write_tokens} if reply.cache_write_tokens is not None else {}),
+            **({"runaway": reply.runaway.describe()} if reply.runaway is not None else {}),
         )
         self.messages.append({"role": "assistant", "content": reply.text})
         return reply
@@ -334,6 +338,8 @@ class _EditRun:
         if reply.truncated:
             limit = self.spec.settings.get("max_completion_tokens") or self.spec.settings.get("max_tokens")
             feedback = prompts.truncated_reply_note(self.spec.edit_format, limit) + "\n\n" + feedback
+        if reply.runaway is not None:
+            feedback = prompts.runaway_reply_note(self.spec.edit_format, reply.runaway.copies) + "\n\n" + feedback
         self.slim[len(self.messages)] = prompts.without_files(feedback, changed)
         self.messages.append({"role": "user", "content": feedback})
         self.record("prompt", "user", feedback)
@@ -415,6 +421,9 @@ class _EditRun:
                 "truncated_replies": tally.truncated_replies,
                 "history_dropped": self.history_dropped,
                 "queue_time_s": round(self.queue_time_s, 4),
+                "cached_prompt_tokens": tally.cached_prompt_tokens,
+                "prompt_eval_s": round(tally.prompt_eval_s, 4) if tally.prompt_eval_s is not None else None,
+                "runaway_replies": tally.runaway_replies,
             }
         )
         return result

@@ -30,10 +30,19 @@ class ReplyTally:
         self.attempts = 0
         self.streamed_tokens = 0
         self.truncated_replies = 0
+        self.cached_prompt_tokens: int | None = None
+        self.prompt_eval_s: float | None = None
+        self.runaway_replies = 0
 
     def add(self, reply: ChatReply) -> None:
         if reply.prompt_tokens is not None:
             self.prompt_tokens = (self.prompt_tokens or 0) + reply.prompt_tokens
+        # Summed over the replies whose server said; None until one did (never a 0 nobody measured).
+        if reply.cached_prompt_tokens is not None:
+            self.cached_prompt_tokens = (self.cached_prompt_tokens or 0) + reply.cached_prompt_tokens
+        if reply.prompt_eval_s is not None:
+            self.prompt_eval_s = (self.prompt_eval_s or 0.0) + reply.prompt_eval_s
+        self.runaway_replies += reply.runaway is not None
         if reply.completion_tokens is not None:
             self.completion_tokens = (self.completion_tokens or 0) + reply.completion_tokens
         # The provider decided whether a reply's rate means anything (base.decode_rate); a reply whose

@@ -8,7 +8,11 @@ commercial Claude model and a local one. The dialect's particulars:
 * a request can fail *after* its 200 status: the stream then carries ``event: error`` (overloaded,
   rate limited, internal), which is typed like the matching HTTP status so the shared retry layer
   treats both the same way;
-* the answer is complete only at ``message_stop``; a stream that ends before it is retried whole.
+* the answer is complete only at ``message_stop``; a stream that ends before it is retried whole;
+* prompt caching: the last message carries a ``cache_control`` breakpoint, so each turn writes the
+  conversation so far to the cache and the next turn reads it back (``cache_read_input_tokens``) instead of
+  processing it again. Prompts shorter than the model's minimum (1024 or 2048 tokens) are simply not
+  cached; llama.cpp's server accepts the field and reuses its slot's prefix either way.
 
 ``base_url`` is the API root (``https://api.anthropic.com``); a trailing ``/v1`` is accepted too, since
 OpenAI-style base URLs carry one.
@@ -23,13 +27,13 @@ import httpx
 
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers.base import (
+    DEFAULT_MAX_TOKENS,
     ChatMessage,
     ChatReply,
     Provider,
     ProviderError,
     RequestGuard,
     RetryPolicy,
-    StreamMeter,
     TokenCallback,
     as_int,
     decode_json_line,
@@ -37,7 +41,6 @@ from benchtui.engine.providers.base import (
 )
 
 ANTHROPIC_VERSION = "2023-06-01"
-DEFAULT_MAX_TOKENS = 1024
 # Anthropic's stop reasons in the vocabulary the other dialects use, so results compare across providers.
 _FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 # In-stream error types -> (error kind, retryable), mirroring the HTTP statuses they stand for
@@ -90,13 +93,13 @@ def to_anthropic(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str
     return ("\n\n".join(system) if system else None), turns
 
 
-def request_body(spec: ModelSpec, messages: list[ChatMessage]) -> dict[str, Any]:
+def request_body(spec: ModelSpec, messages: list[ChatMessage], *, cache: bool = True) -> dict[str, Any]:
     settings = dict(spec.settings)
     system, turns = to_anthropic(messages)
     body: dict[str, Any] = {
         "model": spec.name,
         "max_tokens": int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS),
-        "messages": turns,
+        "messages": [*turns[:-1], _cache_breakpoint(turns[-1])] if cache and turns else turns,
         "stream": True,
     }
     if system is not None:
@@ -110,8 +113,17 @@ def request_body(spec: ModelSpec, messages: list[ChatMessage]) -> dict[str, Any]
     return body
 
 
+def _cache_breakpoint(turn: dict[str, str]) -> dict[str, Any]:
+    """The last turn as a content block marked for caching: the cache then holds everything up to it (the
+    system prompt included), and the next turn, which starts with the same prefix, reads it back."""
+    block = {"type": "text", "text": turn["content"], "cache_control": {"type": "ephemeral"}}
+    return {"role": turn["role"], "content": [block]}
+
+
 class AnthropicProvider(Provider):
     dialect = "anthropic"
+    # Mark the conversation for Anthropic's prompt caching (see the module docstring).
+    prompt_caching = True
 
     def __init__(self, spec: ModelSpec, *, base_url: str, policy: RetryPolicy | None = None) -> None:
         super().__init__(spec, base_url=api_root(base_url), policy=policy)
@@ -129,8 +141,8 @@ class AnthropicProvider(Provider):
         return error
 
     def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
-        body = request_body(self.spec, messages)
-        meter = StreamMeter(on_token)
+        body = request_body(self.spec, messages, cache=self.prompt_caching)
+        meter = self.meter(on_token)
         usage: dict[str, Any] = {}
         stop_reason: str | None = None
         stopped = False
@@ -148,6 +160,8 @@ class AnthropicProvider(Provider):
                     piece = delta.get("text") if isinstance(delta, dict) else None
                     if isinstance(piece, str):
                         meter.piece(piece)
+                        if meter.runaway is not None:
+                            break  # leaving the stream closes the connection, which ends the generation
                 elif kind == "message_delta":
                     delta = data.get("delta") or {}
                     if isinstance(delta, dict) and delta.get("stop_reason"):
@@ -159,14 +173,17 @@ class AnthropicProvider(Provider):
                     stopped = True
                     break
                 # ping, content_block_start/stop and unknown future events carry nothing we need.
-        if not stopped:
+        if not stopped and meter.runaway is None:
             raise ProviderError("bad_response", "the stream ended before message_stop", retryable=True)
         # Anthropic's API reports no timings (neither does llama.cpp's /v1/messages): the client clock only.
         return meter.reply(
             prompt_tokens=_prompt_tokens(usage),
-            completion_tokens=as_int(usage.get("output_tokens")),
+            # message_start's output_tokens is a placeholder (1); a stopped reply never got the real count.
+            completion_tokens=as_int(usage.get("output_tokens")) if meter.runaway is None else None,
             finish_reason=_FINISH_REASONS.get(stop_reason or "", stop_reason),
             raw_usage={"usage": usage, "stop_reason": stop_reason},
+            cached_prompt_tokens=as_int(usage.get("cache_read_input_tokens")),
+            cache_write_tokens=as_int(usage.get("cache_creation_input_tokens")),
         )
 
 

@@ -33,6 +33,7 @@ import httpx
 
 from benchtui.engine import secrets
 from benchtui.engine.models import ModelSpec
+from benchtui.engine.providers.runaway import RepetitionGuard, Runaway
 
 ERROR_KINDS = (
     "rate_limited",
@@ -59,6 +60,11 @@ TokenCallback = Callable[[str], None]
 # What a "length" finish is called in every dialect once mapped (Ollama's done_reason and OpenAI's
 # finish_reason already say it; Anthropic's max_tokens stop_reason is mapped to it).
 LENGTH_FINISH = "length"
+# The finish of a reply benchtui stopped itself because it kept repeating (runaway.py).
+RUNAWAY_FINISH = "runaway"
+# The output cap of a request whose settings set none: every request benchtui sends carries one, so no
+# reply can run on until the server's own limit (or forever). Anthropic's API requires one anyway.
+DEFAULT_MAX_TOKENS = 1024
 
 # A client-measured rate is completion tokens over the client's first-to-last streamed token time. The
 # client clock times network reads, not tokens: a proxy, a TLS record, the socket buffer or a server
@@ -128,6 +134,17 @@ class ChatReply:
     finish_reason: str | None = None
     attempts: int = 1
     raw_usage: dict[str, Any] = field(default_factory=dict)
+    cached_prompt_tokens: int | None = None
+    """Prompt tokens the server read from its cache instead of processing them (llama.cpp ``cache_n``,
+    OpenAI ``cached_tokens``, Anthropic ``cache_read_input_tokens``); None when it does not say."""
+    cache_write_tokens: int | None = None
+    """Prompt tokens written to the server's cache for later requests (Anthropic's
+    ``cache_creation_input_tokens``); None when it does not say."""
+    prompt_eval_s: float | None = None
+    """The server's own time processing the (uncached part of the) prompt (llama.cpp ``prompt_ms``, Ollama
+    ``prompt_eval_duration``); None when it does not say."""
+    runaway: Runaway | None = None
+    """Set when benchtui stopped the reply because it kept repeating; ``text`` then ends after the first copy."""
 
     @property
     def truncated(self) -> bool:
@@ -140,14 +157,19 @@ class StreamMeter:
     (``ttft_s``), duration and tokens per second. A dialect only reads its wire format and says what the
     server reported; the rate rules are ``decode_rate``'s.
 
-    Made just before the request is sent: its clock starts then, so ``ttft_s`` includes connecting."""
+    Made just before the request is sent: its clock starts then, so ``ttft_s`` includes connecting.
 
-    def __init__(self, on_token: TokenCallback | None) -> None:
+    With a ``guard``, every piece is watched for a runaway: once ``runaway`` is set, the dialect stops
+    reading and leaves the stream, which closes the connection (and so stops the server's generation)."""
+
+    def __init__(self, on_token: TokenCallback | None, guard: RepetitionGuard | None = None) -> None:
         self.started = time.monotonic()
         self.first_token: float | None = None
         self.last_token: float | None = None
+        self.runaway: Runaway | None = None
         self._parts: list[str] = []
         self._on_token = on_token
+        self._guard = guard
 
     def piece(self, text: str) -> None:
         """One streamed piece of the answer's text (empty pieces are no token and are ignored)."""
@@ -159,6 +181,8 @@ class StreamMeter:
         self._parts.append(text)
         if self._on_token is not None:
             self._on_token(text)
+        if self._guard is not None:
+            self.runaway = self._guard.feed(text)
 
     def reply(
         self,
@@ -170,10 +194,18 @@ class StreamMeter:
         load_time_s: float | None = None,
         finish_reason: str | None = None,
         raw_usage: dict[str, Any] | None = None,
+        cached_prompt_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        prompt_eval_s: float | None = None,
     ) -> ChatReply:
         """The finished reply. ``server_tokens`` over ``server_s``: the server's own timing of its decode,
-        when it reports one (it wins over the client clock); ``completion_tokens`` is the client rate's count."""
+        when it reports one (it wins over the client clock); ``completion_tokens`` is the client rate's count.
+        A reply stopped as a runaway keeps its text up to the end of the repeated block's first copy."""
         ended = time.monotonic()
+        text = "".join(self._parts)
+        if self.runaway is not None:
+            text = text[: self.runaway.keep]
+            finish_reason = RUNAWAY_FINISH
         tokens_per_s, source = decode_rate(
             server_tokens=server_tokens,
             server_s=server_s,
@@ -182,7 +214,7 @@ class StreamMeter:
             last_token=self.last_token,
         )
         return ChatReply(
-            text="".join(self._parts),
+            text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             ttft_s=(self.first_token - self.started) if self.first_token else None,
@@ -193,6 +225,10 @@ class StreamMeter:
             tokens_per_s_source=source,
             finish_reason=finish_reason,
             raw_usage=raw_usage or {},
+            cached_prompt_tokens=cached_prompt_tokens,
+            cache_write_tokens=cache_write_tokens,
+            prompt_eval_s=prompt_eval_s,
+            runaway=self.runaway,
         )
 
 
@@ -224,6 +260,8 @@ class Provider(ABC):
     """Base class: one model, one shared httpx.Client, ``chat`` with retries, hooks per dialect."""
 
     dialect = "base"
+    # Stop a streamed reply that keeps repeating itself (runaway.py); a caller may turn it off per provider.
+    stop_runaways = True
 
     def __init__(self, spec: ModelSpec, *, base_url: str, policy: RetryPolicy | None = None) -> None:
         self.spec = spec
@@ -248,6 +286,15 @@ class Provider(ABC):
     def headers(self) -> dict[str, str]:
         """Request headers; dialects add their auth header here."""
         return {"content-type": "application/json"}
+
+    def meter(self, on_token: TokenCallback | None) -> StreamMeter:
+        """The meter of one streamed reply, watching it for a runaway unless ``stop_runaways`` is off."""
+        return StreamMeter(on_token, RepetitionGuard() if self.stop_runaways else None)
+
+    def output_cap(self) -> int:
+        """The reply's token limit: the settings' ``max_tokens``, else DEFAULT_MAX_TOKENS (never none)."""
+        value = self.spec.settings.get("max_tokens")
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_MAX_TOKENS
 
     @abstractmethod
     def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:

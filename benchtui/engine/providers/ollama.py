@@ -2,6 +2,11 @@
 
 Native rather than Ollama's ``/v1``: only the native API honours ``options.num_ctx`` and reports the
 server's own nanosecond timings (load, prompt eval, eval) in the final ``done`` chunk.
+
+Ollama reuses the cached prefix of the conversation by itself while the model stays loaded; each request
+asks it to stay loaded for ``KEEP_ALIVE`` (its default, 5 minutes, is shorter than one slow check plus a
+queue wait between two turns). It reports no count of cached tokens: ``prompt_eval_count`` is the tokens
+it processed, without the reused prefix, so ``cached_prompt_tokens`` stays None.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from benchtui.engine.providers.base import (
     Provider,
     ProviderError,
     RequestGuard,
-    StreamMeter,
     TokenCallback,
     as_int,
     decode_json_line,
@@ -28,11 +32,14 @@ NS = 1e9
 # No tokenizer maps fewer than this many bytes of ordinary text or code to one token (real ones average
 # 3 to 4.5), so ``bytes / 8`` is a safe lower bound on a prompt's token count.
 MAX_BYTES_PER_TOKEN = 8
+# How long Ollama keeps the model loaded after each request (a Go duration).
+KEEP_ALIVE = "15m"
 
 
-def ollama_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """Map benchtui's generation settings to Ollama ``options``."""
-    options: dict[str, Any] = {}
+def ollama_options(settings: dict[str, Any], output_cap: int | None = None) -> dict[str, Any]:
+    """Map benchtui's generation settings to Ollama ``options``; ``output_cap`` is ``num_predict`` when the
+    settings set no ``max_tokens`` (without one Ollama generates until the context is full)."""
+    options: dict[str, Any] = {} if output_cap is None else {"num_predict": output_cap}
     for key, value in settings.items():
         if key == "max_tokens":
             options["num_predict"] = value
@@ -57,9 +64,10 @@ class OllamaProvider(Provider):
             "model": self.spec.name,
             "messages": messages,
             "stream": True,
-            "options": ollama_options(dict(self.spec.settings)),
+            "options": ollama_options(dict(self.spec.settings), self.output_cap()),
+            "keep_alive": KEEP_ALIVE,
         }
-        meter = StreamMeter(on_token)
+        meter = self.meter(on_token)
         final: dict[str, Any] | None = None
         with self.stream("/api/chat", body, guard) as response:
             for line in iter_lines_guarded(response, guard):
@@ -69,9 +77,13 @@ class OllamaProvider(Provider):
                 if "error" in chunk:
                     raise _stream_error(str(chunk["error"]))
                 meter.piece((chunk.get("message") or {}).get("content") or "")
+                if meter.runaway is not None:
+                    break  # leaving the stream closes the connection, which ends the generation
                 if chunk.get("done"):
                     final = chunk
                     break
+        if final is None and meter.runaway is not None:
+            return meter.reply(prompt_tokens=None, completion_tokens=None)
         if final is None:
             raise ProviderError("bad_response", "the stream ended before Ollama's final done chunk", retryable=True)
         truncated = prompt_truncation(messages, self.spec.settings.get("num_ctx"), final.get("prompt_eval_count"))
@@ -80,6 +92,7 @@ class OllamaProvider(Provider):
         eval_count = as_int(final.get("eval_count"))
         eval_ns = as_int(final.get("eval_duration"))
         load_ns = as_int(final.get("load_duration"))
+        prompt_ns = as_int(final.get("prompt_eval_duration"))
         return meter.reply(
             prompt_tokens=as_int(final.get("prompt_eval_count")),
             completion_tokens=eval_count,
@@ -87,6 +100,7 @@ class OllamaProvider(Provider):
             server_s=eval_ns / NS if eval_ns else None,
             load_time_s=load_ns / NS if load_ns is not None else None,
             finish_reason=final.get("done_reason"),
+            prompt_eval_s=prompt_ns / NS if prompt_ns is not None else None,
             raw_usage={
                 k: final.get(k)
                 for k in (

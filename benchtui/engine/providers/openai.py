@@ -1,8 +1,15 @@
 """OpenAI-compatible chat completions: OpenAI itself, vLLM, LM Studio, OpenRouter, Groq, llama.cpp.
 
 Streams ``/chat/completions`` with ``stream_options.include_usage`` so token counts come from the
-server; llama.cpp's extra ``timings`` object, when present, gives the server's own decode speed.
-``base_url`` includes the version prefix (``https://api.openai.com/v1``).
+server; llama.cpp's extra ``timings`` object, when present, gives the server's own decode speed, its
+prompt-processing time and the prompt tokens it reused from its cache (``cache_n``; OpenAI's own API says
+``usage.prompt_tokens_details.cached_tokens``). ``base_url`` includes the version prefix
+(``https://api.openai.com/v1``).
+
+To benchtui's own llama.cpp servers (``provider: embedded``) it also sends ``cache_prompt`` (reuse the
+slot's cached prefix: each turn re-sends the whole conversation, so only the new turn is processed) and
+``timings_per_token`` (timings on every chunk, so a reply stopped as a runaway still has the server's
+counts). Both are llama.cpp's own fields; OpenAI's API refuses unknown ones, so no other server gets them.
 """
 
 from __future__ import annotations
@@ -11,13 +18,14 @@ from typing import Any
 
 import httpx
 
+from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers.base import (
     ChatMessage,
     ChatReply,
     Provider,
     ProviderError,
     RequestGuard,
-    StreamMeter,
+    RetryPolicy,
     TokenCallback,
     as_float,
     as_int,
@@ -31,6 +39,12 @@ _PASSED_SETTINGS = ("temperature", "top_p", "seed", "stop", "presence_penalty", 
 
 class OpenAIProvider(Provider):
     dialect = "openai"
+
+    def __init__(self, spec: ModelSpec, *, base_url: str, policy: RetryPolicy | None = None) -> None:
+        super().__init__(spec, base_url=base_url, policy=policy)
+        self.llama_cpp = spec.provider == "embedded"
+        # Whether an embedded server reuses its cached prompt prefix (off only to measure what it saves).
+        self.cache_prompt = True
 
     def headers(self) -> dict[str, str]:
         headers = super().headers()
@@ -71,9 +85,12 @@ class OpenAIProvider(Provider):
         if "max_completion_tokens" in settings:
             # OpenAI's reasoning models refuse max_tokens and want this one instead.
             body["max_completion_tokens"] = settings["max_completion_tokens"]
-        elif "max_tokens" in settings:
-            body["max_tokens"] = settings["max_tokens"]
-        meter = StreamMeter(on_token)
+        else:
+            body["max_tokens"] = self.output_cap()
+        if self.llama_cpp:
+            body["cache_prompt"] = self.cache_prompt
+            body["timings_per_token"] = True
+        meter = self.meter(on_token)
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}
         finish_reason: str | None = None
@@ -97,18 +114,39 @@ class OpenAIProvider(Provider):
                     usage = chunk["usage"]
                 if isinstance(chunk.get("timings"), dict):
                     timings = chunk["timings"]
-        if not done:
+                if meter.runaway is not None:
+                    break  # leaving the stream closes the connection: llama.cpp stops generating
+        if not done and meter.runaway is None:
             raise ProviderError("bad_response", "the stream ended before [DONE]", retryable=True)
         predicted_ms = as_float(timings.get("predicted_ms"))
-        # llama.cpp's timings: its own count and clock of the decode loop.
+        prompt_ms = as_float(timings.get("prompt_ms"))
+        # llama.cpp's timings: its own count and clock of the decode loop and of the prompt. They also stand
+        # in for the usage a reply stopped as a runaway never received.
+        prompt_tokens = as_int(usage.get("prompt_tokens"))
+        if prompt_tokens is None and as_int(timings.get("prompt_n")) is not None:
+            prompt_tokens = (as_int(timings.get("prompt_n")) or 0) + (as_int(timings.get("cache_n")) or 0)
+        completion_tokens = as_int(usage.get("completion_tokens"))
+        if completion_tokens is None:
+            completion_tokens = as_int(timings.get("predicted_n"))
         return meter.reply(
-            prompt_tokens=as_int(usage.get("prompt_tokens")),
-            completion_tokens=as_int(usage.get("completion_tokens")),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             server_tokens=as_int(timings.get("predicted_n")),
             server_s=predicted_ms / 1000 if predicted_ms else None,
             finish_reason=finish_reason,
             raw_usage={"usage": usage, "timings": timings} if timings else {"usage": usage},
+            cached_prompt_tokens=cached_tokens(usage, timings),
+            prompt_eval_s=prompt_ms / 1000 if prompt_ms is not None else None,
         )
+
+
+def cached_tokens(usage: dict[str, Any], timings: dict[str, Any]) -> int | None:
+    """Prompt tokens served from the cache: OpenAI's ``prompt_tokens_details.cached_tokens`` (llama.cpp sends
+    it too), else llama.cpp's ``timings.cache_n``; None when the server says neither."""
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, dict) and as_int(details.get("cached_tokens")) is not None:
+        return as_int(details.get("cached_tokens"))
+    return as_int(timings.get("cache_n"))
 
 
 def _stream_error(error: Any) -> ProviderError:

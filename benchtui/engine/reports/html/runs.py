@@ -73,6 +73,16 @@ def _rate_with_source(run: dict[str, Any]) -> str:
     return f"{rate} ({esc(source)})" if source and run.get("tokens_per_s") is not None else rate
 
 
+def _cached(run: dict[str, Any]) -> str:
+    """``1,200 of 1,500 (80 %)``: the cache's share of the run's prompt tokens, when the server said."""
+    cached, prompt = fmt.number(run.get("cached_prompt_tokens")), fmt.number(run.get("prompt_tokens"))
+    if cached is None:
+        return fmt.integer(None)
+    if not prompt:
+        return fmt.integer(cached)
+    return f"{fmt.integer(cached)} of {fmt.integer(prompt)} ({fmt.percent(cached / prompt)})"
+
+
 def _metrics(run: dict[str, Any]) -> str:
     items = (
         ("Completion", fmt.seconds(run.get("completion_time_s"))),
@@ -92,6 +102,9 @@ def _metrics(run: dict[str, Any]) -> str:
         ),
         ("Malformed replies", fmt.integer(run.get("malformed_replies"))),
         ("Cut-off replies", fmt.integer(run.get("truncated_replies"))),
+        ("Cached prompt tokens", _cached(run)),
+        ("Prompt processing", fmt.seconds(run.get("prompt_eval_s"))),
+        ("Runaway replies", fmt.integer(run.get("runaway_replies"))),
         ("Turns", fmt.integer(run.get("turns"))),
         ("Requests", fmt.integer(run.get("request_attempts"))),
         (

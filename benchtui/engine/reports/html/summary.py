@@ -213,6 +213,14 @@ _COLUMNS = (
         note="mean decode rate, and who timed it: server (its own timings), client (its clock) or mixed",
     ),
     _Column("Cost", "cost_usd", fmt.money, note="total cost in USD"),
+    _Column(
+        "Cache",
+        "cache_hit_ratio",
+        fmt.percent,
+        first="descending",
+        note="prompt tokens the server read from its prompt cache, of the prompt tokens of the runs that report it",
+    ),
+    _Column("Runaway", "runaway_replies", fmt.integer, note="replies stopped because they kept repeating"),
 )
 
 
