@@ -118,14 +118,15 @@ def repeat_figures(runs: Sequence[RunResult]) -> dict[str, Any]:
 
     ``success_ci`` (Wilson 95 %), ``pass_at_k`` and ``pass_hat_k`` (k -> value, the mean over the runs'
     tasks, for k up to the fewest runs a task has), and for passed runs the median and its seeded bootstrap
-    interval of time, prompts, interventions and tokens. None (or {}) where nothing can be computed."""
+    interval of time, prompts, interventions and tokens. None where nothing can be computed."""
     finished = [r for r in runs if r.get("status") in FINISHED_STATUSES]
     passed = [r for r in finished if r.get("status") == "passed"]
     cells = list(_verdict_counts(finished).values())
     figures: dict[str, Any] = {
         "success_ci": stats.interval_dict(stats.wilson_interval(len(passed), len(finished))),
-        "pass_at_k": _rounded_curve(stats.pass_at_k_over_tasks(cells)),
-        "pass_hat_k": _rounded_curve(stats.pass_hat_k_over_tasks(cells)),
+        # Null, not {}, without a finished run: a figure that cannot be computed is null.
+        "pass_at_k": _rounded_curve(stats.pass_at_k_over_tasks(cells)) if finished else None,
+        "pass_hat_k": _rounded_curve(stats.pass_hat_k_over_tasks(cells)) if finished else None,
     }
     for stem in PASSED_MEDIANS:
         values = _passed_values(passed, stem)
