@@ -310,9 +310,11 @@ def repeat_notes(
     flaky = [f"{model}: {', '.join(agg['flaky_tasks'])}" for model, agg in aggregates.items() if agg["flaky_tasks"]]
     if flaky:
         notes.append(Text("Flaky tasks (verdict differs across repeats): " + " · ".join(flaky), style="dim"))
-    separable = [f"{p['a']} vs {p['b']} (about {p['repeats_to_separate']})" for p in rankings.separable_pairs(paired)]
+    separable = [
+        f"{p['a']} vs {p['b']}: about {p['repeats_to_separate']} repeats" for p in rankings.separable_pairs(paired)
+    ]
     if separable:
-        notes.append(Text("More repeats could separate: " + " · ".join(separable) + " repeats", style="dim"))
+        notes.append(Text("More repeats could separate: " + " · ".join(separable), style="dim"))
     return notes
 
 
