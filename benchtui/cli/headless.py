@@ -318,17 +318,6 @@ def repeat_notes(
     return notes
 
 
-def plan_notes(runner: Any) -> list[str]:
-    """Before a batch: the interval width its repeats can reach, and whether they measure determinism."""
-    repeats = int(runner.options.repeats)
-    notes = [f"Planned: {metrics.precision_text(len(runner.tasks), repeats)}"]
-    zero = metrics.zero_temperature({m.key: m.settings for m in runner.models})
-    determinism = metrics.determinism_text(zero, repeats, len(runner.models))
-    if determinism:
-        notes.append(determinism[0].upper() + determinism[1:])
-    return notes
-
-
 def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
     """A line at any width when replies were cut at the token limit: only the transcripts showed it before."""
     cut = {model: agg["truncated_replies"] for model, agg in aggregates.items() if agg["truncated_replies"]}
@@ -386,7 +375,9 @@ def execute(runner: Any, notes: list[str]) -> int:
     console = stdout_console(piped_width=160)
     for note in notes:
         console.print(f"[yellow]•[/] {note}")
-    for note in plan_notes(runner):
+    for note in metrics.plan_notes(
+        len(runner.tasks), runner.options.repeats, {m.key: m.settings for m in runner.models}
+    ):
         console.print(f"• {note}", markup=False, highlight=False)
     display = HeadlessDisplay(console)
     runner.sink = display
