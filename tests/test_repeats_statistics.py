@@ -197,6 +197,14 @@ def test_each_repeat_sends_its_own_seed_and_reaches_the_server(batch: dict[str, 
     rows = list(csv.DictReader(io.StringIO((batch["folder"] / "comparison_report.csv").read_text())))
     assert {row["seed"] for row in rows if row["model"] == "half"} == {str(s) for s in range(1, REPEATS + 1)}
     assert {row["seed"] for row in rows if row["model"] == "never"} == {""}
+    # comparison_summary.csv: one row per model (and per task × model) with the same figures.
+    summary = {
+        (row["model"], row["task_id"]): row
+        for row in csv.DictReader(io.StringIO((batch["folder"] / "comparison_summary.csv").read_text()))
+    }
+    assert summary[("half", "")]["flaky"] == "tiny" and summary[("half", "tiny")]["flaky"] == "true"
+    assert "most" in summary[("ollama/always", "")]["tied_with"].split()
+    assert summary[("never", "")]["pass_at_20"] == "0.0" and summary[("ollama/always", "")]["pass_hat_20"] == "1.0"
 
 
 def test_the_html_report_shows_intervals_ties_and_flaky_tasks(batch: dict[str, Any]) -> None:

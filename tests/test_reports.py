@@ -62,7 +62,7 @@ def data(batch: Batch) -> dict[str, Any]:
 def written(batch: Batch) -> dict[str, bytes]:
     paths = write_reports(batch)
     assert [p.name for p in paths] == list(REPORT_NAMES.values())
-    return {p.suffix.lstrip("."): p.read_bytes() for p in paths}
+    return {fmt: p.read_bytes() for fmt, p in zip(REPORT_NAMES, paths, strict=True)}
 
 
 def _golden(name: str, actual: bytes) -> None:
@@ -147,6 +147,10 @@ def test_json_report_matches_golden(data: dict[str, Any], written: dict[str, byt
 def test_csv_report_matches_golden(data: dict[str, Any], written: dict[str, bytes]) -> None:
     assert written["csv"] == csv_report.render(data).encode()
     _golden("comparison_report.csv", written["csv"])
+
+
+def test_summary_csv_matches_golden(written: dict[str, bytes]) -> None:
+    _golden("comparison_summary.csv", written["summary_csv"])
 
 
 # CSV
@@ -361,7 +365,7 @@ def test_html_podium_order_is_the_engines(data: dict[str, Any], written: dict[st
 
 
 def test_reports_rebuild_byte_identical(batch: Batch, written: dict[str, bytes]) -> None:
-    again = {p.suffix.lstrip("."): p.read_bytes() for p in write_reports(batch)}
+    again = {fmt: p.read_bytes() for fmt, p in zip(REPORT_NAMES, write_reports(batch), strict=True)}
     assert again == written
     reopened = ResultsStore(batch.path.parent).open_batch(batch.path.name)
     assert html_report.render(build_report_data(reopened), reopened).encode() == written["html"]
