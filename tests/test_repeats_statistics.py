@@ -219,6 +219,9 @@ def test_the_html_report_shows_intervals_ties_and_flaky_tasks(batch: dict[str, A
     # Their passed runs' times are alike (scripted replies come at once): the fastest is no clear first.
     podium = page[page.index('id="podium-fastest"') : page.index('id="podium-most_efficient"')]
     assert "1st place is a tie: " in podium
+    # The header: what 20 runs per model can tell, and that two models' repeats measure determinism.
+    assert "success rate to within ±20 points per model (1 × 20 runs, 95 %, at worst)" in page
+    assert "⚠ Temperature 0 (never, ollama/always): the repeats measure determinism, not skill" in page
     repeats = page[page.index('<section id="repeats">') :]
     assert "pass^20" in repeats and "pass@20" in repeats
     # The flaky-tasks column: half's and most's task; the steady models have none.

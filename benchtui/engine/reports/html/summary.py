@@ -133,8 +133,10 @@ def header_section(data: dict[str, Any]) -> str:
     out.append('</dl></div><div><h4>Environment</h4><dl class="facts">')
     out.extend(f"<dt>{label}</dt><dd>{esc(value or DASH)}</dd>" for label, value in env_facts)
     out.append("</dl></div></div>")
-    if batch.get("determinism"):
-        out.append(f'<p class="note warn-note">⚠ {esc(str(batch["determinism"]).capitalize())}</p>')
+    determinism = str(batch.get("determinism") or "")
+    if determinism:
+        # Upper-cased first letter only: str.capitalize would lower-case the model keys after it.
+        out.append(f'<p class="note warn-note">⚠ {esc(determinism[:1].upper() + determinism[1:])}</p>')
     out.append("</header>")
     return "".join(out)
 
