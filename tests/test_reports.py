@@ -547,4 +547,4 @@ def test_html_matrix_marks_flaky_cells_and_charts_draw_error_bars() -> None:
     # 5/6 passed: Wilson [43.6 %, 97.0 %], drawn as a whisker with two caps, and said beside the bar.
     success = charts[charts.index('id="chart-success"') : charts.index("</svg>", charts.index('id="chart-success"'))]
     assert success.count('<line class="err"') == 3
-    assert "83 % (44 %–97 %)" in success
+    assert "83 % (44–97)" in success

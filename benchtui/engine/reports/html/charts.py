@@ -27,6 +27,8 @@ ROW_GAP = 12
 TOP = 30
 AXIS_H = 24
 PLOT_W = WIDTH - LABEL_W - VALUE_W
+# Room for a value and its interval ("85 % (64–95)", "0.10 s (0.09–0.11)") at the end of the longest bar.
+INTERVAL_VALUE_W = 150
 LABEL_CHARS = 29
 
 
@@ -75,6 +77,7 @@ def bar_chart(
     *,
     stacked: bool = False,
     tick: Callable[[float], str] = _tick,
+    value_w: int = VALUE_W,
 ) -> str:
     """An ``<svg>`` element; ``series`` names the values of each row (legend and CSS class ``s0``, ``s1``...)."""
     count = max(len(rows), 1)
@@ -96,7 +99,8 @@ def bar_chart(
         if rows
         else 0.0
     )
-    scale = PLOT_W / top
+    plot_w = WIDTH - LABEL_W - value_w
+    scale = plot_w / top
     parts = [
         f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{chart_id}-t">',
         f'<title id="{chart_id}-t">{esc(title)}</title>',
@@ -119,7 +123,7 @@ def bar_chart(
         )
     if not rows:
         parts.append(
-            f'<text class="empty" x="{LABEL_W + PLOT_W / 2:.0f}" y="{TOP + row_h / 2 + 4:.0f}" '
+            f'<text class="empty" x="{LABEL_W + plot_w / 2:.0f}" y="{TOP + row_h / 2 + 4:.0f}" '
             'text-anchor="middle">no data</text>'
         )
     for index, row in enumerate(rows):
@@ -182,15 +186,21 @@ def charts_section(data: dict[str, Any]) -> str:
         low, high = fmt.number(ci.get("low")), fmt.number(ci.get("high"))
         return None if low is None or high is None else (low, high)
 
-    def ci_text(key: str, field_name: str, show: Callable[[Any], str]) -> str:
+    def ci_text(key: str, field_name: str, show: Callable[[float], str]) -> str:
         ci = interval(key, field_name)
         return "" if ci is None else f" ({show(ci[0])}–{show(ci[1])})"
+
+    def bare_percent(value: float) -> str:
+        return f"{value * 100:.0f}"
+
+    def bare_seconds(value: float) -> str:
+        return fmt.seconds(value).removesuffix(" s")
 
     success_rows = [
         Row(
             model_name(models, k),
             (agg(k, "success_rate"),),
-            (fmt.percent(agg(k, "success_rate")) + ci_text(k, "success_ci", fmt.percent),),
+            (fmt.percent(agg(k, "success_rate")) + ci_text(k, "success_ci", bare_percent),),
             (interval(k, "success_ci"),),
         )
         for k in with_runs
@@ -199,7 +209,7 @@ def charts_section(data: dict[str, Any]) -> str:
         Row(
             model_name(models, k),
             (agg(k, "median_passed_time_s"),),
-            (fmt.seconds(agg(k, "median_passed_time_s")) + ci_text(k, "median_passed_time_s_ci", fmt.seconds),),
+            (fmt.seconds(agg(k, "median_passed_time_s")) + ci_text(k, "median_passed_time_s_ci", bare_seconds),),
             (interval(k, "median_passed_time_s_ci"),),
         )
         for k in with_runs
@@ -237,6 +247,7 @@ def charts_section(data: dict[str, Any]) -> str:
                 success_rows,
                 ("success rate",),
                 tick=lambda v: f"{v * 100:g}%",
+                value_w=INTERVAL_VALUE_W,
             ),
         ),
         (
@@ -249,6 +260,7 @@ def charts_section(data: dict[str, Any]) -> str:
                 median_rows,
                 ("median, passed runs",),
                 tick=lambda v: f"{v:g} s",
+                value_w=INTERVAL_VALUE_W,
             ),
         ),
         (
