@@ -44,6 +44,7 @@ from benchtui.engine.events import (
 from benchtui.engine.results import RunResult
 from benchtui.present.board import RunBoard
 from benchtui.present.format import STATUS_STYLES
+from benchtui.present.repeats import repeat_notes
 
 WIDE = 110
 FIGURES = ("Turn", "Prompts", "Interv.", "Tokens", "tok/s", "Time")
@@ -287,35 +288,6 @@ def _interval(ci: dict[str, float] | None) -> str:
     if ci is None:
         return "—"
     return f"{ci['low'] * 100:.0f}–{ci['high'] * 100:.0f}%"
-
-
-def repeat_notes(
-    aggregates: dict[str, dict[str, Any]], ranked: dict[str, list[dict[str, Any]]], paired: list[dict[str, Any]]
-) -> list[Text]:
-    """What the order cannot say on its own: the ties, the flaky tasks, the pairs more repeats could separate."""
-    notes: list[Text] = []
-    board = ranked["leaderboard"]
-    first = rankings.first_place_tie(board)
-    if first:
-        notes.append(Text(f"First place is a tie: {', '.join(first)}", style="yellow"))
-    ties = []
-    for entry in board:
-        above = [e for e in board if e["rank"] < entry["rank"] and e["model"] in (entry["tied_with"] or ())]
-        if above:
-            ties.append(f"#{entry['rank']} {entry['model']} {rankings.tie_text(entry, above)}")
-    if ties:
-        notes.append(
-            Text("Tied (McNemar's exact test over the shared runs, p ≥ 0.05): " + " · ".join(ties), style="dim")
-        )
-    flaky = [f"{model}: {', '.join(agg['flaky_tasks'])}" for model, agg in aggregates.items() if agg["flaky_tasks"]]
-    if flaky:
-        notes.append(Text("Flaky tasks (verdict differs across repeats): " + " · ".join(flaky), style="dim"))
-    separable = [
-        f"{p['a']} vs {p['b']}: about {p['repeats_to_separate']} repeats" for p in rankings.separable_pairs(paired)
-    ]
-    if separable:
-        notes.append(Text("More repeats could separate: " + " · ".join(separable), style="dim"))
-    return notes
 
 
 def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
