@@ -44,6 +44,7 @@ from benchtui.engine.events import (
 from benchtui.engine.results import RunResult
 from benchtui.present.board import RunBoard
 from benchtui.present.format import STATUS_STYLES
+from benchtui.present.repeats import repeat_notes
 
 WIDE = 110
 FIGURES = ("Turn", "Prompts", "Interv.", "Tokens", "tok/s", "Time")
@@ -212,7 +213,8 @@ def _podium_value(value: float | None, unit: str) -> str:
 def summary(results: list[RunResult], models: dict[str, str] | None = None, width: int = 80) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
-    ranked = rankings.rank(aggregates)
+    paired = metrics.paired_comparisons(results, aggregates)
+    ranked = rankings.rank(aggregates, paired)
     names = models or {}
     grid = Table.grid(padding=(0, 2))
     for key, (icon, title, _field, unit) in rankings.RANKINGS.items():
@@ -222,6 +224,9 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             if first is None
             else (f"{names.get(first['model'], first['model'])} ({_podium_value(first['value'], unit)})")
         )
+        tie = rankings.first_place_tie(ranked[key])
+        if tie:
+            value += f", a tie with {', '.join(names.get(m, m) for m in tie[1:])}"
         grid.add_row(f"{icon} {title}", value)
     # Three rows of "no model passed" say one thing three times.
     podium = grid if any(ranked[key] for key in rankings.RANKINGS) else Text("No model passed, so there is no podium.")
@@ -232,8 +237,8 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False
     )
     columns = [
-        *("#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s", "Cost"),
-        "Cache",
+        *("#", "Model", "Pass", "95% CI", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s"),
+        *("Cost", "Cache"),
     ]
     if not wide:
         columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens", "Cache")]
@@ -248,6 +253,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "#": str(entry["rank"]),
             "Model": entry["model"],
             "Pass": f"{agg['passed']}/{agg['runs']}",
+            "95% CI": _interval(agg["success_ci"]),
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"),
             "Prompts": _fmt(agg["mean_prompts"], ".1f"),
             "Interv.": _fmt(agg["mean_interventions"], ".1f"),
@@ -270,7 +276,21 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         ),
         style="dim",
     )
-    return Group(podium, board, legend, *_cut_off_warning(aggregates), *_runaway_warning(aggregates))
+    return Group(
+        podium,
+        board,
+        legend,
+        *repeat_notes(aggregates, ranked, paired),
+        *_cut_off_warning(aggregates),
+        *_runaway_warning(aggregates),
+    )
+
+
+def _interval(ci: dict[str, float] | None) -> str:
+    """A success-rate interval in percent: ``70–97%``; ``—`` when there is none (no finished run)."""
+    if ci is None:
+        return "—"
+    return f"{ci['low'] * 100:.0f}–{ci['high'] * 100:.0f}%"
 
 
 def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
@@ -345,6 +365,10 @@ def execute(runner: Any, notes: list[str]) -> int:
     console = stdout_console(piped_width=160)
     for note in notes:
         console.print(f"[yellow]•[/] {note}")
+    for note in metrics.plan_notes(
+        len(runner.tasks), runner.options.repeats, {m.key: m.settings for m in runner.models}
+    ):
+        console.print(f"• {note}", markup=False, highlight=False)
     display = HeadlessDisplay(console)
     runner.sink = display
     cancel: threading.Event = runner.cancel

@@ -77,6 +77,7 @@ class RunResult(TypedDict, total=False):
     cached_prompt_tokens: int | None
     prompt_eval_s: float | None
     runaway_replies: int
+    seed: int | None
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -135,6 +136,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "cached_prompt_tokens": None,
         "prompt_eval_s": None,
         "runaway_replies": 0,
+        "seed": None,
     }
 
 

@@ -160,6 +160,7 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "cached_prompt_tokens": None,
         "prompt_eval_s": None,
         "runaway_replies": 0,
+        "seed": None,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)

@@ -79,13 +79,19 @@ class Script:
     cached_tokens: int | None = None
     cache_write_tokens: int | None = None
     prompt_ms: float | None = None
+    # When set, the reply is made from the whole request body instead of ``reply(messages)``: a model
+    # whose answer depends on the request's sampling seed, for instance.
+    reply_to_request: Callable[[dict[str, Any]], str] | None = None
 
-    def text(self, messages: list[dict[str, Any]]) -> str:
-        """The whole text this model streams for ``messages``: its reply, then any ``loop``.
+    def text(self, body: dict[str, Any]) -> str:
+        """The whole text this model streams for a request: its reply, then any ``loop``.
 
         Content given as blocks (Anthropic's ``[{"type": "text", "text": ...}]``) reaches ``reply`` as text."""
-        plain = [{**m, "content": plain_text(m.get("content"))} for m in messages]
-        text = self.reply(plain)
+        if self.reply_to_request is not None:
+            text = self.reply_to_request(body)
+        else:
+            plain = [{**m, "content": plain_text(m.get("content"))} for m in body.get("messages", [])]
+            text = self.reply(plain)
         if self.loop:
             text += self.loop * (self.loop_chunks * self.chunk_size // len(self.loop) + 1)
         return text
@@ -450,7 +456,7 @@ class ScriptedOllama(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "application/x-ndjson"):
             return
-        text = script.text(body.get("messages", []))
+        text = script.text(body)
         self.start_stream(handler, "application/x-ndjson", script.burst)
         chunks, finish_reason = self.limited(
             script, pieces(text, script.chunk_size), (body.get("options") or {}).get("num_predict")
@@ -547,7 +553,7 @@ class ScriptedOpenAI(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
-        text = script.text(body.get("messages", []))
+        text = script.text(body)
         self.start_stream(handler, "text/event-stream", script.burst)
         chunks, finish_reason = self.limited(
             script, pieces(text, script.chunk_size), body.get("max_completion_tokens", body.get("max_tokens"))
@@ -659,7 +665,7 @@ class ScriptedAnthropic(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
-        text = script.text(body.get("messages", []))
+        text = script.text(body)
         prompt_chars = len(str(body.get("system") or "")) + sum(
             len(str(plain_text(m.get("content", "")))) for m in body.get("messages", [])
         )

@@ -59,12 +59,17 @@ class OllamaProvider(Provider):
             return ProviderError("server_error", f"HTTP 500: {message}", status=500)
         return error
 
-    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard, seed: int | None
+    ) -> ChatReply:
+        options = ollama_options(dict(self.spec.settings), self.output_cap())
+        if seed is not None:
+            options["seed"] = seed  # each repeat a new sample
         body = {
             "model": self.spec.name,
             "messages": messages,
             "stream": True,
-            "options": ollama_options(dict(self.spec.settings), self.output_cap()),
+            "options": options,
             "keep_alive": KEEP_ALIVE,
         }
         meter = self.meter(on_token)
