@@ -1,0 +1,115 @@
+"""A batch comparison (``engine.compare``) in words and cells, for both faces: the headless ``compare``
+summary and the TUI's comparison screen show the same rows, the same verdicts and the same notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from benchtui.present.format import number, percent, plural
+
+VERDICT_STYLES = {"regressed": "bold red", "improved": "bold green", "unchanged": "dim", "untested": "dim"}
+METRIC_WORDS = {
+    "success_rate": "success rate",
+    "median_time_s": "median time ✓",
+    "median_tokens": "median tokens ✓",
+    "median_prompts": "median prompts ✓",
+}
+COLUMNS = {
+    "model": "Contestant",
+    "success": "Success A → B",
+    "p": "p (Holm)",
+    "verdict": "Verdict",
+    "time": "Time ✓ A → B",
+    "tokens": "Tokens ✓ A → B",
+}
+
+
+def verdict_text(verdict: Any) -> Text:
+    word = str(verdict or "untested")
+    return Text(word, style=VERDICT_STYLES.get(word, ""))
+
+
+def p_text(value: Any) -> str:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _shown(metric: str, value: Any) -> str:
+    if metric == "success_rate":
+        return percent(value)
+    if metric == "median_time_s":
+        return number(value, ".2f", " s")
+    return number(value, ".0f")
+
+
+def _arrow(metric: str, before: Any, after: Any, verdict: Any = None) -> Text:
+    text = Text(f"{_shown(metric, before)} → {_shown(metric, after)}")
+    if verdict in ("regressed", "improved"):
+        text.stylize(VERDICT_STYLES[str(verdict)])
+    return text
+
+
+def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
+    """One row per shared contestant, keyed like ``COLUMNS``."""
+    rows = []
+    for entry in data.get("contestants") or []:
+        a, b, success = entry.get("a") or {}, entry.get("b") or {}, entry.get("success") or {}
+        medians = entry.get("medians") or {}
+        time, tokens = medians.get("median_time_s") or {}, medians.get("median_tokens") or {}
+        rows.append(
+            {
+                "model": Text(str(entry.get("model"))),
+                "success": Text.assemble(
+                    _arrow("success_rate", a.get("success_rate"), b.get("success_rate"), success.get("verdict")),
+                    (f" ({a.get('passed')}/{a.get('runs')} → {b.get('passed')}/{b.get('runs')})", "dim"),
+                ),
+                "p": Text(p_text(success.get("p_adjusted"))),
+                "verdict": verdict_text(success.get("verdict")),
+                "time": _arrow("median_time_s", time.get("a"), time.get("b"), time.get("verdict")),
+                "tokens": _arrow("median_tokens", tokens.get("a"), tokens.get("b"), tokens.get("verdict")),
+            }
+        )
+    return rows
+
+
+def change_lines(data: dict[str, Any]) -> list[Text]:
+    """One line per significant change, regressions first: ``✗ ollama/x regressed on task t: success rate …``."""
+    lines = []
+    for change in list(data.get("regressions") or []) + list(data.get("improvements") or []):
+        verdict, metric = str(change.get("verdict")), str(change.get("metric"))
+        where = f" on {change.get('task_id')}" if change.get("task_id") else ""
+        lines.append(
+            Text.assemble(
+                ("✗ " if verdict == "regressed" else "✓ ", VERDICT_STYLES.get(verdict, "")),
+                (f"{change.get('model')} {verdict}{where}: ", VERDICT_STYLES.get(verdict, "")),
+                f"{METRIC_WORDS.get(metric, metric)} {_shown(metric, change.get('a'))} → "
+                f"{_shown(metric, change.get('b'))} (p {p_text(change.get('p_adjusted'))}, Holm)",
+            )
+        )
+    return lines
+
+
+def notes(data: dict[str, Any]) -> list[str]:
+    """What the comparison left out and why, and what it found overall."""
+    found = []
+    shared = data.get("shared") or {}
+    for side, label in (("only_in_a", "Only in A"), ("only_in_b", "Only in B")):
+        only = data.get(side) or {}
+        parts = []
+        if only.get("models"):
+            parts.append("contestants " + ", ".join(map(str, only["models"])))
+        if only.get("tasks"):
+            parts.append("tasks " + ", ".join(map(str, only["tasks"])))
+        if parts:
+            found.append(f"{label} (left out): " + "; ".join(parts))
+    if data.get("changed_tasks"):
+        found.append("Edited between the batches (compared anyway): " + ", ".join(map(str, data["changed_tasks"])))
+    models, tasks = shared.get("models") or [], shared.get("tasks") or []
+    found.append(f"Compared on {plural(len(models), 'contestant')} × {plural(len(tasks), 'task')} in both.")
+    regressions, improvements = len(data.get("regressions") or []), len(data.get("improvements") or [])
+    if not regressions and not improvements:
+        found.append("No significant change (p < 0.05 after Holm's correction).")
+    return found
