@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
         help="what improved and what regressed from one batch to another",
         description="Compare batch A (before) with batch B (after) on the contestants and tasks both ran: "
         "per contestant and per task, the changes that are significant. Writes compare_A_vs_B.json and .html "
-        "into B's folder. Exits 1 when a regression is flagged.",
+        "into B's folder. Exits 1 when a success rate regressed significantly.",
     )
     compare.add_argument(
         "batch_a", metavar="BATCH_A", help="the earlier batch: an id (see benchtui history) or a folder"
@@ -282,7 +282,7 @@ def compare_two(console: Console, a_ref: str, b_ref: str, output: str | None, op
         console.print(str(path))
     if open_it and not webbrowser.open(result.html.resolve().as_uri()):
         console.print(Text(f"No browser could be started here; open {result.html} yourself.", style="yellow"))
-    return EXIT_INTERNAL if data["regressions"] else EXIT_OK
+    return EXIT_INTERNAL if shown.regressed(data) else EXIT_OK
 
 
 def show_history(console: Console, output: str | None) -> int:

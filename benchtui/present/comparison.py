@@ -19,6 +19,7 @@ METRIC_WORDS = {
 COLUMNS = {
     "model": "Contestant",
     "success": "Success A → B",
+    "runs": "Passed A → B",
     "p": "p (Holm)",
     "verdict": "Verdict",
     "time": "Time ✓ A → B",
@@ -62,10 +63,8 @@ def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
         rows.append(
             {
                 "model": Text(str(entry.get("model"))),
-                "success": Text.assemble(
-                    _arrow("success_rate", a.get("success_rate"), b.get("success_rate"), success.get("verdict")),
-                    (f" ({a.get('passed')}/{a.get('runs')} → {b.get('passed')}/{b.get('runs')})", "dim"),
-                ),
+                "success": _arrow("success_rate", a.get("success_rate"), b.get("success_rate"), success.get("verdict")),
+                "runs": Text(f"{a.get('passed')}/{a.get('runs')} → {b.get('passed')}/{b.get('runs')}", style="dim"),
                 "p": Text(p_text(success.get("p_adjusted"))),
                 "verdict": verdict_text(success.get("verdict")),
                 "time": _arrow("median_time_s", time.get("a"), time.get("b"), time.get("verdict")),
@@ -109,7 +108,26 @@ def notes(data: dict[str, Any]) -> list[str]:
         found.append("Edited between the batches (compared anyway): " + ", ".join(map(str, data["changed_tasks"])))
     models, tasks = shared.get("models") or [], shared.get("tasks") or []
     found.append(f"Compared on {plural(len(models), 'contestant')} × {plural(len(tasks), 'task')} in both.")
-    regressions, improvements = len(data.get("regressions") or []), len(data.get("improvements") or [])
-    if not regressions and not improvements:
-        found.append("No significant change (p < 0.05 after Holm's correction).")
+    if not any(c.get("metric") == "success_rate" for c in success_changes(data)):
+        found.append("No significant change in any success rate (p < 0.05 after Holm's correction).")
     return found
+
+
+def success_changes(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The flagged changes of success rates (a contestant's or a task cell's), regressions first."""
+    flagged = list(data.get("regressions") or []) + list(data.get("improvements") or [])
+    return [c for c in flagged if c.get("metric") == "success_rate"]
+
+
+def regressed_models(data: dict[str, Any]) -> list[str]:
+    """The contestants with a significant success regression (overall or on a task), in order."""
+    found = [str(c.get("model")) for c in success_changes(data) if c.get("verdict") == "regressed"]
+    return sorted(set(found))
+
+
+def regressed(data: dict[str, Any]) -> bool:
+    """Whether a success rate regressed significantly: what ``benchtui compare`` exits 1 for.
+
+    Times (and so tokens/s) measure the machine and the server as much as the model: a slower median on a
+    busier machine is flagged, but it does not fail the comparison."""
+    return any(c.get("verdict") == "regressed" for c in success_changes(data))
