@@ -208,7 +208,8 @@ def _podium_value(value: float | None, unit: str) -> str:
 def summary(results: list[RunResult], models: dict[str, str] | None = None, width: int = 80) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
-    ranked = rankings.rank(aggregates)
+    paired = metrics.paired_comparisons(results, aggregates)
+    ranked = rankings.rank(aggregates, paired)
     names = models or {}
     grid = Table.grid(padding=(0, 2))
     for key, (icon, title, _field, unit) in rankings.RANKINGS.items():
@@ -218,6 +219,9 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             if first is None
             else (f"{names.get(first['model'], first['model'])} ({_podium_value(first['value'], unit)})")
         )
+        tie = rankings.first_place_tie(ranked[key])
+        if tie:
+            value += f", a tie with {', '.join(names.get(m, m) for m in tie[1:])}"
         grid.add_row(f"{icon} {title}", value)
     # Three rows of "no model passed" say one thing three times.
     podium = grid if any(ranked[key] for key in rankings.RANKINGS) else Text("No model passed, so there is no podium.")
@@ -227,7 +231,20 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
     board = Table(
         title="Leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False
     )
-    columns = ["#", "Model", "Pass", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s", "Cost"]
+    columns = [
+        "#",
+        "Model",
+        "Pass",
+        "95% CI",
+        "Time",
+        "Prompts",
+        "Interv.",
+        "Malformed",
+        "Cut off",
+        "Tokens",
+        "tok/s",
+        "Cost",
+    ]
     if not wide:
         columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens")]
     for column in columns:
@@ -241,6 +258,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "#": str(entry["rank"]),
             "Model": entry["model"],
             "Pass": f"{agg['passed']}/{agg['runs']}",
+            "95% CI": _interval(agg["success_ci"]),
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"),
             "Prompts": _fmt(agg["mean_prompts"], ".1f"),
             "Interv.": _fmt(agg["mean_interventions"], ".1f"),
@@ -261,7 +279,52 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         ),
         style="dim",
     )
-    return Group(podium, board, legend, *_cut_off_warning(aggregates))
+    return Group(podium, board, legend, *repeat_notes(aggregates, ranked, paired), *_cut_off_warning(aggregates))
+
+
+def _interval(ci: dict[str, float] | None) -> str:
+    """A success-rate interval in percent: ``70–97%``; ``—`` when there is none (no finished run)."""
+    if ci is None:
+        return "—"
+    return f"{ci['low'] * 100:.0f}–{ci['high'] * 100:.0f}%"
+
+
+def repeat_notes(
+    aggregates: dict[str, dict[str, Any]], ranked: dict[str, list[dict[str, Any]]], paired: list[dict[str, Any]]
+) -> list[Text]:
+    """What the order cannot say on its own: the ties, the flaky tasks, the pairs more repeats could separate."""
+    notes: list[Text] = []
+    board = ranked["leaderboard"]
+    first = rankings.first_place_tie(board)
+    if first:
+        notes.append(Text(f"First place is a tie: {', '.join(first)}", style="yellow"))
+    ties = []
+    for entry in board:
+        above = [e for e in board if e["rank"] < entry["rank"] and e["model"] in (entry["tied_with"] or ())]
+        if above:
+            ties.append(f"#{entry['rank']} {entry['model']} {rankings.tie_text(entry, above)}")
+    if ties:
+        notes.append(
+            Text("Tied (McNemar's exact test over the shared runs, p ≥ 0.05): " + " · ".join(ties), style="dim")
+        )
+    flaky = [f"{model}: {', '.join(agg['flaky_tasks'])}" for model, agg in aggregates.items() if agg["flaky_tasks"]]
+    if flaky:
+        notes.append(Text("Flaky tasks (verdict differs across repeats): " + " · ".join(flaky), style="dim"))
+    separable = [f"{p['a']} vs {p['b']} (about {p['repeats_to_separate']})" for p in rankings.separable_pairs(paired)]
+    if separable:
+        notes.append(Text("More repeats could separate: " + " · ".join(separable) + " repeats", style="dim"))
+    return notes
+
+
+def plan_notes(runner: Any) -> list[str]:
+    """Before a batch: the interval width its repeats can reach, and whether they measure determinism."""
+    repeats = int(runner.options.repeats)
+    notes = [f"Planned: {metrics.precision_text(len(runner.tasks), repeats)}"]
+    zero = metrics.zero_temperature({m.key: m.settings for m in runner.models})
+    determinism = metrics.determinism_text(zero, repeats, len(runner.models))
+    if determinism:
+        notes.append(determinism[0].upper() + determinism[1:])
+    return notes
 
 
 def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
@@ -321,6 +384,8 @@ def execute(runner: Any, notes: list[str]) -> int:
     console = stdout_console(piped_width=160)
     for note in notes:
         console.print(f"[yellow]•[/] {note}")
+    for note in plan_notes(runner):
+        console.print(f"• {note}", markup=False, highlight=False)
     display = HeadlessDisplay(console)
     runner.sink = display
     cancel: threading.Event = runner.cancel

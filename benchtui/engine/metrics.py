@@ -1,18 +1,36 @@
 """The aggregation of run results: the one source the TUI, the headless summary and every report use.
 
 The result itself (its keys, statuses, the run id) is ``results.py``'s. A metric that could not be measured
-is ``None``, never 0.
+is ``None``, never 0. The figures over repeats (intervals, pass@k, pass^k, paired tests) are computed here
+with ``stats.py``'s estimators; docs/METRICS.md says what each key means and why each method.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from benchtui.engine import stats
 from benchtui.engine.results import FINISHED_STATUSES, RunResult
 
-__all__ = ["aggregate", "aggregate_by_model", "cost_text", "rate_source", "task_matrix"]
+__all__ = [
+    "aggregate",
+    "aggregate_by_model",
+    "cost_text",
+    "determinism_text",
+    "flaky_tasks",
+    "paired_comparisons",
+    "planned_precision",
+    "precision_text",
+    "rate_source",
+    "repeat_figures",
+    "task_matrix",
+    "zero_temperature",
+]
+
+#: The figures of passed runs that get a median and a bootstrap interval: key stem -> what is read off a run.
+PASSED_MEDIANS = ("time_s", "prompts", "interventions", "tokens")
 
 
 def _numbers(runs: Iterable[RunResult], key: str) -> list[float]:
@@ -57,7 +75,70 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "cost_usd": _total(_numbers(finished, "cost_usd")),
         "truncated_replies": _count(finished, "truncated_replies"),
         "tokens_per_s_source": rate_source(finished),
+        **repeat_figures(finished),
+        "flaky_tasks": flaky_tasks(finished),
     }
+
+
+def _verdict_counts(runs: Iterable[RunResult]) -> dict[str, tuple[int, int]]:
+    """task id -> (finished runs, passed runs)."""
+    counts: dict[str, list[int]] = {}
+    for run in runs:
+        if run.get("status") not in FINISHED_STATUSES:
+            continue
+        cell = counts.setdefault(str(run["task_id"]), [0, 0])
+        cell[0] += 1
+        cell[1] += run.get("status") == "passed"
+    return {task: (n, c) for task, (n, c) in sorted(counts.items())}
+
+
+def _rounded_curve(curve: dict[int, float]) -> dict[str, float]:
+    # String keys: JSON has no other, and the TUI reads the same dict the JSON report writes.
+    return {str(k): round(v, 4) for k, v in curve.items()}
+
+
+def _passed_values(passed: Sequence[RunResult], stem: str) -> list[float]:
+    if stem == "time_s":
+        return _numbers(passed, "completion_time_s")
+    if stem == "prompts":
+        return _numbers(passed, "prompts_sent")
+    if stem == "interventions":
+        return _numbers(passed, "human_interventions")
+    # Tokens: a run's prompt and completion tokens together, only where the server reported both.
+    tokens = []
+    for run in passed:
+        prompt, completion = run.get("prompt_tokens"), run.get("completion_tokens")
+        if isinstance(prompt, int) and isinstance(completion, int):
+            tokens.append(float(prompt + completion))
+    return tokens
+
+
+def repeat_figures(runs: Sequence[RunResult]) -> dict[str, Any]:
+    """The figures over repeats of some finished runs (one contestant's, or one task × contestant cell).
+
+    ``success_ci`` (Wilson 95 %), ``pass_at_k`` and ``pass_hat_k`` (k -> value, the mean over the runs'
+    tasks, for k up to the fewest runs a task has), and for passed runs the median and its seeded bootstrap
+    interval of time, prompts, interventions and tokens. None where nothing can be computed."""
+    finished = [r for r in runs if r.get("status") in FINISHED_STATUSES]
+    passed = [r for r in finished if r.get("status") == "passed"]
+    cells = list(_verdict_counts(finished).values())
+    figures: dict[str, Any] = {
+        "success_ci": stats.interval_dict(stats.wilson_interval(len(passed), len(finished))),
+        # Null, not {}, without a finished run: a figure that cannot be computed is null.
+        "pass_at_k": _rounded_curve(stats.pass_at_k_over_tasks(cells)) if finished else None,
+        "pass_hat_k": _rounded_curve(stats.pass_hat_k_over_tasks(cells)) if finished else None,
+    }
+    for stem in PASSED_MEDIANS:
+        values = _passed_values(passed, stem)
+        median = stats.median(values)
+        figures[f"median_passed_{stem}"] = None if median is None else round(median, 4)
+        figures[f"median_passed_{stem}_ci"] = stats.interval_dict(stats.bootstrap_median_interval(values))
+    return figures
+
+
+def flaky_tasks(runs: Iterable[RunResult]) -> list[str]:
+    """The tasks whose verdict (passed or not) differs across one contestant's finished repeats, sorted."""
+    return [task for task, (n, c) in _verdict_counts(runs).items() if 0 < c < n]
 
 
 def _count(runs: Sequence[RunResult], key: str) -> int | None:
@@ -85,18 +166,119 @@ def aggregate_by_model(results: Iterable[RunResult]) -> dict[str, dict[str, Any]
 
 
 def task_matrix(results: Iterable[RunResult]) -> dict[str, dict[str, dict[str, Any]]]:
-    """task id -> model key -> {passed, runs, status}: the task × model comparison."""
-    matrix: dict[str, dict[str, dict[str, Any]]] = {}
+    """task id -> model key -> the cell: {passed, runs, statuses, flaky} and its ``repeat_figures``."""
+    cells: dict[str, dict[str, list[RunResult]]] = {}
     for result in results:
         if result.get("status") not in FINISHED_STATUSES:
             continue
-        cell = matrix.setdefault(str(result["task_id"]), {}).setdefault(
-            str(result["model"]), {"passed": 0, "runs": 0, "statuses": []}
-        )
-        cell["runs"] += 1
-        cell["passed"] += result.get("status") == "passed"
-        cell["statuses"].append(result.get("status"))
-    return {task: dict(sorted(models.items())) for task, models in sorted(matrix.items())}
+        cells.setdefault(str(result["task_id"]), {}).setdefault(str(result["model"]), []).append(result)
+    matrix: dict[str, dict[str, dict[str, Any]]] = {}
+    for task, models in sorted(cells.items()):
+        row = matrix[task] = {}
+        for model, runs in sorted(models.items()):
+            passed = sum(1 for r in runs if r.get("status") == "passed")
+            row[model] = {
+                "passed": passed,
+                "runs": len(runs),
+                "statuses": [r.get("status") for r in runs],
+                "flaky": 0 < passed < len(runs),
+                **repeat_figures(runs),
+            }
+    return matrix
+
+
+def _verdicts(results: Iterable[RunResult]) -> dict[str, dict[tuple[str, int], bool]]:
+    """model key -> (task id, repeat) -> passed, over finished runs."""
+    verdicts: dict[str, dict[tuple[str, int], bool]] = {}
+    for result in results:
+        if result.get("status") not in FINISHED_STATUSES:
+            continue
+        cell = (str(result["task_id"]), int(result.get("repeat") or 1))
+        verdicts.setdefault(str(result["model"]), {})[cell] = result.get("status") == "passed"
+    return verdicts
+
+
+def paired_comparisons(results: Iterable[RunResult], models: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Every two contestants over the (task, repeat) cells both finished: McNemar's exact test.
+
+    One entry per pair, ``a`` before ``b`` by key: ``shared`` cells, ``a_only`` / ``b_only`` (cells only
+    that one passed), ``p_value``, ``significant`` (p < stats.ALPHA) and ``repeats_to_separate`` (the
+    repeats per task at which the difference seen would become significant if it held: the repeats run when
+    it already is; None when no number would, or it would take more than 1000). ``models`` adds
+    contestants without a finished run, so that every pair is there (with no shared cell: not told apart)."""
+    verdicts = _verdicts(results)
+    for model in models:
+        verdicts.setdefault(model, {})
+    keys = sorted(verdicts)
+    pairs = []
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            paired = stats.paired_test(verdicts[a], verdicts[b])
+            shared_tasks = {task for task, _repeat in verdicts[a].keys() & verdicts[b].keys()}
+            repeats = round(paired.shared / len(shared_tasks)) if shared_tasks else 0
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "shared": paired.shared,
+                    "a_only": paired.a_only,
+                    "b_only": paired.b_only,
+                    "p_value": round(paired.p_value, 6),
+                    "significant": paired.significant,
+                    "repeats_to_separate": stats.repeats_to_separate(paired.a_only, paired.b_only, repeats),
+                }
+            )
+    return pairs
+
+
+def planned_precision(tasks: int, repeats: int) -> dict[str, Any]:
+    """What a planned batch can tell, before it runs: the widest 95 % half width (at a true rate of 50 %)
+    of a contestant's success rate over ``tasks × repeats`` runs and of one task's over ``repeats``."""
+
+    def half(n: int) -> float | None:
+        width = stats.wilson_half_width(n)
+        return None if width is None else round(width, 4)
+
+    return {
+        "tasks": tasks,
+        "repeats": repeats,
+        "contestant_half_width": half(tasks * repeats),
+        "task_half_width": half(repeats),
+    }
+
+
+def precision_text(tasks: int, repeats: int) -> str:
+    """The planned precision in words, as the headless notes and the TUI say it."""
+    plan = planned_precision(tasks, repeats)
+    contestant, task = plan["contestant_half_width"], plan["task_half_width"]
+    if contestant is None:
+        return "no run planned"
+    runs = tasks * repeats
+    text = (
+        f"{repeats} {'repeat' if repeats == 1 else 'repeats'} × {tasks} {'task' if tasks == 1 else 'tasks'}: "
+        f"each contestant's success rate to within ±{contestant * 100:.0f} points ({runs} runs, 95 %, at worst)"
+    )
+    if tasks > 1:
+        text += f", one task's to within ±{task * 100:.0f}"
+    return text
+
+
+def zero_temperature(settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The models (key -> generation settings) sampled at temperature 0: their repeats give the same reply
+    to the same prompt (or nearly: batching and float order on the server), so they measure determinism."""
+    return sorted(key for key, values in settings.items() if values.get("temperature") == 0)
+
+
+def determinism_text(zero: Sequence[str], repeats: int, contestants: int) -> str | None:
+    """What a batch's repeats measure when some contestants run at temperature 0; None when that is moot
+    (one repeat, or no contestant at temperature 0)."""
+    if repeats < 2 or not zero:
+        return None
+    who = "every contestant" if len(zero) >= contestants else ", ".join(zero)
+    return (
+        f"temperature 0 ({who}): the repeats measure determinism, not skill; "
+        "set settings.temperature above 0 for repeats that are new samples"
+    )
 
 
 def cost_text(cost_usd: float | None) -> str:

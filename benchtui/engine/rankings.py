@@ -1,13 +1,20 @@
 """Rankings: fastest, most efficient, most autonomous, and the leaderboard.
 
 Computed from per-model aggregates (metrics.aggregate) over passed runs only: a model that never
-passed cannot be the fastest. Ties are broken by the next criterion, then by model name, so the order
-is stable and reports rebuild byte-identical.
+passed cannot be the fastest. Equal values are ordered by the next criterion, then by model name, so the
+order is stable and reports rebuild byte-identical.
+
+An order is not a difference, though: each entry also says which others it cannot be told apart from
+(``tied_with``). On the leaderboard, from the paired comparisons (``metrics.paired_comparisons``, McNemar's
+exact test over the shared (task, repeat) cells); on a podium, from the 95 % bootstrap intervals of the
+medians of that podium's figure: two entries whose intervals overlap, or either of which has no interval
+(fewer than two passed runs), are tied.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 RANKINGS = {
@@ -17,13 +24,30 @@ RANKINGS = {
 }
 
 
+#: The aggregate key of each podium's interval (of the median of passed runs' figure).
+PODIUM_INTERVALS = {
+    "fastest": "median_passed_time_s_ci",
+    "most_efficient": "median_passed_prompts_ci",
+    "most_autonomous": "median_passed_interventions_ci",
+}
+
+
 def _value(aggregate: dict[str, Any], key: str) -> float:
     value = aggregate.get(key)
     return float(value) if isinstance(value, int | float) else math.inf
 
 
-def rank(aggregates: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Each ranking as an ordered list of {rank, model, value}; models without a passed run are left out."""
+def _overlap(a: Any, b: Any) -> bool:
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return True  # no interval: nothing tells the two apart
+    return bool(a["low"] <= b["high"] and b["low"] <= a["high"])
+
+
+def rank(
+    aggregates: dict[str, dict[str, Any]], paired: Sequence[dict[str, Any]] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Each ranking as an ordered list of {rank, model, value, tied_with}; models without a passed run are
+    left out. ``paired``: ``metrics.paired_comparisons`` of the same runs, for the leaderboard's ties."""
     rankings: dict[str, list[dict[str, Any]]] = {}
     contenders = {model: agg for model, agg in aggregates.items() if agg.get("passed")}
     for name, (_icon, _title, key, _unit) in RANKINGS.items():
@@ -36,15 +60,31 @@ def rank(aggregates: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]
                 m,
             ),
         )
+        ci = PODIUM_INTERVALS[name]
         rankings[name] = [
-            {"rank": i + 1, "model": model, "value": contenders[model].get(key)} for i, model in enumerate(order)
+            {
+                "rank": i + 1,
+                "model": model,
+                "value": contenders[model].get(key),
+                "tied_with": [
+                    other
+                    for other in order
+                    if other != model and _overlap(contenders[model].get(ci), contenders[other].get(ci))
+                ],
+            }
+            for i, model in enumerate(order)
         ]
-    rankings["leaderboard"] = leaderboard(aggregates)
+    rankings["leaderboard"] = leaderboard(aggregates, paired)
     return rankings
 
 
-def leaderboard(aggregates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """All models by success rate (highest first), then mean time of passed runs, then name."""
+def leaderboard(
+    aggregates: dict[str, dict[str, Any]], paired: Sequence[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """All models by success rate (highest first), then mean time of passed runs, then name.
+
+    ``tied_with``: the models, in leaderboard order, whose paired difference from this one is not
+    significant; None when no paired comparison was given (not judged)."""
     order = sorted(
         aggregates,
         key=lambda m: (
@@ -54,12 +94,40 @@ def leaderboard(aggregates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             m,
         ),
     )
+    apart: set[frozenset[str]] | None = None
+    if paired is not None:
+        apart = {frozenset((p["a"], p["b"])) for p in paired if p.get("significant")}
     return [
         {
             "rank": i + 1,
             "model": model,
             "success_rate": aggregates[model].get("success_rate"),
             "mean_passed_time_s": aggregates[model].get("mean_passed_time_s"),
+            "tied_with": None
+            if apart is None
+            else [other for other in order if other != model and frozenset((model, other)) not in apart],
         }
         for i, model in enumerate(order)
     ]
+
+
+def tie_text(entry: dict[str, Any], entries: Iterable[dict[str, Any]]) -> str:
+    """``tied with #1, #3`` for an entry of a ranking: the ranks of the entries it cannot be told apart
+    from; "" when it is told apart from all of them (or ties were not judged)."""
+    tied = set(entry.get("tied_with") or ())
+    ranks = [f"#{e['rank']}" for e in entries if e.get("model") in tied]
+    return f"tied with {', '.join(ranks)}" if ranks else ""
+
+
+def first_place_tie(entries: Sequence[dict[str, Any]]) -> list[str]:
+    """The models sharing first place of a ranking (the first and those it is tied with); [] when the
+    first is told apart from every other, or there is no first."""
+    if not entries or not entries[0].get("tied_with"):
+        return []
+    return [str(entries[0]["model"]), *(str(m) for m in entries[0]["tied_with"])]
+
+
+def separable_pairs(paired: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tied pairs that more repeats could still separate (the difference seen held), fewest repeats first."""
+    open_pairs = [p for p in paired if not p.get("significant") and p.get("repeats_to_separate") is not None]
+    return sorted(open_pairs, key=lambda p: (p["repeats_to_separate"], p["a"], p["b"]))

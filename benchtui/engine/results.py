@@ -74,6 +74,7 @@ class RunResult(TypedDict, total=False):
     truncated_replies: int
     history_dropped: int
     queue_time_s: float | None
+    seed: int | None
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -129,6 +130,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "truncated_replies": 0,
         "history_dropped": 0,
         "queue_time_s": None,
+        "seed": None,
     }
 
 

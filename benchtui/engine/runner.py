@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchtui import __version__
-from benchtui.engine import embedded, prompts, secrets
+from benchtui.engine import embedded, prompts, secrets, seeds
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
 from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
 from benchtui.engine.events import (
@@ -83,10 +83,19 @@ class _Run:
     fingerprint: str
 
 
-def run_fingerprint(task: Task, model: ModelSpec) -> str:
+def run_fingerprint(task: Task, model: ModelSpec, seed: int | None = None) -> str:
     """What decides a run's outcome: the task, the model spec and settings, the prompts' version and their
-    texts themselves (prompts.digest), and benchtui."""
-    parts = (task.fingerprint(), model.fingerprint(), prompts.PROMPT_VERSION, prompts.digest(), __version__)
+    texts themselves (prompts.digest), benchtui, and the run's sampling seed (engine/seeds.py) where its
+    provider takes one (a provider that takes none keeps the fingerprint it had before seeds existed)."""
+    parts: tuple[str, ...] = (
+        task.fingerprint(),
+        model.fingerprint(),
+        prompts.PROMPT_VERSION,
+        prompts.digest(),
+        __version__,
+    )
+    if seed is not None:
+        parts += (f"seed={seed}",)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -151,8 +160,8 @@ class BatchRunner:
         runs = []
         for task in self.tasks:
             for model in self.models:
-                fingerprint = run_fingerprint(task, model)
                 for repeat in range(1, self.options.repeats + 1):
+                    fingerprint = run_fingerprint(task, model, seeds.run_seed(model, repeat))
                     runs.append(_Run(make_run_id(task.id, model.key, repeat), task, model, repeat, fingerprint))
         return runs
 

@@ -238,7 +238,14 @@ def bootstrap_median_interval(
     """A percentile-bootstrap interval of the median, seeded so that it is the same on every rebuild.
 
     None for fewer than two values: one value resampled is itself, an interval of no width that would
-    claim a certainty one run cannot give."""
+    claim a certainty one run cannot give.
+
+    Each resample's median is drawn directly rather than by drawing n values and sorting them: the
+    resample's draws are n uniform picks among the n sorted values, and the k-th smallest of n uniform
+    picks is ``floor(n · U₍ₖ₎)`` with U₍ₖ₎ the k-th smallest of n uniforms on [0, 1), a Beta(k, n + 1 − k)
+    variable; the (k + 1)-th follows from it as the smallest of the n − k uniforms above it. Same
+    distribution as the textbook bootstrap, O(1) per resample instead of O(n log n), so a contestant with
+    thousands of runs costs what one with twenty does."""
     if len(values) < 2:
         return None
     data = sorted(float(v) for v in values)
@@ -247,10 +254,18 @@ def bootstrap_median_interval(
     rng = random.Random(seed)
     n = len(data)
     half, odd = divmod(n, 2)
+    # 1-based rank of the (lower) middle order statistic.
+    k = half + 1 if odd else half
+
+    def pick(u: float) -> float:
+        return data[min(n - 1, int(n * u))]
 
     def resampled_median() -> float:
-        draw = sorted(rng.choices(data, k=n))
-        return draw[half] if odd else (draw[half - 1] + draw[half]) / 2
+        lower = rng.betavariate(k, n + 1 - k)
+        if odd:
+            return pick(lower)
+        upper = lower + (1 - lower) * (1 - rng.random() ** (1 / (n - k)))
+        return (pick(lower) + pick(upper)) / 2
 
     medians = sorted(resampled_median() for _ in range(resamples))
     tail = (1 - confidence) / 2

@@ -157,6 +157,7 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "truncated_replies": 0,
         "history_dropped": 0,
         "queue_time_s": None,
+        "seed": None,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)

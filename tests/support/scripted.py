@@ -69,6 +69,14 @@ class Script:
     # Deliver the whole 200 stream in one write, as a buffering proxy or server does: the client reads
     # every token at once (the case that once gave millions of tokens/s on the client clock).
     burst: bool = False
+    # When set, the reply is made from the whole request body instead of ``reply(messages)``: a model
+    # whose answer depends on the request's sampling seed, for instance.
+    reply_to_request: Callable[[dict[str, Any]], str] | None = None
+
+    def answer(self, body: dict[str, Any]) -> str:
+        if self.reply_to_request is not None:
+            return self.reply_to_request(body)
+        return self.reply(body.get("messages", []))
 
 
 def always(
@@ -416,7 +424,7 @@ class ScriptedOllama(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "application/x-ndjson"):
             return
-        text = script.reply(body.get("messages", []))
+        text = script.answer(body)
         self.start_stream(handler, "application/x-ndjson", script.burst)
         chunks, finish_reason = self.limited(
             script, pieces(text, script.chunk_size), (body.get("options") or {}).get("num_predict")
@@ -513,7 +521,7 @@ class ScriptedOpenAI(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
-        text = script.reply(body.get("messages", []))
+        text = script.answer(body)
         self.start_stream(handler, "text/event-stream", script.burst)
         chunks, finish_reason = self.limited(
             script, pieces(text, script.chunk_size), body.get("max_completion_tokens", body.get("max_tokens"))
@@ -627,7 +635,7 @@ class ScriptedAnthropic(ScriptedServer):
             return
         if self.drip(handler, script, attempt, "text/event-stream"):
             return
-        text = script.reply(body.get("messages", []))
+        text = script.answer(body)
         prompt_chars = len(str(body.get("system") or "")) + sum(
             len(str(m.get("content", ""))) for m in body.get("messages", [])
         )

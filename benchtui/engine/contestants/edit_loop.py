@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from benchtui.engine import prompts, secrets
+from benchtui.engine import prompts, secrets, seeds
 from benchtui.engine.contestants.base import ProgressCallback, RunControl, Transcript
 from benchtui.engine.contestants.context import DEFAULT_CONTEXT_CHARS, Window, fit
 from benchtui.engine.contestants.tally import ReplyTally, last_line, normalised, slot, tail
@@ -119,6 +119,7 @@ class _EditRun:
         request_slots: threading.Semaphore | None,
     ) -> None:
         self.task, self.spec, self.provider, self.repeat = task, spec, provider, repeat
+        self.seed = seeds.run_seed(spec, repeat)
         self.control, self.on_progress = control, on_progress
         self.check_slots, self.request_slots = check_slots, request_slots
         # The run's clock; both move on by the time it waits in a queue (see _waited).
@@ -225,7 +226,7 @@ class _EditRun:
             asked = time.monotonic()
             try:
                 reply = self.provider.chat(
-                    sent, cancel=self.control.cancel, on_token=self.on_token, deadline=self.deadline
+                    sent, cancel=self.control.cancel, on_token=self.on_token, deadline=self.deadline, seed=self.seed
                 )
             except ProviderError as error:
                 self.tally.model_time_s += time.monotonic() - asked
@@ -415,6 +416,8 @@ class _EditRun:
                 "truncated_replies": tally.truncated_replies,
                 "history_dropped": self.history_dropped,
                 "queue_time_s": round(self.queue_time_s, 4),
+                # Null when no request went out: the seed was never sent.
+                "seed": self.seed if self.prompts_sent else None,
             }
         )
         return result

@@ -128,7 +128,10 @@ class AnthropicProvider(Provider):
             return ProviderError("context_truncated", error.message, status=response.status_code)
         return error
 
-    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard, seed: int | None
+    ) -> ChatReply:
+        del seed  # the Messages API takes no seed (engine/seeds.py records null for these runs)
         body = request_body(self.spec, messages)
         meter = StreamMeter(on_token)
         usage: dict[str, Any] = {}

@@ -250,8 +250,11 @@ class Provider(ABC):
         return {"content-type": "application/json"}
 
     @abstractmethod
-    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
-        """One streaming request; raise ProviderError on any failure."""
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard, seed: int | None
+    ) -> ChatReply:
+        """One streaming request; raise ProviderError on any failure. ``seed``: the run's sampling seed
+        (engine/seeds.py), sent by the dialects whose API takes one, in place of ``settings.seed``."""
 
     def should_retry(self, error: ProviderError) -> bool:
         return error.retryable
@@ -263,6 +266,7 @@ class Provider(ABC):
         cancel: threading.Event | None = None,
         on_token: TokenCallback | None = None,
         deadline: float | None = None,
+        seed: int | None = None,
     ) -> ChatReply:
         """Send the conversation and return the answer, retrying transient failures.
 
@@ -271,6 +275,7 @@ class Provider(ABC):
             cancel: set it to stop at once (between attempts or mid-stream).
             on_token: called with each streamed text piece.
             deadline: a ``time.monotonic()`` instant the whole call (retries included) must end by.
+            seed: the run's sampling seed (engine/seeds.py), where the dialect takes one.
         """
         cancel = cancel or threading.Event()
         attempt = 0
@@ -285,7 +290,7 @@ class Provider(ABC):
                 raise _counted(ProviderError("timeout", "no time left for another request"), attempt - 1)
             try:
                 with RequestGuard(cancel, request_deadline) as guard:
-                    reply = self._attempt(messages, on_token, guard)
+                    reply = self._attempt(messages, on_token, guard, seed)
                 reply.attempts = attempt
                 return reply
             except ProviderError as error:

@@ -52,13 +52,13 @@ class OllamaProvider(Provider):
             return ProviderError("server_error", f"HTTP 500: {message}", status=500)
         return error
 
-    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
-        body = {
-            "model": self.spec.name,
-            "messages": messages,
-            "stream": True,
-            "options": ollama_options(dict(self.spec.settings)),
-        }
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard, seed: int | None
+    ) -> ChatReply:
+        options = ollama_options(dict(self.spec.settings))
+        if seed is not None:
+            options["seed"] = seed  # each repeat a new sample
+        body = {"model": self.spec.name, "messages": messages, "stream": True, "options": options}
         meter = StreamMeter(on_token)
         final: dict[str, Any] | None = None
         with self.stream("/api/chat", body, guard) as response:

@@ -59,7 +59,9 @@ class OpenAIProvider(Provider):
             return ProviderError("model_not_found", f"{error.message} (is base_url right? {self.base_url})", status=404)
         return error
 
-    def _attempt(self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard) -> ChatReply:
+    def _attempt(
+        self, messages: list[ChatMessage], on_token: TokenCallback | None, guard: RequestGuard, seed: int | None
+    ) -> ChatReply:
         settings = dict(self.spec.settings)
         body: dict[str, Any] = {
             "model": self.spec.name,
@@ -73,6 +75,8 @@ class OpenAIProvider(Provider):
             body["max_completion_tokens"] = settings["max_completion_tokens"]
         elif "max_tokens" in settings:
             body["max_tokens"] = settings["max_tokens"]
+        if seed is not None:
+            body["seed"] = seed  # OpenAI's and llama.cpp's field: each repeat a new sample
         meter = StreamMeter(on_token)
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}

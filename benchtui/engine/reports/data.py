@@ -9,7 +9,8 @@ from benchtui.engine.store import Batch
 
 
 def build_report_data(batch: Batch) -> dict[str, Any]:
-    """Manifest, models, runs, per-model aggregates, rankings, the task × model matrix, environment."""
+    """Manifest, models, runs, per-model aggregates, rankings, paired comparisons, the task × model matrix,
+    environment."""
     manifest = batch.manifest()
     models, runs = batch.load_results()
     for snapshot in manifest.get("models", []):
@@ -18,6 +19,10 @@ def build_report_data(batch: Batch) -> dict[str, Any]:
     for key in models:
         aggregates.setdefault(key, metrics.aggregate([]))
     aggregates = dict(sorted(aggregates.items()))
+    paired = metrics.paired_comparisons(runs, models)
+    options = manifest.get("options", {})
+    repeats = int(options.get("repeats") or 1)
+    zero = metrics.zero_temperature({key: snap.get("settings") or {} for key, snap in models.items()})
     return {
         "schema": 1,
         "batch": {
@@ -29,11 +34,14 @@ def build_report_data(batch: Batch) -> dict[str, Any]:
             "runs_planned": manifest.get("runs_planned"),
             "benchtui_version": manifest.get("benchtui_version"),
             "prompt_version": manifest.get("prompt_version"),
+            "planned_precision": metrics.planned_precision(len(manifest.get("tasks", [])), repeats),
+            "determinism": metrics.determinism_text(zero, repeats, len(models)),
         },
         "environment": manifest.get("environment", {}),
         "models": dict(sorted(models.items())),
         "aggregates": aggregates,
-        "rankings": rankings.rank(aggregates),
+        "rankings": rankings.rank(aggregates, paired),
+        "paired": paired,
         "task_matrix": metrics.task_matrix(runs),
         "runs": runs,
     }

@@ -1,10 +1,12 @@
-"""The charts section of the HTML report (time, prompts and tokens per model) and the inline SVG bar
-charts it is drawn with, in Python (no chart library, no script).
+"""The charts section of the HTML report (success, time, prompts and tokens per model) and the inline
+SVG bar charts it is drawn with, in Python (no chart library, no script).
 
 Each chart is a horizontal bar chart with one row per model: one or more series side by side
-(grouped) or end to end (stacked). Geometry is plain attributes and colours are CSS classes, so the
-charts follow the page's light or dark theme and need no ``style`` attribute (the report's CSP
-allows only its own hashed stylesheet). Labels are escaped like every other piece of data.
+(grouped) or end to end (stacked); a grouped bar may carry an error bar (its 95 % interval: Wilson for
+the success rate, the bootstrap interval for a median), drawn as a whisker with end caps. Geometry is
+plain attributes and colours are CSS classes, so the charts follow the page's light or dark theme and
+need no ``style`` attribute (the report's CSP allows only its own hashed stylesheet). Labels are escaped
+like every other piece of data.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Row:
     label: str
     values: Sequence[float | None]
     texts: Sequence[str]
+    # Per series (grouped bars only): the (low, high) of the value's interval, or None for none.
+    errors: Sequence[tuple[float, float] | None] = ()
 
 
 def _nice_max(value: float) -> float:
@@ -82,7 +86,10 @@ def bar_chart(
             (
                 sum(v for v in row.values if v is not None and v > 0)
                 if stacked
-                else max((v for v in row.values if v is not None), default=0.0)
+                else max(
+                    [v for v in row.values if v is not None] + [e[1] for e in row.errors if e is not None],
+                    default=0.0,
+                )
             )
             for row in rows
         )
@@ -133,9 +140,21 @@ def bar_chart(
                 )
             if stacked:
                 offset += width
-            elif lane < len(row.texts):
+            end = width
+            error = row.errors[lane] if not stacked and lane < len(row.errors) else None
+            if error is not None:
+                low, high = LABEL_W + error[0] * scale, LABEL_W + error[1] * scale
+                mid, cap = by + (LANE_H - 2) / 2, (LANE_H - 2) / 2 - 1
+                top_y, bottom_y = _f(mid - cap), _f(mid + cap)
                 parts.append(
-                    f'<text class="value" x="{_f(LABEL_W + width + 5)}" y="{_f(by + LANE_H - 3)}">'
+                    f'<line class="err" x1="{_f(low)}" y1="{_f(mid)}" x2="{_f(high)}" y2="{_f(mid)}"/>'
+                    f'<line class="err" x1="{_f(low)}" y1="{top_y}" x2="{_f(low)}" y2="{bottom_y}"/>'
+                    f'<line class="err" x1="{_f(high)}" y1="{top_y}" x2="{_f(high)}" y2="{bottom_y}"/>'
+                )
+                end = max(end, high - LABEL_W)
+            if not stacked and lane < len(row.texts):
+                parts.append(
+                    f'<text class="value" x="{_f(LABEL_W + end + 5)}" y="{_f(by + LANE_H - 3)}">'
                     f"{esc(row.texts[lane])}</text>"
                 )
         if stacked and row.texts:
@@ -155,6 +174,36 @@ def charts_section(data: dict[str, Any]) -> str:
 
     def agg(key: str, field_name: str) -> float | None:
         return fmt.number((aggregates.get(key) or {}).get(field_name))
+
+    def interval(key: str, field_name: str) -> tuple[float, float] | None:
+        ci = (aggregates.get(key) or {}).get(field_name)
+        if not isinstance(ci, dict):
+            return None
+        low, high = fmt.number(ci.get("low")), fmt.number(ci.get("high"))
+        return None if low is None or high is None else (low, high)
+
+    def ci_text(key: str, field_name: str, show: Callable[[Any], str]) -> str:
+        ci = interval(key, field_name)
+        return "" if ci is None else f" ({show(ci[0])}–{show(ci[1])})"
+
+    success_rows = [
+        Row(
+            model_name(models, k),
+            (agg(k, "success_rate"),),
+            (fmt.percent(agg(k, "success_rate")) + ci_text(k, "success_ci", fmt.percent),),
+            (interval(k, "success_ci"),),
+        )
+        for k in with_runs
+    ]
+    median_rows = [
+        Row(
+            model_name(models, k),
+            (agg(k, "median_passed_time_s"),),
+            (fmt.seconds(agg(k, "median_passed_time_s")) + ci_text(k, "median_passed_time_s_ci", fmt.seconds),),
+            (interval(k, "median_passed_time_s_ci"),),
+        )
+        for k in with_runs
+    ]
 
     time_rows = [
         Row(
@@ -178,6 +227,30 @@ def charts_section(data: dict[str, Any]) -> str:
             )
         )
     charts = (
+        (
+            "chart-success",
+            "Success rate",
+            "with its 95 % interval (Wilson)",
+            bar_chart(
+                "chart-success",
+                "Success rate per model, with 95 % intervals",
+                success_rows,
+                ("success rate",),
+                tick=lambda v: f"{v * 100:g}%",
+            ),
+        ),
+        (
+            "chart-median-time",
+            "Median time of passed runs",
+            "with its 95 % interval (bootstrap)",
+            bar_chart(
+                "chart-median-time",
+                "Median completion time of passed runs, with 95 % intervals",
+                median_rows,
+                ("median, passed runs",),
+                tick=lambda v: f"{v:g} s",
+            ),
+        ),
         (
             "chart-time",
             "Completion time",

@@ -15,6 +15,7 @@ from benchtui.engine import atomic
 from benchtui.engine.reports.html.budget import DETAIL_BUDGET, TRANSCRIPT_RUNS, Budget, TranscriptLoader
 from benchtui.engine.reports.html.charts import charts_section
 from benchtui.engine.reports.html.format import esc
+from benchtui.engine.reports.html.repeats import repeats_section
 from benchtui.engine.reports.html.runs import display_order, runs_section
 from benchtui.engine.reports.html.summary import header_section, leaderboard_section, matrix_section, podiums_section
 from benchtui.engine.reports.html.template import PAGE_TAIL, page_head
@@ -61,6 +62,7 @@ def iter_render(
         leaderboard_section(data),
         charts_section(data) if runs else "",
         matrix_section(data, anchors),
+        repeats_section(data) if runs else "",
     ]
     yield "\n".join(part for part in parts if part)
     yield "\n"

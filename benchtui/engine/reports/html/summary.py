@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchtui.engine.rankings import RANKINGS
+from benchtui.engine.rankings import RANKINGS, first_place_tie, tie_text
 from benchtui.engine.reports.html import format as fmt
 from benchtui.engine.reports.html.format import DASH, badge, esc, model_name, model_order, provider
 from benchtui.engine.tasks import run_time_limits
@@ -112,6 +112,7 @@ def header_section(data: dict[str, Any]) -> str:
         ("Status", badge(batch.get("status"), BATCH_STATUSES)),
         ("Models", ", ".join(esc(model_name(models, key)) for key in model_order(data)) or DASH),
         ("Options", esc(_options(options, tasks))),
+        ("Precision", esc(_precision(batch.get("planned_precision")))),
         (
             "Versions",
             f"benchtui {esc(batch.get('benchtui_version') or DASH)} · prompts "
@@ -131,8 +132,24 @@ def header_section(data: dict[str, Any]) -> str:
     out.extend(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
     out.append('</dl></div><div><h4>Environment</h4><dl class="facts">')
     out.extend(f"<dt>{label}</dt><dd>{esc(value or DASH)}</dd>" for label, value in env_facts)
-    out.append("</dl></div></div></header>")
+    out.append("</dl></div></div>")
+    if batch.get("determinism"):
+        out.append(f'<p class="note warn-note">⚠ {esc(str(batch["determinism"]).capitalize())}</p>')
+    out.append("</header>")
     return "".join(out)
+
+
+def _precision(plan: Any) -> str:
+    """What the planned repeats can tell: the widest 95 % half width of a success rate."""
+    if not isinstance(plan, dict) or plan.get("contestant_half_width") is None:
+        return DASH
+    text = (
+        f"success rate to within ±{fmt.number(plan['contestant_half_width'] * 100):.0f} points per model "
+        f"({plan.get('tasks')} × {plan.get('repeats')} runs, 95 %, at worst)"
+    )
+    if (plan.get("tasks") or 0) > 1 and plan.get("task_half_width") is not None:
+        text += f", ±{fmt.number(plan['task_half_width'] * 100):.0f} per task"
+    return text
 
 
 # Podiums
@@ -165,6 +182,14 @@ def podiums_section(data: dict[str, Any]) -> str:
                 f'<div class="block">{place}</div></div>'
             )
         out.append("</div>")
+        tie = first_place_tie(entries)
+        if tie:
+            # Under the podium (its order is drawn), saying what the order cannot.
+            out.append(
+                '<p class="tie">1st place is a tie: '
+                + ", ".join(esc(model_name(models, m)) for m in tie)
+                + " <small>(their medians' 95 % intervals overlap)</small></p>"
+            )
         if len(entries) > 3:
             out.append('<ol class="runners">')
             for entry in entries[3:]:
@@ -193,7 +218,13 @@ class _Column:
 
 
 _COLUMNS = (
-    _Column("Success", "success_rate", fmt.percent, first="descending", note="passed / finished runs"),
+    _Column(
+        "Success",
+        "success_rate",
+        fmt.percent,
+        first="descending",
+        note="passed / finished runs, with its 95 % interval (Wilson) below",
+    ),
     _Column("Passed", "passed", fmt.integer, first="descending", note="passed runs of finished runs"),
     _Column("Time\u00a0✓", "mean_passed_time_s", fmt.seconds, note="mean completion time of passed runs"),
     _Column("Time all", "mean_time_s", fmt.seconds, note="mean completion time of all finished runs"),
@@ -252,6 +283,14 @@ def leaderboard_section(data: dict[str, Any]) -> str:
     out.append('<div class="card table-wrap"><table class="sortable" id="leaderboard-table"><thead><tr>')
     out.append(_th("#", True, "ascending", "leaderboard rank", sort="ascending"))
     out.append(_th("Model", False, "ascending", "display name; provider · model key below"))
+    out.append(
+        _th(
+            "Tied with",
+            False,
+            "ascending",
+            "the models this one cannot be told apart from: McNemar's exact test over the runs both made, p ≥ 0.05",
+        )
+    )
     out.extend(_th(c.label, c.numeric, c.first, c.note) for c in _COLUMNS)
     out.append("</tr></thead><tbody>")
     for index, entry in enumerate(board):
@@ -264,11 +303,17 @@ def leaderboard_section(data: dict[str, Any]) -> str:
             f"{esc(entry.get('rank'))}</td>"
             f'<td class="model"><b>{esc(name)}</b><small>{sub}</small></td>'
         )
+        tied = tie_text(entry, board).removeprefix("tied with ")
+        out.append(f'<td class="tied">{esc(tied) if tied else ""}</td>')
         for column in _COLUMNS:
             value = agg.get(column.key)
             shown = esc(column.show(value))
             if column.key == "success_rate":
                 shown += _meter(value)
+                ci = agg.get("success_ci")
+                if isinstance(ci, dict):
+                    low, high = fmt.percent(ci.get("low")), fmt.percent(ci.get("high"))
+                    shown += f'<small class="ci">{esc(low)}–{esc(high)}</small>'
             elif column.key == "passed":
                 shown += f'<span class="muted"> / {esc(fmt.integer(agg.get("runs")))}</span>'
             elif column.key == "mean_tokens_per_s" and agg.get("tokens_per_s_source"):
@@ -293,7 +338,8 @@ def matrix_section(data: dict[str, Any], anchors: dict[tuple[str, str], str]) ->
     titles = {str(t.get("id")): str(t.get("title") or t.get("id")) for t in tasks}
     order = model_order(data)
     out = [
-        '<section id="matrix"><h2>Task × model <small>passed / runs; click a cell for its run</small></h2>',
+        '<section id="matrix"><h2>Task × model <small>passed / runs; flaky: the verdict differs across '
+        "repeats; click a cell for its run</small></h2>",
         '<div class="card table-wrap"><table class="matrix"><thead><tr><th scope="col">Model</th>',
     ]
     out.extend(f'<th scope="col">{esc(titles.get(t, t))}</th>' for t in task_ids)
@@ -308,6 +354,9 @@ def matrix_section(data: dict[str, Any], anchors: dict[tuple[str, str], str]) ->
             passed, runs = int(cell.get("passed") or 0), int(cell.get("runs") or 0)
             css, mark = ("m-pass", "✓") if passed == runs else (("m-part", "◐") if passed else ("m-fail", "✗"))
             text = f"{mark} {passed}/{runs}"
+            if cell.get("flaky"):
+                # The verdict changed between repeats of the same model: said in words, not only in colour.
+                text += " flaky"
             anchor = anchors.get((task, key))
             if anchor:
                 out.append(f'<td><a class="cell {css}" href="#{anchor}">{text}</a></td>')

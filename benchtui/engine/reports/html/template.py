@@ -112,6 +112,13 @@ svg.chart text.value{fill:var(--muted);font-size:11px}
 svg.chart line.grid{stroke:var(--border);stroke-width:1}
 svg.chart .s0{fill:var(--s0)}
 svg.chart .s1{fill:var(--s1)}
+svg.chart line.err{stroke:var(--text);stroke-width:1.4}
+.podium p.tie{margin:.5rem 0 0;font-size:.8rem;color:var(--warn)}
+.warn-note{margin:.8rem 0 0;padding:.45rem .7rem;border-radius:6px;background:var(--warn-bg);color:var(--warn)}
+small.ci{display:block;color:var(--muted);font-size:.75rem}
+td.tied{color:var(--warn);white-space:nowrap}
+td.verdict-tied{color:var(--warn)}
+td.verdict-told-apart{color:var(--pass)}
 table.matrix td,table.matrix th{text-align:center}
 table.matrix td:first-child,table.matrix th:first-child{text-align:left}
 table.matrix th{min-width:7rem;font-size:.8rem}
