@@ -163,12 +163,12 @@ def test_a_rerun_in_which_one_contestant_got_worse_flags_exactly_its_regression(
     assert slipping["a"]["success_ci"]["low"] > 0.7 and slipping["b"]["success_ci"]["high"] < 0.3
     assert slipping["pass_at_k"]["6"] == {"a": 1.0, "b": 0.0, "delta": -1.0}
     # No passed run in B: its medians are unknown, never 0, and not tested.
-    assert slipping["medians"]["median_time_s"]["b"] is None
-    assert slipping["medians"]["median_time_s"]["verdict"] == "untested"
+    assert slipping["medians"]["median_passed_time_s"]["b"] is None
+    assert slipping["medians"]["median_passed_time_s"]["verdict"] == "untested"
     assert steady["success"]["verdict"] == "unchanged" and steady["success"]["p_value"] == 1.0
     # The scripted replies are the same in both batches, so are their tokens: no change there.
-    assert steady["medians"]["median_tokens"]["a"] == steady["medians"]["median_tokens"]["b"] > 0
-    assert steady["medians"]["median_tokens"]["verdict"] == "unchanged"
+    assert steady["medians"]["median_passed_tokens"]["a"] == steady["medians"]["median_passed_tokens"]["b"] > 0
+    assert steady["medians"]["median_passed_tokens"]["verdict"] == "unchanged"
     # The coin's verdicts vary (it is flaky) but its chance did not change: not flagged.
     assert 0 < noisy["a"]["passed"] < 12 and noisy["success"]["verdict"] == "unchanged"
     cells = {(c["model"], c["task_id"]): c["success"]["verdict"] for c in data["cells"]}
@@ -210,7 +210,7 @@ def test_batches_with_different_tasks_and_contestants_compare_on_what_they_share
     assert [(c["model"], c["task_id"]) for c in data["cells"]] == [("ollama/steady", "alpha")]
     # (Times measure the machine too: a busier machine may flag steady's time. Success rates must not move.)
     assert flagged(data, "regressions") == flagged(data, "improvements") == set()
-    assert flagged(data, "regressions", "median_tokens") == set()
+    assert flagged(data, "regressions", "median_passed_tokens") == set()
 
 
 def test_cli_compare_prints_the_summary_and_exits_1_on_a_regression(

@@ -17,15 +17,14 @@ The result is one JSON-ready dict (``compare_batches``); ``reports.comparison`` 
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from benchtui.engine import stats
+from benchtui.engine import metrics, stats
 from benchtui.engine.errors import InputError
 from benchtui.engine.reports.data import build_report_data
-from benchtui.engine.results import FINISHED_STATUSES
+from benchtui.engine.results import FINISHED_STATUSES, RunResult
 from benchtui.engine.store import Batch, ResultsStore
 from benchtui.engine.twosample import StratumCounts, bootstrap_median_difference, exact_rate_test, holm
 
@@ -33,12 +32,9 @@ __all__ = ["ALPHA", "MEDIANS", "SCHEMA", "compare_batches", "load_batch", "repor
 
 SCHEMA = 1
 ALPHA = stats.ALPHA
-# The medians compared, each over passed runs; for all three less is better.
-MEDIANS = {
-    "median_time_s": "completion_time_s",
-    "median_tokens": "tokens",
-    "median_prompts": "prompts_sent",
-}
+# The medians compared (the batch figures' keys, ``metrics.repeat_figures``) -> what is read off a passed
+# run (``metrics.PASSED_MEDIANS``); for all of them less is better.
+MEDIANS = {f"median_passed_{stem}": stem for stem in metrics.PASSED_MEDIANS}
 REGRESSED, IMPROVED, UNCHANGED, UNTESTED = "regressed", "improved", "unchanged", "untested"
 
 
@@ -94,44 +90,24 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _value(run: dict[str, Any], key: str) -> float | None:
-    if key == "tokens":  # what the run cost in tokens, both ways; unknown if either side is
-        prompt, completion = _number(run.get("prompt_tokens")), _number(run.get("completion_tokens"))
-        return None if prompt is None or completion is None else prompt + completion
-    return _number(run.get(key))
+def _passed_values(runs: Sequence[dict[str, Any]], stem: str) -> list[float]:
+    """The values the batch figures take a median of (``metrics``'s own reading of a run)."""
+    passed = [r for r in runs if r.get("status") == "passed"]
+    # metrics' own reading (tokens: prompt + completion, only where both were reported), so that the medians
+    # compared are the batch figures' medians.
+    return metrics._passed_values(cast(Sequence[RunResult], passed), stem)
 
 
-def _passed_values(runs: Sequence[dict[str, Any]], key: str) -> list[float]:
-    values = (_value(r, key) for r in runs if r.get("status") == "passed")
-    return [v for v in values if v is not None]
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return round(statistics.median(values), 4) if values else None
-
-
-def _side_figures(runs: Sequence[dict[str, Any]], per_task: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, Any]:
-    """One contestant's figures on one side: counts, rate and interval, pass@k, medians of passed runs."""
+def _side_figures(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One contestant's figures on one side: counts and rate, and the batch figures over these runs only
+    (``metrics.repeat_figures``: Wilson interval, pass@k, pass^k, medians of passed runs and their intervals)."""
     passed = sum(1 for r in runs if r.get("status") == "passed")
-    figures: dict[str, Any] = {
+    return {
         "runs": len(runs),
         "passed": passed,
         "success_rate": round(passed / len(runs), 4) if runs else None,
-        "success_ci": stats.interval_dict(stats.wilson_interval(passed, len(runs))),
-        "pass_at_k": _over_tasks(per_task, stats.pass_at_k_over_tasks),
-        "pass_hat_k": _over_tasks(per_task, stats.pass_hat_k_over_tasks),
+        **metrics.repeat_figures(cast(Sequence[RunResult], runs)),
     }
-    for name, key in MEDIANS.items():
-        figures[name] = _median(_passed_values(runs, key))
-    return figures
-
-
-def _over_tasks(
-    per_task: Mapping[str, Sequence[dict[str, Any]]], estimator: Callable[[Iterable[tuple[int, int]]], dict[int, float]]
-) -> dict[str, float]:
-    """pass@k or pass^k over the tasks (the batch figures' estimator), k as a string (JSON's keys)."""
-    counts = [(len(runs), sum(1 for r in runs if r.get("status") == "passed")) for runs in per_task.values()]
-    return {str(k): round(value, 4) for k, value in estimator(counts).items()}
 
 
 def _rate_change(strata: list[StratumCounts]) -> dict[str, Any]:
@@ -166,8 +142,8 @@ def compare_batches(a_data: dict[str, Any], b_data: dict[str, Any]) -> dict[str,
         a_runs, b_runs = a.runs(model, tasks), b.runs(model, tasks)
         entry: dict[str, Any] = {
             "model": model,
-            "a": _side_figures(a_runs, a_per_task),
-            "b": _side_figures(b_runs, b_per_task),
+            "a": _side_figures(a_runs),
+            "b": _side_figures(b_runs),
         }
         strata = [
             StratumCounts(
@@ -182,7 +158,7 @@ def compare_batches(a_data: dict[str, Any], b_data: dict[str, Any]) -> dict[str,
             strata
         )
         for name in ("pass_at_k", "pass_hat_k"):  # described, not tested: pass@1 is the success rate above
-            before, after = entry["a"][name], entry["b"][name]
+            before, after = entry["a"][name] or {}, entry["b"][name] or {}
             entry[name] = {
                 k: {"a": before[k], "b": after[k], "delta": _delta(before[k], after[k])} for k in before if k in after
             }
@@ -195,7 +171,9 @@ def compare_batches(a_data: dict[str, Any], b_data: dict[str, Any]) -> dict[str,
                 "a": entry["a"][name],
                 "b": entry["b"][name],
                 "delta": _delta(entry["a"][name], entry["b"][name]),
-                "ci": None if interval is None else {"low": round(interval[0], 4), "high": round(interval[1], 4)},
+                "difference_ci": None
+                if interval is None
+                else {"low": round(interval[0], 4), "high": round(interval[1], 4)},
                 "p_value": _significant(p_value),
             }
         contestants.append(entry)
@@ -212,7 +190,9 @@ def compare_batches(a_data: dict[str, Any], b_data: dict[str, Any]) -> dict[str,
                     "runs": len(runs),
                     "passed": passed,
                     "success_rate": round(passed / len(runs), 4) if runs else None,
-                    "median_time_s": _median(_passed_values(runs, "completion_time_s")),
+                    "median_passed_time_s": metrics.repeat_figures(cast(Sequence[RunResult], runs))[
+                        "median_passed_time_s"
+                    ],
                 }
             cell["success"] = {"delta": _delta(cell["a"]["success_rate"], cell["b"]["success_rate"])} | _rate_change(
                 [StratumCounts(a_passed, len(a_runs), b_passed, len(b_runs))]

@@ -12,9 +12,10 @@ from benchtui.present.format import number, percent, plural
 VERDICT_STYLES = {"regressed": "bold red", "improved": "bold green", "unchanged": "dim", "untested": "dim"}
 METRIC_WORDS = {
     "success_rate": "success rate",
-    "median_time_s": "median time ✓",
-    "median_tokens": "median tokens ✓",
-    "median_prompts": "median prompts ✓",
+    "median_passed_time_s": "median time ✓",
+    "median_passed_tokens": "median tokens ✓",
+    "median_passed_prompts": "median prompts ✓",
+    "median_passed_interventions": "median interventions ✓",
 }
 COLUMNS = {
     "model": "Contestant",
@@ -41,7 +42,7 @@ def p_text(value: Any) -> str:
 def _shown(metric: str, value: Any) -> str:
     if metric == "success_rate":
         return percent(value)
-    if metric == "median_time_s":
+    if metric == "median_passed_time_s":
         return number(value, ".2f", " s")
     return number(value, ".0f")
 
@@ -59,7 +60,7 @@ def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
     for entry in data.get("contestants") or []:
         a, b, success = entry.get("a") or {}, entry.get("b") or {}, entry.get("success") or {}
         medians = entry.get("medians") or {}
-        time, tokens = medians.get("median_time_s") or {}, medians.get("median_tokens") or {}
+        time, tokens = medians.get("median_passed_time_s") or {}, medians.get("median_passed_tokens") or {}
         rows.append(
             {
                 "model": Text(str(entry.get("model"))),
@@ -67,8 +68,8 @@ def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
                 "runs": Text(f"{a.get('passed')}/{a.get('runs')} → {b.get('passed')}/{b.get('runs')}", style="dim"),
                 "p": Text(p_text(success.get("p_adjusted"))),
                 "verdict": verdict_text(success.get("verdict")),
-                "time": _arrow("median_time_s", time.get("a"), time.get("b"), time.get("verdict")),
-                "tokens": _arrow("median_tokens", tokens.get("a"), tokens.get("b"), tokens.get("verdict")),
+                "time": _arrow("median_passed_time_s", time.get("a"), time.get("b"), time.get("verdict")),
+                "tokens": _arrow("median_passed_tokens", tokens.get("a"), tokens.get("b"), tokens.get("verdict")),
             }
         )
     return rows

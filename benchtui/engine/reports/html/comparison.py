@@ -23,15 +23,17 @@ from benchtui.engine.reports.html.template import PAGE_TAIL, page_head
 
 METRIC_LABELS = {
     "success_rate": "success rate",
-    "median_time_s": "median time of passed runs",
-    "median_tokens": "median tokens of passed runs",
-    "median_prompts": "median prompts of passed runs",
+    "median_passed_time_s": "median time of passed runs",
+    "median_passed_tokens": "median tokens of passed runs",
+    "median_passed_prompts": "median prompts of passed runs",
+    "median_passed_interventions": "median interventions of passed runs",
 }
 _SHOW: dict[str, Callable[[Any], str]] = {
     "success_rate": fmt.percent,
-    "median_time_s": fmt.seconds,
-    "median_tokens": fmt.integer,
-    "median_prompts": fmt.decimal,
+    "median_passed_time_s": fmt.seconds,
+    "median_passed_tokens": fmt.integer,
+    "median_passed_prompts": fmt.decimal,
+    "median_passed_interventions": fmt.decimal,
 }
 # Verdict → badge class, from the stylesheet's status palette (a fixed list: no verdict string reaches an
 # attribute raw).
@@ -206,7 +208,7 @@ def contestants_section(data: dict[str, Any]) -> str:
             )
         else:
             out.append(f"<td>{DASH}</td>")
-        for name in ("median_time_s", "median_tokens", "median_prompts"):
+        for name in ("median_passed_time_s", "median_passed_tokens", "median_passed_prompts"):
             median = (entry.get("medians") or {}).get(name) or {}
             verdict = median.get("verdict")
             flag = f" {verdict_badge(verdict)}" if verdict in ("regressed", "improved") else ""
