@@ -23,7 +23,13 @@ from benchtui.engine.discovery import discover
 from benchtui.engine.errors import InputError
 from benchtui.engine.reports.comparison import compare_and_write
 from benchtui.engine.store import ResultsStore
-from benchtui.engine.twosample import StratumCounts, bootstrap_median_difference, exact_rate_test, holm
+from benchtui.engine.twosample import (
+    StratumCounts,
+    bootstrap_median_difference,
+    exact_rate_test,
+    holm,
+    resampled_medians,
+)
 from tests.support.scripted import Reply, Script, ScriptedOllama, fixed, solution_reply, tiny_task
 from tests.test_tui_snapshots import settle
 
@@ -81,6 +87,46 @@ def test_the_median_bootstrap_sees_a_shift_and_no_shift() -> None:
     assert bootstrap_median_difference(before, [1.0, 2.0], seed="x") == (None, None)
     # Seeded: the same inputs give the same figures.
     assert bootstrap_median_difference(before, after, seed="x") == bootstrap_median_difference(before, after, seed="x")
+
+
+def test_a_resampled_median_has_the_textbook_bootstrap_distribution() -> None:
+    # Three values, three draws: the median is 1 when at least two draws are 1: 3·(1/3)²·(2/3) + (1/3)³ =
+    # 7/27; likewise 3; and 2 otherwise, 13/27.
+    medians = resampled_medians([3.0, 1.0, 2.0], random.Random(4), 27000)
+    assert [medians.count(v) / 27000 for v in (1.0, 2.0, 3.0)] == pytest.approx([7 / 27, 13 / 27, 7 / 27], abs=0.015)
+    # Four values: the mean of the two middle draws, symmetric around 2.5.
+    even = resampled_medians([1.0, 2.0, 3.0, 4.0], random.Random(4), 20000)
+    assert set(even) <= {1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0} and sum(even) / len(even) == pytest.approx(2.5, abs=0.03)
+
+
+def test_holm_is_applied_to_the_task_cells_not_to_a_single_contestant() -> None:
+    # One contestant, two tasks: t1 5/5 → 1/5 (Fisher p = 12/252 ≈ 0.048), t2 5/5 → 5/5 (p = 1). Alone the
+    # t1 cell would be significant; corrected over the two cells it is not (0.095). The contestant's own
+    # test pools the two tasks' evidence (t2 carries none): p ≈ 0.048, one test, so it regressed.
+    def runs(task: str, model: str, passed: int, total: int) -> list[dict[str, Any]]:
+        return [
+            {"task_id": task, "model": model, "repeat": n, "status": "passed" if n <= passed else "failed"}
+            for n in range(1, total + 1)
+        ]
+
+    def data(batch_id: str, *cells: list[dict[str, Any]]) -> dict[str, Any]:
+        tasks = [{"id": "t1"}, {"id": "t2"}]
+        return {
+            "batch": {"batch_id": batch_id, "tasks": tasks},
+            "models": {"m": {}},
+            "runs": [r for c in cells for r in c],
+        }
+
+    a = data("a", runs("t1", "m", 5, 5), runs("t2", "m", 5, 5))
+    b = data("b", runs("t1", "m", 1, 5), runs("t2", "m", 5, 5))
+    result = compare_batches(a, b)
+    (contestant,) = result["contestants"]
+    assert contestant["success"]["p_adjusted"] == pytest.approx(12 / 252, rel=1e-3)
+    assert contestant["success"]["verdict"] == "regressed"
+    t1 = next(c for c in result["cells"] if c["task_id"] == "t1")
+    assert t1["success"]["p_value"] == pytest.approx(12 / 252, rel=1e-3)
+    assert t1["success"]["p_adjusted"] == pytest.approx(24 / 252, rel=1e-3) and t1["success"]["verdict"] == "unchanged"
+    assert flagged(result, "regressions") == {("m", None)}
 
 
 # Real batches
