@@ -80,6 +80,10 @@ class _Side:
     def models(self) -> list[str]:
         return sorted(set(self.data.get("models") or {}) | {model for model, _ in self.cells})
 
+    def matrix_cell(self, model: str, task: str) -> dict[str, Any]:
+        cell = ((self.data.get("task_matrix") or {}).get(task) or {}).get(model)
+        return cell if isinstance(cell, dict) else {}
+
     def runs(self, model: str, tasks: Iterable[str]) -> list[dict[str, Any]]:
         return [run for task in tasks for run in self.cells.get((model, task), [])]
 
@@ -185,14 +189,13 @@ def compare_batches(a_data: dict[str, Any], b_data: dict[str, Any]) -> dict[str,
             a_passed = sum(1 for r in a_runs if r.get("status") == "passed")
             b_passed = sum(1 for r in b_runs if r.get("status") == "passed")
             cell: dict[str, Any] = {"task_id": task, "model": model}
-            for side, runs, passed in (("a", a_runs, a_passed), ("b", b_runs, b_passed)):
-                cell[side] = {
+            for name, side, runs, passed in (("a", a, a_runs, a_passed), ("b", b, b_runs, b_passed)):
+                cell[name] = {
                     "runs": len(runs),
                     "passed": passed,
                     "success_rate": round(passed / len(runs), 4) if runs else None,
-                    "median_passed_time_s": metrics.repeat_figures(cast(Sequence[RunResult], runs))[
-                        "median_passed_time_s"
-                    ],
+                    # The batch figures' own cell (report data's task matrix), not computed again.
+                    "median_passed_time_s": side.matrix_cell(model, task).get("median_passed_time_s"),
                 }
             cell["success"] = {"delta": _delta(cell["a"]["success_rate"], cell["b"]["success_rate"])} | _rate_change(
                 [StratumCounts(a_passed, len(a_runs), b_passed, len(b_runs))]
