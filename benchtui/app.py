@@ -31,6 +31,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState
 
+from benchtui.engine import metrics
 from benchtui.engine.batches import new_batch, resume_batch
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
@@ -314,7 +315,8 @@ class BenchApp(App[None]):
     def start_runner(self, runner: BatchRunner, notes: Sequence[str] = ()) -> None:
         # Keys, not display names, in the grid: they are short and what --models takes, and they leave
         # room for the last check line.
-        runner.sink = self.begin_board({m.key: m.key for m in runner.models}, notes)
+        plan = metrics.plan_notes(len(runner.tasks), runner.options.repeats, {m.key: m.settings for m in runner.models})
+        runner.sink = self.begin_board({m.key: m.key for m in runner.models}, [*notes, *plan])
         self.session.runner = runner
         self.switch_mode("run")
         self.run_batch(runner)

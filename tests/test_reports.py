@@ -62,7 +62,7 @@ def data(batch: Batch) -> dict[str, Any]:
 def written(batch: Batch) -> dict[str, bytes]:
     paths = write_reports(batch)
     assert [p.name for p in paths] == list(REPORT_NAMES.values())
-    return {p.suffix.lstrip("."): p.read_bytes() for p in paths}
+    return {fmt: p.read_bytes() for fmt, p in zip(REPORT_NAMES, paths, strict=True)}
 
 
 def _golden(name: str, actual: bytes) -> None:
@@ -147,6 +147,10 @@ def test_json_report_matches_golden(data: dict[str, Any], written: dict[str, byt
 def test_csv_report_matches_golden(data: dict[str, Any], written: dict[str, bytes]) -> None:
     assert written["csv"] == csv_report.render(data).encode()
     _golden("comparison_report.csv", written["csv"])
+
+
+def test_summary_csv_matches_golden(written: dict[str, bytes]) -> None:
+    _golden("comparison_summary.csv", written["summary_csv"])
 
 
 # CSV
@@ -361,7 +365,7 @@ def test_html_podium_order_is_the_engines(data: dict[str, Any], written: dict[st
 
 
 def test_reports_rebuild_byte_identical(batch: Batch, written: dict[str, bytes]) -> None:
-    again = {p.suffix.lstrip("."): p.read_bytes() for p in write_reports(batch)}
+    again = {fmt: p.read_bytes() for fmt, p in zip(REPORT_NAMES, write_reports(batch), strict=True)}
     assert again == written
     reopened = ResultsStore(batch.path.parent).open_batch(batch.path.name)
     assert html_report.render(build_report_data(reopened), reopened).encode() == written["html"]
@@ -494,3 +498,37 @@ def test_html_diff_lines_are_classed_by_the_engines_classifier(data: dict[str, A
         (' class="d-add"', "+new"),
         ("", " same"),
     ]
+
+
+def test_html_matrix_marks_flaky_cells_and_charts_draw_error_bars() -> None:
+    from benchtui.engine import metrics, rankings
+    from benchtui.engine.reports.html.charts import charts_section
+    from benchtui.engine.reports.html.summary import matrix_section
+
+    results: list[RunResult] = []
+    for task, verdicts in (("t1", "PFP"), ("t2", "PPP")):
+        for repeat, verdict in enumerate(verdicts, 1):
+            results.append(
+                fx.result(
+                    task,
+                    "m",
+                    repeat,
+                    status="passed" if verdict == "P" else "failed",
+                    completion_time_s=float(10 + repeat),
+                )
+            )
+    aggregates = metrics.aggregate_by_model(results)
+    data: dict[str, Any] = {
+        "batch": {"tasks": [{"id": "t1"}, {"id": "t2"}]},
+        "models": {"m": {"display_name": "M"}},
+        "aggregates": aggregates,
+        "rankings": rankings.rank(aggregates, metrics.paired_comparisons(results)),
+        "task_matrix": metrics.task_matrix(results),
+    }
+    matrix = matrix_section(data, {})
+    assert "◐ 2/3 flaky" in matrix and "✓ 3/3</span>" in matrix
+    charts = charts_section(data)
+    # 5/6 passed: Wilson [43.6 %, 97.0 %], drawn as a whisker with two caps, and said beside the bar.
+    success = charts[charts.index('id="chart-success"') : charts.index("</svg>", charts.index('id="chart-success"'))]
+    assert success.count('<line class="err"') == 3
+    assert "83 % (44 %–97 %)" in success

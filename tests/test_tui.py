@@ -186,7 +186,9 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         await pilot.press("s")
         assert leaderboard.sort_column == "name"
         assert leaderboard.row_keys_in_order() == ["ollama/garbage", "ollama/solver"]
-        x = sum(c.get_render_width(leaderboard) for c in leaderboard.ordered_columns[:5]) + 2
+        labels = [str(c.label) for c in leaderboard.ordered_columns]
+        prompts_at = next(i for i, label in enumerate(labels) if label.startswith("Prompts"))
+        x = sum(c.get_render_width(leaderboard) for c in leaderboard.ordered_columns[:prompts_at]) + 2
         await pilot.click("#leaderboard", offset=(x, 0))  # the "Prompts" header
         await pilot.pause()
         assert leaderboard.sort_column == "mean_prompts" and not leaderboard.sort_reverse

@@ -310,20 +310,11 @@ def repeat_notes(
     flaky = [f"{model}: {', '.join(agg['flaky_tasks'])}" for model, agg in aggregates.items() if agg["flaky_tasks"]]
     if flaky:
         notes.append(Text("Flaky tasks (verdict differs across repeats): " + " · ".join(flaky), style="dim"))
-    separable = [f"{p['a']} vs {p['b']} (about {p['repeats_to_separate']})" for p in rankings.separable_pairs(paired)]
+    separable = [
+        f"{p['a']} vs {p['b']}: about {p['repeats_to_separate']} repeats" for p in rankings.separable_pairs(paired)
+    ]
     if separable:
-        notes.append(Text("More repeats could separate: " + " · ".join(separable) + " repeats", style="dim"))
-    return notes
-
-
-def plan_notes(runner: Any) -> list[str]:
-    """Before a batch: the interval width its repeats can reach, and whether they measure determinism."""
-    repeats = int(runner.options.repeats)
-    notes = [f"Planned: {metrics.precision_text(len(runner.tasks), repeats)}"]
-    zero = metrics.zero_temperature({m.key: m.settings for m in runner.models})
-    determinism = metrics.determinism_text(zero, repeats, len(runner.models))
-    if determinism:
-        notes.append(determinism[0].upper() + determinism[1:])
+        notes.append(Text("More repeats could separate: " + " · ".join(separable), style="dim"))
     return notes
 
 
@@ -384,7 +375,9 @@ def execute(runner: Any, notes: list[str]) -> int:
     console = stdout_console(piped_width=160)
     for note in notes:
         console.print(f"[yellow]•[/] {note}")
-    for note in plan_notes(runner):
+    for note in metrics.plan_notes(
+        len(runner.tasks), runner.options.repeats, {m.key: m.settings for m in runner.models}
+    ):
         console.print(f"• {note}", markup=False, highlight=False)
     display = HeadlessDisplay(console)
     runner.sink = display

@@ -21,6 +21,7 @@ __all__ = [
     "determinism_text",
     "flaky_tasks",
     "paired_comparisons",
+    "plan_notes",
     "planned_precision",
     "precision_text",
     "rate_source",
@@ -261,6 +262,17 @@ def precision_text(tasks: int, repeats: int) -> str:
     if tasks > 1:
         text += f", one task's to within ±{task * 100:.0f}"
     return text
+
+
+def plan_notes(tasks: int, repeats: int, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What a batch about to run can tell, said before it runs (headless notes, the TUI's run log): the
+    interval width its repeats can reach, and whether they measure determinism. ``settings``: each
+    contestant's generation settings, by key."""
+    notes = [f"Planned: {precision_text(tasks, repeats)}"]
+    determinism = determinism_text(zero_temperature(settings), repeats, len(settings))
+    if determinism:
+        notes.append(determinism[0].upper() + determinism[1:])
+    return notes
 
 
 def zero_temperature(settings: Mapping[str, Mapping[str, Any]]) -> list[str]:

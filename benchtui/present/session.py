@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchtui.engine import metrics
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
@@ -166,9 +167,12 @@ class Session:
         low, high = limits or (options.timeout_s, options.timeout_s)
         timeout = f"{low:g} s" if low == high else f"{low:g}–{high:g} s"
         runs = tasks * models * repeats
+        # What the runs can tell, before they run: the widest 95 % interval of a model's success rate.
+        half = metrics.planned_precision(tasks, repeats)["contestant_half_width"] if models else None
+        precision = f" (success ±{half * 100:.0f} pts)" if half is not None else ""
         line = (
             f"{plural(tasks, 'task')} × {plural(models, 'model')} × {plural(repeats, 'repeat')} = "
-            f"{plural(runs, 'run')} · {parallel} · timeout {timeout} per run"
+            f"{plural(runs, 'run')}{precision} · {parallel} · timeout {timeout} per run"
         )
         if not tasks:
             return line + " · mark tasks on 1 (space)"

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from benchtui.engine.metrics import cost_text
-from benchtui.engine.rankings import RANKINGS
+from benchtui.engine.rankings import RANKINGS, first_place_tie, separable_pairs, tie_text
 from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.results import result_run_id
@@ -41,6 +41,9 @@ LEADERBOARD_COLUMNS = (
     Column("name", "Model", lambda v: Text(str(v)), minimum=14),
     Column("passed", "Passed", str, 6, descending_first=True, cell=lambda row: f"{row['passed']}/{row['runs']}"),
     Column("success_rate", "Success", percent, 7, descending_first=True),
+    # The success rate's 95 % interval, and the models this one cannot be told apart from (their ranks).
+    Column("ci_low", "95% CI", str, 7, descending_first=True, cell=lambda row: row["ci"], drop=1),
+    Column("tied", "Tied", str, 5, cell=lambda row: row["tied"] or "—"),
     Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
     Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7, drop=2),
     Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7, drop=3),
@@ -125,6 +128,7 @@ class ResultsScreen(BenchScreen):
                     yield Podium(name, id=f"podium-{name}")
             yield Label("Leaderboard", id="leaderboard-title", classes="pane-title")
             yield SortableTable(LEADERBOARD_COLUMNS, id="leaderboard")
+            yield Label("", id="repeats-note")
             with Horizontal(id="results-body"):
                 with Vertical(id="results-left"):
                     yield Label("Runs", id="runs-title", classes="pane-title")
@@ -194,8 +198,10 @@ class ResultsScreen(BenchScreen):
             self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), self.names)
         aggregates = data["aggregates"]
         board_rows = []
-        for entry in data["rankings"]["leaderboard"]:
+        board = data["rankings"]["leaderboard"]
+        for entry in board:
             agg = aggregates[entry["model"]]
+            ci = agg.get("success_ci")
             board_rows.append(
                 {
                     "key": entry["model"],
@@ -203,6 +209,9 @@ class ResultsScreen(BenchScreen):
                     "name": self.names.get(entry["model"], entry["model"]),
                     "passed": agg["passed"],
                     "runs": agg["runs"],
+                    "ci_low": ci["low"] if ci else None,
+                    "ci": f"{ci['low'] * 100:.0f}–{ci['high'] * 100:.0f}%" if ci else "—",
+                    "tied": tie_text(entry, board).removeprefix("tied with ").replace(", ", " "),
                     **{
                         k: agg.get(k)
                         for k in (
@@ -220,6 +229,10 @@ class ResultsScreen(BenchScreen):
             )
         leaderboard = self.query_one("#leaderboard", SortableTable)
         leaderboard.set_rows(board_rows)
+        note = self.query_one("#repeats-note", Label)
+        text = repeats_note(data, self.names)
+        note.update(text)
+        note.display = bool(text.plain)  # a batch without anything to say keeps the line for the runs
         run_rows = [
             {"key": result_run_id(r), "name": self.names.get(str(r["model"]), str(r["model"])), **r} for r in runs
         ]
@@ -317,3 +330,25 @@ class ResultsScreen(BenchScreen):
         elif event.state == WorkerState.ERROR:
             status.update(Text(f"Export failed: {event.worker.error}", style="red"))
             self.notify(f"Export failed: {event.worker.error}", severity="error", markup=False)
+
+
+def repeats_note(data: dict[str, Any], names: dict[str, str]) -> Text:
+    """One line under the leaderboard: what its order cannot say (a tie for first, flaky tasks, pairs more
+    repeats could separate, repeats at temperature 0). Empty when there is nothing to say."""
+    parts: list[str] = []
+    first = first_place_tie(data["rankings"]["leaderboard"])
+    if first:
+        parts.append("1st is a tie: " + ", ".join(names.get(m, m) for m in first))
+    flaky = [names.get(m, m) for m, agg in data["aggregates"].items() if agg.get("flaky_tasks")]
+    if flaky:
+        parts.append("flaky: " + ", ".join(flaky))
+    separable = separable_pairs(data.get("paired") or [])
+    if separable:
+        pair = separable[0]
+        parts.append(
+            f"~{pair['repeats_to_separate']} repeats could separate "
+            f"{names.get(pair['a'], pair['a'])} / {names.get(pair['b'], pair['b'])}"
+        )
+    if data["batch"].get("determinism"):
+        parts.append("temperature 0: repeats measure determinism")
+    return Text(" · ".join(parts), style="yellow", no_wrap=True, overflow="ellipsis")

@@ -40,11 +40,15 @@ class Podium(Static):
         self.border_title = f"{icon} {title}"
         self._entries: list[dict[str, Any]] = []
         self._names: dict[str, str] = {}
+        self._tied_first: set[str] = set()
 
     def show(self, entries: list[dict[str, Any]], names: dict[str, str]) -> None:
         """``entries``: the engine's ranking list ({rank, model, value}); ``names``: key -> display name."""
         self._entries, self._names = entries[:3], names
         self.set_class(not entries, "-empty")
+        # The order is drawn; a first place that the intervals cannot separate from the next is said.
+        self._tied_first = set(entries[0].get("tied_with") or ()) if entries else set()
+        self.border_subtitle = "1st is a tie" if self._tied_first else ""
         self.update(self._text(self.content_size.width))
 
     def on_resize(self) -> None:
@@ -61,7 +65,10 @@ class Podium(Static):
         for i, entry in enumerate(self._entries):
             if i:
                 text.append("\n")
-            medal = f"{MEDALS[i]} " if width >= WIDE_CARD else f"{i + 1} "
+            shared = i and entry["model"] in self._tied_first
+            medal = (f"={MEDALS[0]} " if shared else f"{MEDALS[i]} ") if width >= WIDE_CARD else f"{i + 1} "
+            if shared and width < WIDE_CARD:
+                medal = "=1 "
             value = f"  {number(entry.get('value'), '.2f' if unit == 's' else '.1f')} {unit}"
             name = names_cut(self._names.get(entry["model"], entry["model"]), width - len(medal) - len(value))
             text.append(medal, style="bold" if i == 0 else "dim")

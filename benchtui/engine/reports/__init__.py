@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchtui.engine.reports import csv_report, html, json_report
+from benchtui.engine.reports import csv_report, html, json_report, summary_csv
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.store import Batch
 
@@ -18,6 +18,7 @@ _WRITERS: dict[str, tuple[str, Writer]] = {
     "json": ("comparison_report.json", json_report.write),
     "csv": ("comparison_report.csv", csv_report.write),
     "html": ("comparison_report.html", html.write),
+    "summary_csv": ("comparison_summary.csv", summary_csv.write),
 }
 REPORT_NAMES = {fmt: name for fmt, (name, _write) in _WRITERS.items()}
 
