@@ -5,8 +5,11 @@ Compare action in the TUI."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,7 @@ from benchtui.engine.twosample import (
     holm,
     resampled_medians,
 )
+from tests.conftest import REPO
 from tests.support.scripted import Reply, Script, ScriptedOllama, fixed, solution_reply, tiny_task
 from tests.test_tui_snapshots import settle
 
@@ -283,6 +287,20 @@ def test_cli_compare_prints_the_summary_and_exits_1_on_a_regression(
     assert "Only in A (left out): contestants ollama/coin, ollama/slipping; tasks beta" in printed.out
     assert "Only in B (left out): contestants ollama/newcomer; tasks gamma" in printed.out
     assert "No significant change in any success rate" in printed.out
+
+
+def test_cli_compare_open_hands_the_html_to_the_browser(batches: Batches, tmp_path: Path) -> None:
+    # A real process with $BROWSER pointing at a recorder: webbrowser reads it when first used.
+    opened = tmp_path / "opened.txt"
+    recorder = tmp_path / "browser.sh"
+    recorder.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n', encoding="utf-8")
+    recorder.chmod(0o755)
+    env = {**os.environ, "BROWSER": str(recorder)}
+    args = [sys.executable, "-m", "benchtui", "compare", batches.first, batches.rerun, "--output", str(batches.out)]
+    done = subprocess.run([*args, "--open"], env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 1, done.stderr
+    html = batches.out / batches.rerun / f"compare_{batches.first}_vs_{batches.rerun}.html"
+    assert opened.read_text(encoding="utf-8") == html.resolve().as_uri()
 
 
 def test_cli_compare_errors_name_the_batch_and_exit_2(
