@@ -25,6 +25,7 @@ from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import discover
 from benchtui.engine.errors import InputError
 from benchtui.engine.reports.comparison import compare_and_write
+from benchtui.engine.reports.html import comparison as comparison_html
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.twosample import (
     StratumCounts,
@@ -261,6 +262,13 @@ def test_batches_with_different_tasks_and_contestants_compare_on_what_they_share
     # (Times measure the machine too: a busier machine may flag steady's time. Success rates must not move.)
     assert flagged(data, "regressions") == flagged(data, "improvements") == set()
     assert flagged(data, "regressions", "median_passed_tokens") == set()
+    page = comparison_html.render(data)
+    assert "The batches differ: they are compared on the contestants and tasks both have" in page
+    assert (
+        "<dt>Only in A</dt><dd>contestants <code>ollama/coin</code>, <code>ollama/slipping</code> · "
+        "tasks <code>beta</code></dd>" in page
+    )
+    assert "<dt>Only in B</dt><dd>contestants <code>ollama/newcomer</code> · tasks <code>gamma</code></dd>" in page
 
 
 def test_cli_compare_prints_the_summary_and_exits_1_on_a_regression(

@@ -62,6 +62,16 @@ def _names(values: list[Any]) -> str:
     return ", ".join(f"<code>{esc(v)}</code>" for v in values) or DASH
 
 
+def _only(only: dict[str, Any]) -> str:
+    """What one batch alone has, contestants and tasks each named as such."""
+    parts = [
+        f"{label} {_names(only[key])}"
+        for key, label in (("models", "contestants"), ("tasks", "tasks"))
+        if only.get(key)
+    ]
+    return " · ".join(parts) or DASH
+
+
 def header_section(data: dict[str, Any]) -> str:
     a, b = data.get("a") or {}, data.get("b") or {}
     shared = data.get("shared") or {}
@@ -99,8 +109,8 @@ def header_section(data: dict[str, Any]) -> str:
         ),
         ("Shared contestants", _names(shared.get("models") or [])),
         ("Shared tasks", _names(shared.get("tasks") or [])),
-        ("Only in A", _names((only_a.get("models") or []) + (only_a.get("tasks") or []))),
-        ("Only in B", _names((only_b.get("models") or []) + (only_b.get("tasks") or []))),
+        ("Only in A", _only(only_a)),
+        ("Only in B", _only(only_b)),
     ]
     if data.get("changed_tasks"):
         facts.append(("Tasks edited in between", _names(data["changed_tasks"])))
