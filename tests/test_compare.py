@@ -104,24 +104,25 @@ def test_a_resampled_median_has_the_textbook_bootstrap_distribution() -> None:
     assert set(even) <= {1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0} and sum(even) / len(even) == pytest.approx(2.5, abs=0.03)
 
 
+def runs(task: str, model: str, passed: int, total: int) -> list[dict[str, Any]]:
+    """Report data's runs of one task × model cell, ``passed`` of ``total`` passed (for the engine alone)."""
+    return [
+        {"task_id": task, "model": model, "repeat": n, "status": "passed" if n <= passed else "failed"}
+        for n in range(1, total + 1)
+    ]
+
+
+def data(batch_id: str, *cells: list[dict[str, Any]]) -> dict[str, Any]:
+    every = [r for c in cells for r in c]
+    tasks = [{"id": t} for t in dict.fromkeys(str(r["task_id"]) for r in every)]
+    models: dict[str, dict[str, Any]] = {str(r["model"]): {} for r in every}
+    return {"batch": {"batch_id": batch_id, "tasks": tasks}, "models": models, "runs": every}
+
+
 def test_holm_is_applied_to_the_task_cells_not_to_a_single_contestant() -> None:
     # One contestant, two tasks: t1 5/5 → 1/5 (Fisher p = 12/252 ≈ 0.048), t2 5/5 → 5/5 (p = 1). Alone the
     # t1 cell would be significant; corrected over the two cells it is not (0.095). The contestant's own
     # test pools the two tasks' evidence (t2 carries none): p ≈ 0.048, one test, so it regressed.
-    def runs(task: str, model: str, passed: int, total: int) -> list[dict[str, Any]]:
-        return [
-            {"task_id": task, "model": model, "repeat": n, "status": "passed" if n <= passed else "failed"}
-            for n in range(1, total + 1)
-        ]
-
-    def data(batch_id: str, *cells: list[dict[str, Any]]) -> dict[str, Any]:
-        tasks = [{"id": "t1"}, {"id": "t2"}]
-        return {
-            "batch": {"batch_id": batch_id, "tasks": tasks},
-            "models": {"m": {}},
-            "runs": [r for c in cells for r in c],
-        }
-
     a = data("a", runs("t1", "m", 5, 5), runs("t2", "m", 5, 5))
     b = data("b", runs("t1", "m", 1, 5), runs("t2", "m", 5, 5))
     result = compare_batches(a, b)
@@ -132,6 +133,17 @@ def test_holm_is_applied_to_the_task_cells_not_to_a_single_contestant() -> None:
     assert t1["success"]["p_value"] == pytest.approx(12 / 252, rel=1e-3)
     assert t1["success"]["p_adjusted"] == pytest.approx(24 / 252, rel=1e-3) and t1["success"]["verdict"] == "unchanged"
     assert flagged(result, "regressions") == {("m", None)}
+
+
+def test_hostile_names_reach_the_html_comparison_as_inert_text() -> None:
+    evil_model, evil_task = '<img src=x onerror="window.__pwned=1">', "</script><script>window.__pwned=1</script>"
+    a = data("a", runs(evil_task, evil_model, 5, 5), runs("t2", "m", 5, 5))
+    b = data("b<i>", runs(evil_task, evil_model, 0, 5), runs("t2", "m", 5, 5))
+    page = comparison_html.render(compare_batches(a, b))
+    assert "<img" not in page and "<script>window" not in page and "<i>" not in page
+    assert "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;" in page
+    assert "&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+    assert page.count("<script>") == 1  # the page's own, hashed in its CSP
 
 
 # Real batches
