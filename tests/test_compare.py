@@ -34,6 +34,7 @@ from benchtui.engine.twosample import (
     holm,
     resampled_medians,
 )
+from benchtui.present import comparison as shown
 from tests.conftest import REPO
 from tests.support.scripted import Reply, Script, ScriptedOllama, fixed, solution_reply, tiny_task
 from tests.test_tui_snapshots import settle
@@ -144,6 +145,19 @@ def test_hostile_names_reach_the_html_comparison_as_inert_text() -> None:
     assert "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;" in page
     assert "&lt;/script&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
     assert page.count("<script>") == 1  # the page's own, hashed in its CSP
+
+
+def test_a_task_edited_between_the_batches_is_compared_and_named() -> None:
+    a = data("a", runs("t1", "m\x1b[2J", 2, 2))
+    b = data("b", runs("t1", "m\x1b[2J", 2, 2))
+    a["batch"]["tasks"][0]["fingerprint"], b["batch"]["tasks"][0]["fingerprint"] = "f1", "f2"
+    result = compare_batches(a, b)
+    assert result["changed_tasks"] == ["t1"] and result["shared"]["tasks"] == ["t1"]
+    assert "Edited between the batches (compared anyway): t1" in shown.notes(result)
+    (row,) = shown.contestant_rows(result)
+    assert row["model"].plain == "m"  # the terminal escape sequence is gone
+    b["batch"]["tasks"][0]["fingerprint"] = "f1"
+    assert compare_batches(a, b)["changed_tasks"] == []
 
 
 # Real batches

@@ -7,7 +7,8 @@ from typing import Any
 
 from rich.text import Text
 
-from benchtui.present.format import number, percent, plural
+from benchtui.engine.textsafety import strip_control
+from benchtui.present.format import number, percent, plural, safe_text
 
 VERDICT_STYLES = {"regressed": "bold red", "improved": "bold green", "unchanged": "dim", "untested": "dim"}
 METRIC_WORDS = {
@@ -63,7 +64,7 @@ def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
         time, tokens = medians.get("median_passed_time_s") or {}, medians.get("median_passed_tokens") or {}
         rows.append(
             {
-                "model": Text(str(entry.get("model"))),
+                "model": safe_text(entry.get("model")),
                 "success": _arrow("success_rate", a.get("success_rate"), b.get("success_rate"), success.get("verdict")),
                 "runs": Text(f"{a.get('passed')}/{a.get('runs')} → {b.get('passed')}/{b.get('runs')}", style="dim"),
                 "p": Text(p_text(success.get("p_adjusted"))),
@@ -80,11 +81,11 @@ def change_lines(data: dict[str, Any]) -> list[Text]:
     lines = []
     for change in list(data.get("regressions") or []) + list(data.get("improvements") or []):
         verdict, metric = str(change.get("verdict")), str(change.get("metric"))
-        where = f" on {change.get('task_id')}" if change.get("task_id") else ""
+        where = f" on {strip_control(str(change.get('task_id')))}" if change.get("task_id") else ""
         lines.append(
             Text.assemble(
                 ("✗ " if verdict == "regressed" else "✓ ", VERDICT_STYLES.get(verdict, "")),
-                (f"{change.get('model')} {verdict}{where}: ", VERDICT_STYLES.get(verdict, "")),
+                (f"{strip_control(str(change.get('model')))} {verdict}{where}: ", VERDICT_STYLES.get(verdict, "")),
                 f"{METRIC_WORDS.get(metric, metric)} {_shown(metric, change.get('a'))} → "
                 f"{_shown(metric, change.get('b'))} (p {p_text(change.get('p_adjusted'))}, Holm)",
             )
@@ -100,13 +101,14 @@ def notes(data: dict[str, Any]) -> list[str]:
         only = data.get(side) or {}
         parts = []
         if only.get("models"):
-            parts.append("contestants " + ", ".join(map(str, only["models"])))
+            parts.append("contestants " + ", ".join(strip_control(str(m)) for m in only["models"]))
         if only.get("tasks"):
-            parts.append("tasks " + ", ".join(map(str, only["tasks"])))
+            parts.append("tasks " + ", ".join(strip_control(str(t)) for t in only["tasks"]))
         if parts:
             found.append(f"{label} (left out): " + "; ".join(parts))
     if data.get("changed_tasks"):
-        found.append("Edited between the batches (compared anyway): " + ", ".join(map(str, data["changed_tasks"])))
+        edited = ", ".join(strip_control(str(t)) for t in data["changed_tasks"])
+        found.append(f"Edited between the batches (compared anyway): {edited}")
     models, tasks = shared.get("models") or [], shared.get("tasks") or []
     found.append(f"Compared on {plural(len(models), 'contestant')} × {plural(len(tasks), 'task')} in both.")
     if not any(c.get("metric") == "success_rate" for c in success_changes(data)):
