@@ -250,6 +250,9 @@ def test_a_rerun_in_which_one_contestant_got_worse_flags_exactly_its_regression(
     assert 0 < noisy["a"]["passed"] < 12 and noisy["success"]["verdict"] == "unchanged"
     cells = {(c["model"], c["task_id"]): c["success"]["verdict"] for c in data["cells"]}
     assert cells[("ollama/steady", "alpha")] == "unchanged" and cells[("ollama/slipping", "beta")] == "regressed"
+    beta = next(c for c in data["cells"] if (c["model"], c["task_id"]) == ("ollama/slipping", "beta"))
+    assert beta["a"]["pass_at_k"]["6"] == 1.0 and beta["b"]["pass_at_k"]["6"] == 0.0
+    assert beta["a"]["success_ci"]["high"] == 1.0 and beta["b"]["median_passed_time_s"] is None
 
 
 def test_the_comparison_is_written_into_batch_b_and_rebuilds_byte_identical(batches: Batches) -> None:

@@ -35,6 +35,8 @@ ALPHA = stats.ALPHA
 # The medians compared (the batch figures' keys, ``metrics.repeat_figures``) -> what is read off a passed
 # run (``metrics.PASSED_MEDIANS``); for all of them less is better.
 MEDIANS = {f"median_passed_{stem}": stem for stem in metrics.PASSED_MEDIANS}
+# What a task × contestant cell shows of each side, read off the batch's task matrix.
+CELL_FIGURES = ("success_ci", "pass_at_k", "pass_hat_k", "median_passed_time_s", "median_passed_tokens")
 REGRESSED, IMPROVED, UNCHANGED, UNTESTED = "regressed", "improved", "unchanged", "untested"
 
 
@@ -194,9 +196,11 @@ def compare_batches(a_data: dict[str, Any], b_data: dict[str, Any]) -> dict[str,
                     "runs": len(runs),
                     "passed": passed,
                     "success_rate": round(passed / len(runs), 4) if runs else None,
-                    # The batch figures' own cell (report data's task matrix), not computed again.
-                    "median_passed_time_s": side.matrix_cell(model, task).get("median_passed_time_s"),
                 }
+                # The batch figures' own cell (report data's task matrix: one task, so nothing to restrict),
+                # not computed again.
+                figures = side.matrix_cell(model, task)
+                cell[name].update({key: figures.get(key) for key in CELL_FIGURES})
             cell["success"] = {"delta": _delta(cell["a"]["success_rate"], cell["b"]["success_rate"])} | _rate_change(
                 [StratumCounts(a_passed, len(a_runs), b_passed, len(b_runs))]
             )
