@@ -338,7 +338,7 @@ def test_clicking_headers_sorts_the_leaderboard(page: Page) -> None:
     assert _sort_state(page)["Model"] == "descending"
     assert _leaderboard_models(page) == sorted(initial, key=str.lower, reverse=True)
 
-    page.click("#leaderboard-table thead th:nth-child(5) button")  # Time (passed), numeric, nulls last
+    page.click("#leaderboard-table thead th:nth-child(6) button")  # Time (passed), numeric, nulls last
     state = _sort_state(page)
     assert state["Time\u00a0✓"] == "ascending" and state["Model"] == "none"
     assert _leaderboard_models(page) == [
@@ -349,7 +349,7 @@ def test_clicking_headers_sorts_the_leaderboard(page: Page) -> None:
         "Idle (never ran)",
     ]
 
-    page.click("#leaderboard-table thead th:nth-child(5) button")  # descending, nulls still last
+    page.click("#leaderboard-table thead th:nth-child(6) button")  # descending, nulls still last
     assert _leaderboard_models(page)[:3] == ["llama3 (Ollama)", "</script><script>window.__pwned=1</script>", "GPT-4o"]
 
     page.click("#leaderboard-table thead th:nth-child(1) button")  # back to rank order

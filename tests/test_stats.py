@@ -155,3 +155,9 @@ def test_bootstrap_is_seeded_and_brackets_the_median() -> None:
 def test_interval_dict() -> None:
     assert stats.interval_dict(None) is None
     assert stats.interval_dict(stats.Interval(0.123456, 1.0)) == {"low": 0.1235, "high": 1.0}
+
+
+def test_mcnemar_exact_stays_exact_and_quick_for_thousands_of_cells() -> None:
+    # 1000 vs 1100 discordant: z = 100 / √2100 = 2.18, so about 0.03 (scipy 1.17 binomtest: 0.03072).
+    assert stats.mcnemar_exact(1000, 1100) == pytest.approx(0.03072, abs=1e-5)
+    assert stats.repeats_to_separate(1000, 1050, 20) is not None

@@ -32,6 +32,7 @@ which were also checked against scipy 1.17 (``binomtest``, ``proportion_ci``) wh
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import statistics
@@ -131,24 +132,39 @@ def pass_hat_k(n: int, c: int, k: int) -> float:
     return float(Fraction(math.comb(c, k), math.comb(n, k)))
 
 
+def _ratios(n: int, top: int) -> list[Fraction]:
+    """C(top, k) / C(n, k) for k = 1..n, each from the one before: C(top, k+1) / C(n, k+1) is
+    C(top, k) / C(n, k) · (top − k) / (n − k), so the whole curve costs n small multiplications."""
+    ratios, ratio = [], Fraction(1)
+    for k in range(n):
+        ratio = ratio * max(top - k, 0) / (n - k)
+        ratios.append(ratio)
+    return ratios
+
+
 def pass_at_k_all(n: int, c: int) -> dict[int, float]:
     """pass@k for every k from 1 to n; empty when n is 0."""
-    return {k: pass_at_k(n, c, k) for k in range(1, n + 1)}
+    if n:
+        _check_counts(n, c, 1)
+    return {k: float(1 - ratio) for k, ratio in enumerate(_ratios(n, n - c), 1)}
 
 
 def pass_hat_k_all(n: int, c: int) -> dict[int, float]:
     """pass^k for every k from 1 to n; empty when n is 0."""
-    return {k: pass_hat_k(n, c, k) for k in range(1, n + 1)}
+    if n:
+        _check_counts(n, c, 1)
+    return {k: float(ratio) for k, ratio in enumerate(_ratios(n, c), 1)}
 
 
 def _over_tasks(cells: Iterable[tuple[int, int]], estimator: str) -> dict[int, float]:
     tasks = [(n, c) for n, c in cells if n > 0]
     if not tasks:
         return {}
-    one = pass_at_k if estimator == "at" else pass_hat_k
+    curve = pass_at_k_all if estimator == "at" else pass_hat_k_all
+    curves = [curve(n, c) for n, c in tasks]
     # k runs only up to the fewest runs any task has: a mean over the tasks that happen to have more
     # runs would compare a different set of tasks at each k.
-    return {k: statistics.fmean(one(n, c, k) for n, c in tasks) for k in range(1, min(n for n, _ in tasks) + 1)}
+    return {k: statistics.fmean(one[k] for one in curves) for k in range(1, min(n for n, _ in tasks) + 1)}
 
 
 def pass_at_k_over_tasks(cells: Iterable[tuple[int, int]]) -> dict[int, float]:
@@ -170,8 +186,13 @@ def mcnemar_exact(a_only: int, b_only: int) -> float:
     n = a_only + b_only
     if n == 0:
         return 1.0
-    tail = Fraction(sum(math.comb(n, i) for i in range(min(a_only, b_only) + 1)), 2**n)
-    return float(min(Fraction(1), 2 * tail))
+    # The tail's binomial coefficients each from the one before (C(n, i+1) = C(n, i) · (n − i) / (i + 1)):
+    # exact integers at a cost linear in the smaller count, even for thousands of discordant cells.
+    total, term = 0, 1
+    for i in range(min(a_only, b_only) + 1):
+        total += term
+        term = term * (n - i) // (i + 1)
+    return float(min(Fraction(1), Fraction(2 * total, 2**n)))
 
 
 @dataclass(frozen=True)
@@ -209,7 +230,7 @@ def repeats_to_separate(a_only: int, b_only: int, repeats: int, max_repeats: int
         return repeats
 
     # The p-value falls (almost) monotonically as the counts grow in proportion: a doubling search
-    # brackets the first significant r, then a scan finds it.
+    # brackets the first significant r, then bisection finds it.
     def separates(r: int) -> bool:
         return mcnemar_exact(round(a_only * r / repeats), round(b_only * r / repeats)) < ALPHA
 
@@ -220,12 +241,38 @@ def repeats_to_separate(a_only: int, b_only: int, repeats: int, max_repeats: int
         if high >= max_repeats:
             return None
         low, high = high, min(high * 2, max_repeats)
-    return next(r for r in range(low + 1, high + 1) if separates(r))
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if separates(middle) else (middle, high)
+    return high
 
 
 def median(values: Sequence[float]) -> float | None:
     """The median; None for no values."""
     return float(statistics.median(values)) if values else None
+
+
+@functools.lru_cache(maxsize=256)
+def _median_ranks(n: int, resamples: int, seed: int) -> tuple[tuple[int, int], ...]:
+    """For each resample of n values, the ranks (0-based) of its two middle draws among the n sorted values
+    (the same rank twice for odd n): they depend on n and the seed alone, never on the values, so they are
+    drawn once per n and every interval of that many values reuses them."""
+    rng = random.Random(seed)
+    half, odd = divmod(n, 2)
+    k = half + 1 if odd else half  # 1-based rank of the (lower) middle order statistic
+
+    def rank(u: float) -> int:
+        return min(n - 1, int(n * u))
+
+    ranks = []
+    for _ in range(resamples):
+        lower = rng.betavariate(k, n + 1 - k)
+        if odd:
+            ranks.append((rank(lower), rank(lower)))
+            continue
+        upper = lower + (1 - lower) * (1 - rng.random() ** (1 / (n - k)))
+        ranks.append((rank(lower), rank(upper)))
+    return tuple(ranks)
 
 
 def bootstrap_median_interval(
@@ -245,29 +292,14 @@ def bootstrap_median_interval(
     picks is ``floor(n · U₍ₖ₎)`` with U₍ₖ₎ the k-th smallest of n uniforms on [0, 1), a Beta(k, n + 1 − k)
     variable; the (k + 1)-th follows from it as the smallest of the n − k uniforms above it. Same
     distribution as the textbook bootstrap, O(1) per resample instead of O(n log n), so a contestant with
-    thousands of runs costs what one with twenty does."""
+    thousands of runs costs what one with twenty does; and as those ranks depend on n and the seed alone,
+    they are drawn once per n (``_median_ranks``) and an interval costs one sort of the resampled medians."""
     if len(values) < 2:
         return None
     data = sorted(float(v) for v in values)
     if data[0] == data[-1]:
         return Interval(data[0], data[0])
-    rng = random.Random(seed)
-    n = len(data)
-    half, odd = divmod(n, 2)
-    # 1-based rank of the (lower) middle order statistic.
-    k = half + 1 if odd else half
-
-    def pick(u: float) -> float:
-        return data[min(n - 1, int(n * u))]
-
-    def resampled_median() -> float:
-        lower = rng.betavariate(k, n + 1 - k)
-        if odd:
-            return pick(lower)
-        upper = lower + (1 - lower) * (1 - rng.random() ** (1 / (n - k)))
-        return (pick(lower) + pick(upper)) / 2
-
-    medians = sorted(resampled_median() for _ in range(resamples))
+    medians = sorted((data[low] + data[high]) / 2 for low, high in _median_ranks(len(data), resamples, seed))
     tail = (1 - confidence) / 2
     # Nearest-rank percentiles: the interval's ends are medians that some resample actually had.
     low = medians[max(0, math.ceil(tail * resamples) - 1)]
