@@ -30,11 +30,11 @@ BATCH_ID = "batch_20260101_120000"
 
 pytestmark = pytest.mark.timeout(300)
 
-LOADERS = ("report", "transcript", "history")  # the screens' reading workers
+LOADERS = ("report", "transcript", "history", "compare")  # the screens' reading workers
 
 
 async def settle(pilot: Any) -> None:
-    """Wait until the screens' reading workers (report, transcripts, history) are done and shown."""
+    """Wait until the screens' reading workers (report, transcripts, history, compare) are done and shown."""
     while True:
         await pilot.pause()
         busy = [
@@ -465,3 +465,38 @@ def test_history_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: py
 
 def test_help_dialog_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     test_help_dialog(snap_compare, tmp_path, monkeypatch, SMALL)
+
+
+def repeated(run: RunResult, times: int) -> list[RunResult]:
+    return [{**run, "repeat": n} for n in range(1, times + 1)]
+
+
+def test_compare_screen(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int] = SIZE
+) -> None:
+    """History: two batches marked, c: qwen's success regressed (6/6 → 0/6), llama's did not change."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "results"
+    qwen, llama = "ollama/qwen2.5-coder:7b", "ollama/llama3.2:1b"
+    before = repeated(result("add_comment", qwen, "passed", 8.4, 1, 0, 180, 41.2, DIFF), 6)
+    before += repeated(result("add_comment", llama, "passed", 4.2, 2, 1, 240, 88.5, DIFF), 6)
+    after = repeated(result("add_comment", qwen, "failed", 9.9, 3, 1, 310, 40.1), 6)
+    after += repeated(result("add_comment", llama, "passed", 4.2, 2, 1, 240, 88.5, DIFF), 6)
+    crafted_batch(root, runs=before)
+    crafted_batch(root, "batch_20260102_093000", "finished", "2026-01-02T09:30:00+00:00", after)
+    app = make_app(tmp_path)
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("5")
+        await pilot.pause()
+        await settle(pilot)
+        await pilot.press("m", "down", "m", "c")
+        await pilot.pause()
+        await settle(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_compare_screen_80x24(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    test_compare_screen(snap_compare, tmp_path, monkeypatch, SMALL)

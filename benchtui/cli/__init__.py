@@ -15,7 +15,7 @@ import sys
 
 from benchtui.cli.common import EXIT_OK, ReaderGone, fail
 
-SUBCOMMANDS = ("models", "tasks", "report", "history")
+SUBCOMMANDS = ("models", "tasks", "report", "history", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="benchtui",
         description="Run the same coding task on many AI models and compare them. "
         "Without --no-ui it opens the full-screen app.",
-        epilog="Subcommands: benchtui models | tasks list|validate [PATH...] | report BATCH_ID [--open] | history",
+        epilog="Subcommands: benchtui models | tasks list|validate [PATH...] | report BATCH_ID [--open] | history"
+        " | compare BATCH_A BATCH_B [--open]",
     )
     parser.add_argument(
         "--task", action="append", metavar="PATH", help="task file or folder of tasks (repeat for several)"

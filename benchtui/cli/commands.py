@@ -1,4 +1,4 @@
-"""Subcommands: ``models``, ``tasks list|validate``, ``report``, ``history``. Headless; never Textual."""
+"""Subcommands: ``models``, ``tasks list|validate``, ``report``, ``history``, ``compare``. Headless; never Textual."""
 
 from __future__ import annotations
 
@@ -66,6 +66,19 @@ def main(argv: list[str]) -> int:
     report.add_argument("--open", action="store_true", help="open the HTML report in a browser")
     history = sub.add_parser("history", help="list past batches", description="Past batches, newest first.")
     history.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
+    compare = sub.add_parser(
+        "compare",
+        help="what improved and what regressed from one batch to another",
+        description="Compare batch A (before) with batch B (after) on the contestants and tasks both ran: "
+        "per contestant and per task, the changes that are significant. Writes compare_A_vs_B.json and .html "
+        "into B's folder. Exits 1 when a success rate regressed significantly.",
+    )
+    compare.add_argument(
+        "batch_a", metavar="BATCH_A", help="the earlier batch: an id (see benchtui history) or a folder"
+    )
+    compare.add_argument("batch_b", metavar="BATCH_B", help="the later batch: an id or a folder")
+    compare.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
+    compare.add_argument("--open", action="store_true", help="open the HTML comparison in a browser")
     args = parser.parse_args(argv)
     console = stdout_console()
     try:
@@ -75,6 +88,8 @@ def main(argv: list[str]) -> int:
             return list_tasks(console, args.paths) if args.action == "list" else validate_tasks(console, args.paths)
         if args.command == "report":
             return rebuild_report(console, args.batch_id, args.output, args.open)
+        if args.command == "compare":
+            return compare_two(console, args.batch_a, args.batch_b, args.output, args.open)
         return show_history(console, args.output)
     except InputError as exc:
         return fail(str(exc))
@@ -241,6 +256,33 @@ def rebuild_report(console: Console, batch_id: str, output: str | None, open_it:
     if open_it and html is not None and not webbrowser.open(html.resolve().as_uri()):
         console.print(Text(f"No browser could be started here; open {html} yourself.", style="yellow"))
     return EXIT_OK if written else EXIT_BAD_INPUT
+
+
+def compare_two(console: Console, a_ref: str, b_ref: str, output: str | None, open_it: bool) -> int:
+    from benchtui.engine.reports.comparison import compare_and_write
+    from benchtui.engine.store import ResultsStore
+    from benchtui.present import comparison as shown
+
+    result = compare_and_write(ResultsStore(results_root(output)), a_ref, b_ref)
+    data = result.data
+    title = f"{data['a']['batch_id']} → {data['b']['batch_id']}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False)
+    for key, label in shown.COLUMNS.items():
+        # The contestant is what --models takes: never cut.
+        table.add_column(label, no_wrap=key in ("model", "p", "verdict"), justify="right" if key == "p" else "left")
+    for row in shown.contestant_rows(data):
+        table.add_row(*(row[key] for key in shown.COLUMNS))
+    if data["contestants"]:
+        console.print(table)
+    for line in shown.change_lines(data):
+        console.print(line)
+    for note in shown.notes(data):
+        console.print(Text(note, style="dim" if note.startswith("Compared") else "yellow"))
+    for path in result.paths:
+        console.print(str(path))
+    if open_it and not webbrowser.open(result.html.resolve().as_uri()):
+        console.print(Text(f"No browser could be started here; open {result.html} yourself.", style="yellow"))
+    return EXIT_INTERNAL if shown.regressed(data) else EXIT_OK
 
 
 def show_history(console: Console, output: str | None) -> int:

@@ -6,6 +6,6 @@ They live here, below both, because the app (which may not import ``benchtui.cli
 from __future__ import annotations
 
 EXIT_OK = 0  # the batch (or command) finished
-EXIT_INTERNAL = 1  # an internal error, a failed batch, or problems found (``tasks validate``)
+EXIT_INTERNAL = 1  # an internal error, a failed batch, problems found (``tasks validate``), a regression (compare)
 EXIT_BAD_INPUT = 2  # bad input: one line on stderr says what
 EXIT_INTERRUPTED = 3  # a batch was interrupted; it stays resumable

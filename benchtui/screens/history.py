@@ -1,4 +1,5 @@
-"""The History screen: past batches from the results store, opened into Results or resumed on Run.
+"""The History screen: past batches from the results store, opened into Results, resumed on Run, or two of
+them compared (``m`` marks, ``c`` opens the comparison screen over History).
 
 The list comes from ``ResultsStore.list_batches`` (the same store the headless ``history`` uses), read
 in a thread worker: a results folder of many batches must not hold up the keys.
@@ -24,6 +25,7 @@ from benchtui.messages import OpenBatch, ResumeBatch
 from benchtui.present.format import STATUS_STYLES, created
 from benchtui.present.session import Session
 from benchtui.screens.base import BenchScreen
+from benchtui.screens.compare import CompareScreen
 from benchtui.widgets.columns import Fit, FittedTable
 
 
@@ -57,11 +59,15 @@ class HistoryScreen(BenchScreen):
 | ↑ ↓ | highlight a batch |
 | enter / o | open its results |
 | r | resume it (unfinished batches): only the missing runs run, on the Run screen |
+| m | mark it (or unmark it) for a comparison: two at most, the earlier is A |
+| c | compare the two marked batches (or the marked one and the highlighted one): what improved, what regressed |
 | g | reload the list |
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open", "Open"),
         Binding("r", "resume", "Resume"),
+        Binding("m", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
         Binding("g", "reload", "Reload"),
     ]
 
@@ -75,6 +81,7 @@ class HistoryScreen(BenchScreen):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.batches: list[BatchInfo] = []
+        self.marked: list[str] = []  # batch ids marked for a comparison, in the order they were marked
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -113,17 +120,27 @@ class HistoryScreen(BenchScreen):
         table = self.query_one(HistoryTable)
         selected = self.selected_batch
         self.batches = event.batches
+        self.marked = [m for m in self.marked if any(b.batch_id == m for b in self.batches)]
         self._fill(table)
         self.set_class(not self.batches, "-empty")
-        self.query_one("#history-title", Label).update(Text(f"Past batches ({len(self.batches)})"))
+        self._show_title()
         if selected is not None:
             index = next((i for i, b in enumerate(self.batches) if b.batch_id == selected), None)
             if index is not None:
                 table.move_cursor(row=index, animate=False)
         self._show_detail()
 
+    def _show_title(self) -> None:
+        title = Text(f"Past batches ({len(self.batches)})")
+        if len(self.marked) == 2:
+            title.append(" · A and B marked: c compares them", style="bold magenta")
+        elif self.marked:
+            title.append(" · ● marked: c compares it with the highlighted batch", style="magenta")
+        self.query_one("#history-title", Label).update(title)
+
     def _fill(self, table: HistoryTable) -> None:
-        rows = [self._cells(info) for info in self.batches]
+        sides = self._sides()
+        rows = [self._cells(info, sides.get(info.batch_id)) for info in self.batches]
         # The date is in the batch id too, so it goes first; tasks and models shrink (the line below the
         # table lists them whole); the batch, passed/total and the state are never cut.
         fits = [
@@ -142,11 +159,22 @@ class HistoryScreen(BenchScreen):
         for info, row in zip(self.batches, rows, strict=True):
             table.add_row(*(row[key] for key in widths), key=info.batch_id)
 
+    def _in_order(self, batch_ids: list[str]) -> list[str]:
+        """Batches oldest first (by creation time, then id): the earlier of two is A."""
+        created_at = {b.batch_id: b.created_at for b in self.batches}
+        return sorted(batch_ids, key=lambda batch_id: (created_at.get(batch_id, ""), batch_id))
+
+    def _sides(self) -> dict[str, str]:
+        """The marked batches as A and B (one alone is only marked: which side it takes depends on the other)."""
+        if len(self.marked) == 1:
+            return {self.marked[0]: "●"}
+        return {batch_id: side for side, batch_id in zip("AB", self._in_order(self.marked), strict=False)}
+
     @staticmethod
-    def _cells(info: BatchInfo) -> dict[str, Text]:
+    def _cells(info: BatchInfo, side: str | None = None) -> dict[str, Text]:
         state = info.status if info.finished >= info.planned or info.status != "finished" else "incomplete"
         return {
-            "batch": Text(info.batch_id),
+            "batch": Text.assemble(info.batch_id, (f" {side}", "bold magenta") if side else ""),
             "created": Text(created(info.created_at)),
             "tasks": Text(", ".join(info.tasks), overflow="ellipsis", no_wrap=True),
             "models": Text(", ".join(info.models), overflow="ellipsis", no_wrap=True),
@@ -216,3 +244,37 @@ class HistoryScreen(BenchScreen):
             self.notify(f"{info.batch_id} already finished all its runs", severity="warning", markup=False)
             return
         self.post_message(ResumeBatch(info.batch_id))
+
+    def action_mark(self) -> None:
+        info = self._info()
+        if info is None:
+            return
+        if info.batch_id in self.marked:
+            self.marked.remove(info.batch_id)
+        else:
+            self.marked = [*self.marked, info.batch_id][-2:]  # a third mark replaces the oldest
+        self._refill()
+        self._show_title()
+
+    def _refill(self) -> None:
+        table = self.query_one(HistoryTable)
+        selected = self.selected_batch
+        self._fill(table)
+        index = next((i for i, b in enumerate(self.batches) if b.batch_id == selected), None)
+        if index is not None:
+            table.move_cursor(row=index, animate=False)
+        self._show_detail()
+
+    def action_compare(self) -> None:
+        pair = list(self.marked)
+        if len(pair) == 1 and self.selected_batch not in (None, pair[0]):
+            pair.append(str(self.selected_batch))
+        if len(pair) != 2:
+            self.notify(
+                "Mark two batches with m (or mark one and highlight the other), then press c",
+                severity="warning",
+                markup=False,
+            )
+            return
+        a_id, b_id = self._in_order(pair)
+        self.app.push_screen(CompareScreen(self.session, a_id, b_id))
