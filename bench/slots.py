@@ -26,15 +26,17 @@ import httpx
 
 from benchtui.engine import embedded
 
-_PROMPT = "Here is a Python module. Explain what each function does, then suggest one improvement.\n\n" + "\n".join(
-    f"def f{i}(x):\n    return x * {i} + {i * 3} if x > {i} else x - {i}\n" for i in range(20)
-)
+
+def _prompt(functions: int) -> str:
+    """A code-reading request: about 200 prompt tokens with the chat template at 6 functions."""
+    code = "\n".join(f"def f{i}(x):\n    return x * {i} + {i * 3} if x > {i} else x - {i}\n" for i in range(functions))
+    return "Here is a Python module. Explain what each function does, then suggest one improvement.\n\n" + code
 
 
-def _one(url: str, model: str, tokens: int, out: list[dict[str, Any]]) -> None:
+def _one(url: str, model: str, tokens: int, out: list[dict[str, Any]], prompt: str) -> None:
     body = {
         "model": model,
-        "messages": [{"role": "user", "content": _PROMPT}],
+        "messages": [{"role": "user", "content": prompt}],
         "max_tokens": tokens,
         "temperature": 0,
         "ignore_eos": True,
@@ -55,9 +57,9 @@ def _one(url: str, model: str, tokens: int, out: list[dict[str, Any]]) -> None:
     )
 
 
-def _round(url: str, model: str, slots: int, tokens: int) -> dict[str, float]:
+def _round(url: str, model: str, slots: int, tokens: int, prompt: str) -> dict[str, float]:
     out: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=_one, args=(url, model, tokens, out)) for _ in range(slots)]
+    threads = [threading.Thread(target=_one, args=(url, model, tokens, out, prompt)) for _ in range(slots)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -78,23 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=embedded.SMOLLM2)
     parser.add_argument("--slots", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--functions", type=int, default=6, help="functions in the prompt's code (its length)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.slots.split(",")]
+    prompt = _prompt(args.functions)
     figures: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     loads: list[float] = []
     servers = [embedded.EmbeddedServers(threads=args.threads) for _ in counts]
     try:
         urls = {n: s.ensure_started(args.model, slots=n) for n, s in zip(counts, servers, strict=True)}
         for n, url in urls.items():  # warm-up: the first request of a server pays for its buffers
-            _round(url, args.model, n, 8)
+            _round(url, args.model, n, 8, prompt)
         for r in range(args.rounds):
             order = counts[r % len(counts) :] + counts[: r % len(counts)]
             for n in order:
                 loads.append(os.getloadavg()[0])
-                figures[n].append(_round(urls[n], args.model, n, args.tokens))
+                figures[n].append(_round(urls[n], args.model, n, args.tokens, prompt))
                 print(f"round {r + 1} slots {n}: {figures[n][-1]}", file=sys.stderr)
     finally:
         for server in servers:
@@ -107,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{args.model}, {args.threads} thread(s), {args.tokens} tokens per request, {args.rounds} rounds")
         print(f"load average during the rounds: {min(loads):.1f}-{max(loads):.1f}")
-        print("slots  aggregate gen tok/s  per-request gen tok/s  wall s")
+        print(
+            "slots  aggregate tok/s (prompt + generated)  aggregate generated tok/s  each request's gen tok/s  wall s"
+        )
         for n, row in summary.items():
-            print(f"{n:>5}  {row['agg_tps']:>19}  {row['per_req']:>21}  {row['wall']:>6}")
+            print(f"{n:>5}  {row['all_tps']:>38}  {row['agg_tps']:>25}  {row['per_req']:>24}  {row['wall']:>6}")
     return 0
 
 

@@ -396,7 +396,10 @@ def test_two_contestants_of_one_model_share_one_server_in_a_batch(
         "defaults: {settings: {max_tokens: 48}}\n"
         "models:\n"
         "  - name: smollm2-135m-diff\n    provider: embedded\n    context: 2048\n"  # the other inherits it
-        "  - name: smollm2-135m\n    provider: embedded\n",
+        "  - name: smollm2-135m\n    provider: embedded\n"
+        # Where the opt-in Qwen models are installed, the batch would run them too.
+        "  - name: qwen2.5-coder-0.5b\n    provider: embedded\n    enabled: false\n"
+        "  - name: qwen2.5-coder-1.5b\n    provider: embedded\n    enabled: false\n",
         encoding="utf-8",
     )
     caplog.set_level("INFO", logger="benchtui.engine.embedded")
