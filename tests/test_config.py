@@ -180,7 +180,8 @@ def test_embedded_entries_name_their_model_and_server_settings(tmp_path: Path) -
         (
             "  - name: tinyllama\n    provider: embedded\n",
             3,
-            "'name': no embedded model 'tinyllama': name one with 'model:' (smollm2-135m, qwen2.5-coder-0.5b)",
+            "'name': no embedded model 'tinyllama': name one with 'model:' "
+            "(smollm2-135m, qwen2.5-coder-0.5b, qwen2.5-coder-1.5b)",
         ),
         ("  - name: x\n    provider: embedded\n    model: llama-7b\n", 5, "'model': no embedded model 'llama-7b'"),
         (

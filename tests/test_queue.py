@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import httpx
 import pytest
@@ -327,11 +328,22 @@ def test_each_endpoint_gets_what_it_serves_and_the_reason() -> None:
             concurrency=concurrency,
         )
 
-    # Embedded: its server's slots, whatever --parallel or a config asks.
-    assert embedded.SLOTS_PER_SERVER == 1
-    assert endpoint_concurrency(spec("embedded"), 2) == (1, "it has one slot (--parallel asked for 2)")
-    assert endpoint_concurrency(spec("embedded"), 0) == (1, "it has one slot")
-    assert endpoint_concurrency(spec("embedded", concurrency=4), 4)[0] == 1
+    # Embedded: benchtui starts the server, so it gets the slots the batch asks for (within bounds).
+    assert endpoint_concurrency(spec("embedded"), 2) == (2, "--parallel 2: its server has 2 slots")
+    assert endpoint_concurrency(spec("embedded"), 0) == (
+        embedded.DEFAULT_SLOTS,
+        f"the --parallel default for an embedded server: its server has {embedded.DEFAULT_SLOTS} slots",
+    )
+    assert endpoint_concurrency(spec("embedded", concurrency=1), 4) == (
+        1,
+        "concurrency: 1 in models_config.yaml: its server has 1 slot",
+    )
+    assert endpoint_concurrency(spec("embedded"), 50) == (
+        embedded.MAX_SLOTS,
+        f"--parallel 50, but at most {embedded.MAX_SLOTS} slots per embedded server: its server has "
+        f"{embedded.MAX_SLOTS} slots",
+    )
+    assert endpoint_concurrency(spec("embedded"), None) == (1, "one run at a time for the whole batch (no --parallel)")
     # Ollama: its configured concurrency, else Ollama's documented default of 1.
     assert endpoint_concurrency(spec("ollama"), 4)[0] == 1
     assert endpoint_concurrency(spec("ollama", concurrency=3), 0) == (3, "concurrency: 3 in models_config.yaml")
@@ -346,16 +358,51 @@ def test_each_endpoint_gets_what_it_serves_and_the_reason() -> None:
     assert endpoint_concurrency(spec("openai"), None)[0] == 1
 
 
+def test_an_embedded_servers_slots_are_bounded_by_memory() -> None:
+    mib = 1024 * 1024
+    # SmolLM2's 23,040 bytes per token: 90 MiB of KV cache per 4096-token slot.
+    fits = embedded.slots_within_memory(
+        8, context=4096, kv_bytes_per_token=23_040, model_bytes=100 * mib, available_bytes=900 * mib
+    )
+    assert fits == (4, "4 slots of 4096 tokens fit in memory (90 MiB of KV cache each, 400 MiB allowed)")
+    # Always one, even with no room; and unknown memory or KV size leaves only the cap.
+    assert (
+        embedded.slots_within_memory(4, context=4096, kv_bytes_per_token=23_040, model_bytes=0, available_bytes=0)[0]
+        == 1
+    )
+    assert embedded.slots_within_memory(4, context=4096, kv_bytes_per_token=None, model_bytes=None) == (4, None)
+    assert embedded.slots_within_memory(
+        3, context=4096, kv_bytes_per_token=23_040, model_bytes=0, available_bytes=mib**2
+    ) == (
+        3,
+        None,
+    )
+    # The batch says why it sends fewer: the model's details carry its KV size and file size.
+    model = ModelSpec(
+        key="m",
+        name="big",
+        provider="embedded",
+        display_name="m",
+        context=32_768,
+        details=MappingProxyType({"kv_bytes_per_token": 10**9, "size_bytes": 1}),
+    )
+    limit, why = endpoint_concurrency(model, 4)
+    assert limit == 1 and why.startswith("--parallel 4, but 1 slot of 32768 tokens fit in memory"), why
+
+
 @pytest.mark.llm
-def test_the_embedded_limit_is_the_embedded_servers_own_slot_count(tmp_path: Path) -> None:
+def test_the_embedded_server_has_the_slots_the_batch_asks_for_each_with_the_whole_context(tmp_path: Path) -> None:
     model = next(m for m in embedded.known_models() if m.name == embedded.SMOLLM2)
     if model.unavailable_reason is not None:
         pytest.skip(f"{embedded.SMOLLM2} is not installed: {model.unavailable_reason}")
-    with embedded.EmbeddedServers(threads=1, log_dir=tmp_path) as servers:
-        url = servers.ensure_started(embedded.SMOLLM2)
-        props = httpx.get(f"{url}/props", timeout=30, trust_env=False).json()
     spec = ModelSpec(key=model.name, name=model.name, provider="embedded", display_name=model.display_name)
-    assert props["total_slots"] == embedded.SLOTS_PER_SERVER == endpoint_concurrency(spec, 8)[0]
+    slots = endpoint_concurrency(spec, 3)[0]
+    with embedded.EmbeddedServers(threads=1, log_dir=tmp_path) as servers:
+        url = servers.ensure_started(embedded.SMOLLM2, n_ctx=1024, slots=slots)
+        props = httpx.get(f"{url}/props", timeout=30, trust_env=False).json()
+        each = httpx.get(f"{url}/slots", timeout=30, trust_env=False).json()
+    assert props["total_slots"] == slots == 3
+    assert [s["n_ctx"] for s in each] == [1024, 1024, 1024]  # not 1024 split three ways
 
 
 def test_a_queued_run_shows_as_queued_and_its_time_stands_still() -> None:

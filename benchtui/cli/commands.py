@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import webbrowser
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -121,11 +123,15 @@ def list_models(console: Console, config_arg: str | None) -> int:
             or "—"
         )
         where = spec.base_url or ("in-process" if spec.provider == "embedded" else "")
+        if spec.gguf is not None:
+            where = f"in-process, {spec.gguf}"
         status = (
             Text("available", style="green")
             if spec.available
             else Text(f"unavailable: {spec.unavailable_reason}", style="dim")
         )
+        if spec.provider == "embedded" and spec.details.get("family"):
+            status.append(f"\n{embedded_facts(spec.details)}", style="dim")
         categories = ", ".join(spec.categories)
         if wide:
             table.add_row(spec.key, spec.provider, size, categories, where, status)
@@ -138,6 +144,18 @@ def list_models(console: Console, config_arg: str | None) -> int:
     ollama = config.ollama_host if config.ollama_enabled else f"off (ollama.enabled is false in {config.path})"
     console.print(Text(f"Config: {config.path or 'none (built-in defaults)'}\nOllama: {ollama}"))
     return EXIT_OK
+
+
+def embedded_facts(details: Mapping[str, Any]) -> str:
+    """What an embedded model's GGUF says: architecture, trained context, whether its template has tools."""
+    supports = details.get("supports_tools")
+    if supports is None:
+        tools = "tool calls: unknown (no chat template)"
+    else:
+        tools = "tool calls: yes" if supports else "tool calls: no (the chat template names no tools)"
+    context = details.get("context_length")
+    trained = f"trained context {context}" if context else "trained context unknown"
+    return f"{details.get('family')} · {trained} · {tools}"
 
 
 def _disk_size(size: object) -> str:

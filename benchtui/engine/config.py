@@ -45,10 +45,11 @@ _MODEL_KEYS = {
     "model",
     "context",
     "threads",
+    "gguf",
 }
 # Keys that only an embedded entry has (the weights it runs, its server's settings), and keys it cannot
 # have (benchtui serves it on a port of its own, with no key).
-_EMBEDDED_ONLY = ("model", "context", "threads")
+_EMBEDDED_ONLY = ("model", "context", "threads", "gguf")
 _NOT_EMBEDDED = ("api_key", "base_url")
 # A model entry whose name holds a wildcard (or that says ``discover: true``) stands for every model id
 # its server lists at GET /models; discovery.py expands it into one ModelSpec per id.
@@ -175,8 +176,10 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
             raise ConfigError(
                 "each model must be a mapping with name and provider", path=path, line=data.line_of("models")
             )
+    gguf_models = _gguf_models(path, raw_models)
+    for entry in raw_models:
         if entry.get("provider") == "embedded":
-            spec = _build_embedded(path, entry, embedded_defaults, embedded_context, embedded_threads)
+            spec = _build_embedded(path, entry, embedded_defaults, embedded_context, embedded_threads, gguf_models)
             _check_shared_server(path, entry, spec, servers)
         else:
             spec = _build_model(path, entry, default_settings)
@@ -260,6 +263,8 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
                 why = f"for {provider} the name is the model id"
             elif key == "context" and provider == "ollama":
                 why = "an Ollama model's context is settings.num_ctx"
+            elif key == "gguf":
+                why = "benchtui serves a GGUF file itself only as provider: embedded"
             else:
                 why = "a served model's server decides it"
             raise fail(key, f"only an embedded model has '{key}' ({why})")
@@ -321,14 +326,59 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
     )
 
 
+def _gguf_models(path: Path, entries: list[LocatedMapping]) -> dict[str, tuple[str, int]]:
+    """The models the entries give by path (``gguf: PATH``): model id -> (the file, its line).
+
+    The model id is the entry's ``model``, else its ``name``; other entries may then run it by naming it
+    in ``model:``. A relative path is relative to the config file's folder; ``~`` is the home folder."""
+    found: dict[str, tuple[str, int]] = {}
+    for entry in entries:
+        if entry.get("provider") != "embedded" or "gguf" not in entry:
+            continue
+        line = entry.line_of("gguf")
+        raw = entry.get("gguf")
+        if not isinstance(raw, str) or not raw.strip():
+            raise ConfigError(f"'gguf': expected the path of a .gguf file, got {raw!r}", path=path, line=line)
+        name = entry.get("name")
+        model = entry.get("model", name)
+        if not isinstance(model, str) or not model.strip():
+            continue  # _build_embedded says what is wrong with the entry's name
+        model = model.strip()
+        key = "model" if "model" in entry else "name"
+        if model in embedded_models.MODEL_NAMES:
+            raise ConfigError(
+                f"'{key}': {model!r} is a built-in embedded model; a gguf: entry names its own model "
+                "(give it another name, or model: <a new id>)",
+                path=path,
+                line=entry.line_of(key),
+            )
+        file = Path(os.path.expanduser(raw.strip()))
+        resolved = str(file if file.is_absolute() else (path.parent / file).absolute())
+        other = found.setdefault(model, (resolved, line))
+        if other[0] != resolved:
+            raise ConfigError(
+                f"'gguf': model {model!r} is {other[0]} on line {other[1]}, not {resolved}; one model id is one file",
+                path=path,
+                line=line,
+            )
+    return found
+
+
 def _build_embedded(
-    path: Path, entry: LocatedMapping, defaults: dict[str, Any], default_context: int, default_threads: int | None
+    path: Path,
+    entry: LocatedMapping,
+    defaults: dict[str, Any],
+    default_context: int,
+    default_threads: int | None,
+    gguf_models: dict[str, tuple[str, int]] | None = None,
 ) -> ModelSpec:
     """A ``provider: embedded`` entry: a contestant of an embedded model (see docs/EMBEDDED.md).
 
     ``name`` is its key; ``model`` the weights it runs (default: the built-in contestant of that name,
-    else ``name`` itself). Whatever it leaves out comes from the built-in contestant of the same name,
-    else from the model's measured defaults (whole-file edits, its settings)."""
+    else ``name`` itself): a built-in model, or one an entry gives by path (``gguf:``). Whatever it leaves
+    out comes from the built-in contestant of the same name, else from the model's measured defaults
+    (whole-file edits, its settings)."""
+    gguf_models = gguf_models or {}
 
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"'{key}': {message}", path=path, line=entry.line_of(key))
@@ -353,13 +403,20 @@ def _build_embedded(
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("model entry needs a 'name'", path=path, line=entry.start_line)
     key = name.strip()
-    known = ", ".join(embedded_models.MODEL_NAMES)
+    known = ", ".join((*embedded_models.MODEL_NAMES, *gguf_models))
     builtin = next((c for c in embedded_models.BUILTIN_CONTESTANTS if c.key == key), None)
+    if "gguf" in entry:
+        builtin = None  # a file of the user's own, whatever the entry is called
     model = entry.get("model", builtin.model if builtin else key)
-    if model not in embedded_models.MODEL_NAMES:
+    if model not in embedded_models.MODEL_NAMES and model not in gguf_models:
         if "model" in entry:
-            raise fail("model", f"no embedded model {model!r}; expected one of {known}")
-        raise fail("name", f"no embedded model {key!r}: name one with 'model:' ({known}), or use the name of one")
+            raise fail("model", f"no embedded model {model!r}; expected one of {known}, or give its file with gguf:")
+        raise fail(
+            "name",
+            f"no embedded model {key!r}: name one with 'model:' ({known}), use the name of one, "
+            "or give a GGUF file with gguf: PATH",
+        )
+    gguf_file = gguf_models[model][0] if model in gguf_models else None
     edit_format = entry.get("edit_format", builtin.edit_format if builtin and builtin.model == model else "whole")
     if edit_format not in EDIT_FORMATS:
         raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
@@ -378,6 +435,11 @@ def _build_embedded(
     pricing = _pricing(entry, path)
     categories = _categories(entry, path)
     available = _bool(entry, "enabled", path, default=True)
+    reason = None if available else "disabled in the config"
+    if available and gguf_file is not None and not Path(gguf_file).is_file():
+        line = gguf_models[model][1]
+        where = "does not exist" if not Path(gguf_file).exists() else "is not a file"
+        available, reason = False, f"gguf: {gguf_file} {where} ({path}:{line})"
     display = entry.get("display_name") or (builtin.display_name if builtin and builtin.model == model else key)
     threads = _positive_int(entry, "threads", path)
     return ModelSpec(
@@ -390,11 +452,12 @@ def _build_embedded(
         edit_format=edit_format,
         categories=categories,
         available=available,
-        unavailable_reason=None if available else "disabled in the config",
+        unavailable_reason=reason,
         concurrency=_positive_int(entry, "concurrency", path),
         source="config",
         context=_context(entry, path) or default_context,
         threads=threads if threads is not None else default_threads,
+        gguf=gguf_file,
     )
 
 

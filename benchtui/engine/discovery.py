@@ -11,6 +11,7 @@ import difflib
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -274,21 +275,31 @@ def _embedded_models(config: ModelsConfig) -> list[ModelSpec]:
         )
     specs.extend(configured.values())
     found = []
+    described: dict[str, embedded.EmbeddedModel] = {}  # contestants of one file read its header once
     for spec in specs:
-        model = installed[spec.name]
+        if spec.gguf is not None:
+            model = described.get(spec.gguf) or embedded.describe_gguf(spec.name, Path(spec.gguf))
+            described[spec.gguf] = model
+        else:
+            model = installed[spec.name]
+        details: dict[str, Any] = {
+            "family": model.family,
+            "parameter_size": model.parameter_size,
+            "quantization": model.quantization,
+            "context_length": model.context_length,
+            "supports_tools": model.supports_tools,
+            "kv_bytes_per_token": model.kv_bytes_per_token,
+            "size_bytes": model.size_bytes,
+        }
+        if spec.gguf is not None:
+            details["gguf"] = spec.gguf
         found.append(
             replace(
                 spec,
                 categories=tuple(dict.fromkeys((*spec.categories, EMBEDDED_CATEGORY))),
                 available=spec.available and model.available,
                 unavailable_reason=spec.unavailable_reason or model.unavailable_reason,
-                details=MappingProxyType(
-                    {
-                        "family": model.family,
-                        "parameter_size": model.parameter_size,
-                        "quantization": model.quantization,
-                    }
-                ),
+                details=MappingProxyType(details),
                 source="embedded",
             )
         )

@@ -1,7 +1,8 @@
 """What each endpoint gets: how many requests at once a batch sends it, why, and what the batch calls it.
 
-An endpoint is never sent more requests at once than it serves (an embedded server's slots, Ollama's
-configured parallelism): a request queued inside the server would count as the model's time.
+An endpoint is never sent more requests at once than it serves (Ollama's configured parallelism): a
+request queued inside the server would count as the model's time. An embedded server is started by
+benchtui for the batch, so it is given as many slots as the batch sends it requests at once.
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ OLLAMA_DEFAULT_PARALLEL = 1
 
 
 def endpoint_capacity(model: ModelSpec) -> tuple[int | None, str]:
-    """How many requests the model's server serves at once (None: no known limit), and what says so."""
+    """How many requests the model's server serves at once (None: no known limit), and what says so.
+
+    Not for embedded models: their servers get as many slots as the batch asks (:func:`embedded_slots`)."""
     configured = model.concurrency
-    if model.provider == "embedded":
-        slots = embedded.SLOTS_PER_SERVER
-        if configured is not None and configured < slots:
-            return configured, f"concurrency: {configured} in models_config.yaml"
-        return slots, "it has one slot" if slots == 1 else f"it has {slots} slots"
     if configured is not None:
         return configured, f"concurrency: {configured} in models_config.yaml"
     if model.provider == "ollama":
@@ -37,10 +35,35 @@ def endpoint_capacity(model: ModelSpec) -> tuple[int | None, str]:
     return None, ""
 
 
+def embedded_slots(model: ModelSpec, parallel: int) -> tuple[int, str]:
+    """The slots an embedded model's server gets for a batch run with ``--parallel`` (0: no number), and why.
+
+    benchtui starts that server itself, so it gets the slots the batch asks for: ``--parallel N``, else the
+    measured default (:data:`embedded.DEFAULT_SLOTS`), lowered by the entry's ``concurrency:`` and by
+    what fits in memory (:func:`embedded.slots_within_memory`)."""
+    wanted = parallel if parallel > 0 else embedded.DEFAULT_SLOTS
+    why = f"--parallel {parallel}" if parallel > 0 else "the --parallel default for an embedded server"
+    if model.concurrency is not None and model.concurrency < wanted:
+        wanted, why = model.concurrency, f"concurrency: {model.concurrency} in models_config.yaml"
+    size = model.details.get("size_bytes")
+    kv = model.details.get("kv_bytes_per_token")
+    slots, bound = embedded.slots_within_memory(
+        wanted,
+        context=model.context or embedded.DEFAULT_CONTEXT,
+        kv_bytes_per_token=kv if isinstance(kv, int) else None,
+        model_bytes=size if isinstance(size, int) else None,
+    )
+    if bound is not None:
+        why = f"{why}, but {bound}"
+    return slots, f"{why}: its server has {slots} slot{'s' if slots > 1 else ''}"
+
+
 def endpoint_concurrency(model: ModelSpec, parallel: int | None) -> tuple[int, str]:
     """The requests at once the batch sends the model's endpoint, and why (said at the batch's start)."""
     if parallel is None:
         return 1, "one run at a time for the whole batch (no --parallel)"
+    if model.provider == "embedded":
+        return embedded_slots(model, parallel)
     capacity, why = endpoint_capacity(model)
     if parallel > 0:
         if capacity is not None and capacity < parallel:

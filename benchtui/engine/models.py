@@ -36,8 +36,8 @@ class ModelSpec:
     ``name`` is what is sent to the server. Several specs may share a ``name`` with different keys
     (contestants: the same model with other settings or edit formats).
 
-    ``context`` and ``threads`` are an embedded model's server settings (context tokens of its one
-    slot, CPU threads; ``threads`` None: the ``embedded:`` default); None for every other provider.
+    ``context`` and ``threads`` are an embedded model's server settings (context tokens of each of its
+    slots, CPU threads; ``threads`` None: the ``embedded:`` default); None for every other provider.
     """
 
     key: str
@@ -58,6 +58,8 @@ class ModelSpec:
     source: str = "config"
     context: int | None = None
     threads: int | None = None
+    gguf: str | None = None
+    """An embedded model given by path (``gguf: PATH`` in the config): the GGUF file its server loads."""
 
     @property
     def is_local(self) -> bool:
@@ -102,6 +104,8 @@ class ModelSpec:
         if self.provider == "embedded":
             snapshot["context"] = self.context
             snapshot["threads"] = self.threads
+            if self.gguf is not None:
+                snapshot["gguf"] = self.gguf
         return snapshot
 
     def fingerprint(self) -> str:
@@ -117,4 +121,9 @@ class ModelSpec:
         if self.context is not None:
             # Only set for embedded models, so every other model's fingerprint (and resume) is unchanged.
             identity["context"] = self.context
+        if self.gguf is not None:
+            # Another file at the same path is another model; the size tells most replacements apart
+            # without reading gigabytes (the header's figures are in details, the weights are not hashed).
+            identity["gguf"] = self.gguf
+            identity["gguf_size"] = self.details.get("size_bytes")
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -135,6 +135,8 @@ class BatchRunner:
         self._providers_lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
         self._embedded_lock = threading.Lock()
+        # Requests at once per endpoint, decided when the batch starts: an embedded server gets that many slots.
+        self._endpoint_limits: dict[str, int] = {}
         self._dead_models: dict[str, ProviderError] = {}
         self._embedded: Any = None
         self._check_slots = threading.Semaphore(max(check_slots or os.cpu_count() or 1, 1))
@@ -296,6 +298,7 @@ class BatchRunner:
                 local.add(key)
         for key in queues:
             self._log(said[key])
+        self._endpoint_limits.update(limits)
         threads = []
         for key, work in queues.items():
             # Twice as many runs as request slots, so while one run applies edits, checks and saves,
@@ -433,7 +436,13 @@ class BatchRunner:
         if model.name not in self._embedded.running():  # contestants of one model share its server
             self._log(f"starting the embedded model {model.name}")
         try:
-            root: str = self._embedded.ensure_started(model.name, n_ctx=model.context, threads=model.threads)
+            root: str = self._embedded.ensure_started(
+                model.name,
+                n_ctx=model.context,
+                threads=model.threads,
+                slots=self._endpoint_limits.get(model.endpoint, 1),
+                gguf=Path(model.gguf) if model.gguf else None,
+            )
         except embedded.EmbeddedModelError as exc:
             raise ProviderError("unreachable", str(exc)) from None
         return root.rstrip("/") + "/v1"

@@ -120,7 +120,7 @@ greyed with the reason.
 | a / n | select every available model / none |
 | r | run the marked tasks on the selected models |
 
-Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama and embedded 1, cloud 4),
+Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama 1, embedded 2 slots, cloud 4),
 `N` = N at a time per endpoint; **timeout** seconds per run; **repeats** per task and model.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
