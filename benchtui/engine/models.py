@@ -38,6 +38,12 @@ class ModelSpec:
 
     ``context`` and ``threads`` are an embedded model's server settings (context tokens of its one
     slot, CPU threads; ``threads`` None: the ``embedded:`` default); None for every other provider.
+
+    ``assistant`` names the real coding assistant that plays the model (``aider``, ``claude-code``, ...:
+    see engine/assistants/pairs.py, which makes such a pair with the key ``assistant · model``); None for
+    benchtui's own edit loop, whose specs keep their plain keys. ``assistant_version`` is the installed
+    version and ``assistant_options`` its ``assistants:`` config section: both decide the run, so both
+    enter the fingerprint.
     """
 
     key: str
@@ -58,6 +64,10 @@ class ModelSpec:
     source: str = "config"
     context: int | None = None
     threads: int | None = None
+    assistant: str | None = None
+    assistant_version: str | None = None
+    assistant_options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    model_key: str | None = None  # an assistant pair's: the key of the model it plays (None: ``key``)
 
     @property
     def is_local(self) -> bool:
@@ -102,6 +112,11 @@ class ModelSpec:
         if self.provider == "embedded":
             snapshot["context"] = self.context
             snapshot["threads"] = self.threads
+        if self.assistant is not None:
+            snapshot["assistant"] = self.assistant
+            snapshot["assistant_version"] = self.assistant_version
+            snapshot["assistant_options"] = dict(self.assistant_options)
+            snapshot["model_key"] = self.model_key
         return snapshot
 
     def fingerprint(self) -> str:
@@ -117,4 +132,12 @@ class ModelSpec:
         if self.context is not None:
             # Only set for embedded models, so every other model's fingerprint (and resume) is unchanged.
             identity["context"] = self.context
+        if self.assistant is not None:
+            # Only for assistant pairs, so the built-in loop's fingerprints (and resume) are unchanged.
+            identity["assistant"] = self.assistant
+            identity["assistant_version"] = self.assistant_version
+            identity["assistant_options"] = dict(self.assistant_options)
+            from benchtui.engine.assistants import texts  # stdlib only; no cycle
+
+            identity["assistant_texts"] = texts.digest()
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -74,6 +74,11 @@ class RunResult(TypedDict, total=False):
     truncated_replies: int
     history_dropped: int
     queue_time_s: float | None
+    assistant: str | None
+    assistant_version: str | None
+    assistant_sandbox: str | None
+    repaired_tool_calls: int | None
+    model_requests: int | None
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -129,6 +134,11 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "truncated_replies": 0,
         "history_dropped": 0,
         "queue_time_s": None,
+        "assistant": spec.assistant or "benchtui",
+        "assistant_version": spec.assistant_version,
+        "assistant_sandbox": None,
+        "repaired_tool_calls": None,
+        "model_requests": None,
     }
 
 

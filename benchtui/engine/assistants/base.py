@@ -41,6 +41,8 @@ failed, or exited non-zero without saying why), ``assistant_crashed`` (killed by
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +88,8 @@ class RunContext:
     config (``assistants: NAME: {...}``); ``attempt`` counts invocations in this run (1 = ``first``), so
     per-invocation files (a trajectory, a log) do not overwrite each other; ``base_env`` is the
     allowlisted environment every Invocation.env starts from; ``context_tokens`` is the model's context
-    size when known."""
+    size when known; ``task_prompt`` the task's own prompt (an assistant that cannot resume a session
+    re-prompts with it and the continuation)."""
 
     workspace: Path
     home: Path
@@ -100,6 +103,7 @@ class RunContext:
     attempt: int = 1
     base_env: Mapping[str, str] = field(default_factory=dict)
     context_tokens: int | None = None
+    task_prompt: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,25 +161,33 @@ class Adapter(Protocol):
 # The usual answers to locate/version, shared by the adapters.
 
 
+STAMP = "installed.json"
+"""Written last by an install: a folder without it holds an interrupted install, never a usable one."""
+
+
 def install_dir(assistants_dir: Path, name: str) -> Path:
     """Where one assistant is installed: its own folder, so two never share a venv or node_modules."""
     return assistants_dir / name
 
 
-def installed_executable(assistants_dir: Path, name: str, spec: InstallSpec) -> Path | None:
+def executable_path(assistants_dir: Path, name: str, spec: InstallSpec) -> Path:
+    """Where the executable lands once installed (whether it is there or not)."""
     root = install_dir(assistants_dir, name)
     if spec.registry == "pypi":
-        exe = root / "venv" / "bin" / spec.executable
-    else:
-        exe = root / "node_modules" / ".bin" / spec.executable
+        return root / "venv" / "bin" / spec.executable
+    return root / "node_modules" / ".bin" / spec.executable
+
+
+def installed_executable(assistants_dir: Path, name: str, spec: InstallSpec) -> Path | None:
+    """The executable of a finished install, or None."""
+    if not (install_dir(assistants_dir, name) / STAMP).is_file():
+        return None
+    exe = executable_path(assistants_dir, name, spec)
     return exe if exe.exists() else None
 
 
 def installed_version(assistants_dir: Path, name: str, spec: InstallSpec) -> str | None:
     """The version of ``spec.package`` as installed (a venv's dist-info, or node_modules' package.json)."""
-    import json
-    import re
-
     root = install_dir(assistants_dir, name)
     if spec.registry == "npm":
         try:
