@@ -66,6 +66,9 @@ def main(argv: list[str]) -> int:
     report.add_argument("--open", action="store_true", help="open the HTML report in a browser")
     history = sub.add_parser("history", help="list past batches", description="Past batches, newest first.")
     history.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
+    from benchtui.cli import assistants
+
+    assistants.add_parser(sub)
     args = parser.parse_args(argv)
     console = stdout_console()
     try:
@@ -75,6 +78,8 @@ def main(argv: list[str]) -> int:
             return list_tasks(console, args.paths) if args.action == "list" else validate_tasks(console, args.paths)
         if args.command == "report":
             return rebuild_report(console, args.batch_id, args.output, args.open)
+        if args.command == "assistants":
+            return assistants.main(console, args)
         return show_history(console, args.output)
     except InputError as exc:
         return fail(str(exc))

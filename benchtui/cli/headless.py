@@ -292,6 +292,7 @@ def run_headless(args: argparse.Namespace) -> int:
 
 def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
+    from benchtui.engine.assistants import pairs
     from benchtui.engine.batches import new_batch, resume_batch
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
@@ -310,6 +311,7 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     tasks, skipped = runnable_tasks(load_tasks(args.task))
     notes += skipped
     models, more = select_models(catalog, args.models, args.category)
+    models = pairs.cross(models, pairs.parse(args.assistants), config.assistants)
     return new_batch(store, config, catalog, tasks, models, batch_options_from(args, config)), notes + more
 
 

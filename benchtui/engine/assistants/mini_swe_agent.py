@@ -94,7 +94,8 @@ class MiniSweAgent:
 
     def outcome(self, ctx: RunContext, returncode: int | None, stdout: str, stderr: str) -> AssistantOutcome:
         trajectory = _read(_trajectory(ctx))
-        info = trajectory.get("info") if isinstance(trajectory.get("info"), dict) else {}
+        found = trajectory.get("info")
+        info: dict[str, Any] = found if isinstance(found, dict) else {}
         status = str(info.get("exit_status") or "") or None
         tokens = _tokens(trajectory)
         if returncode is None:

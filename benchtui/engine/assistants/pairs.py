@@ -7,7 +7,7 @@ no change; benchtui's own loop (``benchtui``) keeps the plain model key, so old 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -81,6 +81,44 @@ def cross(
         configured = dict((options or {}).get(name, {}))
         if not state.usable and not configured.get("executable"):
             raise InputError(f"assistant {name!r} is unavailable: {state.reason}")
-        version = state.installed if state.usable else None
+        version = state.installed if state.usable else adapter.version(Path(str(configured["executable"])))
         contestants.extend(pair(spec, name, version, configured) for spec in models)
+    return contestants
+
+
+def split_manifest(snapshots: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """A batch manifest's models as (the built-in loop's keys, the pairs' (assistant, model key)), in order."""
+    builtin: list[str] = []
+    paired: list[tuple[str, str]] = []
+    for snapshot in snapshots:
+        assistant = snapshot.get("assistant")
+        if assistant:
+            paired.append((str(assistant), str(snapshot.get("model_key") or split(str(snapshot["key"]))[1])))
+        else:
+            builtin.append(str(snapshot["key"]))
+    return builtin, paired
+
+
+def resumed(
+    snapshots: Sequence[Mapping[str, Any]],
+    find: Callable[[str], list[ModelSpec]],
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    root: Path | None = None,
+) -> list[ModelSpec]:
+    """The contestants of a batch being resumed, in its manifest's order: ``find`` turns model keys into
+    specs (discovery.select_models). A pair gets the assistant as installed now: a different version
+    changes its fingerprint, so its runs are run again rather than mixed with the old ones."""
+    builtin, paired = split_manifest(snapshots)
+    by_key = {spec.key: spec for spec in find(",".join(dict.fromkeys([*builtin, *(m for _, m in paired)])))}
+    contestants: list[ModelSpec] = []
+    for snapshot in snapshots:
+        assistant = snapshot.get("assistant")
+        if not assistant:
+            spec = by_key.get(str(snapshot["key"]))
+            if spec is not None:
+                contestants.append(spec)
+            continue
+        base = by_key.get(str(snapshot.get("model_key") or split(str(snapshot["key"]))[1]))
+        if base is not None:
+            contestants.extend(cross([base], [str(assistant)], options, root))
     return contestants

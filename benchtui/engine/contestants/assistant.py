@@ -232,6 +232,10 @@ class _AssistantRun:
         """The private home and temp folder, the git repo, the executable; None when the run cannot start."""
         self.home.mkdir(mode=0o700)
         self.tmp.mkdir(mode=0o700)
+        # An identity for the git repo, so an assistant that commits (or checks it can) has one.
+        (self.home / ".gitconfig").write_text(
+            "[user]\n\tname = benchtui\n\temail = benchtui@localhost\n[safe]\n\tdirectory = *\n", encoding="utf-8"
+        )
         if self.adapter is None:
             self.fail("assistant_failed", f"no adapter for assistant {self.spec.assistant!r} in this benchtui")
             return None
@@ -338,13 +342,13 @@ class _AssistantRun:
             "assistant",
             "assistant",
             ended.stdout[-STORED_STREAM_CHARS:],
-            stderr=secrets.redact(strip_control(ended.stderr[-STORED_STREAM_CHARS:])),
+            stderr=self.redact(ended.stderr[-STORED_STREAM_CHARS:]),
             returncode=ended.returncode,
             duration_s=round(ended.duration_s, 3),
             sandbox=ended.sandbox,
             ok=outcome.ok,
             error=outcome.error_kind,
-            message=secrets.redact(strip_control(outcome.message or "")) or None,
+            message=self.redact(outcome.message or "") or None,
             own_tokens=outcome.own_tokens,
             killed_leftovers=ended.leftover_killed,
         )
@@ -481,7 +485,10 @@ class _AssistantRun:
         elapsed = time.monotonic() - self.started
         self.show(self.status)
         usage, check = self.usage, self.last_check
-        figure = lambda name: getattr(usage, name, None) if usage is not None else None  # noqa: E731
+
+        def figure(name: str) -> Any:
+            return getattr(usage, name, None) if usage is not None else None
+
         requests = figure("requests")
         result = empty_result(self.task, self.spec, self.repeat)
         result.update(
@@ -556,9 +563,17 @@ class _AssistantRun:
         entry: dict[str, Any] = {"turn": self.turn, "kind": kind, "at_s": round(time.monotonic() - self.started, 3)}
         if role:
             entry["role"] = role
-        entry["content"] = secrets.redact(strip_control(content))
+        entry["content"] = self.redact(content)
         entry.update(meta)
         self.transcript.append(entry)
+
+    def redact(self, text: str) -> str:
+        """Registered secrets out, and the gateway's per-run token (worthless once the run ends, but a
+        key-shaped string in a transcript would be mistaken for a leak)."""
+        cleaned = secrets.redact(strip_control(text))
+        if self.gateway is not None and self.gateway.token:
+            cleaned = cleaned.replace(self.gateway.token, secrets.REDACTED)
+        return cleaned
 
 
 def _rounded(value: Any) -> float | None:
