@@ -14,6 +14,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TASKS = REPO / "tasks"
 sys.path.insert(0, str(REPO))
+# The assistants installed for real (benchtui assistants install, .ci/run) stay where they are while each
+# test moves benchtui's data folder (BENCHTUI_DATA_DIR below): read the folder once, before that.
+from benchtui.engine.assistants.install import default_dir as _assistants_dir  # noqa: E402
+
+os.environ.setdefault("BENCHTUI_ASSISTANTS_DIR", str(_assistants_dir()))
 
 
 @pytest.fixture(autouse=True)
