@@ -402,6 +402,7 @@ class _AssistantRun:
         for kind in _kinds(getattr(usage, "errors", None)):
             if kind in FATAL_GATEWAY_ERRORS:
                 detail = getattr(usage, "last_error", None) or f"the model failed with {kind}"
+                detail = f"{detail} (the assistant was stopped: every later request would fail the same way)"
                 return kind, str(detail)
         return None
 
@@ -459,7 +460,8 @@ class _AssistantRun:
             self.typed_interventions += 1
             self.record("human", "user", message)
         output = tail(self.previous_output) if self.previous_output is not None else None
-        return texts.continuation(output, hint, typed)
+        code = self.last_check.exit_code if self.last_check is not None else None
+        return texts.continuation(output, hint, typed, code)
 
     # The stop rules
 
@@ -512,7 +514,7 @@ class _AssistantRun:
                 "lines_added": stats.lines_added,
                 "lines_removed": stats.lines_removed,
                 "turns": self.turn,
-                "request_attempts": int(requests or 0),
+                "request_attempts": int(figure("upstream_attempts") or 0),
                 "sandbox": check.sandbox if check is not None else None,
                 "resource_limit": check.resource_limit if check is not None else None,
                 "check_output": secrets.redact(
@@ -523,7 +525,8 @@ class _AssistantRun:
                 "started_at": self.started_at,
                 "tokens_per_s_source": figure("tokens_per_s_source"),
                 "truncated_replies": int(figure("truncated_replies") or 0),
-                "queue_time_s": round(self.queue_time_s, 4),
+                # The checks' queue, and the gateway's: requests waiting for one of the endpoint's slots.
+                "queue_time_s": round(self.queue_time_s + float(figure("queue_time_s") or 0.0), 4),
                 "assistant_sandbox": self.sandbox_mode,
                 "repaired_tool_calls": figure("repaired_tool_calls") if usage is not None else None,
                 "model_requests": requests,
