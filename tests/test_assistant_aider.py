@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchtui.engine.assistants import registry
-from benchtui.engine.assistants.base import AssistantOutcome, Invocation, RunContext
+from benchtui.engine.assistants.base import Adapter, AssistantOutcome, Invocation, RunContext
 from benchtui.engine.contestants import RunControl
 from benchtui.engine.contestants.assistant import AssistantContestant
 from benchtui.engine.providers import RetryPolicy, make_provider
@@ -27,7 +27,10 @@ pytestmark = pytest.mark.slow
 
 
 def block(search: str, replace: str) -> str:
-    return f"I will edit answer.txt.\n\nanswer.txt\n```\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n```\n"
+    return (
+        f"I will edit answer.txt.\n\nanswer.txt\n```\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n"
+        ">>>>>>> REPLACE\n```\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +72,9 @@ class Watching:
     """aider's adapter, wrapped to see what it gives the program and what the run's folders hold."""
 
     def __init__(self, canary: str) -> None:
-        self.inner = registry.get("aider")
-        assert self.inner is not None
+        inner = registry.get("aider")
+        assert inner is not None
+        self.inner: Adapter = inner
         self.name, self.dialect, self.install = self.inner.name, self.inner.dialect, self.inner.install
         self.canary = canary
         self.found: list[str] = []
@@ -115,7 +119,7 @@ def test_the_canary_key_never_reaches_aider(aider: Path, tmp_path: Path, monkeyp
     with ScriptedAgentServer({"agent": script}) as server:
         task = load_tasks([tiny_task(tmp_path / "task")])[0]
         spec = paired(scripted_spec(server.url, api_key=canary), "aider")
-        result, transcript = AssistantContestant(adapters={"aider": watching}).run(  # type: ignore[dict-item]
+        result, transcript = AssistantContestant(adapters={"aider": watching}).run(
             task, spec, make_provider(spec), timeout_s=240
         )
         requests = server.recorded("agent")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchtui.engine.assistants.base import AssistantOutcome, InstallSpec, Invocation, RunContext
+from benchtui.engine.assistants.base import AssistantOutcome, Dialect, InstallSpec, Invocation, RunContext
 from benchtui.engine.assistants.pairs import pair
 from benchtui.engine.contestants.assistant import AssistantContestant
 from benchtui.engine.sandbox import detect, limits
@@ -30,7 +30,7 @@ class FakeHungAssistant:
     process group), then hangs; the marker in their command lines finds them in /proc."""
 
     name = "fake-hung"
-    dialect = "openai-chat"
+    dialect: Dialect = "openai-chat"
     install = InstallSpec("pypi", "none", "0", "fake")
 
     def __init__(self, exe: Path, marker: str) -> None:
