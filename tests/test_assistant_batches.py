@@ -82,7 +82,7 @@ def test_the_assistant_and_its_version_enter_the_fingerprint_and_the_built_in_lo
 def test_assistants_are_parsed_and_unknown_or_missing_ones_refused(tmp_path: Path) -> None:
     assert pairs.parse(None) == ["benchtui"]
     assert pairs.parse("aider, benchtui,aider") == ["aider", "benchtui"]
-    with pytest.raises(InputError, match="unknown assistant 'aidr'.*known: benchtui, aider"):
+    with pytest.raises(InputError, match=r"unknown assistant 'aidr'.*known: benchtui, aider"):
         pairs.parse("aidr")
     with pytest.raises(InputError, match="--assistants is empty"):
         pairs.parse(" , ")
