@@ -23,7 +23,7 @@ from tests.support.assistants import paired, real_assistant, scripted_spec
 from tests.support.scripted import tiny_task
 from tests.support.scripted_agent import AgentScript, ScriptedAgentServer, text, turns
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.real_assistants]
 
 
 def block(search: str, replace: str) -> str:

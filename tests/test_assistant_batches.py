@@ -23,6 +23,7 @@ from tests.support.assistants import paired, real_assistant, scripted_spec
 from tests.support.scripted import tiny_task
 from tests.support.scripted_agent import AgentScript, ScriptedAgentServer, text, turns
 
+pytestmark = pytest.mark.real_assistants
 FIX = "answer.txt\n```\n<<<<<<< SEARCH\ntodo\n=======\ndone\n>>>>>>> REPLACE\n```\n"
 
 

@@ -16,7 +16,7 @@ from tests.support.assistants import paired, real_assistant, scripted_spec
 from tests.support.scripted import tiny_task
 from tests.support.scripted_agent import AgentScript, ScriptedAgentServer, call, turns
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.real_assistants]
 SUBMIT = call("bash", command="echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT")
 
 
