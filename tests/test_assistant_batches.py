@@ -173,3 +173,34 @@ def test_a_resumed_batch_pairs_its_assistants_again_in_the_manifest_order(tmp_pa
 
 def run_fingerprint_of(spec: ModelSpec) -> str:
     return spec.fingerprint()
+
+
+class _Pinned:
+    """An adapter whose pinned version does not exist: what an install that fails leaves behind."""
+
+    name = "aider"
+    dialect = "openai-chat"
+
+    def __init__(self) -> None:
+        from benchtui.engine.assistants.base import InstallSpec
+
+        self.install = InstallSpec("pypi", "aider-chat", "0.0.0.1", "aider")
+
+    def locate(self, assistants_dir: Path) -> Path | None:
+        from benchtui.engine.assistants.base import installed_executable
+
+        return installed_executable(assistants_dir, self.name, self.install)
+
+
+@pytest.mark.slow
+def test_a_failed_install_says_why_and_never_looks_installed(tmp_path: Path) -> None:
+    from benchtui.engine.assistants import install
+
+    adapter = _Pinned()
+    said: list[str] = []
+    with pytest.raises(install.InstallError, match=r"aider-chat==0\.0\.0\.1") as caught:
+        install.install("aider", adapter, tmp_path, say=said.append)  # type: ignore[arg-type]
+    assert "exited" in str(caught.value)
+    assert said == [f"aider: installing aider-chat==0.0.0.1 into {tmp_path / 'aider'} ..."]
+    state = install.availability("aider", adapter, tmp_path)  # type: ignore[arg-type]
+    assert not state.usable and state.reason == "an install did not finish: run benchtui assistants install aider"
