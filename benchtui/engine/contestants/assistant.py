@@ -266,7 +266,7 @@ class _AssistantRun:
             self.provider,
             deadline=self.deadline,
             output_cap=cap or DEFAULT_OUTPUT_CAP,
-            repair_tool_calls=bool(self.spec.settings.get("repair_tool_calls", False)),
+            repair_tool_calls=self.spec.repair_tool_calls,
             cancel=self.control.cancel,
             request_slots=self.request_slots,
         )
@@ -423,6 +423,8 @@ class _AssistantRun:
                 return None
             self.queue_time_s += waited
             self.deadline += waited
+            if waited and self.gateway is not None and hasattr(self.gateway, "deadline"):
+                self.gateway.deadline = self.deadline  # the gateway's clock stops with the run's
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
                 self.stop("timeout")
