@@ -220,3 +220,16 @@ def test_repairing_tool_calls_is_per_model_off_by_default_and_in_the_fingerprint
     bad = write_config(tmp_path / "bad.yaml", "models:\n  - {name: a, provider: openai, repair_tool_calls: 3}\n")
     with pytest.raises(ConfigError, match="repair_tool_calls"):
         load_config(bad)
+
+
+def test_the_wide_headless_summary_names_each_contestant_whole() -> None:
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+    from tests.support.report_fixture import result
+
+    runs = [result("t", "mini-swe-agent · smollm2-135m"), result("t", "aider · smollm2-135m"), result("t", "m")]
+    console = Console(width=160, color_system=None, record=True)
+    console.print(summary(runs, width=160))
+    shown = console.export_text()
+    assert "mini-swe-agent · smollm2-135m" in shown and "aider · smollm2-135m" in shown

@@ -232,7 +232,8 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens")]
     for column in columns:
         if column == "Model":
-            board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
+            # Wide: room for a contestant's whole name (``mini-swe-agent · smollm2-135m``).
+            board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=32 if wide else 18)
         else:
             board.add_column(column, justify="right", no_wrap=True)
     for entry in ranked["leaderboard"]:
