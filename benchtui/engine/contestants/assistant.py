@@ -14,6 +14,9 @@ gateway's; what the assistant says of itself goes to the transcript only. An ass
 killed with its whole tree at the deadline; one whose model keeps failing (the gateway saw a dead,
 unauthorised or missing model) is killed at once and the run ends with that typed error, since the
 assistant's own retries (aider's litellm waits 80 s) would only burn the batch's time.
+
+Over ~400 lines because it is one loop's steps on one run's state, like edit_loop.py; the process control
+lives in assistants/confine.py, the texts in assistants/texts.py, each program's knowledge in its adapter.
 """
 
 from __future__ import annotations
