@@ -2,7 +2,8 @@
 
 Every folder can be redirected by environment so tests (and users with unusual setups) never touch the
 real home folder: ``BENCHTUI_DATA_DIR`` moves the results, ``BENCHTUI_CONFIG`` names the models config,
-``BENCHTUI_CACHE_DIR`` moves caches (the joined embedded model weights).
+``BENCHTUI_CACHE_DIR`` moves caches (the joined embedded model weights), ``BENCHTUI_ASSISTANTS_DIR``
+the installed assistants (aider, Claude Code, ...: ``benchtui assistants install``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ def data_dir() -> Path:
 def default_results_dir() -> Path:
     """Where batch folders go when ``--output`` is not given."""
     return data_dir() / "results"
+
+
+def assistants_dir() -> Path:
+    """Where ``benchtui assistants install`` puts each assistant (its own venv or node_modules)."""
+    override = os.environ.get("BENCHTUI_ASSISTANTS_DIR")
+    return Path(override) if override else data_dir() / "assistants"
 
 
 def cache_dir() -> Path:

@@ -30,7 +30,7 @@ def test_the_csv_columns_keep_their_order() -> None:
     assert RESULT_KEYS[:6] == ("task_id", "model", "repeat", "status", "error", "error_message")
     # Keys added later follow in the order they were added (others may come after them).
     start = RESULT_KEYS.index("tokens_per_s_source")
-    assert RESULT_KEYS[start : start + 8] == (
+    assert RESULT_KEYS[start : start + 13] == (
         "tokens_per_s_source",
         "truncated_replies",
         "history_dropped",
@@ -39,6 +39,11 @@ def test_the_csv_columns_keep_their_order() -> None:
         "prompt_eval_s",
         "runaway_replies",
         "seed",
+        "assistant",
+        "assistant_version",
+        "assistant_sandbox",
+        "repaired_tool_calls",
+        "model_requests",
     )
 
 

@@ -15,7 +15,7 @@ import sys
 
 from benchtui.cli.common import EXIT_OK, ReaderGone, fail
 
-SUBCOMMANDS = ("models", "tasks", "report", "history", "compare")
+SUBCOMMANDS = ("models", "tasks", "report", "history", "compare", "assistants")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the same coding task on many AI models and compare them. "
         "Without --no-ui it opens the full-screen app.",
         epilog="Subcommands: benchtui models | tasks list|validate [PATH...] | report BATCH_ID [--open] | history"
-        " | compare BATCH_A BATCH_B [--open]",
+        " | compare BATCH_A BATCH_B [--open] | assistants [install NAME|all]",
     )
     parser.add_argument(
         "--task", action="append", metavar="PATH", help="task file or folder of tasks (repeat for several)"
@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="'all' (default) or comma-separated model names (e.g. llama3,gpt-4o)",
     )
     parser.add_argument("--category", metavar="NAME", help="only models of this category (fast, balanced, ...)")
+    parser.add_argument(
+        "--assistants",
+        metavar="NAMES",
+        help="comma-separated coding assistants, each run on every model: benchtui (its own loop, the "
+        "default), aider, mini-swe-agent, ... or all (see benchtui assistants)",
+    )
     parser.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     parser.add_argument(
         "--parallel",

@@ -81,6 +81,9 @@ def main(argv: list[str]) -> int:
     compare.add_argument("batch_b", metavar="BATCH_B", help="the later batch: an id or a folder")
     compare.add_argument("--output", metavar="DIR", help="results folder (default: the user data folder)")
     compare.add_argument("--open", action="store_true", help="open the HTML comparison in a browser")
+    from benchtui.cli import assistants
+
+    assistants.add_parser(sub)
     args = parser.parse_args(argv)
     console = stdout_console()
     try:
@@ -92,6 +95,8 @@ def main(argv: list[str]) -> int:
             return rebuild_report(console, args.batch_id, args.output, args.open)
         if args.command == "compare":
             return compare_two(console, args.batch_a, args.batch_b, args.output, args.open)
+        if args.command == "assistants":
+            return assistants.main(console, args)
         return show_history(console, args.output)
     except InputError as exc:
         return fail(str(exc))

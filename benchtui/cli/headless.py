@@ -244,7 +244,8 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens", "Cache")]
     for column in columns:
         if column == "Model":
-            board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
+            # Wide: room for a contestant's whole name (``mini-swe-agent · smollm2-135m``).
+            board.add_column(column, no_wrap=True, overflow="ellipsis", min_width=10, max_width=32 if wide else 18)
         else:
             board.add_column(column, justify="right", no_wrap=True)
     for entry in ranked["leaderboard"]:
@@ -336,6 +337,7 @@ def run_headless(args: argparse.Namespace) -> int:
 
 def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
+    from benchtui.engine.assistants import pairs
     from benchtui.engine.batches import new_batch, resume_batch
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
@@ -354,6 +356,7 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     tasks, skipped = runnable_tasks(load_tasks(args.task))
     notes += skipped
     models, more = select_models(catalog, args.models, args.category)
+    models = pairs.cross(models, pairs.parse(getattr(args, "assistants", None)), config.assistants)
     return new_batch(store, config, catalog, tasks, models, batch_options_from(args, config)), notes + more
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchtui.engine import secrets
+from benchtui.engine.assistants import pairs
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog, select_models
 from benchtui.engine.errors import InputError
@@ -59,8 +60,16 @@ def resume_batch(
         )
     tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
     require_runnable(tasks, where=f"batch {batch.batch_id}: ")
-    keys = ",".join(str(m["key"]) for m in manifest.get("models", []))
-    models, notes = select_models(catalog, keys)
+    snapshots = manifest.get("models", [])
+    notes: list[str] = []
+
+    def find(keys: str) -> list[ModelSpec]:
+        found, said = select_models(catalog, keys)
+        notes.extend(said)
+        return found
+
+    # Assistant pairs (``aider · model``) are found by their model and paired again (assistants/pairs.py).
+    models = pairs.resumed(snapshots, find, config.assistants)
     saved = manifest.get("options", {})
     options = BatchOptions(
         parallel=saved.get("parallel") if parallel is None else parallel,

@@ -46,6 +46,7 @@ _MODEL_KEYS = {
     "context",
     "threads",
     "gguf",
+    "repair_tool_calls",
 }
 # Keys that only an embedded entry has (the weights it runs, its server's settings), and keys it cannot
 # have (benchtui serves it on a port of its own, with no key).
@@ -56,7 +57,7 @@ _NOT_EMBEDDED = ("api_key", "base_url")
 DISCOVER_SOURCE = "discover"
 _DISCOVER_PROVIDERS = ("openai", "anthropic")
 _GLOB_CHARS = frozenset("*?[")
-_TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults", "retry"}
+_TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults", "retry", "assistants"}
 _RETRY_KEYS = {
     "max_retries": int,
     "base_delay_s": float,
@@ -96,6 +97,8 @@ class ModelsConfig:
     )
     # The file as written (a literal key in it would be a secret): kept out of repr().
     source_text: str = field(default="", repr=False)
+    # Per assistant (aider, claude-code, ...), its options: the ``assistants:`` section (_assistants).
+    assistants: MappingProxyType[str, MappingProxyType[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def normalize_ollama_host(value: str) -> str:
@@ -232,6 +235,7 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         retry=_retry_policy(_section(data, "retry", path), path),
         default_settings=MappingProxyType(default_settings),
         source_text=text,
+        assistants=_assistants(_section(data, "assistants", path), path),
     )
 
 
@@ -323,6 +327,7 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         unavailable_reason=reason,
         concurrency=_positive_int(entry, "concurrency", path),
         source=DISCOVER_SOURCE if discover else "config",
+        repair_tool_calls=_bool(entry, "repair_tool_calls", path, default=False),
     )
 
 
@@ -458,6 +463,7 @@ def _build_embedded(
         context=_context(entry, path) or default_context,
         threads=threads if threads is not None else default_threads,
         gguf=gguf_file,
+        repair_tool_calls=_bool(entry, "repair_tool_calls", path, default=False),
     )
 
 
@@ -624,3 +630,47 @@ def _bool(data: LocatedMapping, key: str, path: Path, *, default: bool) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"'{key}': expected true or false, got {value!r}", path=path, line=data.line_of(key))
     return value
+
+
+# Options every assistant takes (engine/contestants/assistant.py reads them); each adapter adds its own
+# (its module's OPTIONS).
+_ASSISTANT_COMMON_OPTIONS = {
+    "executable": "a program to run instead of the one benchtui installed",
+    "extra_args": "more arguments, appended to its command line",
+}
+
+
+def _assistants(section: LocatedMapping, path: Path) -> MappingProxyType[str, MappingProxyType[str, Any]]:
+    """``assistants: {NAME: {option: value}}``: names and options checked here, each error with its line."""
+    from benchtui.engine.assistants import registry
+
+    adapters = registry.adapters()
+    found: dict[str, MappingProxyType[str, Any]] = {}
+    for name, options in section.items():
+        line = section.line_of(name)
+        if name not in adapters:
+            known = ", ".join(adapters) or "none"
+            raise ConfigError(
+                f"'assistants': unknown assistant {name!r}; expected one of {known}", path=path, line=line
+            )
+        if options is None:
+            options = LocatedMapping({}, {}, line)
+        if not isinstance(options, LocatedMapping):
+            raise ConfigError(f"'assistants.{name}': expected a mapping of options", path=path, line=line)
+        allowed = {**_ASSISTANT_COMMON_OPTIONS, **dict(getattr(adapters[name], "options", {}) or {})}
+        for key, value in options.items():
+            where = options.line_of(key)
+            if key not in allowed:
+                raise ConfigError(
+                    f"'assistants.{name}.{key}': unknown option; expected one of {', '.join(sorted(allowed))}",
+                    path=path,
+                    line=where,
+                )
+            if key == "extra_args" and not (isinstance(value, list) and all(isinstance(a, str) for a in value)):
+                raise ConfigError(f"'assistants.{name}.extra_args': expected a list of strings", path=path, line=where)
+            if key == "executable" and not (isinstance(value, str) and value.strip()):
+                raise ConfigError(f"'assistants.{name}.executable': expected a path", path=path, line=where)
+            if isinstance(value, LocatedMapping):
+                raise ConfigError(f"'assistants.{name}.{key}': expected a value, not a mapping", path=path, line=where)
+        found[name] = MappingProxyType(dict(options))
+    return MappingProxyType(found)

@@ -38,6 +38,12 @@ class ModelSpec:
 
     ``context`` and ``threads`` are an embedded model's server settings (context tokens of each of its
     slots, CPU threads; ``threads`` None: the ``embedded:`` default); None for every other provider.
+
+    ``assistant`` names the real coding assistant that plays the model (``aider``, ``claude-code``, ...:
+    see engine/assistants/pairs.py, which makes such a pair with the key ``assistant · model``); None for
+    benchtui's own edit loop, whose specs keep their plain keys. ``assistant_version`` is the installed
+    version and ``assistant_options`` its ``assistants:`` config section: both decide the run, so both
+    enter the fingerprint.
     """
 
     key: str
@@ -60,6 +66,12 @@ class ModelSpec:
     threads: int | None = None
     gguf: str | None = None
     """An embedded model given by path (``gguf: PATH`` in the config): the GGUF file its server loads."""
+    assistant: str | None = None
+    assistant_version: str | None = None
+    assistant_options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    model_key: str | None = None  # an assistant pair's: the key of the model it plays (None: ``key``)
+    # The gateway turns tool calls this model writes as text into real ones (engine/gateway/repair.py).
+    repair_tool_calls: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -106,6 +118,13 @@ class ModelSpec:
             snapshot["threads"] = self.threads
             if self.gguf is not None:
                 snapshot["gguf"] = self.gguf
+        if self.assistant is not None:
+            snapshot["assistant"] = self.assistant
+            snapshot["assistant_version"] = self.assistant_version
+            snapshot["assistant_options"] = dict(self.assistant_options)
+            snapshot["model_key"] = self.model_key
+        if self.repair_tool_calls:
+            snapshot["repair_tool_calls"] = True
         return snapshot
 
     def fingerprint(self) -> str:
@@ -126,4 +145,14 @@ class ModelSpec:
             # without reading gigabytes (the header's figures are in details, the weights are not hashed).
             identity["gguf"] = self.gguf
             identity["gguf_size"] = self.details.get("size_bytes")
+        if self.repair_tool_calls:
+            identity["repair_tool_calls"] = True
+        if self.assistant is not None:
+            # Only for assistant pairs, so the built-in loop's fingerprints (and resume) are unchanged.
+            identity["assistant"] = self.assistant
+            identity["assistant_version"] = self.assistant_version
+            identity["assistant_options"] = dict(self.assistant_options)
+            from benchtui.engine.assistants import texts  # stdlib only; no cycle
+
+            identity["assistant_texts"] = texts.digest()
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]

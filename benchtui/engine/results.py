@@ -78,6 +78,11 @@ class RunResult(TypedDict, total=False):
     prompt_eval_s: float | None
     runaway_replies: int
     seed: int | None
+    assistant: str | None
+    assistant_version: str | None
+    assistant_sandbox: str | None
+    repaired_tool_calls: int | None
+    model_requests: int | None
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -137,6 +142,11 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "prompt_eval_s": None,
         "runaway_replies": 0,
         "seed": None,
+        "assistant": spec.assistant or "benchtui",
+        "assistant_version": spec.assistant_version,
+        "assistant_sandbox": None,
+        "repaired_tool_calls": None,
+        "model_requests": None,
     }
 
 

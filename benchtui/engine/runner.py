@@ -29,6 +29,7 @@ from typing import Any
 from benchtui import __version__
 from benchtui.engine import embedded, prompts, secrets, seeds
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
+from benchtui.engine.contestants.assistant import AssistantContestant
 from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
 from benchtui.engine.events import (
     BatchFinished,
@@ -51,7 +52,7 @@ from benchtui.engine.workspace import clean_stale_workspaces
 
 log = logging.getLogger(__name__)
 # A model that fails like this will fail every run the same way: its later runs are not sent.
-_FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable")
+_FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable", "assistant_not_installed")
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,11 @@ class BatchRunner:
         policy: RetryPolicy | None = None,
         check_slots: int | None = None,
         contestant: Contestant | None = None,
+        assistant_contestant: Contestant | None = None,
     ) -> None:
         """``check_slots``: checks running at once (they need CPU); None: one per CPU. ``contestant``: what
-        plays each run (benchtui's own edit loop unless told)."""
+        plays each run (benchtui's own edit loop unless told); ``assistant_contestant``: what plays an
+        assistant pair's runs."""
         self.store = store
         self.tasks = list(tasks)
         self.models = list(models)
@@ -129,6 +132,9 @@ class BatchRunner:
         self.manifest_extra = manifest_extra or {}
         self.policy = policy
         self.contestant: Contestant = contestant or EditLoop()
+        # An assistant pair's runs (spec.assistant set: engine/assistants/pairs.py) are played by the
+        # real assistant; the built-in loop's by ``contestant``.
+        self.assistant_contestant: Contestant = assistant_contestant or AssistantContestant()
         self._controls: dict[str, RunControl] = {}
         self._controls_lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
@@ -353,7 +359,8 @@ class BatchRunner:
                 result = self._skipped_result(run, dead)
             else:
                 provider = self._provider(run.model)
-                result, transcript = self.contestant.run(
+                contestant = self.contestant if run.model.assistant is None else self.assistant_contestant
+                result, transcript = contestant.run(
                     run.task,
                     run.model,
                     provider,

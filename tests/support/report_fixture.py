@@ -161,6 +161,11 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "prompt_eval_s": None,
         "runaway_replies": 0,
         "seed": None,
+        "assistant": "benchtui",
+        "assistant_version": None,
+        "assistant_sandbox": None,
+        "repaired_tool_calls": None,
+        "model_requests": None,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)
