@@ -287,6 +287,8 @@ class ScriptedAgentServer:
         # The usage the server reported for each answered request, in order: {"prompt_tokens", "completion_tokens"}.
         self.reported: list[dict[str, int]] = []
         self.attempts: dict[str, int] = defaultdict(int)
+        # When each attempt arrived (time.monotonic()), per model.
+        self.attempt_times: dict[str, list[float]] = defaultdict(list)
         self._lock = threading.Lock()
         owner = self
 
@@ -433,6 +435,7 @@ class ScriptedAgentServer:
             return
         with self._lock:
             self.attempts[model] += 1
+            self.attempt_times[model].append(time.monotonic())
             attempt = self.attempts[model]
         if script.api_key is not None:
             sent = handler.headers.get("x-api-key") or (handler.headers.get("authorization") or "").removeprefix(

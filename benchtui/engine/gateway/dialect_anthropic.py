@@ -62,6 +62,9 @@ def parse(body: dict[str, Any]) -> ModelRequest:
     for raw in raw_messages:
         message = as_dict(raw)
         role = message.get("role")
+        if role == "system":  # Claude Code sends some (not the API's own shape): they are system text
+            messages.append({"role": "system", "content": text_of(message.get("content"))})
+            continue
         if role not in ("user", "assistant"):
             raise BadRequest(f"unknown message role {role!r}")
         texts: list[str] = []

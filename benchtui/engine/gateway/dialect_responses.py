@@ -242,10 +242,7 @@ class Encoder:
 
     def finish(self, outcome: Outcome) -> bytes:
         out = self._close_text()
-        response = _response(self.id, self.model, self.created, outcome)
-        response["id"] = self.id
-        if outcome.text:
-            response["output"][0]["id"] = self._message_id
+        response = _response(self.id, self.model, self.created, outcome)  # its message item is _message_id
         return out + self._event("response.completed", response=response)
 
     def fail(self, status: int, kind: str, message: str) -> bytes:

@@ -65,7 +65,7 @@ def chat_body(request: ModelRequest, *, model: str, cap: int, settings: Mapping[
     if request.dialect == CHAT:
         body = {k: request.body[k] for k in CHAT_FIELDS if k in request.body}
     else:
-        body = {"messages": request.messages, **request.params}
+        body = {"messages": _system_first(request.messages), **request.params}
         if request.tools:
             body["tools"] = [
                 {
@@ -97,6 +97,7 @@ def anthropic_body(request: ModelRequest, *, model: str, cap: int, settings: Map
     body: dict[str, Any]
     if request.dialect == ANTHROPIC:
         body = {k: request.body[k] for k in ANTHROPIC_FIELDS if k in request.body}
+        _system_messages_to_system(body)
         budget = positive_int(as_dict(body.get("thinking")).get("budget_tokens"))
         if budget is not None and budget >= limit:
             # The API wants the thinking budget below max_tokens; under the cap it cannot be, so no thinking.
@@ -181,3 +182,28 @@ def anthropic_messages(messages: list[dict[str, Any]]) -> tuple[str | None, list
 
 def _arguments_text(arguments: Any) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+
+
+def _system_messages_to_system(body: dict[str, Any]) -> None:
+    """Move ``system``-role messages (Claude Code sends some) into the top-level ``system``, the only
+    place the Messages API takes system text."""
+    messages = [as_dict(m) for m in body.get("messages") or []]
+    extra = [text_of(m.get("content")) for m in messages if m.get("role") == "system"]
+    if not extra:
+        return
+    body["messages"] = [m for m in messages if m.get("role") != "system"]
+    system = body.get("system")
+    if isinstance(system, list):
+        body["system"] = [*system, *({"type": "text", "text": t} for t in extra)]
+    else:
+        body["system"] = "\n\n".join([t for t in [text_of(system), *extra] if t])
+
+
+def _system_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One system message, first: the other dialects' system text is the conversation's preamble (Anthropic
+    has only a top-level one; Claude Code adds more as messages), and many local models' chat templates
+    refuse a system message anywhere but at the start."""
+    system = [text_of(m.get("content")) for m in messages if m.get("role") == "system"]
+    rest = [m for m in messages if m.get("role") != "system"]
+    joined = "\n\n".join(t for t in system if t)
+    return [{"role": "system", "content": joined}, *rest] if joined else rest
