@@ -105,6 +105,7 @@ class BenchApp(App[None]):
         selected_models: Iterable[str] = (),
         resume: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        selected_assistants: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.session = Session(
@@ -116,6 +117,7 @@ class BenchApp(App[None]):
             marked_tasks=marked_tasks,
             selected_models=selected_models,
             clock=clock,
+            selected_assistants=selected_assistants,
         )
         for mode, screen in self.SCREENS_BY_MODE.items():
             self.add_mode(mode, partial(screen, self.session))

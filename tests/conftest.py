@@ -14,12 +14,24 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 TASKS = REPO / "tasks"
 sys.path.insert(0, str(REPO))
+# The assistants installed for real (benchtui assistants install, .ci/run) stay where they are while each
+# test moves benchtui's data folder (BENCHTUI_DATA_DIR below): read the folder once, before that; the tests
+# marked real_assistants get it.
+from benchtui.engine.assistants.install import default_dir as _assistants_dir  # noqa: E402
+
+os.environ.setdefault("BENCHTUI_ASSISTANTS_DIR", str(_assistants_dir()))
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Path:
     data = tmp_path_factory.mktemp("benchtui-data")
     monkeypatch.setenv("BENCHTUI_DATA_DIR", str(data))
+    # No assistant is installed, unless the test drives the real ones (@pytest.mark.real_assistants): the
+    # app and the listings then look the same on every machine.
+    if request.node.get_closest_marker("real_assistants") is None:
+        monkeypatch.setenv("BENCHTUI_ASSISTANTS_DIR", str(data / "assistants"))
     # Nothing on this machine listens on port 9: discovery sees "no Ollama" quickly unless a test says otherwise.
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
     # An empty config with the embedded models off: tests that want a real model say so.

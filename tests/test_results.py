@@ -28,7 +28,18 @@ def test_empty_result_has_exactly_the_declared_keys() -> None:
 def test_the_csv_columns_keep_their_order() -> None:
     # Append-only: a script reading the CSV by position must keep working.
     assert RESULT_KEYS[:6] == ("task_id", "model", "repeat", "status", "error", "error_message")
-    assert RESULT_KEYS[-4:] == ("tokens_per_s_source", "truncated_replies", "history_dropped", "queue_time_s")
+    at = RESULT_KEYS.index("tokens_per_s_source")
+    assert RESULT_KEYS[at : at + 4] == ("tokens_per_s_source", "truncated_replies", "history_dropped", "queue_time_s")
+    # Issue 14's keys, after those (later issues append after them).
+    at = RESULT_KEYS.index("assistant")
+    assert RESULT_KEYS[at - 1 : at + 5] == (
+        "queue_time_s",
+        "assistant",
+        "assistant_version",
+        "assistant_sandbox",
+        "repaired_tool_calls",
+        "model_requests",
+    )
 
 
 def test_a_result_from_an_older_file_without_repeat_has_a_run_id() -> None:

@@ -50,6 +50,7 @@ def tui_app(args: argparse.Namespace) -> BenchApp:
     """The app the command line asks for (raises InputError): tasks named by --task are loaded here, once, to
     refuse a broken one before the screen opens, and start marked."""
     from benchtui.app import BenchApp
+    from benchtui.engine.assistants import pairs
     from benchtui.engine.discovery import select_models
     from benchtui.engine.store import ResultsStore
     from benchtui.engine.tasks import Task, load_tasks
@@ -61,6 +62,8 @@ def tui_app(args: argparse.Namespace) -> BenchApp:
     if args.category or (args.models and args.models != "all"):
         models, _notes = select_models(catalog, args.models, args.category)
         selected = [m.key for m in models]
+    assistants = pairs.parse(args.assistants)
+    pairs.cross([], assistants, config.assistants)  # refuses one that cannot run here, saying why
     return BenchApp(
         config=config,
         catalog=catalog,
@@ -71,4 +74,5 @@ def tui_app(args: argparse.Namespace) -> BenchApp:
         marked_tasks=[t.id for t in tasks or ()],
         selected_models=selected,
         resume=args.resume,
+        selected_assistants=assistants,
     )

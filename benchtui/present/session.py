@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchtui.engine.assistants import install, pairs
+from benchtui.engine.assistants.base import BUILTIN
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
@@ -32,6 +34,20 @@ from benchtui.engine.tasks import Task, load_tasks, run_time_limits
 from benchtui.present.board import RunBoard
 from benchtui.present.format import plural
 from benchtui.present.options import batch_options, with_option
+
+
+@dataclass(frozen=True)
+class AssistantRow:
+    """One assistant as the Models screen lists it."""
+
+    name: str
+    source: str  # "built in", "pypi", "npm"
+    version: str | None
+    reason: str | None  # why it cannot run; None when it can
+
+    @property
+    def usable(self) -> bool:
+        return self.reason is None
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class Session:
         marked_tasks: Iterable[str] = (),
         selected_models: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        selected_assistants: Iterable[str] = (),
     ) -> None:
         self.config, self.catalog, self.store, self.clock = config, catalog, store, clock
         self.tasks: list[Task] = list(library.tasks)
@@ -84,6 +101,9 @@ class Session:
         known = {t.id for t in self.tasks}
         self.marked_tasks: list[str] = [t for t in marked_tasks if t in known]
         self.selected_models: list[str] = [k for k in selected_models if (m := catalog.get(k)) and m.available]
+        # Which assistants play the selected models (benchtui's own loop unless told): assistants/pairs.py.
+        self.selected_assistants: list[str] = list(dict.fromkeys(selected_assistants)) or [BUILTIN]
+        self._assistants: list[AssistantRow] | None = None
         self.board: RunBoard | None = None
         self.runner: BatchRunner | None = None
         self._results_batch: Batch | None = None
@@ -115,8 +135,36 @@ class Session:
         self.marked_tasks = [t.id for t in self.tasks]
 
     def chosen_models(self) -> list[ModelSpec]:
-        """The selected models that can run, in the order they were selected."""
-        return [m for k in self.selected_models if (m := self.catalog.get(k)) is not None and m.available]
+        """The contestants of the next batch: each selected assistant on each selected model that can run,
+        in the order they were selected (an assistant's pair keyed ``assistant · model``)."""
+        models = [m for k in self.selected_models if (m := self.catalog.get(k)) is not None and m.available]
+        usable = [a for a in self.selected_assistants if a == BUILTIN or self.assistant_row(a).usable]
+        return pairs.cross(models, usable or [BUILTIN], self.config.assistants)
+
+    # Assistants
+
+    def assistants(self) -> list[AssistantRow]:
+        """Every assistant (benchtui's own loop first), with its version and why it cannot run; read once."""
+        if self._assistants is None:
+            rows = [AssistantRow(BUILTIN, "built in", None, None)]
+            for state in install.statuses():
+                rows.append(AssistantRow(state.name, state.registry, state.installed, state.reason))
+            self._assistants = rows
+        return self._assistants
+
+    def assistant_row(self, name: str) -> AssistantRow:
+        return next((row for row in self.assistants() if row.name == name), AssistantRow(name, "?", None, "unknown"))
+
+    def toggle_assistant(self, name: str) -> str | None:
+        """Select or unselect an assistant; the reason it cannot run when it cannot (nothing changes)."""
+        if name in self.selected_assistants:
+            self.selected_assistants = [a for a in self.selected_assistants if a != name]
+            return None
+        row = self.assistant_row(name)
+        if not row.usable:
+            return f"{name} is unavailable: {row.reason}"
+        self.selected_assistants.append(name)
+        return None
 
     def select_all_models(self) -> None:
         self.selected_models = [m.key for m in self.catalog.models if m.available]
@@ -153,6 +201,7 @@ class Session:
             return "Fix the options before running: " + "; ".join(self.option_errors.values())
         options = self.batch_options
         tasks, models, repeats = len(self.marked_tasks), len(self.selected_models), options.repeats
+        assistants = len(self.selected_assistants) if self.selected_assistants != [BUILTIN] else 1
         parallel = (
             "one at a time"
             if options.parallel is None
@@ -165,9 +214,10 @@ class Session:
         limits = run_time_limits((t.timeout_s for t in self.tasks if t.id in self.marked_tasks), options.timeout_s)
         low, high = limits or (options.timeout_s, options.timeout_s)
         timeout = f"{low:g} s" if low == high else f"{low:g}–{high:g} s"
-        runs = tasks * models * repeats
+        runs = tasks * models * assistants * repeats
+        crossed = f" × {plural(assistants, 'assistant')}" if self.selected_assistants != [BUILTIN] else ""
         line = (
-            f"{plural(tasks, 'task')} × {plural(models, 'model')} × {plural(repeats, 'repeat')} = "
+            f"{plural(tasks, 'task')} × {plural(models, 'model')}{crossed} × {plural(repeats, 'repeat')} = "
             f"{plural(runs, 'run')} · {parallel} · timeout {timeout} per run"
         )
         if not tasks:

@@ -26,6 +26,7 @@ from benchtui.screens.base import BenchScreen
 from benchtui.widgets.columns import Fit, FittedTable
 
 ALL = "__all__"
+ASSISTANTS = "__assistants__"
 CHECK_ON, CHECK_OFF = "◉", "○"
 MODEL_COLUMNS = {
     "sel": "",
@@ -120,6 +121,10 @@ greyed with the reason.
 | a / n | select every available model / none |
 | r | run the marked tasks on the selected models |
 
+**Assistants** (last in the categories): benchtui's own loop and the real coding assistants
+(`benchtui assistants install NAME`); space selects one, and each selected assistant plays every
+selected model, named `assistant · model`.
+
 Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama and embedded 1, cloud 4),
 `N` = N at a time per endpoint; **timeout** seconds per run; **repeats** per task and model.
 """
@@ -186,6 +191,11 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
                 continue
             count = str(available) if available == len(keys) else f"{available} of {len(keys)}"
             options.append(Option(Text(f"{name} ({count})"), id=f"cat:{name}"))
+        # The assistants that play the models (benchtui's own loop, aider, ...): listed beside them.
+        rows = self.session.assistants()
+        usable = sum(1 for row in rows if row.usable)
+        count = str(usable) if usable == len(rows) else f"{usable} of {len(rows)}"
+        options.append(Option(Text(f"Assistants ({count})", style="italic"), id=ASSISTANTS))
         return options
 
     def _notes(self) -> Text:
@@ -196,13 +206,61 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     def models_in_view(self) -> list[ModelSpec]:
         catalog = self.session.catalog
+        if self.category == ASSISTANTS:
+            return []
         if self.category == ALL:
             models = list(catalog.models)
         else:
             models = [m for k in catalog.categories.get(self.category, ()) if (m := catalog.get(k)) is not None]
         return sorted(models, key=lambda m: (not m.available, m.provider, m.key))
 
+    def _fill_assistants(self) -> None:
+        """The assistants in the table: selected or not, where from, version, and why one cannot run."""
+        table = self.query_one(ModelTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        selected = set(self.session.selected_assistants)
+        rows = self.session.assistants()
+        cells = []
+        for row in rows:
+            on = row.name in selected
+            dim = "" if row.usable else "dim"
+            status = (
+                Text("available", style="green")
+                if row.usable
+                else Text(f"unavailable: {row.reason}", style="dim italic", no_wrap=True, overflow="ellipsis")
+            )
+            cells.append(
+                {
+                    "sel": Text(CHECK_ON if on else CHECK_OFF, style="bold green" if on else "dim"),
+                    "model": Text(row.name, style="bold" if on else dim, no_wrap=True, overflow="ellipsis"),
+                    "provider": Text(row.source, style=dim),
+                    "size": Text(row.version or "—", style=dim),
+                    "status": status,
+                }
+            )
+        fits = [
+            Fit("sel", 1),
+            Fit("model", max(len(r.name) for r in rows), minimum=14),
+            Fit("provider", 8, drop=1),
+            Fit("size", max(4, *(len(r.version or "") for r in rows)), drop=2),
+            Fit("status", len("unavailable: …"), grow=True),
+        ]
+        widths = table.fit(fits)
+        headers = {"sel": "", "model": "Assistant", "provider": "From", "size": "Version", "status": "Status"}
+        for key, width in widths.items():
+            table.add_column(headers[key], key=key, width=width)
+        for row, cell in zip(rows, cells, strict=True):
+            table.add_row(*(cell[key] for key in widths), key=f"assistant:{row.name}")
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        count = sum(1 for r in rows if r.name in selected)
+        self.query_one("#models-heading", Label).update(Text(f"Assistants · {count} selected · each plays every model"))
+
     def _fill_table(self) -> None:
+        if self.category == ASSISTANTS:
+            self._fill_assistants()
+            return
         table = self.query_one(ModelTable)
         cursor = table.cursor_row
         table.clear(columns=True)
@@ -265,7 +323,17 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
 
     @on(DataTable.RowHighlighted, "#model-table")
     def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        spec = self.session.catalog.get(str(event.row_key.value))
+        key = str(event.row_key.value)
+        if key.startswith("assistant:"):
+            row = self.session.assistant_row(key.removeprefix("assistant:"))
+            detail = Text.assemble(
+                (row.name, "bold"), (f" · {row.source}" + (f" {row.version}" if row.version else ""), "dim")
+            )
+            if row.reason:
+                detail.append(f"\nunavailable: {row.reason}", style="yellow")
+            self.query_one("#model-detail", Label).update(detail)
+            return
+        spec = self.session.catalog.get(key)
         self.query_one("#model-detail", Label).update(self._detail(spec) if spec else Text(""))
 
     def _detail(self, spec: ModelSpec) -> Text:
@@ -293,7 +361,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     @on(OptionList.OptionHighlighted, "#categories")
     def _category_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         option_id = event.option.id or ALL
-        self.category = ALL if option_id == ALL else option_id.removeprefix("cat:")
+        self.category = option_id if option_id in (ALL, ASSISTANTS) else option_id.removeprefix("cat:")
         self._fill_table()
 
     @on(OptionList.OptionSelected, "#categories")
@@ -305,6 +373,12 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         if table.row_count == 0:
             return
         key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        if key.startswith("assistant:"):
+            problem = self.session.toggle_assistant(key.removeprefix("assistant:"))
+            if problem:
+                self.notify(problem, severity="warning", markup=False)
+            self._changed()
+            return
         spec = self.session.catalog.get(key)
         if spec is None:
             return
@@ -320,6 +394,8 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
         self._changed()
 
     def action_toggle_category(self) -> None:
+        if self.category == ASSISTANTS:
+            return
         keys = [m.key for m in self.models_in_view() if m.available]
         if not keys:
             self.notify("No available model in this category", severity="warning")
@@ -338,7 +414,7 @@ Options: **parallel** empty = one run at a time, `0` = each endpoint's default (
     def select_category(self, name: str) -> None:
         """Show ``name`` in the table (used by the palette and tests)."""
         option_list = self.query_one("#categories", OptionList)
-        option_list.highlighted = option_list.get_option_index(ALL if name == ALL else f"cat:{name}")
+        option_list.highlighted = option_list.get_option_index(name if name in (ALL, ASSISTANTS) else f"cat:{name}")
 
     # Options
 

@@ -24,7 +24,7 @@ from benchtui.engine.assistants.base import (
     Invocation,
     RunContext,
     installed_executable,
-    installed_version,
+    version_beside,
 )
 
 OPTIONS = {"edit_format": "aider's edit format: diff (default), whole, udiff, ..."}
@@ -42,7 +42,7 @@ class Aider:
         return installed_executable(assistants_dir, self.name, self.install)
 
     def version(self, exe: Path) -> str | None:
-        return installed_version(exe.parents[2], self.name, self.install)
+        return version_beside(exe, self.install)
 
     def first(self, exe: Path, prompt: str, ctx: RunContext) -> Invocation:
         return self._invocation(exe, prompt, ctx, restore=False)

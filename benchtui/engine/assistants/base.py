@@ -142,7 +142,7 @@ class Adapter(Protocol):
         ...
 
     def version(self, exe: Path) -> str | None:
-        """The installed version (``installed_version`` reads it without running the program)."""
+        """The installed version of ``exe`` (``version_beside`` reads it without running the program)."""
         ...
 
     def first(self, exe: Path, prompt: str, ctx: RunContext) -> Invocation:
@@ -202,3 +202,10 @@ def installed_version(assistants_dir: Path, name: str, spec: InstallSpec) -> str
         if re.sub(r"[-_.]+", "_", stem).lower() == wanted:
             return version
     return None
+
+
+def version_beside(exe: Path, spec: InstallSpec) -> str | None:
+    """The version of ``spec.package`` installed with ``exe`` (``venv/bin/X`` or ``node_modules/.bin/X``),
+    wherever that install is: the usual ``Adapter.version``."""
+    root = exe.parent.parent.parent  # <assistants_dir>/<name>, above venv/bin or node_modules/.bin
+    return installed_version(root.parent, root.name, spec)

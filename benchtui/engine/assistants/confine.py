@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import threading
@@ -40,6 +41,7 @@ OUTPUT_CAP_BYTES = 2_000_000
 MAX_PROCESSES = 1024
 MAX_FILE_BYTES = 1024**3
 _POLL_S = 0.05
+_MARK = "BENCHTUI_ASSISTANT_RUN"
 
 # The NS arguments of the check's bwrap (argv.BWRAP_NS_ARGS) less --unshare-net: see the docstring.
 _BWRAP_NS_ARGS = [
@@ -154,6 +156,10 @@ def run_confined(
     cgroup: PidsCgroup | None = make_pids_cgroup(MAX_PROCESSES)
     if cgroup is not None:
         command = join_cgroup(cgroup, command)
+    # Every process of the invocation inherits this mark: where no cgroup can be made (not root), the ones
+    # that left the process group (setsid) are found by it in /proc and killed too.
+    mark = f"{_MARK}={secrets.token_hex(8)}"
+    env = {**env, _MARK: mark.split("=", 1)[1]}
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
     timed_out = cancelled = False
@@ -200,6 +206,7 @@ def run_confined(
             if cgroup is not None:
                 cgroup.kill_all()
                 cgroup.remove()
+            leftover += _kill_marked(mark.encode())
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
             if process.poll() is None:  # cannot happen after SIGKILL short of a kernel hang; never wait forever
@@ -228,3 +235,26 @@ def _count_group(pgid: int, cgroup: PidsCgroup | None) -> int:
                 if os.getpgid(int(entry.name)) == pgid:
                     count += 1
     return count
+
+
+def _kill_marked(mark: bytes) -> int:
+    """Kill every process whose environment carries ``mark`` (those this uid may read); how many."""
+    killed = 0
+    for _ in range(3):  # a process forking while it is killed: look again
+        found = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if mark in environ.split(b"\0"):
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found += 1
+        killed += found
+        if not found:
+            break
+        time.sleep(0.02)
+    return killed

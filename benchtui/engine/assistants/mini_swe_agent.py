@@ -23,7 +23,7 @@ from benchtui.engine.assistants.base import (
     Invocation,
     RunContext,
     installed_executable,
-    installed_version,
+    version_beside,
 )
 
 OPTIONS = {
@@ -43,7 +43,7 @@ class MiniSweAgent:
         return installed_executable(assistants_dir, self.name, self.install)
 
     def version(self, exe: Path) -> str | None:
-        return installed_version(exe.parents[2], self.name, self.install)
+        return version_beside(exe, self.install)
 
     def first(self, exe: Path, prompt: str, ctx: RunContext) -> Invocation:
         return self._invocation(exe, prompt, ctx)

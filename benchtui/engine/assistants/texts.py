@@ -22,12 +22,14 @@ def first_prompt(task_prompt: str) -> str:
     )
 
 
-def continuation(check_output: str | None, hint: str | None, typed: list[str]) -> str:
+def continuation(check_output: str | None, hint: str | None, typed: list[str], exit_code: int | None = None) -> str:
     """After a failed check: its output's tail, the next scripted hint, what a person typed."""
-    parts = ["The hidden check still fails."]
-    if check_output is not None:
-        tail = check_output[-CHECK_OUTPUT_CHARS:].strip()
+    parts = ["The hidden check still fails" + (f" (exit code {exit_code})." if exit_code is not None else ".")]
+    tail = (check_output or "")[-CHECK_OUTPUT_CHARS:].strip()
+    if tail:
         parts.append(f"Its output (last part):\n```\n{tail}\n```")
+    elif check_output is not None:
+        parts.append("It printed nothing.")
     if hint:
         parts.append(f"Hint: {hint}")
     for message in typed:
@@ -37,5 +39,5 @@ def continuation(check_output: str | None, hint: str | None, typed: list[str]) -
 
 
 def digest() -> str:
-    sample = first_prompt("{task}") + continuation("{output}", "{hint}", ["{typed}"])
+    sample = first_prompt("{task}") + continuation("{output}", "{hint}", ["{typed}"], 1) + continuation("", None, [])
     return hashlib.sha256(f"{TEXTS_VERSION}|{sample}".encode()).hexdigest()[:12]

@@ -55,10 +55,14 @@ FATAL_GATEWAY_ERRORS = ("unreachable", "auth", "model_not_found")
 class GatewayLike(Protocol):
     """What the run needs of engine/gateway's Gateway (a context manager)."""
 
-    token: str
-    model_name: str
-    openai_base_url: str
-    anthropic_base_url: str
+    @property
+    def token(self) -> str: ...
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def openai_base_url(self) -> str: ...
+    @property
+    def anthropic_base_url(self) -> str: ...
 
     def __enter__(self) -> Any: ...
     def __exit__(self, *exc: object) -> Any: ...
@@ -402,6 +406,7 @@ class _AssistantRun:
         for kind in _kinds(getattr(usage, "errors", None)):
             if kind in FATAL_GATEWAY_ERRORS:
                 detail = getattr(usage, "last_error", None) or f"the model failed with {kind}"
+                detail = f"{detail} (the assistant was stopped: every later request would fail the same way)"
                 return kind, str(detail)
         return None
 
@@ -459,7 +464,8 @@ class _AssistantRun:
             self.typed_interventions += 1
             self.record("human", "user", message)
         output = tail(self.previous_output) if self.previous_output is not None else None
-        return texts.continuation(output, hint, typed)
+        code = self.last_check.exit_code if self.last_check is not None else None
+        return texts.continuation(output, hint, typed, code)
 
     # The stop rules
 
@@ -512,7 +518,7 @@ class _AssistantRun:
                 "lines_added": stats.lines_added,
                 "lines_removed": stats.lines_removed,
                 "turns": self.turn,
-                "request_attempts": int(requests or 0),
+                "request_attempts": int(figure("upstream_attempts") or 0),
                 "sandbox": check.sandbox if check is not None else None,
                 "resource_limit": check.resource_limit if check is not None else None,
                 "check_output": secrets.redact(
@@ -523,7 +529,8 @@ class _AssistantRun:
                 "started_at": self.started_at,
                 "tokens_per_s_source": figure("tokens_per_s_source"),
                 "truncated_replies": int(figure("truncated_replies") or 0),
-                "queue_time_s": round(self.queue_time_s, 4),
+                # The checks' queue, and the gateway's: requests waiting for one of the endpoint's slots.
+                "queue_time_s": round(self.queue_time_s + float(figure("queue_time_s") or 0.0), 4),
                 "assistant_sandbox": self.sandbox_mode,
                 "repaired_tool_calls": figure("repaired_tool_calls") if usage is not None else None,
                 "model_requests": requests,

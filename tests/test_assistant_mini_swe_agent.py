@@ -1,0 +1,68 @@
+"""mini-swe-agent, the real program (from PyPI, installed by benchtui assistants install), driven through
+the run's gateway by a scripted model that calls its one ``bash`` tool: a full loop (read, edit, submit),
+and a continuation after a failed check (it keeps no session: it is started again with the task, the
+check's result and the next hint, in the workspace as it left it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchtui.engine.contestants.assistant import AssistantContestant
+from benchtui.engine.providers import make_provider
+from benchtui.engine.tasks import load_tasks
+from tests.support.assistants import paired, real_assistant, scripted_spec
+from tests.support.scripted import tiny_task
+from tests.support.scripted_agent import AgentScript, ScriptedAgentServer, call, turns
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_assistants]
+SUBMIT = call("bash", command="echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT")
+
+
+@pytest.fixture(scope="module")
+def mini() -> Path:
+    return real_assistant("mini-swe-agent")
+
+
+def test_mini_swe_agent_reads_edits_and_submits_through_the_gateway(mini: Path, tmp_path: Path) -> None:
+    script = AgentScript(
+        turns(call("bash", command="cat answer.txt"), call("bash", command="sed -i s/todo/done/ answer.txt"), SUBMIT)
+    )
+    with ScriptedAgentServer({"agent": script}) as server:
+        task = load_tasks([tiny_task(tmp_path / "task")])[0]
+        spec = paired(scripted_spec(server.url), "mini-swe-agent")
+        result, transcript = AssistantContestant().run(task, spec, make_provider(spec), timeout_s=240)
+        requests = server.recorded("agent")
+    assert result["status"] == "passed", result["error_message"]
+    assert result["model"] == "mini-swe-agent · agent" and result["assistant_version"] == "2.4.6"
+    assert result["diff"] == "--- a/answer.txt\n+++ b/answer.txt\n@@ -1 +1 @@\n-todo\n+done\n"
+    assert result["model_requests"] == len(requests) == 3 and result["turns"] == 1
+    # It read the file: the tool result of `cat` went back to the model.
+    assert "todo" in str(requests[1].body["messages"][-1])
+    assert [t["function"]["name"] for t in requests[0].body["tools"]] == ["bash"]
+    assert all(r.body.get("max_tokens") == 512 for r in requests)  # the run's output cap
+    ran = next(e for e in transcript if e["kind"] == "assistant")
+    assert ran["ok"] is True and ran["message"] == "Submitted"
+
+
+def test_mini_swe_agent_is_started_again_with_the_task_and_the_check_after_a_failure(
+    mini: Path, tmp_path: Path
+) -> None:
+    script = AgentScript(
+        turns(
+            call("bash", command="sed -i s/todo/doing/ answer.txt"),
+            SUBMIT,
+            call("bash", command="sed -i s/doing/done/ answer.txt"),
+            SUBMIT,
+        )
+    )
+    with ScriptedAgentServer({"agent": script}) as server:
+        task = load_tasks([tiny_task(tmp_path / "task")])[0]
+        spec = paired(scripted_spec(server.url), "mini-swe-agent")
+        result, _ = AssistantContestant().run(task, spec, make_provider(spec), timeout_s=240)
+        requests = server.recorded("agent")
+    assert result["status"] == "passed", result["error_message"]
+    assert result["turns"] == result["prompts_sent"] == 2
+    restarted = str(requests[2].body["messages"])
+    assert "Replace the word todo" in restarted and "The hidden check still fails" in restarted
