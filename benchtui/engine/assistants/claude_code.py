@@ -5,7 +5,9 @@ messages dialect.
 Command: ``claude -p PROMPT --output-format json --permission-mode acceptEdits --allowedTools Bash
 --session-id UUID`` in the workspace, stdin closed; a continuation is the same with ``--resume UUID``. The
 UUID is derived from the run's home (``npm_common.session_uuid``), so the first invocation names the
-session and every continuation resumes exactly that one, with its whole conversation.
+session and every continuation resumes exactly that one, with its whole conversation (its transcript is
+``~/.claude/projects/<workspace>/<UUID>.jsonl``; where the first invocation stored none, a continuation
+starts that session afresh with the task's prompt and the message, as ``--resume`` would only fail).
 
 * Model and key are environment variables: ``ANTHROPIC_BASE_URL`` (the gateway's root; it appends
   ``/v1/messages?beta=true``), ``ANTHROPIC_API_KEY`` (the run's token, sent as ``x-api-key``: with it set,
@@ -83,7 +85,13 @@ class ClaudeCode:
         return self._invocation(exe, prompt, ctx, ["--session-id", npm_common.session_uuid(ctx.home)])
 
     def resume(self, exe: Path, message: str, ctx: RunContext) -> Invocation:
-        return self._invocation(exe, message, ctx, ["--resume", npm_common.session_uuid(ctx.home)])
+        session = npm_common.session_uuid(ctx.home)
+        if not any((ctx.home / ".claude" / "projects").glob(f"*/{session}.jsonl")):
+            # The first invocation ended before it stored the session (killed, or it failed to start):
+            # ``--resume`` would only say "No conversation found" and exit 1. A new session with the task
+            # and the message does what the continuation means.
+            return self._invocation(exe, npm_common.with_task(ctx, message), ctx, ["--session-id", session])
+        return self._invocation(exe, message, ctx, ["--resume", session])
 
     def _invocation(self, exe: Path, message: str, ctx: RunContext, session: list[str]) -> Invocation:
         allowed = ctx.options.get("allowed_tools")

@@ -79,6 +79,10 @@ class Codex:
         return self._invocation(exe, ["exec"], prompt, ctx)
 
     def resume(self, exe: Path, message: str, ctx: RunContext) -> Invocation:
+        if not any((ctx.home / ".codex" / "sessions").glob("**/rollout-*.jsonl")):
+            # Nothing stored to resume (the first invocation ended before it saved its rollout): ``resume
+            # --last`` would start an empty conversation, which needs the task's prompt.
+            return self._invocation(exe, ["exec"], npm_common.with_task(ctx, message), ctx)
         return self._invocation(exe, ["exec", "resume", "--last"], message, ctx)
 
     def _invocation(self, exe: Path, command: list[str], message: str, ctx: RunContext) -> Invocation:

@@ -70,6 +70,10 @@ class ContinueCli:
         return self._invocation(exe, prompt, ctx, resume=False)
 
     def resume(self, exe: Path, message: str, ctx: RunContext) -> Invocation:
+        if not _sessions(_global_dir(ctx)):
+            # Nothing stored to resume (the first invocation ended before it saved its session): ``--resume``
+            # would start an empty conversation, which needs the task's prompt.
+            return self._invocation(exe, npm_common.with_task(ctx, message), ctx, resume=False)
         return self._invocation(exe, message, ctx, resume=True)
 
     def _invocation(self, exe: Path, message: str, ctx: RunContext, *, resume: bool) -> Invocation:
@@ -145,7 +149,7 @@ def render_config(ctx: RunContext) -> str:
 
 def session_tokens(global_dir: Path) -> dict[str, Any] | None:
     """The tokens cn recorded for its newest session (the run's: its home is private)."""
-    sessions = [p for p in (global_dir / "sessions").glob("*.json") if p.name != "sessions.json"]
+    sessions = _sessions(global_dir)
     if not sessions:
         return None
     newest = max(sessions, key=lambda p: p.stat().st_mtime)
@@ -158,6 +162,10 @@ def session_tokens(global_dir: Path) -> dict[str, Any] | None:
         "completion_tokens": usage.get("completionTokens"),
         "session": newest.stem,
     }
+
+
+def _sessions(global_dir: Path) -> list[Path]:
+    return [p for p in (global_dir / "sessions").glob("*.json") if p.name != "sessions.json"]
 
 
 def _short(value: Any, limit: int = 500) -> str | None:

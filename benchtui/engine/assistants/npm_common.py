@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchtui.engine.assistants.base import AssistantOutcome
+from benchtui.engine.assistants.base import AssistantOutcome, RunContext
 
 # Words an assistant uses when it could not reach the model (the gateway, or the upstream behind it).
 UNREACHABLE_WORDS = (
@@ -125,3 +125,10 @@ def positional(message: str) -> str:
     gets a leading space (the model reads the same words; ``--`` cannot be used, since the runtime appends
     the ``extra_args`` option after the adapter's argv)."""
     return f" {message}" if message.startswith("-") else message
+
+
+def with_task(ctx: RunContext, message: str) -> str:
+    """A continuation's message for a program that has no session to continue (the first invocation ended
+    before it stored one): the task's prompt first, as a fresh start needs it."""
+    task = ctx.task_prompt.strip()
+    return f"{task}\n\n{message}" if task else message
