@@ -220,6 +220,9 @@ def test_the_real_assistant_reads_edits_and_continues_its_session_through_the_ga
     calls = gateways.made[0].usage().calls
     assert calls and {c.dialect for c in calls} == {DIALECTS[name]}
     assert all(c.ok for c in calls), calls
+    if name == "opencode":
+        # --title: no separate request (without tools) to name the session, a model call no task needs.
+        assert all(r_tools(r) for r in server.recorded()), [r.body.get("messages") for r in server.recorded()]
     # The continuation went on the same session: the first request after the failed check still carries
     # the first invocation's conversation (the task's prompt and the tool results it got).
     continued = [r for r in server.recorded() if _continued(r_messages(r)) and r_tools(r)]

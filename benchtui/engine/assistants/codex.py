@@ -15,9 +15,11 @@ again with the new message.
   ``--skip-git-repo-check``; the runtime's workspace is a repo, the flag keeps a configured executable or
   another runtime working too.
 * ``sandbox_mode = "danger-full-access"``: its own sandbox (bwrap plus a ``codex-linux-sandbox`` helper it
-  links into CODEX_HOME) cannot work here: it refuses to create the helper under ``/tmp`` ("bwrap: execvp
-  codex-linux-sandbox: No such file or directory", every command exits 1) and a bwrap inside benchtui's
-  bwrap is not allowed anyway. benchtui confines the whole process like a check; that is the sandbox.
+  links into CODEX_HOME) fails whenever CODEX_HOME is under TMPDIR: it refuses to create the helper there
+  ("Refusing to create helper binaries under temporary dir") and every command then exits 1 ("bwrap:
+  execvp codex-linux-sandbox: No such file or directory"); where it works it also needs user namespaces
+  inside benchtui's own bwrap. benchtui confines the whole process like a check, which is the sandbox that
+  holds everywhere, and the other assistants' shell tools run under it alone too.
   ``approval_policy = "never"``: nobody is there to approve.
 * Offline and quiet: ``[features] plugins/apps/remote_plugin = false`` stop its fetches of github.com,
   api.github.com and chatgpt.com (seen with strace: none left), and with ``goals``, ``image_generation``,
