@@ -103,6 +103,7 @@ def test_the_assistants_section_of_the_config_is_checked_with_its_lines(tmp_path
         "  mini-swe-agent:\n    step_limit: 5\n",
     )
     config = load_config(good)
+    assert config.models == ()
     assert dict(config.assistants["aider"]) == {"edit_format": "whole", "extra_args": ["--no-verify-ssl"]}
     assert dict(config.assistants["mini-swe-agent"]) == {"step_limit": 5}
     for body, line, message in (
@@ -204,3 +205,18 @@ def test_a_failed_install_says_why_and_never_looks_installed(tmp_path: Path) -> 
     assert said == [f"aider: installing aider-chat==0.0.0.1 into {tmp_path / 'aider'} ..."]
     state = install.availability("aider", adapter, tmp_path)  # type: ignore[arg-type]
     assert not state.usable and state.reason == "an install did not finish: run benchtui assistants install aider"
+
+
+def test_repairing_tool_calls_is_per_model_off_by_default_and_in_the_fingerprint(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path / "m.yaml",
+        "models:\n  - {name: a, provider: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
+        "  - {name: b, provider: openai, base_url: 'http://127.0.0.1:9/v1', repair_tool_calls: true}\n",
+    )
+    a, b = load_config(path).models
+    assert not a.repair_tool_calls and b.repair_tool_calls
+    assert b.fingerprint() != replace(b, repair_tool_calls=False).fingerprint()
+    assert "repair_tool_calls" not in a.snapshot() and b.snapshot()["repair_tool_calls"] is True
+    bad = write_config(tmp_path / "bad.yaml", "models:\n  - {name: a, provider: openai, repair_tool_calls: 3}\n")
+    with pytest.raises(ConfigError, match="repair_tool_calls"):
+        load_config(bad)

@@ -66,3 +66,18 @@ def test_mini_swe_agent_is_started_again_with_the_task_and_the_check_after_a_fai
     assert result["turns"] == result["prompts_sent"] == 2
     restarted = str(requests[2].body["messages"])
     assert "Replace the word todo" in restarted and "The hidden check still fails" in restarted
+
+
+def test_a_model_that_makes_mini_give_up_failed_the_task_it_did_not_break_the_run(mini: Path, tmp_path: Path) -> None:
+    """A model that never calls the tool: mini ends with RepeatedFormatError (exit 0); the check decides
+    (failed), as benchtui's loop does for a model that answers nonsense, and the run uses its turns."""
+    from tests.support.scripted_agent import text
+
+    with ScriptedAgentServer({"agent": AgentScript(turns(text("I have no idea.")))}) as server:
+        task = load_tasks([tiny_task(tmp_path / "task")])[0]
+        spec = paired(scripted_spec(server.url), "mini-swe-agent", step_limit=3)
+        result, transcript = AssistantContestant().run(task, spec, make_provider(spec), timeout_s=240)
+    assert result["status"] == "failed" and result["error"] is None
+    assert result["turns"] == result["prompts_sent"] == 2
+    ran = [e for e in transcript if e["kind"] == "assistant"]
+    assert ran[0]["ok"] is False and "exit_status" in ran[0]["message"]

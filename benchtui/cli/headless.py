@@ -311,7 +311,7 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     tasks, skipped = runnable_tasks(load_tasks(args.task))
     notes += skipped
     models, more = select_models(catalog, args.models, args.category)
-    models = pairs.cross(models, pairs.parse(args.assistants), config.assistants)
+    models = pairs.cross(models, pairs.parse(getattr(args, "assistants", None)), config.assistants)
     return new_batch(store, config, catalog, tasks, models, batch_options_from(args, config)), notes + more
 
 

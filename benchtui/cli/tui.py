@@ -62,7 +62,7 @@ def tui_app(args: argparse.Namespace) -> BenchApp:
     if args.category or (args.models and args.models != "all"):
         models, _notes = select_models(catalog, args.models, args.category)
         selected = [m.key for m in models]
-    assistants = pairs.parse(args.assistants)
+    assistants = pairs.parse(getattr(args, "assistants", None))
     pairs.cross([], assistants, config.assistants)  # refuses one that cannot run here, saying why
     return BenchApp(
         config=config,

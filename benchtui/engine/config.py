@@ -45,6 +45,7 @@ _MODEL_KEYS = {
     "model",
     "context",
     "threads",
+    "repair_tool_calls",
 }
 # Keys that only an embedded entry has (the weights it runs, its server's settings), and keys it cannot
 # have (benchtui serves it on a port of its own, with no key).
@@ -321,6 +322,7 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         unavailable_reason=reason,
         concurrency=_positive_int(entry, "concurrency", path),
         source=DISCOVER_SOURCE if discover else "config",
+        repair_tool_calls=_bool(entry, "repair_tool_calls", path, default=False),
     )
 
 
@@ -398,6 +400,7 @@ def _build_embedded(
         source="config",
         context=_context(entry, path) or default_context,
         threads=threads if threads is not None else default_threads,
+        repair_tool_calls=_bool(entry, "repair_tool_calls", path, default=False),
     )
 
 

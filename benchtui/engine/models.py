@@ -68,6 +68,8 @@ class ModelSpec:
     assistant_version: str | None = None
     assistant_options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     model_key: str | None = None  # an assistant pair's: the key of the model it plays (None: ``key``)
+    # The gateway turns tool calls this model writes as text into real ones (engine/gateway/repair.py).
+    repair_tool_calls: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -117,6 +119,8 @@ class ModelSpec:
             snapshot["assistant_version"] = self.assistant_version
             snapshot["assistant_options"] = dict(self.assistant_options)
             snapshot["model_key"] = self.model_key
+        if self.repair_tool_calls:
+            snapshot["repair_tool_calls"] = True
         return snapshot
 
     def fingerprint(self) -> str:
@@ -132,6 +136,8 @@ class ModelSpec:
         if self.context is not None:
             # Only set for embedded models, so every other model's fingerprint (and resume) is unchanged.
             identity["context"] = self.context
+        if self.repair_tool_calls:
+            identity["repair_tool_calls"] = True
         if self.assistant is not None:
             # Only for assistant pairs, so the built-in loop's fingerprints (and resume) are unchanged.
             identity["assistant"] = self.assistant

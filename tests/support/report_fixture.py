@@ -157,6 +157,11 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "truncated_replies": 0,
         "history_dropped": 0,
         "queue_time_s": None,
+        "assistant": "benchtui",
+        "assistant_version": None,
+        "assistant_sandbox": None,
+        "repaired_tool_calls": None,
+        "model_requests": None,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)

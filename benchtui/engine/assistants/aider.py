@@ -133,8 +133,14 @@ class Aider:
             kind = "assistant_crashed" if returncode < 0 or returncode > 128 else "assistant_failed"
             return AssistantOutcome(False, kind, _last_lines(stderr or stdout), tokens)
         if not sends:
-            # Exit 0 without one successful model call: what aider does when every call failed.
-            return AssistantOutcome(False, "assistant_failed", "no model call succeeded: " + _last_lines(stdout), None)
+            # Exit 0 without a message_send event: every call failed, or the reply was cut at the output
+            # limit (aider logs no event then either); the gateway's figures say which.
+            why = (
+                "a reply was cut at the output limit"
+                if "exceeded output limit" in stdout
+                else "no model call succeeded"
+            )
+            return AssistantOutcome(False, "assistant_failed", f"{why}: {_last_lines(stdout)}", None)
         return AssistantOutcome(True, None, reason, tokens)
 
 

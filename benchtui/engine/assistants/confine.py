@@ -67,7 +67,7 @@ class ProcessResult:
     cancelled: bool
     duration_s: float
     sandbox: str  # "bwrap-hostnet" | "none"
-    leftover_killed: int  # processes still alive after the leader ended (background children), killed
+    leftover_killed: int  # processes besides the leader benchtui found alive at the end and killed (best effort)
     stopped_by: tuple[str, str] | None = None  # (error kind, message) when ``stop`` ended it
 
 

@@ -50,6 +50,8 @@ DEFAULT_OUTPUT_CAP = 1024
 PROGRESS_INTERVAL_S = 0.25
 # The gateway saw the model fail like this: the provider already retried, every later request would fail too.
 FATAL_GATEWAY_ERRORS = ("unreachable", "auth", "model_not_found")
+# An assistant that ended like this (and changed nothing) cannot be continued usefully.
+BROKEN_KINDS = ("assistant_crashed", "unreachable", "auth", "model_not_found")
 
 
 class GatewayLike(Protocol):
@@ -266,7 +268,7 @@ class _AssistantRun:
             self.provider,
             deadline=self.deadline,
             output_cap=cap or DEFAULT_OUTPUT_CAP,
-            repair_tool_calls=bool(self.spec.settings.get("repair_tool_calls", False)),
+            repair_tool_calls=self.spec.repair_tool_calls,
             cancel=self.control.cancel,
             request_slots=self.request_slots,
         )
@@ -367,10 +369,26 @@ class _AssistantRun:
             self.stop("timeout", "timeout", f"{self.adapter.name} was still running at the deadline: killed")
             return False
         if not outcome.ok and self.workspace.diff_stats().diff == (self.checked_tree or ""):
-            # It failed and changed nothing: checking the same tree again would say nothing new.
-            self.fail(outcome.error_kind or "assistant_failed", outcome.message or "the assistant failed")
-            return False
+            broken = self.broken(outcome)
+            if broken is not None:
+                self.fail(*broken)
+                return False
+        # Otherwise the check decides, as for benchtui's loop: a model that made its assistant give up
+        # (mini's RepeatedFormatError) failed the task; it did not break the run.
         return True
+
+    def broken(self, outcome: AssistantOutcome) -> tuple[str, str] | None:
+        """Why the run cannot go on when the assistant failed and changed nothing: it crashed, or no model
+        request of it got an answer; None when the model is to blame (the check decides)."""
+        usage = self.gateway.usage() if self.gateway is not None else None
+        completed = getattr(usage, "completed", None)
+        message = outcome.message or "the assistant failed"
+        if completed == 0 and getattr(usage, "requests", 0):
+            kind = getattr(usage, "last_error_kind", None) or outcome.error_kind or "assistant_failed"
+            return kind, str(getattr(usage, "last_error", None) or message)
+        if outcome.error_kind in BROKEN_KINDS or completed == 0:
+            return outcome.error_kind or "assistant_failed", message
+        return None
 
     def read_outcome(self, ctx: RunContext, ended: confine.ProcessResult) -> AssistantOutcome:
         assert self.adapter is not None
@@ -423,6 +441,8 @@ class _AssistantRun:
                 return None
             self.queue_time_s += waited
             self.deadline += waited
+            if waited and self.gateway is not None and hasattr(self.gateway, "deadline"):
+                self.gateway.deadline = self.deadline  # the gateway's clock stops with the run's
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
                 self.stop("timeout")
