@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchtui.engine import jest
 from benchtui.engine.errors import TaskError
 from benchtui.engine.yamlfile import LocatedMapping, load_yaml
 
@@ -175,9 +176,11 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     timeout_s = float(number("timeout", DEFAULT_TIMEOUT_S, minimum=1, integer=False))
     check_files = folder("check_files", required=False)
     solution = folder("solution", required=False)
-    program = _check_program(check)
+    program = check_program(check)
     missing = None
-    if program is not None and not _on_path(program):
+    if program == jest.PROGRAM:  # benchtui's own jest, installed on request (engine/jest)
+        missing = jest.unavailable_reason()
+    elif program is not None and not _on_path(program):
         if Path(program).name not in _INSTALL_HINTS:  # most likely a typo: the task is wrong, not the machine
             raise fail("check", f"command {program!r} not found on PATH")
         missing = _missing_program(program)
@@ -198,7 +201,7 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     )
 
 
-def _check_program(command: str) -> str | None:
+def check_program(command: str) -> str | None:
     """The program a check command runs first (None when the shell line is too clever to tell)."""
     try:
         words = shlex.split(command)

@@ -66,9 +66,12 @@ def run_check(
     memory_bytes: int = 2 * 1024**3,
     max_processes: int = 256,
     max_file_bytes: int = 256 * 1024**2,
+    read_only: list[str] | None = None,
 ) -> CheckOutcome:
     """Run ``command`` (via ``/bin/sh -c``) in the workspace ``cwd``, sandboxed.
 
+    ``extra_path`` folders come first on the check's PATH and are mounted read-only, as are the
+    ``read_only`` ones (a toolchain outside the system folders: engine/toolchain.py).
     Returns within about ``timeout_s`` + 2 s; no process of the check
     survives the call.  As root, the workspace is chowned to a throw-away
     uid for the run and chowned back to its owner afterwards.
@@ -111,7 +114,8 @@ def run_check(
 
         argv: list[str]
         if mode in ("bwrap", "unshare"):
-            lay = layout([ws, base], interpreter_paths(extra))
+            ro = [os.path.realpath(str(p)) for p in (read_only or []) if os.path.isdir(p)]
+            lay = layout([ws, base], interpreter_paths(extra) + ro)
             wrapper = bwrap_argv(lay, ws) if mode == "bwrap" else unshare_argv(lay, ws)
             argv = wrapper + inner
         else:
