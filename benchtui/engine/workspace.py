@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchtui.engine import edits, toolchain
-from benchtui.engine.checkoutput import relative_paths
+from benchtui.engine.checkoutput import relative_paths, scratch_relative
 from benchtui.engine.procs import process_alive
 from benchtui.engine.sandbox import CheckOutcome, run_check
 from benchtui.engine.tasks import Task, check_program
@@ -194,7 +194,8 @@ class Workspace:
                 read_only=list(tools.read_only),
             )
             # The check's copy is deleted below: paths into it would point nowhere (workspace-relative instead).
-            return dataclasses.replace(outcome, output=relative_paths(outcome.output, check_root))
+            output = scratch_relative(relative_paths(outcome.output, check_root))
+            return dataclasses.replace(outcome, output=output)
         finally:
             shutil.rmtree(check_root, ignore_errors=True)
 
