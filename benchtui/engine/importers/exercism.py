@@ -32,6 +32,7 @@ _LEVELS = ((3, "easy"), (7, "medium"), (10, "hard"))
 DEFAULT_LEVEL = "medium"  # a checkout without the track's config.json (Aider's) says nothing of difficulty
 # The house limits of each level (docs/TASKS.md).
 _LIMITS = {"easy": (5, 300), "medium": (8, 600), "hard": (10, 900)}
+CHECK_TIMEOUT_S = 180
 _DOC_HEADINGS = re.compile(r"^#\s+(Introduction|Instructions|Instructions append|Hints)\s*$", re.IGNORECASE)
 
 
@@ -321,6 +322,8 @@ def convert(exercise: Exercise) -> Converted:
         f"check: {_quote(track.check.format(slug=exercise.slug))}",
         f"max_turns: {max_turns}",
         f"timeout: {timeout}",
+        # Each run of the tests: the three minutes Aider's harness gives them (--preset polyglot keeps it).
+        f"check_timeout: {CHECK_TIMEOUT_S}",
     ]
     hints = _hints(exercise)
     if hints:
