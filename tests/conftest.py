@@ -33,7 +33,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
 
 
 # The Debian package for each program some tests need (.ci/run installs them), for the skip reason.
-_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs", "tmux": "tmux"}
+_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs", "tmux": "tmux", "go": "golang"}
 
 
 def find_tool(name: str) -> str | None:
