@@ -243,3 +243,26 @@ def test_every_runnable_sample_task_passes_with_its_solution_in_one_prompt(
             ).run()
             results.extend(outcome.results)
     assert [(r["task_id"], r["status"], r["turns"]) for r in results] == [(t.id, "passed", 1) for t in tasks]
+
+
+def test_hints_and_the_tracks_difficulty_are_taken_where_given(tmp_path: Path) -> None:
+    checkout = _copy_track(tmp_path, "python")
+    track = checkout / "python"
+    (track / "config.json").write_text(
+        json.dumps(
+            {"exercises": {"practice": [{"slug": "bowling", "difficulty": 9}, {"slug": "beer-song", "difficulty": 2}]}}
+        )
+    )
+    (track / "exercises" / "practice" / "bowling" / ".docs" / "hints.md").write_text(
+        "# Hints\n\n## General\n\n- Keep a list of [rolls][rolls].\n\n"
+        "## Bonus\n\nA strike counts the next two rolls.\n\n[rolls]: https://example.org/rolls\n"
+    )
+    import_exercises(checkout, tmp_path / "out")
+    bowling = load_tasks([tmp_path / "out" / "python" / "python-bowling.md"])[0]
+    assert bowling.difficulty == "hard" and bowling.max_turns == 10
+    assert bowling.hints == (
+        "General\n\n- Keep a list of rolls (https://example.org/rolls).",
+        "Bonus\n\nA strike counts the next two rolls.",
+    )
+    assert load_tasks([tmp_path / "out" / "python" / "python-beer-song.md"])[0].difficulty == "easy"
+    assert load_tasks([tmp_path / "out" / "python" / "python-list-ops.md"])[0].difficulty == "medium"
