@@ -147,7 +147,8 @@ def find_exercises(
 # Reading one exercise
 
 
-def _read_config(exercise: Exercise) -> dict[str, list[str]]:
+def _read_config(exercise: Exercise) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The file lists of ``.meta/config.json`` and the rest of it (source, source_url, blurb)."""
     config_file = exercise.folder / ".meta" / "config.json"
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
@@ -169,8 +170,7 @@ def _read_config(exercise: Exercise) -> dict[str, list[str]]:
     for key in ("solution", "test", "example"):
         if not lists.get(key):
             raise ExerciseError(f"{config_file}: 'files.{key}' is missing or empty")
-    lists["_config"] = [json.dumps({k: config.get(k) for k in ("source", "source_url", "blurb")})]
-    return lists
+    return lists, config
 
 
 def _all_files(folder: Path) -> list[str]:
@@ -241,8 +241,7 @@ def _quote(text: str) -> str:
 def convert(exercise: Exercise) -> Converted:
     """One exercise as a task, in memory. Raises ExerciseError saying why it cannot be converted."""
     track: Track = TRACKS[exercise.track]
-    lists = _read_config(exercise)
-    meta = json.loads(lists.pop("_config")[0])
+    lists, meta = _read_config(exercise)
     folder = exercise.folder
     present = set(_all_files(folder))
     config_file = folder / ".meta" / "config.json"
@@ -307,7 +306,7 @@ def convert(exercise: Exercise) -> Converted:
         + ("; a copy is in LICENSE next to this file)." if license_data else ")."),
     ]
     if isinstance(source, str) and source.strip():
-        url = f" ({source_url})" if source_url else ""
+        url = f" ({source_url})" if isinstance(source_url, str) and source_url.strip() else ""
         lines.append(f"# The exercise's source: {' '.join(source.split())}{url}")
     lines.append(f"# Difficulty {level}: {level_source}.")
     lines += [
@@ -378,8 +377,3 @@ def import_exercises(
         report.written.append(write(converted, into))
         report.tracks.setdefault(exercise.track, []).append(exercise.task_id)
     return report
-
-
-def describe(report: ImportReport) -> dict[str, Any]:
-    """The counts per track, for the command's summary."""
-    return {track: len(ids) for track, ids in sorted(report.tracks.items())}
