@@ -131,13 +131,20 @@ def test_a_cpp_compile_error_is_named_with_its_place(imported: Path) -> None:
     assert "✗ ‘clock’ is not a member of ‘date_independent’ (clock_test.cpp:183)" in lines
 
 
-def test_go_feedback_names_the_failing_test_and_its_message(imported: Path) -> None:
+def test_go_feedback_names_the_failing_subtest_and_its_message(imported: Path) -> None:
     skip_unless_installed("go")
     task = load_task(imported / "go" / "go-beer-song.md")
-    output = broken_run(task, "beer_song.go", "bottles of beer on the wall", "bottles of milk on the wall")
+    output = broken_run(task, "beer_song.go", "Go to the store and buy", "Go to the shop and buy")
     lines = tail(output).splitlines()
-    assert lines[0] == "go test failed"
-    assert any(line.startswith("✗ Test") and "beer_song_test.go:" in line for line in lines)
+    assert lines[:3] == ["go test failed", "✗ TestBottlesVerse/verse_0 (beer_song_test.go:63)", "    Verse(0)"]
+    assert lines[3].startswith('    got:"No more bottles') and "Go to the shop" in lines[3]
+    assert lines[4].startswith('    want:"No more bottles') and "Go to the store" in lines[4]
+
+
+def test_a_go_build_error_is_named_with_its_place(imported: Path) -> None:
+    skip_unless_installed("go")
+    lines = tail(start_run(load_task(imported / "go" / "go-bowling.md"))).splitlines()
+    assert lines[:2] == ["the build failed", "✗ undefined: Game (bowling.go:5)"]
 
 
 # A check that ran no tests
