@@ -147,6 +147,21 @@ def test_a_go_build_error_is_named_with_its_place(imported: Path) -> None:
     assert lines[:2] == ["the build failed", "✗ undefined: Game (bowling.go:5)"]
 
 
+def test_junit_feedback_names_the_failing_tests_and_assertj_s_message(imported: Path) -> None:
+    task = load_task(imported / "java" / "java-all-your-base.md")
+    output = broken_run(task, "src/main/java/BaseConverter.java", "at least 2.", "at least two.")
+    lines = tail(output).splitlines()
+    assert lines[0] == "JUnit: 6 of 20 tests failed"  # the @Disabled tests ran too
+    assert lines[1:7] == [
+        "✗ BaseConverterTest.testFirstBaseIsOne() (BaseConverterTest.java:120)",
+        "    org.opentest4j.AssertionFailedError:",
+        "    Expecting message to be:",
+        '    <"Bases must be at least 2.">',
+        "    but was:",
+        '    <"Bases must be at least two.">',
+    ]
+
+
 # A check that ran no tests
 
 

@@ -187,6 +187,7 @@ _NO_TESTS = (
     re.compile(r"^\S+\s+\S+\s+\[no test files\]$|^\?\s+\S+\s+\[no test files\]$"),  # go test
     re.compile(r"^No tests ran$"),  # Catch
     re.compile(r"^test cases: 0 \|"),  # Catch
+    re.compile(r"^\[\s*0 tests found\s*\]$"),  # JUnit's console launcher
 )
 _CARGO_RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed;")
 PYTEST_NO_TESTS_EXIT = 5

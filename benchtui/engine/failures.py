@@ -1,4 +1,4 @@
-"""The failing tests in the output of pytest, jest, ``go test``, ``cargo test`` and Catch, and the first
+"""The failing tests in the output of pytest, jest, ``go test``, ``cargo test``, Catch and JUnit, and the first
 errors of a compiler, each as one short block a model can act on: the test's name, where it failed and
 its assertion message, instead of the output's last lines (a summary count, or a make error).
 
@@ -273,6 +273,47 @@ def catch_failures(output: str) -> Failures | None:
     return Failures("Catch", failures, failed_count, total, noun="test case")
 
 
+# JUnit 5's console launcher: "Failures (N):", then per test "  JUnit Jupiter:Class:method()", its
+# "=> Error: message" lines and the stack; "[ 6 tests failed ]" in the closing table.
+
+_JUNIT_TEST = re.compile(r"^  JUnit [\w ]+:(?P<name>.+)$")
+_JUNIT_FRAME = re.compile(r"^\s+(?:at )?[\w$.<>]+\((?P<file>[\w$]+\.java):(?P<line>\d+)\)$")
+_JUNIT_COUNT = re.compile(r"^\[\s*(?P<n>\d+) tests (?P<what>found|failed)\s*\]$")
+
+
+def junit_failures(output: str) -> Failures | None:
+    lines = output.splitlines()
+    if not any(line.startswith("Failures (") for line in lines):
+        return None
+    failures: list[Failure] = []
+    current: Failure | None = None
+    in_stack = False
+    for line in lines:
+        test = _JUNIT_TEST.match(line)
+        if test:
+            current = Failure(test["name"].replace(":", "."))
+            failures.append(current)
+            in_stack = False
+            continue
+        if current is None or not line.strip() or line.strip().startswith(("MethodSource", "ClassSource", "[...]")):
+            continue
+        if line.startswith("Test run finished"):
+            current = None
+            continue
+        frame = _JUNIT_FRAME.match(line)
+        if frame or line.lstrip().startswith("at "):
+            in_stack = True
+            if frame and not current.where and "Test" in frame["file"]:
+                current.where = f"{frame['file']}:{frame['line']}"
+            continue
+        if not in_stack and line.strip() != "Throwable that failed the check:":
+            current.lines.append(line.strip().removeprefix("=> "))
+    if not failures:
+        return None
+    counts = {m["what"]: m["n"] for m in map(_JUNIT_COUNT.match, lines) if m}
+    return Failures("JUnit", failures, counts.get("failed"), counts.get("found"))
+
+
 # Compilers: the first errors with their locations (gcc/clang and go's file:line:col: ..., rustc's
 # error[E0425]: ... --> file:line:col), which a build's last lines (make's "Error 2") do not name.
 
@@ -306,6 +347,7 @@ def compiler_errors(output: str) -> Failures | None:
 PARSERS: tuple[Callable[[str], Failures | None], ...] = (
     cargo_failures,
     catch_failures,
+    junit_failures,
     jest_failures,
     go_failures,
     pytest_failures,

@@ -265,6 +265,9 @@ _SPECIMEN_RUNS = (
     + "=" * 79
     + "\ntest cases: 2 | 1 passed | 1 failed\n",
     "a.cpp:3:5: error: 'b' was not declared in this scope\n",
+    "Failures (1):\n  JUnit Jupiter:ATest:testA()\n    MethodSource [className = 'ATest']\n"
+    "    => org.opentest4j.AssertionFailedError: expected: <1> but was: <2>\n"
+    "       ATest.testA(ATest.java:3)\n\n[         2 tests found           ]\n[         1 tests failed          ]\n",
 )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchtui.engine import jest
+from benchtui.engine import jest, junit
 from benchtui.engine.errors import TaskError
 from benchtui.engine.yamlfile import LocatedMapping, load_yaml
 
@@ -187,6 +187,8 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     missing = None
     if program == jest.PROGRAM:  # benchtui's own jest, installed on request (engine/jest)
         missing = jest.unavailable_reason()
+    elif program == junit.PROGRAM:  # benchtui's Java check over the system's JUnit (engine/junit)
+        missing = junit.unavailable_reason()
     elif program is not None and not _on_path(program):
         if Path(program).name not in _INSTALL_HINTS:  # most likely a typo: the task is wrong, not the machine
             raise fail("check", f"command {program!r} not found on PATH")

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from benchtui.engine import jest
+from benchtui.engine import jest, junit
 from benchtui.engine.sandbox.host import SYSTEM_PATH
 
 
@@ -30,6 +30,8 @@ def for_program(program: str | None) -> SandboxTools:
         return SandboxTools()
     if program == jest.PROGRAM:
         return SandboxTools(path=(str(jest.bin_dir()),), read_only=(str(jest.home()),))
+    if program == junit.PROGRAM:
+        return SandboxTools(path=(str(junit.bin_dir()),), read_only=(str(junit.bin_dir()),))
     return _found(program)
 
 

@@ -2,8 +2,9 @@
 
 One entry per track of Aider's polyglot benchmark. The check commands run offline in the check sandbox:
 whatever a track's own CI would download (jest and babel from npm, Gradle and JUnit from Maven Central)
-is either provided by benchtui (jest: ``engine/jest.py``) or makes the task unavailable on this machine,
-naming the program to install. Each command runs every test, including the ones Exercism's stubs skip
+is either provided by benchtui (jest: ``engine/jest``; JUnit's console launcher over the system's jars:
+``engine/junit``) or makes the task unavailable on this machine, naming what to install. Each command
+runs every test, including the ones Exercism's stubs skip
 until the student enables them (``xtest``, ``#[ignore]``), as Exercism's own CI does.
 """
 
@@ -23,8 +24,6 @@ class Track:
     tooling: tuple[str, ...] = ()
     # Support files the tests need that the model need not see (Catch's 600 KB header): check files.
     hidden_support: tuple[str, ...] = ()
-    # What the exercise's own build file would fetch, for the task's notes.
-    notes: str = ""
 
 
 # CMake's project name is the source folder's name (``get_filename_component(exercise ...)``), and a
@@ -48,14 +47,9 @@ TRACKS: dict[str, Track] = {
     # --include-ignored: Exercism marks all but the first test #[ignore] until the student gets there.
     "rust": Track("rust", "rust", "cargo test --offline -q -- --include-ignored"),
     "cpp": Track("cpp", "cpp", _CMAKE, hidden_support=("test/",)),
-    # Gradle resolves JUnit and AssertJ from Maven Central; --offline works only with them in its cache.
-    "java": Track(
-        "java",
-        "java",
-        "gradle test --offline -q",
-        tooling=("gradlew", "gradlew.bat", "gradle/"),
-        notes="needs Gradle with JUnit 5 and AssertJ in its offline cache",
-    ),
+    # Gradle would fetch JUnit and AssertJ from Maven Central: javac and the system's JUnit instead
+    # (engine/junit), @Disabled tests run as Exercism's CI runs them.
+    "java": Track("java", "java", "benchtui-junit", tooling=("gradlew", "gradlew.bat", "gradle/")),
 }
 
 
