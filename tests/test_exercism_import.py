@@ -267,3 +267,26 @@ def test_hints_and_the_tracks_difficulty_are_taken_where_given(tmp_path: Path) -
     )
     assert load_tasks([tmp_path / "out" / "python" / "python-beer-song.md"])[0].difficulty == "easy"
     assert load_tasks([tmp_path / "out" / "python" / "python-list-ops.md"])[0].difficulty == "medium"
+
+
+def test_importing_javascript_installs_benchtuis_jest_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if find_tool("node") is None or find_tool("npm") is None:
+        pytest.skip("node and npm are not installed (Debian: apt-get install nodejs npm)")
+    monkeypatch.setenv(jest.TOOLS_ENV, str(tmp_path / "tools"))
+    into = tmp_path / "out"
+    task_md = into / "javascript" / "javascript-binary.md"
+    assert (
+        main(["tasks", "import", "exercism", str(SAMPLE), "--track", "javascript", "--into", str(into), "--no-install"])
+        == 0
+    )
+    assert not jest.installed() and "tasks install-jest" in str(load_tasks([task_md])[0].unavailable_reason)
+    status = main(["tasks", "import", "exercism", str(SAMPLE), "--track", "javascript", "--into", str(into)])
+    captured = capsys.readouterr()
+    out = captured.out
+    if status != 0 and "cannot install jest" in captured.err:
+        pytest.skip("the npm registry cannot be reached")
+    assert status == 0 and f"jest {jest.VERSION} installed" in out
+    assert jest.installed() and load_tasks([task_md])[0].available
+    assert main(["tasks", "install-jest"]) == 0 and "is installed in" in capsys.readouterr().out  # once

@@ -4,6 +4,7 @@ check timeout), recorded in batch.json and said in the report; a resumed batch k
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,17 @@ def test_a_batch_without_a_preset_says_nothing_of_one(tmp_path: Path, monkeypatc
     assert run["turns"] > 2 and run["hints_given"] > 0
     assert json.loads((folder / "batch.json").read_text())["options"]["preset"] is None
     assert "preset" not in (folder / "comparison_report.html").read_text()
+
+
+def test_a_tasks_check_timeout_is_read_and_checked(tmp_path: Path) -> None:
+    text = FIX_TYPO.read_text().replace("timeout: 300\n", "timeout: 300\ncheck_timeout: 42\n")
+    copy = tmp_path / "fix_typo.md"
+    for folder in ("fix_typo", "fix_typo.check", "fix_typo.solution"):
+        shutil.copytree(FIX_TYPO.parent / folder, tmp_path / folder)
+    copy.write_text(text)
+    task = load_task(copy)
+    assert task.check_timeout_s == 42.0 and task.fingerprint() != load_task(FIX_TYPO).fingerprint()
+    assert presets.apply([task], "polyglot")[0].check_timeout_s == 42.0  # the task's own wins
+    copy.write_text(text.replace("check_timeout: 42", "check_timeout: 0"))
+    with pytest.raises(InputError, match="'check_timeout': expected a number of seconds >= 1, got 0"):
+        load_task(copy)
