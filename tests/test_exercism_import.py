@@ -290,3 +290,30 @@ def test_importing_javascript_installs_benchtuis_jest_once(
     assert status == 0 and f"jest {jest.VERSION} installed" in out
     assert jest.installed() and load_tasks([task_md])[0].available
     assert main(["tasks", "install-jest"]) == 0 and "is installed in" in capsys.readouterr().out  # once
+
+
+def test_a_reference_solution_with_more_files_than_stubs_is_matched_by_name(tmp_path: Path) -> None:
+    checkout = _copy_track(tmp_path, "java")
+    exercise = checkout / "java" / "exercises" / "practice" / "all-your-base"
+    reference = exercise / ".meta" / "src" / "reference" / "java"
+    (reference / "Digits.java").write_text("class Digits {}\n")
+    (reference / "Shown.java").write_text("enum Shown { A }\n")
+    (exercise / "src" / "main" / "java" / "Shown.java").write_text("public enum Shown { A }\n")
+    config = exercise / ".meta" / "config.json"
+    meta = json.loads(config.read_text())
+    meta["files"]["example"] = [
+        ".meta/src/reference/java/Digits.java",
+        ".meta/src/reference/java/BaseConverter.java",
+        ".meta/src/reference/java/Shown.java",
+    ]
+    meta["files"]["editor"] = ["src/main/java/Shown.java"]
+    config.write_text(json.dumps(meta))
+    report = import_exercises(checkout, tmp_path / "out")
+    assert report.skipped == []
+    task = load_tasks(report.written)[0]
+    assert task.solution is not None and task.check_files is not None
+    assert tree(task.solution) == {
+        "src/main/java/BaseConverter.java": (reference / "BaseConverter.java").read_bytes(),
+        "src/main/java/Digits.java": b"class Digits {}\n",  # beside the stub, under its own name
+    }  # Shown.java is the student's to read, not to change: the shipped one is laid over the workspace
+    assert tree(task.check_files)["src/main/java/Shown.java"] == b"public enum Shown { A }\n"

@@ -238,6 +238,24 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _example_targets(examples: list[str], stubs: list[str], config_file: Path) -> list[tuple[str, str]]:
+    """Which workspace file each example file becomes: the stub in the same position. A reference solution
+    with more files than the stubs (Java's poker: Card, Hand and Poker for one Poker.java) is matched by
+    file name instead, and each file without a stub of its name goes beside the first stub."""
+    if len(examples) <= len(stubs):
+        return list(zip(examples, stubs, strict=False))
+    by_name = {Path(stub).name: stub for stub in stubs}
+    beside = Path(stubs[0]).parent
+    targets = [
+        (example, by_name.get(Path(example).name, (beside / Path(example).name).as_posix())) for example in examples
+    ]
+    if len({target for _, target in targets}) < len(targets):
+        raise ExerciseError(
+            f"{config_file}: two example files have the same name: cannot tell which stub each replaces"
+        )
+    return targets
+
+
 def convert(exercise: Exercise) -> Converted:
     """One exercise as a task, in memory. Raises ExerciseError saying why it cannot be converted."""
     track: Track = TRACKS[exercise.track]
@@ -250,11 +268,6 @@ def convert(exercise: Exercise) -> Converted:
             if name not in present:
                 raise ExerciseError(f"{config_file}: 'files.{key}' names {name}, which the exercise does not have")
     solution_names, tests, examples = lists["solution"], lists["test"], lists["example"]
-    if len(examples) > len(solution_names):
-        raise ExerciseError(
-            f"{config_file}: {len(examples)} example files for {len(solution_names)} solution files: "
-            "cannot tell which stub each replaces"
-        )
     restored = set(lists.get("editor", [])) | set(lists.get("invalidator", []))
     workspace: dict[str, bytes] = {}
     check: dict[str, bytes] = {}
@@ -270,7 +283,11 @@ def convert(exercise: Exercise) -> Converted:
             if name in restored:
                 check[name] = workspace[name]
     solution: dict[str, bytes] = {}
-    for example, stub in zip(examples, solution_names, strict=False):
+    for example, stub in _example_targets(examples, solution_names, config_file):
+        if stub in restored:
+            continue  # a file the student may not change (connect's Winner.java): the shipped one is checked
+        if stub in check:
+            raise ExerciseError(f"{config_file}: the example {example} would replace the test file {stub}")
         data = _text(folder, example)
         if workspace.get(stub) != data:
             solution[stub] = data
