@@ -13,6 +13,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 from benchtui.engine import jest, junit
@@ -37,6 +38,8 @@ def for_program(program: str | None) -> SandboxTools:
 
 @functools.lru_cache(maxsize=64)
 def _found(program: str) -> SandboxTools:
+    if shutil.which(program, path=os.path.dirname(sys.executable)) is not None:
+        return SandboxTools()  # benchtui's interpreter folder (``python``) is first on the check's PATH already
     found = shutil.which(program)
     if found is None or os.path.dirname(found) in SYSTEM_PATH:
         return SandboxTools()
