@@ -64,6 +64,18 @@ def test_pytest_feedback_names_the_failing_tests_and_their_assertions(imported: 
     assert last_line(output) == "pytest: 11 of 31 tests failed"
 
 
+def test_a_python_syntax_error_is_named_where_pytest_could_not_import_the_tests(imported: Path) -> None:
+    task = load_task(imported / "python" / "python-bowling.md")
+    output = broken_run(task, "bowling.py", "def is_strike(self):", "def is_strike(self)")
+    assert tail(output).splitlines() == [
+        "pytest failed",
+        "✗ collecting bowling_test.py",
+        '    File "bowling.py", line 14',
+        "    def is_strike(self)",
+        "    SyntaxError: expected ':'",
+    ]
+
+
 def test_jest_feedback_names_the_failing_spec_and_its_expectation(imported: Path, with_jest: Path | None) -> None:  # noqa: F811
     task = load_task(imported / "javascript" / "javascript-binary.md")
     if with_jest is None:

@@ -89,7 +89,7 @@ def pytest_failures(output: str) -> Failures | None:
             continue
         if line.startswith("E "):
             text = line[1:].strip()
-            if text and text not in current.lines:
+            if text and text.strip("^~ ") and text not in current.lines:  # a caret under a column says little
                 current.lines.append(text)
         elif where := _PYTEST_WHERE.match(line.strip()):
             current.where = f"{where['file']}:{where['line']}"
@@ -99,9 +99,11 @@ def pytest_failures(output: str) -> Failures | None:
     for line in lines[-3:]:
         if match := _PYTEST_COUNTS.match(line.strip("= ")):
             counts = {word: int(n) for n, word in (part.split() for part in match["counts"].split(", "))}
+    if not {"failed", "passed"} & set(counts):  # only errors (a test file that did not import): no tests ran
+        return Failures("pytest", failures)
     failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
     total = sum(v for k, v in counts.items() if k in ("failed", "passed", "error", "errors", "skipped", "xfailed"))
-    return Failures("pytest", failures, str(failed) if counts else None, str(total) if counts else None)
+    return Failures("pytest", failures, str(failed), str(total))
 
 
 # jest: "● suite › test" blocks with the message, a code frame and stack frames; "Tests: 1 failed, 10 total".
