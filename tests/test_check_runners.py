@@ -90,6 +90,18 @@ def test_jest_feedback_names_the_failing_spec_and_its_expectation(imported: Path
     ]
 
 
+def test_a_javascript_syntax_error_is_named_not_jests_advice(imported: Path, with_jest: Path | None) -> None:  # noqa: F811
+    if with_jest is None:
+        pytest.skip("benchtui's jest could not be installed (node, npm or the npm registry is missing)")
+    task = load_task(imported / "javascript" / "javascript-binary.md")
+    output = broken_run(task, "binary.js", "constructor(binary) {", "constructor(binary) {{")
+    assert tail(output).splitlines() == [
+        "jest failed",
+        "✗ Test suite failed to run (binary.spec.js:1)",
+        "    SyntaxError: binary.js: Missing semicolon. (8:13)",
+    ]
+
+
 def test_jest_runs_the_xtests_as_exercisms_ci_does(imported: Path, with_jest: Path | None) -> None:  # noqa: F811
     if with_jest is None:
         pytest.skip("benchtui's jest could not be installed (node, npm or the npm registry is missing)")

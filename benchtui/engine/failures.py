@@ -140,11 +140,14 @@ def jest_failures(output: str) -> Failures | None:
             if "node_modules" not in location and ".spec." not in current.where:
                 current.where = location if not current.where or ".spec." in location else current.where
             continue
-        if not line.strip() or _JEST_CODE.match(line):
+        if not line.strip() or _JEST_CODE.match(line) or line.lstrip().startswith("at "):
             continue
         current.lines.append(line.strip())
     if not failures:
         return None
+    for failure in failures:
+        if "Details:" in failure.lines:  # a suite that did not load: the error is under jest's advice on configs
+            failure.lines = failure.lines[failure.lines.index("Details:") + 1 :]
     failed = total = None
     for line in lines:
         if match := _JEST_TESTS.match(line):
