@@ -189,6 +189,12 @@ def test_junit_feedback_names_the_failing_tests_and_assertj_s_message(imported: 
 # A check that ran no tests
 
 
+def load_task_available_junit() -> bool:
+    from benchtui.engine import junit
+
+    return junit.unavailable_reason() is None
+
+
 def _task(tmp_path: Path, check: str, files: dict[str, str], solution: dict[str, str]) -> Task:
     for folder, content in (("ws", files), ("sol", solution)):
         (tmp_path / folder).mkdir()
@@ -210,6 +216,12 @@ CASES: dict[str, tuple[list[str], str, dict[str, str], str]] = {
         "test result: ok. 0 passed; 0 failed",
     ),
     "jest": (["node"], jest.PROGRAM, {"app.js": "module.exports = 1;\n"}, "No tests found, exiting with code"),
+    "junit": (
+        ["javac", "java"],
+        "benchtui-junit",
+        {"src/main/java/A.java": "class A {}\n", "src/test/java/ATest.java": "class ATest {}\n"},
+        "0 tests found",
+    ),
     "go": (
         ["go"],
         "go test ./...",
@@ -229,7 +241,11 @@ def test_a_check_that_ran_no_tests_is_a_broken_task(
     skip_unless_installed(*tools)
     if runner == "jest" and request.getfixturevalue("with_jest") is None:
         pytest.skip("benchtui's jest could not be installed (node, npm or the npm registry is missing)")
-    solution = {name: text + "\n// solved\n" if name.endswith((".js", ".rs")) else text for name, text in files.items()}
+    if runner == "junit" and not load_task_available_junit():
+        pytest.skip("JUnit 5 and AssertJ are not installed (Debian: apt-get install junit5 libassertj-core-java)")
+    solution = {
+        name: text + "\n// solved\n" if name.endswith((".js", ".rs", ".java")) else text for name, text in files.items()
+    }
     task = _task(tmp_path, check, files, solution)
     report = validate_task(task)
     assert report.tests_ran is False
