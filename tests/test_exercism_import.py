@@ -317,3 +317,19 @@ def test_a_reference_solution_with_more_files_than_stubs_is_matched_by_name(tmp_
         "src/main/java/Digits.java": b"class Digits {}\n",  # beside the stub, under its own name
     }  # Shown.java is the student's to read, not to change: the shipped one is laid over the workspace
     assert tree(task.check_files)["src/main/java/Shown.java"] == b"public enum Shown { A }\n"
+
+
+def test_an_exercise_that_needs_crates_is_listed_since_checks_run_offline(tmp_path: Path) -> None:
+    checkout = _copy_track(tmp_path, "rust")
+    practice = checkout / "rust" / "exercises" / "practice"
+    (practice / "bowling" / ".meta" / "Cargo-example.toml").write_text(
+        '[package]\nname = "bowling"\nversion = "1.2.0"\nedition = "2021"\n\n[dependencies]\nrand = "0.8"\n'
+    )
+    report = import_exercises(checkout, tmp_path / "out")
+    assert report.tracks == {"rust": ["rust-acronym"]}
+    (skipped,) = report.skipped
+    assert skipped.where == "rust/exercises/practice/bowling"
+    assert skipped.reason == (
+        f"{practice / 'bowling' / 'Cargo.toml'}: needs crates from crates.io (rand), which a check cannot fetch: "
+        "checks run offline"
+    )

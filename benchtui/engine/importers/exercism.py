@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,23 @@ def _example_targets(examples: list[str], stubs: list[str], config_file: Path) -
     return targets
 
 
+def _crates(folder: Path, manifests: list[bytes | None]) -> list[str]:
+    """The crates the Cargo manifests depend on (none for most exercises)."""
+    names: set[str] = set()
+    for data in manifests:
+        if data is None:
+            continue
+        try:
+            manifest = tomllib.loads(data.decode("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ExerciseError(f"{folder / 'Cargo.toml'}: not valid TOML: {exc}") from None
+        for table in ("dependencies", "dev-dependencies", "build-dependencies"):
+            value = manifest.get(table)
+            if isinstance(value, dict):
+                names.update(value)
+    return sorted(names)
+
+
 def convert(exercise: Exercise) -> Converted:
     """One exercise as a task, in memory. Raises ExerciseError saying why it cannot be converted."""
     track: Track = TRACKS[exercise.track]
@@ -291,6 +309,18 @@ def convert(exercise: Exercise) -> Converted:
         data = _text(folder, example)
         if workspace.get(stub) != data:
             solution[stub] = data
+    # Exercism's Rust track keeps the example's own manifest beside it: the solution's Cargo.toml.
+    example_manifest = folder / ".meta" / "Cargo-example.toml"
+    if exercise.track == "rust" and example_manifest.is_file() and "Cargo.toml" in workspace:
+        data = _text(folder, ".meta/Cargo-example.toml")
+        if data != workspace["Cargo.toml"]:
+            solution["Cargo.toml"] = data
+    crates = _crates(folder, [workspace.get("Cargo.toml"), solution.get("Cargo.toml")])
+    if crates:
+        raise ExerciseError(
+            f"{folder / 'Cargo.toml'}: needs crates from crates.io ({', '.join(crates)}), which a check cannot "
+            "fetch: checks run offline"
+        )
     if not solution:
         raise ExerciseError(f"{config_file}: the example is the same as the stub: no reference solution")
     docs = ("introduction.md", "instructions.md", "instructions.append.md")
