@@ -257,6 +257,22 @@ def _example_targets(examples: list[str], stubs: list[str], config_file: Path) -
     return targets
 
 
+# The libraries every Exercism Java exercise tests with, which benchtui-junit provides.
+_JAVA_TEST_LIBRARIES = {"org.junit:junit-bom", "org.junit.jupiter:junit-jupiter", "org.assertj:assertj-core"}
+_GRADLE_DEPENDENCY = re.compile(
+    r"""^\s*\w*(?:[Ii]mplementation|[Cc]ompile\w*|[Rr]untimeOnly)\s*\(?\s*(?:platform\()?["']([^"':]+:[^"':]+)""",
+    re.M,
+)
+
+
+def _gradle_libraries(data: bytes | None) -> list[str]:
+    """The libraries a build.gradle adds to JUnit and AssertJ (Java's hangman: rxjava)."""
+    if data is None:
+        return []
+    found = _GRADLE_DEPENDENCY.findall(data.decode("utf-8", errors="replace"))
+    return sorted(set(found) - _JAVA_TEST_LIBRARIES)
+
+
 def _crates(folder: Path, manifests: list[bytes | None]) -> list[str]:
     """The crates the Cargo manifests depend on (none for most exercises)."""
     names: set[str] = set()
@@ -320,6 +336,12 @@ def convert(exercise: Exercise) -> Converted:
         raise ExerciseError(
             f"{folder / 'Cargo.toml'}: needs crates from crates.io ({', '.join(crates)}), which a check cannot "
             "fetch: checks run offline"
+        )
+    libraries = _gradle_libraries(workspace.get("build.gradle"))
+    if exercise.track == "java" and libraries:
+        raise ExerciseError(
+            f"{folder / 'build.gradle'}: needs {', '.join(libraries)} from Maven Central besides JUnit and AssertJ, "
+            "which a check cannot fetch: checks run offline"
         )
     if not solution:
         raise ExerciseError(f"{config_file}: the example is the same as the stub: no reference solution")
