@@ -225,6 +225,8 @@ def cargo_failures(output: str) -> Failures | None:
             current.lines.append(line.strip())
     if not failures:
         return None
+    # Tests run in threads and report as they finish: by name, the same failures read the same every time.
+    failures.sort(key=lambda f: f.name)
     passed = failed = 0
     for line in lines:
         if match := _CARGO_RESULT.match(line):
