@@ -45,7 +45,7 @@ def isolated_environment(
 
 
 # The Debian package for each program some tests need (.ci/run installs them), for the skip reason.
-_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs", "tmux": "tmux"}
+_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs", "tmux": "tmux", "go": "golang"}
 
 
 def find_tool(name: str) -> str | None:

@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run headless: a live progress table in a terminal, one line per started and "
         "finished run when the output is piped",
     )
+    parser.add_argument(
+        "--preset",
+        choices=["polyglot"],
+        default=None,
+        help="run the tasks as a published benchmark does: polyglot = Aider's polyglot benchmark "
+        "(2 turns with the test output between them, no hints, each check limited to the exercise's "
+        "own test timeout); recorded in the batch and its reports",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from benchtui.cli.common import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, ReaderGone, fail, load_catalog, results_root
+from benchtui.cli.importing import add_import_parser, import_tasks
 from benchtui.engine.errors import InputError
 from benchtui.present.format import created, plural
 
@@ -46,7 +47,9 @@ def main(argv: list[str]) -> int:
         "with size, categories, and why an unavailable one cannot run.",
     )
     models.add_argument("--config", metavar="FILE", help="models config (default: ./models_config.yaml)")
-    tasks = sub.add_parser("tasks", help="list or validate tasks", description="List or validate tasks.")
+    tasks = sub.add_parser(
+        "tasks", help="list, validate or import tasks", description="List, validate or import tasks."
+    )
     tasks_sub = tasks.add_subparsers(dest="action", required=True)
     for action, about in (
         ("list", "the tasks under PATH (default: tasks)"),
@@ -58,6 +61,7 @@ def main(argv: list[str]) -> int:
     ):
         p = tasks_sub.add_parser(action, help=about, description=about[0].upper() + about[1:] + ".")
         p.add_argument("paths", nargs="*", default=["tasks"], metavar="PATH", help="task files or folders")
+    add_import_parser(tasks_sub)
     report = sub.add_parser(
         "report",
         help="rebuild a batch's reports from its results",
@@ -89,6 +93,8 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "models":
             return list_models(console, args.config)
+        if args.command == "tasks" and args.action in ("import", "install-jest"):
+            return import_tasks(console, args)
         if args.command == "tasks":
             return list_tasks(console, args.paths) if args.action == "list" else validate_tasks(console, args.paths)
         if args.command == "report":

@@ -79,6 +79,9 @@ def check_batch_flags(args: argparse.Namespace) -> None:
 
 def batch_options_from(args: argparse.Namespace, config: ModelsConfig) -> BatchOptions:
     """The BatchOptions the command line asks for (checked first with check_batch_flags)."""
+    from dataclasses import replace
+
     from benchtui.present.options import batch_options
 
-    return batch_options(config, parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats)
+    options = batch_options(config, parallel=args.parallel, timeout_s=args.timeout, repeats=args.repeats)
+    return replace(options, preset=getattr(args, "preset", None))

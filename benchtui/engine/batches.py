@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from benchtui.engine import secrets
+from benchtui.engine import presets, secrets
 from benchtui.engine.assistants import pairs
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog, select_models
@@ -34,6 +34,7 @@ def new_batch(
 ) -> BatchRunner:
     """A runner for a new batch; raises InputError for a task this machine cannot run (see runnable_tasks)."""
     require_runnable(tasks)
+    tasks = presets.apply(tasks, options.preset)
     return BatchRunner(
         store=store,
         tasks=tasks,
@@ -58,7 +59,8 @@ def resume_batch(
             f"batch {batch.batch_id} is still running (process {owner.get('pid')}); "
             "stop it first or wait for it to finish"
         )
-    tasks = load_tasks([t["path"] for t in manifest.get("tasks", [])])
+    saved = manifest.get("options", {})
+    tasks = presets.apply(load_tasks([t["path"] for t in manifest.get("tasks", [])]), saved.get("preset"))
     require_runnable(tasks, where=f"batch {batch.batch_id}: ")
     snapshots = manifest.get("models", [])
     notes: list[str] = []
@@ -70,12 +72,12 @@ def resume_batch(
 
     # Assistant pairs (``aider · model``) are found by their model and paired again (assistants/pairs.py).
     models = pairs.resumed(snapshots, find, config.assistants)
-    saved = manifest.get("options", {})
     options = BatchOptions(
         parallel=saved.get("parallel") if parallel is None else parallel,
         timeout_s=float(saved.get("timeout_s", 1800.0)),
         repeats=int(saved.get("repeats", 1)),
         embedded_threads=config.embedded_threads,
+        preset=saved.get("preset"),
     )
     runner = BatchRunner(
         store=store,

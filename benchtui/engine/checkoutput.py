@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from benchtui.engine import failures
+
 LINE_CHARS = 200  # one line of an excerpt
 ERROR_LINES_PER_TEST = 8
 _TAP_TEST = re.compile(r"^(?P<indent>\s*)(?P<verdict>not ok|ok) \d+(?: - (?P<name>.*))?$")
@@ -39,6 +41,21 @@ def cut(line: str, chars: int = LINE_CHARS) -> str:
 def summarise(output: str, max_lines: int = 40) -> str:
     """The feedback form of a check's output: TAP as its failing tests, anything else unchanged."""
     return summarise_tap(output, max_lines) or output
+
+
+def summarise_failures(output: str, max_lines: int = 40) -> str | None:
+    """The failing tests and their assertion messages in any runner's output benchtui reads (node's TAP,
+    pytest, jest, go test, cargo test, Catch) or a compiler's first errors; None when it reads none."""
+    return summarise_tap(output, max_lines) or failures.summarise(output, max_lines)
+
+
+# The per-run scratch folder of a check (``$TMPDIR``), where a check may build from a link to the workspace
+# (the C++ checks: CMake names the project after the source folder): its paths mean the workspace too.
+_CHECK_SCRATCH = re.compile(r"(?:/[^\s:'\"()]+)?/benchtui-check-[^/\s]+/tmp/[^/\s]+/")
+
+
+def scratch_relative(output: str) -> str:
+    return _CHECK_SCRATCH.sub("", output)
 
 
 def summarise_tap(output: str, max_lines: int = 40) -> str | None:
@@ -132,8 +149,9 @@ def _error_lines(block: dict[str, Any]) -> list[str]:
 
 
 def failure_excerpt(output: str, max_lines: int = 16) -> list[str]:
-    """The lines of a failed check's output that say why: TAP's failing tests, else the error lines
-    (pytest's ``E`` and ``FAILED`` lines, anything naming an error) and the last line."""
+    """The lines of a failed check's output that say why: TAP's failing tests, else pytest's ``E`` and
+    ``FAILED`` lines and its last line, else the failing tests of the other runners ``failures`` reads,
+    else anything naming an error and the last line."""
     tap = summarise_tap(output)
     if tap is not None:
         lines = tap.splitlines()
@@ -144,7 +162,9 @@ def failure_excerpt(output: str, max_lines: int = 16) -> list[str]:
     asserted = list(dict.fromkeys(line for line in text if line.startswith("E ")))[: max_lines // 2]
     failed = [line for line in text if line.startswith(("FAILED ", "ERROR "))]
     picked = asserted + failed[:4] + ([f"… and {len(failed) - 4} more failed"] if len(failed) > 4 else [])
-    if not picked:  # not pytest: whatever names an error
+    if not picked and (other := failures.summarise(output, max_lines)) is not None:
+        return other.splitlines()  # jest, go test, cargo test, Catch, a compiler: their failures
+    if not picked:  # none of those: whatever names an error
         picked = [
             line
             for line in text
@@ -155,3 +175,34 @@ def failure_excerpt(output: str, max_lines: int = 16) -> list[str]:
     if len(picked) == 1:  # nothing looked like an error: the tail it is
         picked = text[-min(8, max_lines) :]
     return [cut(line) for line in picked[:max_lines]]
+
+
+# What each runner says when it found nothing to run: a check that ran no tests proves nothing, whatever
+# its exit status (node --test and go test exit 0).
+_NO_TESTS = (
+    re.compile(r"^# tests 0$"),  # node --test (TAP) with no matching file
+    re.compile(r"^(?:=+ )?no tests ran\b", re.IGNORECASE),  # pytest, exit 5
+    re.compile(r"^collected 0 items"),  # pytest
+    re.compile(r"^No tests found, exiting with code"),  # jest
+    re.compile(r"^\S+\s+\S+\s+\[no test files\]$|^\?\s+\S+\s+\[no test files\]$"),  # go test
+    re.compile(r"^No tests ran$"),  # Catch
+    re.compile(r"^test cases: 0 \|"),  # Catch
+    re.compile(r"^\[\s*0 tests found\s*\]$"),  # JUnit's console launcher
+)
+_CARGO_RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed;")
+PYTEST_NO_TESTS_EXIT = 5
+
+
+def no_tests_ran(output: str, exit_code: int | None) -> str | None:
+    """The line of a check's output that says it ran no tests (or why that is known), else None."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        if any(pattern.match(line) for pattern in _NO_TESTS):
+            return line
+    cargo = [_CARGO_RESULT.match(line) for line in lines]
+    counted = [(int(m[1]), int(m[2])) for m in cargo if m]
+    if counted and sum(p + f for p, f in counted) == 0:
+        return next(line for line in lines if _CARGO_RESULT.match(line))
+    if exit_code == PYTEST_NO_TESTS_EXIT and "pytest" in output:
+        return f"pytest exited with {PYTEST_NO_TESTS_EXIT} (no tests collected)"
+    return None

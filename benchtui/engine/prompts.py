@@ -254,6 +254,34 @@ not ok 2 - loads
 """
 
 
+# One failing run of each other runner whose output is fed back summarised (engine/failures.py words them).
+_SPECIMEN_RUNS = (
+    "=================================== FAILURES ===================================\n"
+    "___________________________________ test_a ___________________________________\n"
+    "E       AssertionError: 1 != 2\n\na_test.py:3: AssertionError\n"
+    "=========================== short test summary info ============================\n"
+    "FAILED a_test.py::test_a\n1 failed, 1 passed in 0.01s\n",
+    "FAIL ./a.spec.js\n  ● a › b\n\n    Expected: 1\n    Received: 2\n\n      at Object.toEqual (a.spec.js:3:4)\n\n"
+    "Tests:       1 failed, 1 passed, 2 total\n",
+    "--- FAIL: TestA (0.00s)\n    a_test.go:3: got 1, want 2\nFAIL\n",
+    "---- a stdout ----\n\nthread 'a' panicked at tests/a.rs:3:5:\nassertion `left == right` failed\n  left: 1\n"
+    " right: 2\n\nfailures:\n    a\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured\n",
+    "a is a Catch v2.13.6 host application.\n"
+    + "-" * 79
+    + "\na\n"
+    + "-" * 79
+    + "\na_test.cpp:1\n"
+    + "." * 79
+    + "\n\na_test.cpp:3: FAILED:\n  REQUIRE( 1 == 2 )\n\n"
+    + "=" * 79
+    + "\ntest cases: 2 | 1 passed | 1 failed\n",
+    "a.cpp:3:5: error: 'b' was not declared in this scope\n",
+    "Failures (1):\n  JUnit Jupiter:ATest:testA()\n    MethodSource [className = 'ATest']\n"
+    "    => org.opentest4j.AssertionFailedError: expected: <1> but was: <2>\n"
+    "       ATest.testA(ATest.java:3)\n\n[         2 tests found           ]\n[         1 tests failed          ]\n",
+)
+
+
 def _specimens() -> Iterator[str]:
     """Every text a model can read, rendered over fixed arguments: each template and each branch of it."""
     files = [("a.py", "x = 1\n")]
@@ -289,6 +317,9 @@ def _specimens() -> Iterator[str]:
     # A check's output is fed back summarised: checkoutput.py words the summary of node's TAP.
     yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 40))
     yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 4))
+    for run in _SPECIMEN_RUNS:
+        yield str(checkoutput.summarise_failures(run, 40))
+        yield str(checkoutput.summarise_failures(run, 2))
 
 
 @functools.cache

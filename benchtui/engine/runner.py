@@ -65,6 +65,7 @@ class BatchOptions:
     timeout_s: float = 1800.0
     repeats: int = 1
     embedded_threads: int | None = None
+    preset: str | None = None  # engine/presets.py: how the batch's tasks are run (``--preset polyglot``)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchtui.engine import jest, junit
 from benchtui.engine.errors import TaskError
 from benchtui.engine.yamlfile import LocatedMapping, load_yaml
 
@@ -36,6 +37,7 @@ _KNOWN_KEYS = {
     "hints",
     "language",
     "tags",
+    "check_timeout",
 }
 
 
@@ -58,6 +60,8 @@ class Task:
     # Why this machine cannot run the task's check (its program is not installed), or None. A task that is
     # well written but needs a tool this machine lacks is not broken: it loads, is listed, and is skipped.
     unavailable_reason: str | None = field(default=None, compare=False)
+    # Seconds one run of the check may take (front matter ``check_timeout``); None: the runner's default.
+    check_timeout_s: float | None = None
 
     @property
     def available(self) -> bool:
@@ -69,6 +73,8 @@ class Task:
         for part in (self.id, self.prompt, self.check, str(self.max_turns), str(self.timeout_s), *self.hints):
             digest.update(part.encode())
             digest.update(b"\0")
+        if self.check_timeout_s is not None:  # only when set: the tasks that name none keep their fingerprints
+            digest.update(f"check_timeout={self.check_timeout_s}".encode() + b"\0")
         for label, folder in (("workspace", self.workspace), ("check", self.check_files)):
             if folder is None:
                 continue
@@ -173,11 +179,17 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
     assert check is not None
     max_turns = int(number("max_turns", DEFAULT_MAX_TURNS, minimum=1, integer=True))
     timeout_s = float(number("timeout", DEFAULT_TIMEOUT_S, minimum=1, integer=False))
+    check_timeout = meta.get("check_timeout")
+    check_timeout_s = None if check_timeout is None else float(number("check_timeout", 1, minimum=1, integer=False))
     check_files = folder("check_files", required=False)
     solution = folder("solution", required=False)
-    program = _check_program(check)
+    program = check_program(check)
     missing = None
-    if program is not None and not _on_path(program):
+    if program == jest.PROGRAM:  # benchtui's own jest, installed on request (engine/jest)
+        missing = jest.unavailable_reason()
+    elif program == junit.PROGRAM:  # benchtui's Java check over the system's JUnit (engine/junit)
+        missing = junit.unavailable_reason()
+    elif program is not None and not _on_path(program):
         if Path(program).name not in _INSTALL_HINTS:  # most likely a typo: the task is wrong, not the machine
             raise fail("check", f"command {program!r} not found on PATH")
         missing = _missing_program(program)
@@ -195,10 +207,11 @@ def _build_task(path: Path, meta: LocatedMapping, prompt: str) -> Task:
         timeout_s=timeout_s,
         unavailable_reason=missing,
         hints=tuple(h.strip() for h in hints),
+        check_timeout_s=check_timeout_s,
     )
 
 
-def _check_program(command: str) -> str | None:
+def check_program(command: str) -> str | None:
     """The program a check command runs first (None when the shell line is too clever to tell)."""
     try:
         words = shlex.split(command)

@@ -2,8 +2,9 @@
 
 For every task: the start state fails the check, the reference solution passes it, a "solution" that
 only rewrites the check files still fails (the hidden check files are laid over it), the check
-finishes within the task's timeout, and the prompts' worked examples share no file name, function or
-distinctive line with the task (a model copies the example, so an example that is the task leaks it).
+runs at least one test and finishes within the task's timeout, and the prompts' worked examples share
+no file name, function or distinctive line with the task (a model copies the example, so an example
+that is the task leaks it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchtui.engine import prompts
-from benchtui.engine.checkoutput import failure_excerpt
+from benchtui.engine.checkoutput import cut, failure_excerpt, no_tests_ran
 from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import Workspace, overlay
 
@@ -82,6 +83,7 @@ class TaskValidation:
     check_edit_fails: bool | None = None
     within_timeout: bool | None = None
     slowest_check_s: float = 0.0
+    tests_ran: bool | None = None  # False when a run of the check said it found no test to run
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -104,6 +106,10 @@ def validate_task(task: Task, check_timeout_s: float = 120.0) -> TaskValidation:
             report.slowest_check_s = max(report.slowest_check_s, took)
             if outcome.timed_out:
                 report.within_timeout = False
+            empty = no_tests_ran(outcome.output, outcome.exit_code)
+            if empty is not None and report.tests_ran is not False:
+                report.tests_ran = False
+                report.problems.append(f"the check ran no tests ({cut(empty)}): it cannot tell a solution from none")
             return outcome.passed, took, outcome.output
 
     passed, _, _ = check()

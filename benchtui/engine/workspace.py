@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchtui.engine import edits
-from benchtui.engine.checkoutput import relative_paths
+from benchtui.engine import edits, toolchain
+from benchtui.engine.checkoutput import relative_paths, scratch_relative
 from benchtui.engine.procs import process_alive
 from benchtui.engine.sandbox import CheckOutcome, run_check
-from benchtui.engine.tasks import Task
+from benchtui.engine.tasks import Task, check_program
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "node_modules", ".git"}
 MAX_PROMPT_FILE_BYTES = 64 * 1024
@@ -183,16 +183,19 @@ class Workspace:
         shutil.copytree(self.root, check_root, symlinks=True)
         if self.task.check_files is not None:
             overlay(self.task.check_files, check_root)
+        tools = toolchain.for_program(check_program(self.task.check))
         try:
             outcome = run_check(
                 self.task.check,
                 check_root,
                 timeout_s,
                 cancel=cancel,
-                extra_path=[str(Path(sys.executable).parent)],
+                extra_path=[str(Path(sys.executable).parent), *tools.path],
+                read_only=list(tools.read_only),
             )
             # The check's copy is deleted below: paths into it would point nowhere (workspace-relative instead).
-            return dataclasses.replace(outcome, output=relative_paths(outcome.output, check_root))
+            output = scratch_relative(relative_paths(outcome.output, check_root))
+            return dataclasses.replace(outcome, output=output)
         finally:
             shutil.rmtree(check_root, ignore_errors=True)
 

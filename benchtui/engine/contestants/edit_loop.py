@@ -294,7 +294,8 @@ class _EditRun:
             if remaining <= 0:
                 self.stop("timeout")
                 return None
-            outcome = self.workspace.run_check(min(remaining, DEFAULT_CHECK_TIMEOUT_S), self.control.cancel)
+            limit = self.task.check_timeout_s or DEFAULT_CHECK_TIMEOUT_S
+            outcome = self.workspace.run_check(min(remaining, limit), self.control.cancel)
         self.check_time_s += outcome.duration_s
         self.last_check = outcome
         self.checked_tree = tree

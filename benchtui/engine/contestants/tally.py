@@ -79,9 +79,10 @@ class ReplyTally:
 
 
 def tail(text: str, lines: int = CHECK_OUTPUT_TAIL_LINES, chars: int = CHECK_OUTPUT_TAIL_CHARS) -> str:
-    """What a check's output feeds back: node's TAP as its failing tests and their assertions (its own tail is
-    stack frames and counts), anything else its last lines."""
-    summary = checkoutput.summarise_tap(text, lines)
+    """What a check's output feeds back: the failing tests and their assertions where benchtui reads the
+    runner's output (node's TAP, pytest, jest, go test, cargo test, Catch; its own tail is stack frames and
+    counts), a compiler's first errors, anything else its last lines."""
+    summary = checkoutput.summarise_failures(text, lines)
     if summary is not None:
         return summary[:chars]
     kept = "\n".join(text.rstrip().splitlines()[-lines:])
@@ -89,7 +90,7 @@ def tail(text: str, lines: int = CHECK_OUTPUT_TAIL_LINES, chars: int = CHECK_OUT
 
 
 def last_line(text: str) -> str | None:
-    summary = checkoutput.summarise_tap(text, 1)
+    summary = checkoutput.summarise_failures(text, 1)
     if summary is not None:  # "node --test: 7 of 9 tests failed", not "# duration_ms 80.4"
         return summary.splitlines()[0]
     for line in reversed(text.splitlines()):

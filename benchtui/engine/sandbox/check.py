@@ -67,9 +67,12 @@ def run_check(
     memory_bytes: int = 2 * 1024**3,
     max_processes: int = 256,
     max_file_bytes: int = 256 * 1024**2,
+    read_only: list[str] | None = None,
 ) -> CheckOutcome:
     """Run ``command`` (via ``/bin/sh -c``) in the workspace ``cwd``, sandboxed.
 
+    ``extra_path`` folders come first on the check's PATH and are mounted read-only, as are the
+    ``read_only`` ones (a toolchain outside the system folders: engine/toolchain.py).
     Returns within about ``timeout_s`` + 2 s; no process of the check
     survives the call.  As root, the workspace is chowned to a throw-away
     uid for the run and chowned back to its owner afterwards.
@@ -108,10 +111,11 @@ def run_check(
 
         command_argv = [t.sh, "-c", command]
         argv: list[str]
+        # The interpreters' folders and any toolchain outside the system folders, read-only.
+        ro_paths = interpreter_paths(extra) + [os.path.realpath(str(p)) for p in (read_only or []) if os.path.isdir(p)]
         if mode == "unshare":  # one program sets up namespaces, view, limits, uid and cgroup
-            lay = layout([ws, base], interpreter_paths(extra))
             argv = launcher_argv(
-                lay,
+                layout([ws, base], ro_paths),
                 ws,
                 memory_bytes=memory_bytes,
                 max_processes=max_processes,
@@ -126,7 +130,7 @@ def run_check(
                 inner = drop_args(uid) + inner
             argv = inner
             if mode == "bwrap":
-                argv = bwrap_argv(layout([ws, base], interpreter_paths(extra)), ws) + inner
+                argv = bwrap_argv(layout([ws, base], ro_paths), ws) + inner
             if cgroup is not None:
                 argv = join_cgroup(cgroup, argv)
 

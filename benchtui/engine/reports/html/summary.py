@@ -58,6 +58,9 @@ def _options(options: dict[str, Any], tasks: list[dict[str, Any]]) -> str:
         elif key == "embedded_threads":
             if value is not None:
                 parts.append(f"{value} embedded {fmt.plural(fmt.number(value) or 0, 'thread')}")
+        elif key == "preset":
+            if value is not None:
+                parts.append(f"preset {value}")
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return " · ".join(parts) or DASH
