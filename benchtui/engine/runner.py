@@ -29,7 +29,6 @@ from typing import Any
 from benchtui import __version__
 from benchtui.engine import embedded, prompts, secrets, seeds
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
-from benchtui.engine.contestants.assistant import AssistantContestant
 from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
 from benchtui.engine.events import (
     BatchFinished,
@@ -135,7 +134,7 @@ class BatchRunner:
         self.contestant: Contestant = contestant or EditLoop()
         # An assistant pair's runs (spec.assistant set: engine/assistants/pairs.py) are played by the
         # real assistant; the built-in loop's by ``contestant``.
-        self.assistant_contestant: Contestant = assistant_contestant or AssistantContestant()
+        self._assistant_contestant = assistant_contestant
         self._controls: dict[str, RunControl] = {}
         self._controls_lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
@@ -173,6 +172,15 @@ class BatchRunner:
                     fingerprint = run_fingerprint(task, model, seeds.run_seed(model, repeat))
                     runs.append(_Run(make_run_id(task.id, model.key, repeat), task, model, repeat, fingerprint))
         return runs
+
+    def assistant_contestant(self) -> Contestant:
+        """What plays an assistant pair's runs, made on first use: a batch of benchtui's own loop never
+        loads the assistants' runtime (the gateway, the adapters, the confinement)."""
+        if self._assistant_contestant is None:
+            from benchtui.engine.contestants.assistant import AssistantContestant
+
+            self._assistant_contestant = AssistantContestant()
+        return self._assistant_contestant
 
     def run(self) -> BatchOutcome:
         resumed = self.batch is not None
@@ -360,7 +368,7 @@ class BatchRunner:
                 result = self._skipped_result(run, dead)
             else:
                 provider = self._provider(run.model)
-                contestant = self.contestant if run.model.assistant is None else self.assistant_contestant
+                contestant = self.contestant if run.model.assistant is None else self.assistant_contestant()
                 result, transcript = contestant.run(
                     run.task,
                     run.model,

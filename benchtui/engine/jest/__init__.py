@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 from benchtui.paths import data_dir
@@ -77,6 +76,8 @@ def install(npm: str | None = None, timeout_s: float = 600.0) -> Path:
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".jest-{VERSION}-", dir=root.parent))
     try:
+        from importlib import resources  # here: it costs every start-up, and only an install needs it
+
         package = resources.files(__name__)
         for name in _SHIPPED:
             (staging / name).write_bytes(package.joinpath(name).read_bytes())
