@@ -311,7 +311,9 @@ def test_cli_compare_prints_the_summary_and_exits_1_on_a_regression(
     row = next(line for line in lines if line.split()[:1] == ["ollama/slipping"])
     assert row.split()[1:9] == ["100%", "→", "0%", "12/12", "→", "0/12", "<0.001", "regressed"]
     assert any(line.startswith("✗ ollama/slipping regressed: success rate 100% → 0%") for line in lines)
-    assert not any(line.startswith(("✗ ollama/steady", "✗ ollama/coin")) for line in lines)
+    # No other success rate regressed (a median time may: times measure the machine too, and never fail it).
+    others = ("✗ ollama/steady", "✗ ollama/coin")
+    assert not any(line.startswith(others) and "success rate" in line for line in lines)
     assert lines[-2:] == [
         str(batches.out / batches.rerun / f"compare_{batches.first}_vs_{batches.rerun}.json"),
         str(batches.out / batches.rerun / f"compare_{batches.first}_vs_{batches.rerun}.html"),
