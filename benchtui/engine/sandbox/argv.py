@@ -43,7 +43,7 @@ def _other_can_traverse(path: str) -> bool:
     return bool(st.st_mode & 0o001)
 
 
-def _is_under(path: str, parent: str) -> bool:
+def is_under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
@@ -88,23 +88,23 @@ def layout(rw_paths: list[str], ro_paths: list[str]) -> Layout:
     hidden: list[str] = [d for d in HIDDEN_DIRS if os.path.isdir(d) and not os.path.islink(d)]
     for p in rw_paths + ro_paths:
         b = _blocking_ancestor(p)
-        if b is not None and not any(_is_under(b, h) for h in hidden):
-            hidden = [h for h in hidden if not _is_under(h, b)] + [b]
+        if b is not None and not any(is_under(b, h) for h in hidden):
+            hidden = [h for h in hidden if not is_under(h, b)] + [b]
     lay = Layout(hidden=sorted(hidden))
 
     def needs_bind(p: str) -> bool:
-        return any(_is_under(p, h) for h in lay.hidden)
+        return any(is_under(p, h) for h in lay.hidden)
 
     ro = sorted({p for p in ro_paths if needs_bind(p)})
     # drop ro paths inside another ro path or equal/inside a rw path
-    ro = [p for p in ro if not any(q != p and _is_under(p, q) for q in ro)]
-    ro = [p for p in ro if not any(_is_under(p, r) for r in rw_paths)]
+    ro = [p for p in ro if not any(q != p and is_under(p, q) for q in ro)]
+    ro = [p for p in ro if not any(is_under(p, r) for r in rw_paths)]
     lay.ro_binds = ro
     lay.rw_binds = list(dict.fromkeys(rw_paths))
     dirs: list[str] = []
     for p in lay.ro_binds + lay.rw_binds:
         for h in lay.hidden:
-            if _is_under(p, h) and p != h:
+            if is_under(p, h) and p != h:
                 rel = Path(p).relative_to(h).parts
                 cur = h
                 for part in rel[:-1]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 import sys
 
-from benchtui.engine.sandbox.argv import Layout, tmpfs_mode
+from benchtui.engine.sandbox.argv import Layout, is_under, tmpfs_mode
 from benchtui.engine.sandbox.host import is_root
 
 SETUP_FAILED = 125
@@ -228,14 +228,15 @@ def launcher_argv(
     spec = [f"cwd={cwd}"]
     if not is_root():
         spec.append(f"map={os.getuid()}:{os.getgid()}")
+
     # Outside the hidden folders the host view is used as is (read-only for an unprivileged uid).
-    under_hidden = [
-        p for p in lay.ro_binds + lay.rw_binds if any(p == h or p.startswith(h.rstrip("/") + "/") for h in lay.hidden)
-    ]
+    def under_hidden(p: str) -> bool:
+        return any(is_under(p, h) for h in lay.hidden)
+
     spec += [f"hide={h}:{tmpfs_mode(h)}" for h in _hidden_with_shm(lay.hidden)]
     spec += [f"dir={d}" for d in lay.dirs]
-    spec += [f"ro={p}" for p in lay.ro_binds if p in under_hidden]
-    spec += [f"rw={p}" for p in lay.rw_binds if p in under_hidden]
+    spec += [f"ro={p}" for p in lay.ro_binds if under_hidden(p)]
+    spec += [f"rw={p}" for p in lay.rw_binds if under_hidden(p)]
     for key, value in (("as", memory_bytes), ("nproc", max_processes), ("fsize", max_file_bytes)):
         if value is not None:
             spec.append(f"{key}={value}")
