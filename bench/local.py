@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.common import Figure, sandbox_mode
-from bench.slots import _prompt, _round
+from bench.slots import code_prompt, concurrent_round
 from benchtui.engine import embedded
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.runner import BatchOptions, BatchRunner
@@ -74,16 +74,16 @@ def _model_work_s(transcript: list[dict[str, Any]]) -> tuple[float, bool]:
 
 def _slot_figures(rounds: int) -> dict[int, float]:
     counts = (1, 2, 4)
-    prompt = _prompt(6)
+    prompt = code_prompt(6)
     servers = [embedded.EmbeddedServers(threads=1) for _ in counts]
     samples: dict[int, list[float]] = {n: [] for n in counts}
     try:
         urls = {n: s.ensure_started(embedded.SMOLLM2, slots=n) for n, s in zip(counts, servers, strict=True)}
         for n, url in urls.items():
-            _round(url, embedded.SMOLLM2, n, 8, prompt)
+            concurrent_round(url, embedded.SMOLLM2, n, 8, prompt)
         for r in range(rounds):
             for n in counts[r % 3 :] + counts[: r % 3]:
-                samples[n].append(_round(urls[n], embedded.SMOLLM2, n, 48, prompt)["agg_tps"])
+                samples[n].append(concurrent_round(urls[n], embedded.SMOLLM2, n, 48, prompt)["agg_tps"])
     finally:
         for server in servers:
             server.close()

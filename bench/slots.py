@@ -27,7 +27,7 @@ import httpx
 from benchtui.engine import embedded
 
 
-def _prompt(functions: int) -> str:
+def code_prompt(functions: int) -> str:
     """A code-reading request: about 200 prompt tokens with the chat template at 6 functions."""
     code = "\n".join(f"def f{i}(x):\n    return x * {i} + {i * 3} if x > {i} else x - {i}\n" for i in range(functions))
     return "Here is a Python module. Explain what each function does, then suggest one improvement.\n\n" + code
@@ -57,7 +57,7 @@ def _one(url: str, model: str, tokens: int, out: list[dict[str, Any]], prompt: s
     )
 
 
-def _round(url: str, model: str, slots: int, tokens: int, prompt: str) -> dict[str, float]:
+def concurrent_round(url: str, model: str, slots: int, tokens: int, prompt: str) -> dict[str, float]:
     out: list[dict[str, Any]] = []
     threads = [threading.Thread(target=_one, args=(url, model, tokens, out, prompt)) for _ in range(slots)]
     started = time.monotonic()
@@ -86,19 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.slots.split(",")]
-    prompt = _prompt(args.functions)
+    prompt = code_prompt(args.functions)
     figures: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     loads: list[float] = []
     servers = [embedded.EmbeddedServers(threads=args.threads) for _ in counts]
     try:
         urls = {n: s.ensure_started(args.model, slots=n) for n, s in zip(counts, servers, strict=True)}
         for n, url in urls.items():  # warm-up: the first request of a server pays for its buffers
-            _round(url, args.model, n, 8, prompt)
+            concurrent_round(url, args.model, n, 8, prompt)
         for r in range(args.rounds):
             order = counts[r % len(counts) :] + counts[: r % len(counts)]
             for n in order:
                 loads.append(os.getloadavg()[0])
-                figures[n].append(_round(urls[n], args.model, n, args.tokens, prompt))
+                figures[n].append(concurrent_round(urls[n], args.model, n, args.tokens, prompt))
                 print(f"round {r + 1} slots {n}: {figures[n][-1]}", file=sys.stderr)
     finally:
         for server in servers:
