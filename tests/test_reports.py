@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -440,34 +439,26 @@ def test_html_caps_transcripts_and_details(data: dict[str, Any], batch: Batch) -
     assert f"First {html_report.DIFF_LINES:,} of" in html_report.render(one)
 
 
-def test_ten_thousand_runs_render_fast() -> None:
+def test_ten_thousand_runs_render_whole() -> None:
+    # How fast is figure 5d in `python -m bench` (reports for 10,000 runs); here only that every run is there.
     data = fx.synthetic_report_data(10_000)
-    started = time.perf_counter()
     page = html_report.render(data)
-    html_s = time.perf_counter() - started
-    started = time.perf_counter()
     table = csv_report.render(data)
-    csv_s = time.perf_counter() - started
     assert page.count('<details class="run"') == 10_000
     assert table.count("\r\n") == 10_001
-    assert html_s < 2.0, f"HTML took {html_s:.2f} s"
-    assert csv_s < 1.0, f"CSV took {csv_s:.2f} s"
 
 
-def test_ten_thousand_runs_get_their_figures_over_repeats_fast() -> None:
+def test_ten_thousand_runs_get_their_figures_over_repeats() -> None:
     # 20 models × 5 tasks × 100 repeats: 190 paired tests over 500 cells, 100 matrix cells with intervals.
-    # About 1.6 s at load 12 on two cores; the paired tests alone took 422 s when each p-value summed
-    # binomial coefficients from scratch.
+    # Their speed is part of figure 5d in `python -m bench` (the reports of a 10,000-run batch).
     from benchtui.engine import metrics
 
     runs = fx.synthetic_report_data(10_000)["runs"]
-    started = time.perf_counter()
     metrics.aggregate_by_model(runs)
-    metrics.task_matrix(runs)
+    matrix = metrics.task_matrix(runs)
     paired = metrics.paired_comparisons(runs)
-    took = time.perf_counter() - started
     assert len(paired) == 190
-    assert took < 15.0, f"the figures over 10,000 runs took {took:.1f} s"
+    assert matrix
 
 
 def test_big_pages_defer_run_bodies_to_templates() -> None:
