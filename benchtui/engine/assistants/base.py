@@ -53,7 +53,6 @@ from benchtui.engine.assistants import BUILTIN as BUILTIN  # defined in the pack
 Dialect = Literal["openai-chat", "openai-responses", "anthropic"]
 Registry = Literal["pypi", "npm"]
 
-
 ERROR_KINDS = ("assistant_failed", "assistant_crashed", "assistant_not_installed", "unreachable")
 
 
