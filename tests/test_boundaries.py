@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO
+from tests.support.scripted import Script, ScriptedOllama, solution_reply, tiny_task
 
 ENGINE_MODULES = [
     "benchtui.engine.contestants",
@@ -66,6 +68,73 @@ def test_help_and_the_no_ui_path_import_no_textual_in_a_fresh_interpreter(tmp_pa
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--task is required" in result.stderr and "No batches in" in result.stdout
+
+
+def _never_loaded_at_start() -> list[str]:
+    """What a start of benchtui's own loop never loads (docs/PERFORMANCE.md, figure 4b): the assistants'
+    runtime (their adapters, the model gateway they talk to, the contestant that drives them) and the GGUF
+    reader (only a config naming a GGUF file needs it). Contracts of the design, not whatever happens to be
+    imported today."""
+    from benchtui.engine.assistants import registry
+
+    return [
+        "textual",
+        "benchtui.engine.gateway",
+        "benchtui.engine.contestants.assistant",
+        "benchtui.engine.gguf",
+        *(f"benchtui.engine.assistants.{module}" for module in registry.MODULES.values()),
+    ]
+
+
+# Run in a fresh interpreter after `main(...)`: the forbidden modules it loaded, and whether it loaded the CA
+# bundle (httpx's TLS context: ~20 ms of CPU), which a client of a plain-http Ollama never needs.
+_LOADED = (
+    "import sys\n"
+    "from benchtui.engine.providers.base import shared_ssl_context\n"
+    "loaded = sorted(m for m in sys.modules for f in FORBIDDEN if m == f or m.startswith(f + '.'))\n"
+    "print('loaded:', loaded, 'CA bundle:', shared_ssl_context.cache_info().currsize, file=sys.stderr)\n"
+    "sys.exit(1 if loaded or shared_ssl_context.cache_info().currsize else 0)\n"
+)
+
+
+def test_a_no_ui_start_on_a_local_ollama_loads_no_assistant_runtime_no_report_and_no_ca_bundle(
+    tmp_path: Path,
+) -> None:
+    # The start figure 4b times: parse, config, discovery on a loopback Ollama, then exit 2 for want of --task.
+    forbidden = [*_never_loaded_at_start(), "benchtui.engine.reports"]
+    config = tmp_path / "models_config.yaml"
+    config.write_text("models: []\nembedded:\n  enabled: false\n")
+    code = (
+        f"FORBIDDEN = {forbidden!r}\nfrom benchtui.cli import main\n"
+        f"assert main(['--no-ui', '--config', {str(config)!r}, '--output', {str(tmp_path)!r}]) == 2\n" + _LOADED
+    )
+    with ScriptedOllama({"m": Script(solution_reply(tiny_task(tmp_path / "t")))}) as server:
+        env = {**os.environ, "OLLAMA_HOST": server.url}
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--task is required" in result.stderr and "loaded: [] CA bundle: 0" in result.stderr
+
+
+def test_a_batch_of_benchtuis_own_loop_on_ollama_loads_no_assistant_runtime_and_no_ca_bundle(tmp_path: Path) -> None:
+    task = tiny_task(tmp_path / "t")
+    config = tmp_path / "models_config.yaml"
+    config.write_text("models: []\nembedded:\n  enabled: false\n")
+    out = tmp_path / "out"
+    code = (
+        f"FORBIDDEN = {_never_loaded_at_start()!r}\nfrom benchtui.cli import main\n"
+        f"assert main(['--no-ui', '--task', {str(task)!r}, '--models', 'm', '--config', {str(config)!r},"
+        f" '--output', {str(out)!r}]) == 0\n" + _LOADED
+    )
+    with ScriptedOllama({"m": Script(solution_reply(task))}) as server:
+        env = {**os.environ, "OLLAMA_HOST": server.url}
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "loaded: [] CA bundle: 0" in result.stderr
+    assert "passed" in result.stdout  # the run really ran, and passed
 
 
 def test_no_import_cycle_in_benchtui() -> None:

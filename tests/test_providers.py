@@ -8,6 +8,10 @@ Ollama's context-truncation rule, ``/models`` discovery from the config and ``be
 from __future__ import annotations
 
 import email.utils
+import socket
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,11 +35,13 @@ from benchtui.engine.providers.base import (
     StreamMeter,
     client_rate,
     parse_retry_after,
+    shared_ssl_context,
+    ssl_context_for,
 )
 from benchtui.engine.providers.ollama import prompt_truncation
 from benchtui.engine.results import RunResult
 from benchtui.engine.tasks import load_task
-from tests.conftest import write_config
+from tests.conftest import requires_tool, write_config
 from tests.support.scripted import (
     Script,
     ScriptedAnthropic,
@@ -633,3 +639,50 @@ def test_timeouts_are_explicit_short_to_connect_long_for_a_cold_load() -> None:
     assert timeout.read == 300.0  # Ollama may take minutes to load a model before its first byte
     assert provider.policy.request_deadline_s == 600.0  # and the watchdog bounds the whole request
     provider.close()
+
+
+@requires_tool("openssl")
+def test_a_plain_http_client_loads_no_ca_bundle_and_refuses_tls_rather_than_skip_verifying(tmp_path: Path) -> None:
+    # https gets the shared context (the CA bundle); plain http one without it, which must fail closed: a real
+    # TLS server (self-signed, so a context that skipped verification would get through) refuses the client.
+    assert ssl_context_for("https://api.example.com/v1") is shared_ssl_context()
+    assert ssl_context_for("HTTPS://x") is shared_ssl_context() and ssl_context_for("x:1") is shared_ssl_context()
+    plain = ssl_context_for("http://127.0.0.1:11434")
+    assert plain is not shared_ssl_context() and plain.cert_store_stats()["x509_ca"] == 0
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answered: list[str] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            try:
+                with server_context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(65536)
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    answered.append("ok")
+            except (ssl.SSLError, OSError):
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{port}/"
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.Client(verify=plain, trust_env=False).get(url)
+    # The same server, trusted explicitly: the handshake works, so the refusal above was the missing CA.
+    trusting = ssl.create_default_context(cafile=str(cert))
+    assert httpx.Client(verify=trusting, trust_env=False).get(url).text == "ok"
+    thread.join(timeout=10)
+    listener.close()
+    assert answered == ["ok"]

@@ -9,7 +9,6 @@ Textual; none of them imports this module back.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 
@@ -143,6 +142,8 @@ def _option(word: str, known: dict[str, str]) -> str:
     prefixed = [option for option in known if name.startswith("--") and option.startswith(name)]
     if len(prefixed) == 1:
         return prefixed[0]
+    import difflib  # only a misspelt option needs it: `benchtui --help` does not
+
     close = difflib.get_close_matches(name, [o for o in known if o.startswith("--")], n=1, cutoff=0.6)
     guess = f"; did you mean {close[0]}?" if close else ""
     raise InputError(f"unknown option {name!r}{guess} (see benchtui --help)")

@@ -337,8 +337,6 @@ def run_headless(args: argparse.Namespace) -> int:
 
 def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Build the BatchRunner for a new or resumed batch from the command line (raises InputError)."""
-    from benchtui.engine.assistants import pairs
-    from benchtui.engine.batches import new_batch, resume_batch
     from benchtui.engine.discovery import select_models
     from benchtui.engine.errors import InputError
     from benchtui.engine.store import ResultsStore
@@ -348,11 +346,16 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     store = ResultsStore(results_root(args.output))
     config, catalog = load_catalog(args.config)
     notes = list(catalog.notes)
+    if not args.resume and not args.task:
+        raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
+    # The runner (and the edit loop and the sandbox under it) is loaded once a batch is to be built: a
+    # command line that cannot start one says so without it.
+    from benchtui.engine.assistants import pairs
+    from benchtui.engine.batches import new_batch, resume_batch
+
     if args.resume:
         runner, more = resume_batch(store, config, catalog, args.resume, args.parallel)
         return runner, notes + more
-    if not args.task:
-        raise InputError("--task is required with --no-ui (a task file or a folder of tasks)")
     tasks, skipped = runnable_tasks(load_tasks(args.task))
     notes += skipped
     models, more = select_models(catalog, args.models, args.category)

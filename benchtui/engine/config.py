@@ -642,6 +642,8 @@ _ASSISTANT_COMMON_OPTIONS = {
 
 def _assistants(section: LocatedMapping, path: Path) -> MappingProxyType[str, MappingProxyType[str, Any]]:
     """``assistants: {NAME: {option: value}}``: names and options checked here, each error with its line."""
+    if not section:  # the usual config: no adapter is loaded to check nothing
+        return MappingProxyType({})
     from benchtui.engine.assistants import registry
 
     adapters = registry.adapters()

@@ -22,7 +22,7 @@ from benchtui.engine.config import DISCOVER_SOURCE, ModelsConfig
 from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import anthropic, ollama, openai
-from benchtui.engine.providers.base import shared_ssl_context
+from benchtui.engine.providers.base import ssl_context_for
 
 OLLAMA_PREFIX = "ollama/"
 EMBEDDED_CATEGORY = "embedded"
@@ -135,7 +135,7 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
 def _detect_ollama(config: ModelsConfig, timeout_s: float) -> tuple[list[ModelSpec], str | None, str | None]:
     host = config.ollama_host
     try:
-        with httpx.Client(timeout=timeout_s, trust_env=False, verify=shared_ssl_context()) as client:
+        with httpx.Client(timeout=timeout_s, trust_env=False, verify=ssl_context_for(host)) as client:
             tags = ollama.list_models(client, host)
             version = ollama.server_version(client, host) or "unknown"
             specs = []
@@ -210,7 +210,7 @@ def _discover_listed(template: ModelSpec, timeout_s: float) -> list[ModelSpec]:
         return [template]
     base_url = template.base_url or ""
     try:
-        with httpx.Client(timeout=timeout_s, trust_env=False, verify=shared_ssl_context()) as client:
+        with httpx.Client(timeout=timeout_s, trust_env=False, verify=ssl_context_for(base_url)) as client:
             lister = anthropic.list_models if template.provider == "anthropic" else openai.list_models
             ids = lister(client, base_url, template.api_key)
     except httpx.HTTPStatusError as exc:

@@ -65,7 +65,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from benchtui.engine import gguf as gguf_header
 from benchtui.paths import cache_dir
 
 __all__ = [
@@ -365,6 +364,8 @@ def describe_gguf(name: str, path: Path) -> EmbeddedModel:
 
     Reads the header only (a few MB at most, never the weights). A missing or unreadable file gives an
     unavailable model whose reason says what is wrong with it, not an exception: the model stays listed."""
+    from benchtui.engine import gguf as gguf_header  # only a config naming a GGUF file reads one
+
     reason: str | None = None
     try:
         info = gguf_header.read_gguf(path)

@@ -17,8 +17,6 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 
-from benchtui.engine import checkoutput
-
 PROMPT_VERSION = "2026-12-01.3"
 
 _DIFF_RULES = """\
@@ -314,7 +312,11 @@ def _specimens() -> Iterator[str]:
     yield edit_missing_file("a.py")
     yield search_not_found("a.py", "SEARCH")
     yield block_not_whole("a.py")
-    # A check's output is fed back summarised: checkoutput.py words the summary of node's TAP.
+    # A check's output is fed back summarised: checkoutput.py words the summary of node's TAP. Imported
+    # here: the run results import this module for PROMPT_VERSION, and checkoutput loads yaml and every
+    # runner's failure parser, which nothing needs before a batch plans its fingerprints.
+    from benchtui.engine import checkoutput
+
     yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 40))
     yield str(checkoutput.summarise_tap(_SPECIMEN_TAP, 4))
     for run in _SPECIMEN_RUNS:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from benchtui.engine.config import ModelsConfig
-from benchtui.engine.runner import BatchOptions
+if TYPE_CHECKING:  # the checks run before anything is loaded (``--no-ui`` checks its flags first)
+    from benchtui.engine.config import ModelsConfig
+    from benchtui.engine.runner import BatchOptions
 
 
 def option_problem(name: str, value: float | None) -> str | None:
@@ -31,6 +33,8 @@ def batch_options(
     """The options of a new batch: the given values over BatchOptions' defaults, the config's embedded threads.
 
     ``parallel`` None is one run at a time, BatchOptions' default too."""
+    from benchtui.engine.runner import BatchOptions
+
     options = BatchOptions(parallel=parallel, embedded_threads=config.embedded_threads)
     if timeout_s is not None:
         options = replace(options, timeout_s=timeout_s)

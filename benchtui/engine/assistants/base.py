@@ -48,11 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from benchtui.engine.assistants import BUILTIN as BUILTIN  # defined in the package, cheap for pairs.py
+
 Dialect = Literal["openai-chat", "openai-responses", "anthropic"]
 Registry = Literal["pypi", "npm"]
-
-BUILTIN = "benchtui"
-"""The name of benchtui's own edit loop among the assistants (the default contestant)."""
 
 ERROR_KINDS = ("assistant_failed", "assistant_crashed", "assistant_not_installed", "unreachable")
 

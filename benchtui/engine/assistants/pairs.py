@@ -13,8 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from benchtui.engine.assistants import install, registry
-from benchtui.engine.assistants.base import BUILTIN
+# The registry and the installer (and, through them, every adapter) are loaded only for a real assistant:
+# a batch of benchtui's own loop (the default, every --no-ui start) never needs them.
+from benchtui.engine.assistants import BUILTIN
 from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
 
@@ -26,6 +27,8 @@ def parse(text: str | None) -> list[str]:
     unknown one."""
     if text is None:
         return [BUILTIN]
+    from benchtui.engine.assistants import registry
+
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise InputError(f"--assistants is empty: give names separated by commas ({', '.join(registry.names())})")
@@ -54,7 +57,11 @@ def pair(spec: ModelSpec, assistant: str, version: str | None, options: Mapping[
 def split(key: str) -> tuple[str, str]:
     """``assistant · model`` -> (assistant, model); a plain key -> (``benchtui``, key)."""
     head, sep, rest = key.partition(SEPARATOR)
-    if sep and head in registry.MODULES:
+    if not sep:
+        return BUILTIN, key
+    from benchtui.engine.assistants import registry
+
+    if head in registry.MODULES:
         return head, rest
     return BUILTIN, key
 
@@ -67,6 +74,10 @@ def cross(
 ) -> list[ModelSpec]:
     """One contestant per assistant × model, assistants outermost (the built-in loop's specs as they are);
     raises InputError for an assistant that cannot run here, saying why."""
+    if all(name == BUILTIN for name in assistants):
+        return [spec for _ in assistants for spec in models]
+    from benchtui.engine.assistants import install, registry
+
     where = root or install.default_dir()
     adapters = registry.adapters()
     contestants: list[ModelSpec] = []
