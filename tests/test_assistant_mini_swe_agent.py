@@ -5,6 +5,7 @@ check's result and the next hint, in the workspace as it left it)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,33 @@ def test_a_model_that_makes_mini_give_up_failed_the_task_it_did_not_break_the_ru
     assert result["turns"] == result["prompts_sent"] == 2
     ran = [e for e in transcript if e["kind"] == "assistant"]
     assert ran[0]["ok"] is False and "exit_status" in ran[0]["message"]
+
+
+def test_the_runs_prompt_cache_and_repaired_calls_are_the_gateways_counts(mini: Path, tmp_path: Path) -> None:
+    """The run's ``cached_prompt_tokens`` is the upstream's own count summed over the assistant's requests,
+    as benchtui's loop sums it; with the model's repair on, the call it wrote as text counts as repaired."""
+    written = '```json\n{"name": "bash", "arguments": {"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"}}\n```'
+    from tests.support.scripted_agent import text
+
+    script = AgentScript(turns(call("bash", command="sed -i s/todo/done/ answer.txt"), text(written)), cached_tokens=25)
+    with ScriptedAgentServer({"agent": script}) as server:
+        task = load_tasks([tiny_task(tmp_path / "task")])[0]
+        spec = paired(replace(scripted_spec(server.url), repair_tool_calls=True), "mini-swe-agent")
+        result, _ = AssistantContestant().run(task, spec, make_provider(spec), timeout_s=240)
+        requests = server.recorded("agent")
+    assert result["status"] == "passed", result["error_message"]
+    assert result["model_requests"] == len(requests) == 2
+    assert result["cached_prompt_tokens"] == 50 and result["repaired_tool_calls"] == 1
+    assert result["prompt_eval_s"] is None  # an OpenAI-style server does not time its prompt
+
+
+def test_a_run_whose_upstream_says_nothing_of_a_cache_has_none_and_no_repair_count(mini: Path, tmp_path: Path) -> None:
+    script = AgentScript(turns(call("bash", command="sed -i s/todo/done/ answer.txt"), SUBMIT))
+    with ScriptedAgentServer({"agent": script}) as server:
+        task = load_tasks([tiny_task(tmp_path / "task")])[0]
+        spec = paired(scripted_spec(server.url), "mini-swe-agent")
+        result, _ = AssistantContestant().run(task, spec, make_provider(spec), timeout_s=240)
+    assert result["status"] == "passed", result["error_message"]
+    # Never 0 for what nobody measured: no cache figure came, and with the repair off nothing was looked for.
+    assert result["cached_prompt_tokens"] is None and result["prompt_eval_s"] is None
+    assert result["repaired_tool_calls"] is None and result["prompt_tokens"] is not None
