@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from benchtui.engine.metrics import cost_text
+from benchtui.engine.metrics import REPAIRED_MARK, cost_text, repaired_text
 from benchtui.engine.rankings import RANKINGS, first_place_tie, separable_pairs, tie_text
 from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
@@ -34,11 +34,24 @@ from benchtui.widgets.podium import Podium
 from benchtui.widgets.run_detail import RunDetail
 from benchtui.widgets.sortable_table import Column, SortableTable
 
+
 # Narrow terminals lose the columns with the highest ``drop`` first; what ranks the leaderboard
 # (success, then time) and a run's status always stay, and names shrink before anything else goes.
+def _marked_name(row: dict[str, Any]) -> Text:
+    """The name, after the repair mark when the gateway repaired some of its tool calls (first: a name
+    too long for the column is cut at its end)."""
+    marked = repaired_text(row.get("repaired_tool_calls"))
+    return Text(f"{REPAIRED_MARK} {row['name']}" if marked else str(row["name"]))
+
+
+def _repaired(value: Any) -> str:
+    """``—`` with the repair off, ``0`` when it was on and never needed, ``⚒ 12`` when it was."""
+    return "—" if value is None else (f"{REPAIRED_MARK} {value}" if repaired_text(value) else str(value))
+
+
 LEADERBOARD_COLUMNS = (
     Column("rank", "#", str, 3),
-    Column("name", "Model", lambda v: Text(str(v)), minimum=14),
+    Column("name", "Model", lambda v: Text(str(v)), minimum=14, cell=_marked_name),
     Column("passed", "Passed", str, 6, descending_first=True, cell=lambda row: f"{row['passed']}/{row['runs']}"),
     Column("success_rate", "Success", percent, 7, descending_first=True),
     # The success rate's 95 % interval, and the models this one cannot be told apart from (their ranks).
@@ -51,10 +64,12 @@ LEADERBOARD_COLUMNS = (
     Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=5),
     Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6, drop=4),
     Column("cost_usd", "Cost", cost_text, 8, drop=7),
+    # Tool calls the gateway repaired: only in a batch where some contestant's model had the repair on.
+    Column("repaired_tool_calls", "Repaired", _repaired, 8, descending_first=True, drop=8, measured_only=True),
 )
 
 RUN_COLUMNS = (
-    Column("name", "Model", lambda v: Text(str(v)), minimum=14),
+    Column("name", "Model", lambda v: Text(str(v)), minimum=14, cell=_marked_name),
     Column(
         "task_id",
         "Task",
@@ -223,6 +238,7 @@ class ResultsScreen(BenchScreen):
                             "completion_tokens",
                             "mean_tokens_per_s",
                             "cost_usd",
+                            "repaired_tool_calls",
                         )
                     },
                 }
