@@ -60,12 +60,12 @@ LEADERBOARD_COLUMNS = (
     Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
     Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7, drop=2),
     Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7, drop=3),
-    Column("malformed_replies", "Malformed", str, 9, drop=6),
-    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=5),
+    Column("malformed_replies", "Malformed", str, 9, drop=7),
+    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=6),
     Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6, drop=4),
-    Column("cost_usd", "Cost", cost_text, 8, drop=7),
+    Column("cost_usd", "Cost", cost_text, 8, drop=8),
     # Tool calls the gateway repaired: only in a batch where some contestant's model had the repair on.
-    Column("repaired_tool_calls", "Repaired", _repaired, 8, descending_first=True, drop=8, measured_only=True),
+    Column("repaired_tool_calls", "Repaired", _repaired, 8, descending_first=True, drop=5, measured_only=True),
 )
 
 RUN_COLUMNS = (
@@ -209,9 +209,15 @@ class ResultsScreen(BenchScreen):
             + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs)) else "")
         )
         self.query_one("#results-title", Label).update(title)
-        for name in RANKINGS:
-            self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), self.names)
         aggregates = data["aggregates"]
+        marked = {
+            key: f"{REPAIRED_MARK} {name}"
+            if repaired_text(aggregates.get(key, {}).get("repaired_tool_calls"))
+            else name
+            for key, name in self.names.items()
+        }
+        for name in RANKINGS:
+            self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), marked)
         board_rows = []
         board = data["rankings"]["leaderboard"]
         for entry in board:
@@ -349,9 +355,18 @@ class ResultsScreen(BenchScreen):
 
 
 def repeats_note(data: dict[str, Any], names: dict[str, str]) -> Text:
-    """One line under the leaderboard: what its order cannot say (a tie for first, flaky tasks, pairs more
-    repeats could separate, repeats at temperature 0). Empty when there is nothing to say."""
+    """One line under the leaderboard: what its order cannot say (tool calls the gateway repaired, a tie for
+    first, flaky tasks, pairs more repeats could separate, repeats at temperature 0). Empty when there is
+    nothing to say."""
     parts: list[str] = []
+    # First: the count beside the mark the names carry, so that 80 columns still say how much help it took.
+    repaired = [
+        f"{names.get(m, m)} {repaired_text(agg.get('repaired_tool_calls')).removeprefix(REPAIRED_MARK + ' ')}"
+        for m, agg in data["aggregates"].items()
+        if repaired_text(agg.get("repaired_tool_calls"))
+    ]
+    if repaired:
+        parts.append(f"{REPAIRED_MARK} " + ", ".join(repaired))
     first = first_place_tie(data["rankings"]["leaderboard"])
     if first:
         parts.append("1st is a tie: " + ", ".join(names.get(m, m) for m in first))
