@@ -1122,8 +1122,8 @@ async def test_results_mark_the_contestant_whose_tool_calls_were_repaired(
         assert not any("⚒" in names[k] for k in ("ollama/llama3.2:1b", "ollama/mistral"))
         assert fits_sideways(board)
         if size == SIZE:  # room for the count: 0 for a repair never needed, a dash for one that was off
-            counts = dict(zip(board.row_keys_in_order(), column(board, "Repaired"), strict=True))
-            assert counts == {"ollama/qwen2.5-coder:7b": "⚒ 3", "ollama/llama3.2:1b": "0", "ollama/mistral": "—"}
+            shown = dict(zip(board.row_keys_in_order(), column(board, "Repaired"), strict=True))
+            assert shown == {"ollama/qwen2.5-coder:7b": "⚒ 3", "ollama/llama3.2:1b": "0", "ollama/mistral": "—"}
         # The count at any width, first under the leaderboard.
         assert rendered(app.screen.query_one("#repeats-note", Label)).startswith("⚒ qwen2.5-coder:7b 3 repaired")
         runs_table = app.screen.query_one("#runs", SortableTable)
