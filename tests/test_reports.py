@@ -630,6 +630,10 @@ def test_a_contestant_whose_tool_calls_were_repaired_is_marked_with_the_count_wh
     matrix = raw[raw.index('id="matrix"') : raw.index("</section>", raw.index('id="matrix"'))]
     marked = _rows_of(matrix)
     assert "⚒ 5 repaired" in marked["aider · qwen"] and "⚒" not in marked["aider · llama"] + marked["GPT-4o"]
+    # Each run's panel: its own count where the repair was on, nothing where it was off.
+    page = Page(raw).text
+    assert page.count("Repaired tool calls3") == page.count("Repaired tool calls2") == 1
+    assert page.count("Repaired tool calls0") == 2 and page.count("Repaired tool calls") == 4
     # The summary CSV's contestant rows.
     summary = list(csv.DictReader(io.StringIO((batch.path / "comparison_summary.csv").read_text())))
     by_model = {r["model"]: r["repaired_tool_calls"] for r in summary if not r["task_id"]}
