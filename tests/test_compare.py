@@ -147,6 +147,24 @@ def test_hostile_names_reach_the_html_comparison_as_inert_text() -> None:
     assert page.count("<script>") == 1  # the page's own, hashed in its CSP
 
 
+def test_a_contestant_repaired_in_either_batch_is_marked_with_both_counts() -> None:
+    # "aider · m": the repair off in A (None), on in B with 3 repaired; "aider · n": on in both, never needed.
+    def repaired(cell: list[dict[str, Any]], counts: list[int | None]) -> list[dict[str, Any]]:
+        return [{**run, "repaired_tool_calls": count} for run, count in zip(cell, counts, strict=True)]
+
+    a = data("a", repaired(runs("t", "aider · m", 2, 2), [None, None]), repaired(runs("t", "aider · n", 2, 2), [0, 0]))
+    b = data("b", repaired(runs("t", "aider · m", 2, 2), [2, 1]), repaired(runs("t", "aider · n", 2, 2), [0, 0]))
+    result = compare_batches(a, b)
+    sides = {c["model"]: (c["a"]["repaired_tool_calls"], c["b"]["repaired_tool_calls"]) for c in result["contestants"]}
+    assert sides == {"aider · m": (None, 3), "aider · n": (0, 0)}
+    rows = {row["model"].plain.removeprefix("⚒ "): row["model"].plain for row in shown.contestant_rows(result)}
+    assert rows == {"aider · m": "⚒ aider · m", "aider · n": "aider · n"}
+    assert any(note.endswith("A → B: aider · m — → 3") for note in shown.notes(result))
+    page = comparison_html.render(result)
+    marked = [row for row in page.split("<tr") if "aider · " in row and "⚒" in row]
+    assert len(marked) == 1 and "aider · m</b>" in marked[0] and "repaired calls — → 3" in marked[0]
+
+
 def test_a_task_edited_between_the_batches_is_compared_and_named() -> None:
     a = data("a", runs("t1", "m\x1b[2J", 2, 2))
     b = data("b", runs("t1", "m\x1b[2J", 2, 2))

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -653,6 +653,54 @@ def test_a_run_without_requests_used_nothing() -> None:
     with ScriptedAgentServer({"m": edit_then_done()}) as server, gateway_for(spec_for("ollama", server.url)) as gateway:
         usage = gateway.usage()
     assert (usage.requests, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd) == (0, 0, 0, 0.0)
+
+
+@pytest.mark.parametrize("upstream", ["openai", "anthropic", "embedded"])
+def test_the_prompt_cache_is_the_upstreams_own_count_summed_over_the_replies(upstream: str) -> None:
+    # Each dialect's own words: usage.prompt_tokens_details.cached_tokens (OpenAI), Anthropic's
+    # cache_read_input_tokens, llama.cpp's timings.cache_n and prompt_ms (embedded).
+    script = replace(edit_then_done(), cached_tokens=12, timings=upstream == "embedded", prompt_ms=250.0)
+    with ScriptedAgentServer({"m": script}) as server, gateway_for(spec_for(upstream, server.url)) as gateway:
+        for client, conversation in (("openai-chat", 1), ("openai-responses", 2), ("anthropic", 2)):
+            assert send(gateway, client, BODIES[client](conversation, True)).error is None
+        usage = gateway.usage()
+    assert usage.completed == 3 and usage.cached_prompt_tokens == 36
+    # Anthropic's input_tokens leave the cache out; the gateway's prompt tokens put it back, as benchtui's loop.
+    assert usage.prompt_tokens == sum(r["prompt_tokens"] for r in server.reported)
+    assert usage.prompt_eval_s == (pytest.approx(0.75) if upstream == "embedded" else None)
+
+
+def test_llama_cpps_timings_alone_give_the_cache_and_the_prompt_time() -> None:
+    # An older llama.cpp: no usage at all, its timings on the last chunk say what the cache served.
+    script = replace(edit_then_done(), usage=False, timings=True, cached_tokens=40, prompt_ms=120.0)
+    with ScriptedAgentServer({"m": script}) as server, gateway_for(spec_for("embedded", server.url)) as gateway:
+        send(gateway, "openai-chat", chat_body(1, True))
+        send(gateway, "anthropic", anthropic_body(2, False))
+        usage = gateway.usage()
+    assert usage.cached_prompt_tokens == 80 and usage.prompt_eval_s == pytest.approx(0.24)
+    assert usage.prompt_tokens is None
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_an_upstream_that_says_nothing_of_a_cache_leaves_it_none_not_zero(upstream: str) -> None:
+    with ScriptedAgentServer({"m": edit_then_done()}) as server, gateway_for(spec_for(upstream, server.url)) as gateway:
+        send(gateway, "openai-chat", chat_body(1, True))
+        send(gateway, "anthropic", anthropic_body(2, False))
+        usage = gateway.usage()
+    assert usage.completed == 2 and usage.prompt_tokens is not None
+    assert usage.cached_prompt_tokens is None and usage.prompt_eval_s is None
+
+
+def test_a_cache_figure_from_some_replies_is_their_sum() -> None:
+    # As benchtui's loop sums them (ReplyTally): over the replies whose server said, the others add nothing.
+    script = replace(edit_then_done(), cached_tokens=9)
+    with ScriptedAgentServer({"m": script}) as server, gateway_for(spec_for("openai", server.url)) as gateway:
+        send(gateway, "openai-chat", chat_body(1, False))
+        script.cached_tokens = None  # the next reply says nothing of a cache
+        send(gateway, "openai-chat", chat_body(2, False))
+        usage = gateway.usage()
+    assert [c.cached_tokens for c in usage.calls] == [9, None]
+    assert usage.completed == 2 and usage.cached_prompt_tokens == 9
 
 
 # Repairing tool calls written as text

@@ -58,3 +58,19 @@ def test_every_dialect_reaches_a_real_model_within_the_cap(gateway: Gateway, cli
     assert call.tokens_per_s is not None and call.tokens_per_s_source == "server"
     assert call.ttft_s is not None and call.ttft_s > 0
     assert usage.cost_usd == 0.0  # a local, unpriced model
+
+
+def test_llama_cpps_prompt_cache_reaches_the_runs_figures(gateway: Gateway) -> None:
+    """The same conversation twice, as an assistant re-sends its whole history each turn: the second
+    request's prompt comes from llama.cpp's cache, and the gateway keeps the server's own counts of it."""
+    body = BODIES["openai-chat"](2, True)
+    send(gateway, "openai-chat", body, timeout=240)
+    before = gateway.usage()
+    assert send(gateway, "openai-chat", body, timeout=240).error is None
+    first_call, call = before.calls[-1], gateway.usage().calls[-1]
+    assert first_call.cached_tokens is not None and first_call.prompt_eval_s is not None  # said, even if 0
+    assert call.cached_tokens is not None and call.prompt_tokens is not None
+    assert 0 < call.cached_tokens <= call.prompt_tokens
+    assert call.prompt_eval_s is not None and call.prompt_eval_s >= 0
+    usage = gateway.usage()
+    assert usage.cached_prompt_tokens == sum(c.cached_tokens or 0 for c in usage.calls if c.ok)

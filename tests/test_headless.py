@@ -518,3 +518,57 @@ def test_the_summary_shows_the_cache_hit_ratio_and_warns_of_runaway_replies() ->
     narrow.print(summary(runs, width=80))
     header = next(line for line in narrow.export_text().splitlines() if "Model" in line and "Pass" in line)
     assert "Cache" not in header and "Cache" in next(line for line in shown.splitlines() if "Model" in line)
+
+
+def test_the_summary_marks_the_contestant_whose_tool_calls_were_repaired_and_no_other() -> None:
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+    from tests.support.report_fixture import result
+
+    runs = [
+        result("t", "aider · needs", repaired_tool_calls=4),
+        result("u", "aider · needs", repaired_tool_calls=3),
+        result("t", "aider · fine", repaired_tool_calls=0),
+        result("t", "loop"),
+    ]
+    for width in (140, 80):
+        console = Console(width=width, color_system=None, record=True)
+        console.print(summary(runs, width=width))
+        shown = console.export_text()
+        # The leaderboard's rows by model; the mark goes first in the Model cell, where a name too long for
+        # 80 columns is cut at its end and the mark stays.
+        rows = {}
+        for line in shown.splitlines():
+            for model in ("aider · needs", "aider · fine", "loop"):
+                if line[:3].strip().isdigit() and model in line:
+                    rows[model] = line
+        assert rows["aider · needs"].split()[1] == "⚒"
+        assert "⚒" not in rows["aider · fine"] + rows["loop"]
+        assert "⚒ 7 tool calls written as text were made real calls by the gateway (aider · needs 7)" in " ".join(
+            shown.split()
+        )
+    # Wide: a Repaired column, 0 for a repair never needed, a dash for one that was off (or benchtui's loop).
+    wide = Console(width=140, color_system=None, record=True)
+    wide.print(summary(runs, width=140))
+    lines = wide.export_text().splitlines()
+    assert next(line for line in lines if "Model" in line and "Pass" in line).rstrip().endswith("Repaired")
+    last = {
+        model: line.split()[-1]
+        for line in lines
+        if line[:3].strip().isdigit()
+        for model in ("aider · needs", "aider · fine", "loop")
+        if model in line
+    }
+    assert last == {"aider · needs": "7", "aider · fine": "0", "loop": "—"}
+
+
+def test_a_summary_without_repairs_has_no_repaired_column_or_mark() -> None:
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+    from tests.support.report_fixture import result
+
+    console = Console(width=140, color_system=None, record=True)
+    console.print(summary([result("t", "loop"), result("t", "other")], width=140))
+    assert "Repaired" not in console.export_text() and "⚒" not in console.export_text()

@@ -562,3 +562,76 @@ def test_html_matrix_marks_flaky_cells_and_charts_draw_error_bars() -> None:
     success = charts[charts.index('id="chart-success"') : charts.index("</svg>", charts.index('id="chart-success"'))]
     assert success.count('<line class="err"') == 3
     assert "83 % (44–97)" in success
+
+
+# Tool calls the gateway repaired, beside the contestant
+
+REPAIRING = {
+    # stem -> (key, display name, the repaired calls of its two runs: None is a run that looked for none)
+    "needs": ("aider · qwen", "aider · qwen", (3, 2)),
+    "fine": ("aider · llama", "aider · llama", (0, 0)),
+    "loop": ("gpt-4o", "GPT-4o", (None, None)),
+}
+
+
+def _repairing_batch(root: Path) -> Batch:
+    models = {
+        stem: {**fx.MODELS["gpt-4o"], "key": key, "display_name": name}
+        | ({"assistant": "aider", "repair_tool_calls": True} if counts[0] is not None else {})
+        for stem, (key, name, counts) in REPAIRING.items()
+    }
+    batch = ResultsStore(root).create_batch(
+        {"tasks": fx.TASKS, "models": list(models.values()), "options": {}, "runs_planned": 6, "environment": {}}
+    )
+    for stem, (key, _name, counts) in REPAIRING.items():
+        for task, count in zip(("fizzbuzz", "csv-quote"), counts, strict=True):
+            batch.record_run(models[stem], stem, fx.result(task, key, repaired_tool_calls=count), [])
+    batch.flush()
+    return batch
+
+
+def _rows_of(section: str) -> dict[str, str]:
+    """A table's body rows by the contestant they name (the text of its model cell's <b>)."""
+    rows = {}
+    for row in section.split("<tr")[1:]:
+        found = re.search(r'<td class="model"><b>(.*?)</b>', row)
+        if found:
+            rows[re.sub(r"<.*?>", "", found.group(1)).split(" ⚒")[0]] = row
+    return rows
+
+
+def test_a_contestant_whose_tool_calls_were_repaired_is_marked_with_the_count_wherever_it_is_ranked(
+    tmp_path: Path,
+) -> None:
+    batch = _repairing_batch(tmp_path)
+    data = build_report_data(batch)
+    aggregates = data["aggregates"]
+    # 0 is "looked for and never needed"; None is "the repair was off" (or benchtui's own loop).
+    assert [aggregates[k]["repaired_tool_calls"] for k in ("aider · qwen", "aider · llama", "gpt-4o")] == [5, 0, None]
+    write_reports(batch)
+    raw = (batch.path / "comparison_report.html").read_text(encoding="utf-8")
+    board = raw[raw.index('id="leaderboard"') : raw.index("</section>", raw.index('id="leaderboard"'))]
+    rows = _rows_of(board)
+    assert set(rows) == {"aider · qwen", "aider · llama", "GPT-4o"}
+    assert "⚒ 5 repaired" in rows["aider · qwen"]
+    assert "⚒" not in rows["aider · llama"] and "⚒" not in rows["GPT-4o"]
+    # The Repaired column: the count, 0 for a repair never needed, a dash for a repair that was off.
+    last = {name: re.findall(r'<td class="num"[^>]*>(.*?)</td>', row)[-1] for name, row in rows.items()}
+    assert last == {"aider · qwen": "⚒ 5", "aider · llama": "0", "GPT-4o": "—"}
+    matrix = raw[raw.index('id="matrix"') : raw.index("</section>", raw.index('id="matrix"'))]
+    marked = _rows_of(matrix)
+    assert "⚒ 5 repaired" in marked["aider · qwen"] and "⚒" not in marked["aider · llama"] + marked["GPT-4o"]
+    # Each run's panel: its own count where the repair was on, nothing where it was off.
+    page = Page(raw).text
+    assert page.count("Repaired tool calls3") == page.count("Repaired tool calls2") == 1
+    assert page.count("Repaired tool calls0") == 2 and page.count("Repaired tool calls") == 4
+    # The summary CSV's contestant rows.
+    summary = list(csv.DictReader(io.StringIO((batch.path / "comparison_summary.csv").read_text())))
+    by_model = {r["model"]: r["repaired_tool_calls"] for r in summary if not r["task_id"]}
+    assert by_model == {"aider · qwen": "5", "aider · llama": "0", "gpt-4o": ""}
+    assert all(r["repaired_tool_calls"] == "" for r in summary if r["task_id"])
+
+
+def test_a_batch_without_repairs_shows_no_mark(data: dict[str, Any], written: dict[str, bytes]) -> None:
+    assert all(agg["repaired_tool_calls"] is None for agg in data["aggregates"].values())
+    assert "⚒" not in written["html"].decode().split("</style>", 1)[1]

@@ -1091,3 +1091,45 @@ async def test_results_read_in_a_worker_so_keys_work_while_a_file_is_slow(
             assert f"Task: {first['task_id']}" in app.screen.query_one(RunDetail).transcript.plain
     finally:
         slow.release()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x36", "80x24"])
+async def test_results_mark_the_contestant_whose_tool_calls_were_repaired(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    from tests.test_tui_snapshots import BATCH_ID, RUNS, crafted_batch
+    from tests.test_tui_snapshots import make_app as fixed_app
+
+    repaired = {"ollama/qwen2.5-coder:7b": (2, 1), "ollama/llama3.2:1b": (0, 0)}  # mistral: the repair off
+    seen: dict[str, int] = {}
+    runs = []
+    for run in RUNS:
+        counts = repaired.get(run["model"])
+        index = seen[run["model"]] = seen.get(run["model"], -1) + 1
+        runs.append(cast(RunResult, {**run, "repaired_tool_calls": counts[index] if counts else None}))
+    monkeypatch.chdir(tmp_path)
+    crafted_batch(tmp_path / "results", runs=runs)
+    app = fixed_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        app.open_results(BATCH_ID)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        board = app.screen.query_one("#leaderboard", SortableTable)
+        names = dict(zip(board.row_keys_in_order(), column(board, "Model"), strict=True))
+        # The mark before the name (a name cut to fit loses its end, not the mark), on that contestant only.
+        assert names["ollama/qwen2.5-coder:7b"].startswith("⚒ ")
+        assert not any("⚒" in names[k] for k in ("ollama/llama3.2:1b", "ollama/mistral"))
+        assert fits_sideways(board)
+        if size == SIZE:  # room for the count: 0 for a repair never needed, a dash for one that was off
+            shown = dict(zip(board.row_keys_in_order(), column(board, "Repaired"), strict=True))
+            assert shown == {"ollama/qwen2.5-coder:7b": "⚒ 3", "ollama/llama3.2:1b": "0", "ollama/mistral": "—"}
+        # The count at any width, first under the leaderboard.
+        assert rendered(app.screen.query_one("#repeats-note", Label)).startswith("⚒ qwen2.5-coder:7b 3 repaired")
+        runs_table = app.screen.query_one("#runs", SortableTable)
+        marked = [
+            key
+            for key, name in zip(runs_table.row_keys_in_order(), column(runs_table, "Model"), strict=True)
+            if "⚒" in name
+        ]
+        assert sorted(marked) == ["add_comment::ollama/qwen2.5-coder:7b::1", "set_retries::ollama/qwen2.5-coder:7b::1"]

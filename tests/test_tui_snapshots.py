@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from textual.worker import WorkerState
@@ -455,6 +455,25 @@ def test_results_transcript_80x24(snap_compare: Any, tmp_path: Path, monkeypatch
         pilot.app.screen.query_one("#runs").focus()
         await pilot.press("tab", "right")
         await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_results_with_repaired_tool_calls_80x24(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contestant whose tool calls the gateway repaired: the mark before its name, the count first under
+    the leaderboard (its Repaired column needs more than 80 columns)."""
+    repaired = {"ollama/qwen2.5-coder:7b": 2, "ollama/llama3.2:1b": 0}
+    runs = [cast(RunResult, {**run, "repaired_tool_calls": repaired.get(run["model"])}) for run in RUNS]
+    monkeypatch.chdir(tmp_path)
+    crafted_batch(tmp_path / "results", runs=runs)
+    app = make_app(tmp_path)
+
+    async def run_before(pilot: Any) -> None:
+        pilot.app.open_results(BATCH_ID)
+        await pilot.pause(0.3)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
 

@@ -240,8 +240,11 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         *("#", "Model", "Pass", "95% CI", "Time", "Prompts", "Interv.", "Malformed", "Cut off", "Tokens", "tok/s"),
         *("Cost", "Cache"),
     ]
+    repairing = any(agg.get("repaired_tool_calls") is not None for agg in aggregates.values())
+    if repairing:
+        columns.append("Repaired")  # only when some contestant's model had the repair on
     if not wide:
-        columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens", "Cache")]
+        columns = [c for c in columns if c not in ("Malformed", "Cut off", "Tokens", "Cache", "Repaired")]
     for column in columns:
         if column == "Model":
             # Wide: room for a contestant's whole name (``mini-swe-agent · smollm2-135m``).
@@ -252,7 +255,8 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         agg = aggregates[entry["model"]]
         cells = {
             "#": str(entry["rank"]),
-            "Model": entry["model"],
+            # The mark first: a long name is cut at its end, and the mark must survive at 80 columns.
+            "Model": _marked(entry["model"], agg.get("repaired_tool_calls")),
             "Pass": f"{agg['passed']}/{agg['runs']}",
             "95% CI": _interval(agg["success_ci"]),
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"),
@@ -264,6 +268,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
             "Cost": metrics.cost_text(agg["cost_usd"]),
             "Cache": _fmt(_percent(agg.get("cache_hit_ratio")), ".0f", " %"),
+            "Repaired": _fmt(agg.get("repaired_tool_calls"), "d"),
         }
         board.add_row(*(cells[c] for c in columns))
     legend = Text(
@@ -284,7 +289,33 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         *repeat_notes(aggregates, ranked, paired),
         *_cut_off_warning(aggregates),
         *_runaway_warning(aggregates),
+        *_repaired_note(aggregates),
     )
+
+
+def _marked(model: str, repaired: Any) -> str:
+    return f"{metrics.REPAIRED_MARK} {model}" if metrics.repaired_text(repaired) else model
+
+
+def _repaired_note(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
+    """A line at any width naming the contestants whose tool calls the gateway had to repair, and how many."""
+    repaired = {
+        model: int(agg["repaired_tool_calls"])
+        for model, agg in aggregates.items()
+        if metrics.repaired_text(agg.get("repaired_tool_calls"))
+    }
+    if not repaired:
+        return []
+    total = sum(repaired.values())
+    who = ", ".join(f"{model} {count}" for model, count in repaired.items())
+    return [
+        Text(
+            f"{metrics.REPAIRED_MARK} {total} tool {'call' if total == 1 else 'calls'} written as text "
+            f"{'was' if total == 1 else 'were'} made real calls by the gateway ({who}): "
+            "those figures are with that help (repair_tool_calls)",
+            style="yellow",
+        )
+    ]
 
 
 def _interval(ci: dict[str, float] | None) -> str:

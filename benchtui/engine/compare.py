@@ -112,6 +112,8 @@ def _side_figures(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "runs": len(runs),
         "passed": passed,
         "success_rate": round(passed / len(runs), 4) if runs else None,
+        # A model repaired on one side and not the other is not the same contestant's skill compared.
+        "repaired_tool_calls": metrics.repaired_calls(cast(Sequence[RunResult], runs)),
         **metrics.repeat_figures(cast(Sequence[RunResult], runs)),
     }
 

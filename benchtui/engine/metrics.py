@@ -15,6 +15,7 @@ from benchtui.engine import stats
 from benchtui.engine.results import FINISHED_STATUSES, RunResult
 
 __all__ = [
+    "REPAIRED_MARK",
     "aggregate",
     "aggregate_by_model",
     "cache_hit_ratio",
@@ -26,6 +27,8 @@ __all__ = [
     "planned_precision",
     "precision_text",
     "rate_source",
+    "repaired_calls",
+    "repaired_text",
     "repeat_figures",
     "task_matrix",
     "zero_temperature",
@@ -81,9 +84,29 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "cache_hit_ratio": cache_hit_ratio(finished),
         "prompt_eval_s": _total(_numbers(finished, "prompt_eval_s")),
         "runaway_replies": _count(finished, "runaway_replies"),
+        "repaired_tool_calls": repaired_calls(finished),
         **repeat_figures(finished),
         "flaky_tasks": flaky_tasks(finished),
     }
+
+
+#: Beside a contestant whose model needed the gateway to turn tool calls it wrote as text into real ones.
+REPAIRED_MARK = "⚒"
+
+
+def repaired_calls(runs: Iterable[RunResult]) -> int | None:
+    """Tool calls the gateway repaired over the runs; None when no run looked for any (benchtui's loop, a model
+    with ``repair_tool_calls`` off, results stored before the key): 0 means looked for and never needed."""
+    values = _numbers(runs, "repaired_tool_calls")
+    return int(sum(values)) if values else None
+
+
+def repaired_text(count: Any) -> str:
+    """What every view puts beside a contestant whose calls were repaired (``⚒ 12 repaired``), so a model that
+    needed the help is never mistaken for one that did not; "" when none were (or none were looked for)."""
+    if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+        return ""
+    return f"{REPAIRED_MARK} {count} repaired"
 
 
 def cache_hit_ratio(runs: Iterable[RunResult]) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
+from benchtui.engine.metrics import REPAIRED_MARK, repaired_text
 from benchtui.engine.textsafety import strip_control
 from benchtui.present.format import number, percent, plural, safe_text
 
@@ -64,7 +65,7 @@ def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
         time, tokens = medians.get("median_passed_time_s") or {}, medians.get("median_passed_tokens") or {}
         rows.append(
             {
-                "model": safe_text(entry.get("model")),
+                "model": _contestant(entry),
                 "success": _arrow("success_rate", a.get("success_rate"), b.get("success_rate"), success.get("verdict")),
                 "runs": Text(f"{a.get('passed')}/{a.get('runs')} → {b.get('passed')}/{b.get('runs')}", style="dim"),
                 "p": Text(p_text(success.get("p_adjusted"))),
@@ -74,6 +75,19 @@ def contestant_rows(data: dict[str, Any]) -> list[dict[str, Text]]:
             }
         )
     return rows
+
+
+def _repaired_counts(entry: dict[str, Any]) -> tuple[Any, Any] | None:
+    """A contestant's repaired tool calls (A, B) when the gateway repaired some on either side."""
+    a, b = (entry.get("a") or {}).get("repaired_tool_calls"), (entry.get("b") or {}).get("repaired_tool_calls")
+    return (a, b) if repaired_text(a) or repaired_text(b) else None
+
+
+def _contestant(entry: dict[str, Any]) -> Text:
+    """The name, after the repair mark when its model needed tool calls repaired in either batch (the mark
+    first: a long name is cut at its end)."""
+    name = safe_text(entry.get("model"))
+    return Text(f"{REPAIRED_MARK} ").append_text(name) if _repaired_counts(entry) else name
 
 
 def change_lines(data: dict[str, Any]) -> list[Text]:
@@ -109,6 +123,16 @@ def notes(data: dict[str, Any]) -> list[str]:
     if data.get("changed_tasks"):
         edited = ", ".join(strip_control(str(t)) for t in data["changed_tasks"])
         found.append(f"Edited between the batches (compared anyway): {edited}")
+    repaired = [
+        f"{strip_control(str(c.get('model')))} {number(counts[0], 'd')} → {number(counts[1], 'd')}"
+        for c in data.get("contestants") or []
+        if (counts := _repaired_counts(c)) is not None
+    ]
+    if repaired:
+        found.append(
+            f"{REPAIRED_MARK} Tool calls written as text, made real calls by the gateway (repair_tool_calls), "
+            f"A → B: {', '.join(repaired)}"
+        )
     models, tasks = shared.get("models") or [], shared.get("tasks") or []
     found.append(f"Compared on {plural(len(models), 'contestant')} × {plural(len(tasks), 'task')} in both.")
     if not any(c.get("metric") == "success_rate" for c in success_changes(data)):

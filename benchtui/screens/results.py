@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from benchtui.engine.metrics import cost_text
+from benchtui.engine.metrics import REPAIRED_MARK, cost_text, repaired_text
 from benchtui.engine.rankings import RANKINGS, first_place_tie, separable_pairs, tie_text
 from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
@@ -34,11 +34,24 @@ from benchtui.widgets.podium import Podium
 from benchtui.widgets.run_detail import RunDetail
 from benchtui.widgets.sortable_table import Column, SortableTable
 
+
 # Narrow terminals lose the columns with the highest ``drop`` first; what ranks the leaderboard
 # (success, then time) and a run's status always stay, and names shrink before anything else goes.
+def _marked_name(row: dict[str, Any]) -> Text:
+    """The name, after the repair mark when the gateway repaired some of its tool calls (first: a name
+    too long for the column is cut at its end)."""
+    marked = repaired_text(row.get("repaired_tool_calls"))
+    return Text(f"{REPAIRED_MARK} {row['name']}" if marked else str(row["name"]))
+
+
+def _repaired(value: Any) -> str:
+    """``—`` with the repair off, ``0`` when it was on and never needed, ``⚒ 12`` when it was."""
+    return "—" if value is None else (f"{REPAIRED_MARK} {value}" if repaired_text(value) else str(value))
+
+
 LEADERBOARD_COLUMNS = (
     Column("rank", "#", str, 3),
-    Column("name", "Model", lambda v: Text(str(v)), minimum=14),
+    Column("name", "Model", lambda v: Text(str(v)), minimum=14, cell=_marked_name),
     Column("passed", "Passed", str, 6, descending_first=True, cell=lambda row: f"{row['passed']}/{row['runs']}"),
     Column("success_rate", "Success", percent, 7, descending_first=True),
     # The success rate's 95 % interval, and the models this one cannot be told apart from (their ranks).
@@ -47,14 +60,16 @@ LEADERBOARD_COLUMNS = (
     Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
     Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7, drop=2),
     Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7, drop=3),
-    Column("malformed_replies", "Malformed", str, 9, drop=6),
-    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=5),
+    Column("malformed_replies", "Malformed", str, 9, drop=7),
+    Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=6),
     Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6, drop=4),
-    Column("cost_usd", "Cost", cost_text, 8, drop=7),
+    Column("cost_usd", "Cost", cost_text, 8, drop=8),
+    # Tool calls the gateway repaired: only in a batch where some contestant's model had the repair on.
+    Column("repaired_tool_calls", "Repaired", _repaired, 8, descending_first=True, drop=5, measured_only=True),
 )
 
 RUN_COLUMNS = (
-    Column("name", "Model", lambda v: Text(str(v)), minimum=14),
+    Column("name", "Model", lambda v: Text(str(v)), minimum=14, cell=_marked_name),
     Column(
         "task_id",
         "Task",
@@ -194,9 +209,15 @@ class ResultsScreen(BenchScreen):
             + (f" of {info['runs_planned']} planned" if info.get("runs_planned") not in (None, len(runs)) else "")
         )
         self.query_one("#results-title", Label).update(title)
-        for name in RANKINGS:
-            self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), self.names)
         aggregates = data["aggregates"]
+        marked = {
+            key: f"{REPAIRED_MARK} {name}"
+            if repaired_text(aggregates.get(key, {}).get("repaired_tool_calls"))
+            else name
+            for key, name in self.names.items()
+        }
+        for name in RANKINGS:
+            self.query_one(f"#podium-{name}", Podium).show(data["rankings"].get(name, []), marked)
         board_rows = []
         board = data["rankings"]["leaderboard"]
         for entry in board:
@@ -223,6 +244,7 @@ class ResultsScreen(BenchScreen):
                             "completion_tokens",
                             "mean_tokens_per_s",
                             "cost_usd",
+                            "repaired_tool_calls",
                         )
                     },
                 }
@@ -333,9 +355,18 @@ class ResultsScreen(BenchScreen):
 
 
 def repeats_note(data: dict[str, Any], names: dict[str, str]) -> Text:
-    """One line under the leaderboard: what its order cannot say (a tie for first, flaky tasks, pairs more
-    repeats could separate, repeats at temperature 0). Empty when there is nothing to say."""
+    """One line under the leaderboard: what its order cannot say (tool calls the gateway repaired, a tie for
+    first, flaky tasks, pairs more repeats could separate, repeats at temperature 0). Empty when there is
+    nothing to say."""
     parts: list[str] = []
+    # First: the count beside the mark the names carry, so that 80 columns still say how much help it took.
+    repaired = [
+        f"{names.get(m, m)} {repaired_text(agg.get('repaired_tool_calls')).removeprefix(REPAIRED_MARK + ' ')}"
+        for m, agg in data["aggregates"].items()
+        if repaired_text(agg.get("repaired_tool_calls"))
+    ]
+    if repaired:
+        parts.append(f"{REPAIRED_MARK} " + ", ".join(repaired))
     first = first_place_tie(data["rankings"]["leaderboard"])
     if first:
         parts.append("1st is a tie: " + ", ".join(names.get(m, m) for m in first))

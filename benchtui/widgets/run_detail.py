@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from benchtui.engine.diffs import DiffLineKind, diff_line_kind
+from benchtui.engine.metrics import repaired_text
 from benchtui.engine.textsafety import strip_control
 from benchtui.present.format import number, status_text
 
@@ -118,6 +119,9 @@ class RunDetail(Vertical):
         cut = result.get("truncated_replies")
         if isinstance(cut, int) and cut > 0:
             title.append(f" · {cut} {'reply' if cut == 1 else 'replies'} cut off by the token limit", style="yellow")
+        repaired = repaired_text(result.get("repaired_tool_calls"))
+        if repaired:
+            title.append(f" · {repaired} (tool calls written as text, made real by the gateway)", style="yellow")
         title.append("\n")
         header = title.copy()
         header.append(

@@ -44,6 +44,7 @@ class Column:
     cell: Callable[[dict[str, Any]], Any] | None = None  # renders from the whole row (sorting still uses key)
     minimum: int | None = None  # may shrink to this, cut with an ellipsis, when the table is narrow
     drop: int = 0  # 0: always shown; else dropped (highest first) when the table is too narrow for it
+    measured_only: bool = False  # shown only when some row has a value (a figure few batches have)
 
     def show(self, row: dict[str, Any]) -> Any:
         value = self.cell(row) if self.cell is not None else self.render(row.get(self.key))
@@ -89,10 +90,12 @@ class SortableTable(FittedTable):
         if self.size.width != self.fitted_width:
             self._render_rows()
 
-    def _add_columns(self, cells: Sequence[Sequence[Any]]) -> list[int]:
+    def _add_columns(self, cells: Sequence[Sequence[Any]], rows: Sequence[dict[str, Any]]) -> list[int]:
         """Add the columns that fit; returns the indexes (into ``columns_spec``) of those shown."""
         fits = []
         for i, column in enumerate(self.columns_spec):
+            if column.measured_only and all(row.get(column.key) is None for row in rows):
+                continue
             # Room for the sort arrow on the sorted column, so its header shows which way it is sorted.
             header = len(column.label) + (2 if column.key == self.sort_column else 0)
             natural = (
@@ -132,7 +135,7 @@ class SortableTable(FittedTable):
         self.clear(columns=True)
         rows = self.ordered()
         cells = [[column.show(row) for column in self.columns_spec] for row in rows]
-        shown = self._add_columns(cells)
+        shown = self._add_columns(cells, rows)
         for row, row_cells in zip(rows, cells, strict=True):
             self.add_row(*(row_cells[i] for i in shown), key=str(row["key"]))
         if selected is not None:

@@ -106,6 +106,12 @@ class AgentScript:
     usage: bool = True
     # llama.cpp's ``timings`` object on the last chat chunk (the server's own decode clock).
     timings: bool = False
+    # The prompt cache, in each dialect's own words: chat ``usage.prompt_tokens_details.cached_tokens``
+    # (with ``timings``, llama.cpp's ``timings.cache_n`` too), Anthropic ``cache_read_input_tokens`` (its
+    # ``input_tokens`` then the uncached rest). None: the server says nothing about a cache.
+    cached_tokens: int | None = None
+    # llama.cpp's ``timings.prompt_ms``: the server's own time processing the prompt.
+    prompt_ms: float = 1.0
     # Per attempt (1-based): answer with (status, headers, message) instead.
     failures: dict[int, tuple[int, dict[str, str], str]] = field(default_factory=dict)
     # Per attempt: drop the connection after N streamed chunks.
@@ -521,9 +527,11 @@ class ScriptedAgentServer:
         extra: dict[str, Any] = {}
         if script.timings:
             predicted_ms = max((time.monotonic() - started) * 1000, 1.0)
+            cached = script.cached_tokens or 0
             extra["timings"] = {
-                "prompt_n": reply.usage["prompt_tokens"],
-                "prompt_ms": 1.0,
+                "cache_n": cached,
+                "prompt_n": reply.usage["prompt_tokens"] - cached,
+                "prompt_ms": script.prompt_ms,
                 "predicted_n": reply.usage["completion_tokens"],
                 "predicted_ms": predicted_ms,
             }
@@ -535,7 +543,7 @@ class ScriptedAgentServer:
                 "created": 0,
                 "model": reply.model,
                 "choices": [],
-                "usage": {**reply.usage, "total_tokens": sum(reply.usage.values())},
+                "usage": self._chat_usage(reply, script),
             }
             yield f"data: {json.dumps(payload)}\n\n".encode()
         yield b"data: [DONE]\n\n"
@@ -555,8 +563,14 @@ class ScriptedAgentServer:
             "choices": [{"index": 0, "message": message, "finish_reason": reply.finish}],
         }
         if script.usage:
-            payload["usage"] = {**reply.usage, "total_tokens": sum(reply.usage.values())}
+            payload["usage"] = self._chat_usage(reply, script)
         return payload
+
+    def _chat_usage(self, reply: _Reply, script: AgentScript) -> dict[str, Any]:
+        usage: dict[str, Any] = {**reply.usage, "total_tokens": sum(reply.usage.values())}
+        if script.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": script.cached_tokens}
+        return usage
 
     # OpenAI Responses
 
@@ -600,7 +614,7 @@ class ScriptedAgentServer:
         if script.usage:
             payload["usage"] = {
                 "input_tokens": reply.usage["prompt_tokens"],
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": script.cached_tokens or 0},
                 "output_tokens": reply.usage["completion_tokens"],
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": sum(reply.usage.values()),
@@ -676,7 +690,12 @@ class ScriptedAgentServer:
     def _anthropic_usage(self, reply: _Reply, script: AgentScript) -> dict[str, Any]:
         if not script.usage:
             return {}
-        return {"input_tokens": reply.usage["prompt_tokens"], "output_tokens": reply.usage["completion_tokens"]}
+        usage = {"input_tokens": reply.usage["prompt_tokens"], "output_tokens": reply.usage["completion_tokens"]}
+        if script.cached_tokens is not None:
+            # Anthropic's input_tokens leave out what was read from the cache.
+            usage["input_tokens"] -= script.cached_tokens
+            usage["cache_read_input_tokens"] = script.cached_tokens
+        return usage
 
     def _anthropic_body(self, reply: _Reply, script: AgentScript) -> dict[str, Any]:
         return {
@@ -695,7 +714,7 @@ class ScriptedAgentServer:
             return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
 
         usage = self._anthropic_usage(reply, script)
-        start_usage = {"input_tokens": usage["input_tokens"], "output_tokens": 1} if usage else {}
+        start_usage = {**usage, "output_tokens": 1} if usage else {}
         message: dict[str, Any] = {
             "id": "msg_scripted",
             "type": "message",

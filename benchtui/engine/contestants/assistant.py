@@ -555,8 +555,11 @@ class _AssistantRun:
                 # The checks' queue, and the gateway's: requests waiting for one of the endpoint's slots.
                 "queue_time_s": round(self.queue_time_s + float(figure("queue_time_s") or 0.0), 4),
                 "assistant_sandbox": self.sandbox_mode,
-                "repaired_tool_calls": figure("repaired_tool_calls") if usage is not None else None,
+                # None with the repair off: the gateway never looked, so "0 repaired" would claim a measurement.
+                "repaired_tool_calls": figure("repaired_tool_calls") if self.spec.repair_tool_calls else None,
                 "model_requests": requests,
+                "cached_prompt_tokens": figure("cached_prompt_tokens"),
+                "prompt_eval_s": _rounded(figure("prompt_eval_s")),
             }
         )
         return result

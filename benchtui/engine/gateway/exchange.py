@@ -171,7 +171,7 @@ class Collector:
             finish_reason=reply.finish_reason,
             prompt_tokens=reply.prompt_tokens,
             completion_tokens=reply.completion_tokens,
-            cached_tokens=forwarded.cached_tokens,
+            cached_tokens=reply.cached_prompt_tokens,
         )
         if self._holding:
             call = written_call("".join(self._held), self.tools) if reply.finish_reason != LENGTH else None

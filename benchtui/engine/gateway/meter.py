@@ -3,8 +3,10 @@
 The totals keep benchtui's rule that a figure it could not measure is None, never 0: the token counts
 are the upstream's own (summed over the replies), and None as soon as one reply came without them, or
 when requests were made and none completed (a failed request may have cost tokens nobody reported).
-Tokens per second are the run's generated tokens over its decode time (each reply's tokens over its
-rate), marked "server" only when every reply's rate was the server's own timing, else "client".
+The prompt cache's tokens and the prompt's processing time are summed over the replies whose server
+reported them, and None when none did, as benchtui's own loop sums them. Tokens per second are the
+run's generated tokens over its decode time (each reply's tokens over its rate), marked "server" only
+when every reply's rate was the server's own timing, else "client".
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class CallRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    prompt_eval_s: float | None = None
     ttft_s: float | None = None
     tokens_per_s: float | None = None
     tokens_per_s_source: str | None = None
@@ -57,6 +60,7 @@ class GatewayUsage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_prompt_tokens: int | None = None
+    prompt_eval_s: float | None = None
     ttft_s: float | None = None
     tokens_per_s: float | None = None
     tokens_per_s_source: str | None = None
@@ -83,6 +87,14 @@ def _total(values: list[int | None], requests: int) -> int | None:
     return sum(v for v in values if v is not None)
 
 
+def _reported(values: list[Any]) -> Any:
+    """A total over the replies whose server said, None until one did: the prompt cache and the prompt's
+    processing time, which servers report or not (Ollama never does) whatever else they count. The same
+    rule as benchtui's own loop (``contestants.tally.ReplyTally``), so the two kinds of run compare."""
+    said = [v for v in values if v is not None]
+    return sum(said) if said else None
+
+
 class Meter:
     """Thread-safe: each request's handler thread records into it; ``usage`` reads a snapshot."""
 
@@ -107,7 +119,8 @@ class Meter:
         done = [c for c in calls if c.ok]
         prompt = _total([c.prompt_tokens for c in done], len(calls))
         completion = _total([c.completion_tokens for c in done], len(calls))
-        cached = _total([c.cached_tokens for c in done], len(calls))
+        cached = _reported([c.cached_tokens for c in done])
+        prompt_eval = _reported([c.prompt_eval_s for c in done])
         timed = [c for c in done if c.tokens_per_s and c.completion_tokens]
         decode_s = sum((c.completion_tokens or 0) / (c.tokens_per_s or 1) for c in timed)
         rate = sum(c.completion_tokens or 0 for c in timed) / decode_s if decode_s > 0 else None
@@ -126,6 +139,7 @@ class Meter:
             prompt_tokens=prompt,
             completion_tokens=completion,
             cached_prompt_tokens=cached,
+            prompt_eval_s=prompt_eval,
             ttft_s=done[0].ttft_s if done else None,
             tokens_per_s=rate,
             tokens_per_s_source=source,

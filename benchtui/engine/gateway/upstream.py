@@ -35,6 +35,7 @@ from benchtui.engine.providers.base import (
     decode_json_line,
     iter_lines_guarded,
 )
+from benchtui.engine.providers.openai import cached_tokens
 
 Event = TextPiece | ToolCall
 Emit = Callable[[Event], None]
@@ -60,14 +61,14 @@ class Figures:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    prompt_eval_s: float | None = None
     server_tokens: int | None = None
     server_s: float | None = None
 
 
 @dataclass
 class Forwarded:
-    reply: ChatReply
-    cached_tokens: int | None
+    reply: ChatReply  # its cached_prompt_tokens and prompt_eval_s are the server's, as in benchtui's loop
     attempts: int
     attempt_errors: list[str]
     queue_s: float
@@ -111,6 +112,8 @@ def read_chat(response: httpx.Response, guard: RequestGuard, meter: StreamMeter,
     """An OpenAI chat completions stream: text pieces live, tool calls assembled and emitted whole."""
     figures = Figures()
     calls: dict[int, dict[str, Any]] = {}
+    usage: dict[str, Any] = {}
+    timings: dict[str, Any] = {}
     done = False
     for line in iter_lines_guarded(response, guard):
         if not line.startswith("data:"):
@@ -143,20 +146,22 @@ def read_chat(response: httpx.Response, guard: RequestGuard, meter: StreamMeter,
                     call["arguments"].append(str(function["arguments"]))
                     meter.piece(str(function["arguments"]))
             figures.finish_reason = choice.get("finish_reason") or figures.finish_reason
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            figures.prompt_tokens = as_int(usage.get("prompt_tokens"))
-            figures.completion_tokens = as_int(usage.get("completion_tokens"))
-            details = usage.get("prompt_tokens_details")
-            if isinstance(details, dict):
-                figures.cached_tokens = as_int(details.get("cached_tokens"))
-        timings = chunk.get("timings")
-        if isinstance(timings, dict):  # llama.cpp's own count and clock of its decode loop
-            figures.server_tokens = as_int(timings.get("predicted_n"))
-            predicted_ms = as_float(timings.get("predicted_ms"))
-            figures.server_s = predicted_ms / 1000 if predicted_ms else None
+        if isinstance(chunk.get("usage"), dict):
+            usage = chunk["usage"]
+        if isinstance(chunk.get("timings"), dict):  # llama.cpp's own counts and clocks, on its last chunk
+            timings = chunk["timings"]
     if not done:
         raise ProviderError("bad_response", "the stream ended before [DONE]", retryable=True)
+    figures.prompt_tokens = as_int(usage.get("prompt_tokens"))
+    figures.completion_tokens = as_int(usage.get("completion_tokens"))
+    # The prompt cache and the prompt's processing time read as benchtui's own loop reads them
+    # (providers/openai.py): OpenAI's cached_tokens, else llama.cpp's cache_n; llama.cpp's prompt_ms.
+    figures.cached_tokens = cached_tokens(usage, timings)
+    prompt_ms = as_float(timings.get("prompt_ms"))
+    figures.prompt_eval_s = prompt_ms / 1000 if prompt_ms is not None else None
+    figures.server_tokens = as_int(timings.get("predicted_n"))
+    predicted_ms = as_float(timings.get("predicted_ms"))
+    figures.server_s = predicted_ms / 1000 if predicted_ms else None
     for index in sorted(calls):
         call = calls[index]
         emit(
@@ -290,9 +295,11 @@ def forward(
                 server_tokens=figures.server_tokens,
                 server_s=figures.server_s,
                 finish_reason=figures.finish_reason,
+                cached_prompt_tokens=figures.cached_tokens,
+                prompt_eval_s=figures.prompt_eval_s,
             )
             reply.attempts = attempt
-            return Forwarded(reply, figures.cached_tokens, attempt, failed, queue_s)
+            return Forwarded(reply, attempt, failed, queue_s)
         except ProviderError as error:
             if committed() or (error.kind in ("cancelled", "timeout") and not error.retryable):
                 raise fail(error) from None

@@ -6,8 +6,10 @@ recomputed: a model's row first (``task_id`` empty), then its task rows in task 
 row, its runs and passes, the success rate and its 95 % Wilson interval, ``pass_at_1`` … ``pass_at_K`` and
 ``pass_hat_1`` … ``pass_hat_K`` for K the most runs any row has (empty where a row has fewer runs), the
 medians of passed runs with their bootstrap intervals, ``flaky`` (a task row: its verdict differs across
-repeats; a model row: its flaky tasks, space-separated), and for model rows the leaderboard ``rank`` and
-``tied_with`` (space-separated keys). Cells are made safe as comparison_report.csv's are (``csv_report.cell``).
+repeats; a model row: its flaky tasks, space-separated), and for model rows the leaderboard ``rank``,
+``tied_with`` (space-separated keys) and ``repaired_tool_calls`` (the gateway's repairs of tool calls the
+model wrote as text; empty when the repair was off). Cells are made safe as comparison_report.csv's are
+(``csv_report.cell``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def columns(most_k: int) -> tuple[str, ...]:
         "flaky",
         "rank",
         "tied_with",
+        "repaired_tool_calls",
     )
 
 
@@ -91,6 +94,7 @@ def rows(data: dict[str, Any]) -> Iterable[Sequence[str]]:
             "flaky": " ".join(agg.get("flaky_tasks") or []),
             "rank": entry.get("rank"),
             "tied_with": None if tied is None else " ".join(tied),
+            "repaired_tool_calls": agg.get("repaired_tool_calls"),
         }
         yield [cell(values.get(key)) for key in header]
         for task in task_ids:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchtui.engine import atomic
+from benchtui.engine.metrics import REPAIRED_MARK, repaired_text
 from benchtui.engine.reports.html import format as fmt
 from benchtui.engine.reports.html.format import DASH, esc
 from benchtui.engine.reports.html.template import PAGE_TAIL, page_head
@@ -176,6 +177,17 @@ def _before_after(a: Any, b: Any, show: Callable[[Any], str]) -> str:
     return f"{esc(show(a))} → {esc(show(b))}"
 
 
+def _repaired(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Under a contestant whose model needed its tool calls repaired on either side: how many, A → B."""
+    before, after = a.get("repaired_tool_calls"), b.get("repaired_tool_calls")
+    if not (repaired_text(before) or repaired_text(after)):
+        return ""
+    return (
+        f'<small class="repaired" title="{esc(fmt.REPAIRED_NOTE)}">{REPAIRED_MARK} repaired calls '
+        f"{_before_after(before, after, fmt.integer)}</small>"
+    )
+
+
 def contestants_section(data: dict[str, Any]) -> str:
     contestants = data.get("contestants") or []
     out = [
@@ -201,7 +213,7 @@ def contestants_section(data: dict[str, Any]) -> str:
     out.append("</tr></thead><tbody>")
     for entry in contestants:
         a, b, success = entry.get("a") or {}, entry.get("b") or {}, entry.get("success") or {}
-        out.append(f'<tr><td class="model"><b>{esc(entry.get("model"))}</b></td>')
+        out.append(f'<tr><td class="model"><b>{esc(entry.get("model"))}</b>{_repaired(a, b)}</td>')
         out.append(
             f"<td>{esc(fmt.percent(a.get('success_rate')))}{_interval(a.get('success_ci'))} → "
             f"{esc(fmt.percent(b.get('success_rate')))}{_interval(b.get('success_ci'))}"

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from benchtui.engine.metrics import cost_text
+from benchtui.engine.metrics import cost_text, repaired_text
 from benchtui.engine.results import STATUSES
 from benchtui.engine.textsafety import strip_control
 
@@ -151,3 +151,15 @@ def model_order(data: dict[str, Any]) -> list[str]:
     board = (data.get("rankings") or {}).get("leaderboard") or []
     order = [str(entry.get("model")) for entry in board]
     return order + [key for key in (data.get("models") or {}) if key not in order]
+
+
+REPAIRED_NOTE = (
+    "tool calls the model wrote as text, turned into real calls by benchtui's gateway (the model's "
+    "repair_tool_calls): its figures are with that help"
+)
+
+
+def repaired_mark(aggregates: dict[str, Any], key: str) -> str:
+    """``⚒ 12 repaired`` beside a contestant whose model needed its tool calls repaired; "" otherwise."""
+    text = repaired_text((aggregates.get(key) or {}).get("repaired_tool_calls"))
+    return f' <span class="repaired" title="{esc(REPAIRED_NOTE)}">{esc(text)}</span>' if text else ""

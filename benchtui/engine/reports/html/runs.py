@@ -114,6 +114,12 @@ def _metrics(run: dict[str, Any]) -> str:
             f"+{fmt.integer(run.get('lines_added'))} −{fmt.integer(run.get('lines_removed'))}",
         ),
         ("Sandbox", esc(run.get("sandbox") or DASH)),
+        # Only where the model's repair was on: a run that looked for no written call has no count.
+        *(
+            (("Repaired tool calls", fmt.integer(run.get("repaired_tool_calls"))),)
+            if run.get("repaired_tool_calls") is not None
+            else ()
+        ),
         ("Started", esc(fmt.when(run.get("started_at")))),
     )
     # The figures are formatted here from numbers (digits, signs, units): only the two strings need escaping.

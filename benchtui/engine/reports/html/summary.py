@@ -10,9 +10,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from benchtui.engine.metrics import REPAIRED_MARK
 from benchtui.engine.rankings import RANKINGS, first_place_tie, tie_text
 from benchtui.engine.reports.html import format as fmt
-from benchtui.engine.reports.html.format import DASH, badge, esc, model_name, model_order, provider
+from benchtui.engine.reports.html.format import (
+    DASH,
+    REPAIRED_NOTE,
+    badge,
+    esc,
+    model_name,
+    model_order,
+    provider,
+    repaired_mark,
+)
 from benchtui.engine.tasks import run_time_limits
 
 RANKING_NOTES = {
@@ -113,7 +123,11 @@ def header_section(data: dict[str, Any]) -> str:
         ("Batch", f"<code>{esc(batch.get('batch_id'))}</code>"),
         ("Created", esc(fmt.when(batch.get("created_at")))),
         ("Status", badge(batch.get("status"), BATCH_STATUSES)),
-        ("Models", ", ".join(esc(model_name(models, key)) for key in model_order(data)) or DASH),
+        (
+            "Models",
+            ", ".join(esc(model_name(models, key)) + repaired_mark(aggregates, key) for key in model_order(data))
+            or DASH,
+        ),
         ("Options", esc(_options(options, tasks))),
         ("Precision", esc(_precision(batch.get("planned_precision")))),
         (
@@ -162,6 +176,7 @@ def _precision(plan: Any) -> str:
 
 def podiums_section(data: dict[str, Any]) -> str:
     models: dict[str, Any] = data.get("models") or {}
+    aggregates: dict[str, Any] = data.get("aggregates") or {}
     rankings: dict[str, Any] = data.get("rankings") or {}
     out = ['<section id="podiums"><h2>Podiums <small>passed runs only</small></h2><div class="podiums">']
     for name, (icon, title, _key, unit) in RANKINGS.items():
@@ -182,7 +197,8 @@ def podiums_section(data: dict[str, Any]) -> str:
             entry = entries[place - 1]
             model = str(entry.get("model"))
             out.append(
-                f'<div class="step p{place}"><span class="who">{esc(model_name(models, model))}</span>'
+                f'<div class="step p{place}"><span class="who">{esc(model_name(models, model))}'
+                f"{repaired_mark(aggregates, model)}</span>"
                 f'<span class="val">{esc(fmt.quantity(entry.get("value"), unit))}</span>'
                 f'<div class="block">{place}</div></div>'
             )
@@ -200,7 +216,8 @@ def podiums_section(data: dict[str, Any]) -> str:
             for entry in entries[3:]:
                 model = str(entry.get("model"))
                 out.append(
-                    f"<li><span>{esc(entry.get('rank'))}. {esc(model_name(models, model))}</span>"
+                    f"<li><span>{esc(entry.get('rank'))}. {esc(model_name(models, model))}"
+                    f"{repaired_mark(aggregates, model)}</span>"
                     f"<span>{esc(fmt.quantity(entry.get('value'), unit))}</span></li>"
                 )
             out.append("</ol>")
@@ -257,6 +274,12 @@ _COLUMNS = (
         note="prompt tokens the server read from its prompt cache, of the prompt tokens of the runs that report it",
     ),
     _Column("Runaway", "runaway_replies", fmt.integer, note="replies stopped because they kept repeating"),
+    _Column(
+        "Repaired",
+        "repaired_tool_calls",
+        fmt.integer,
+        note=REPAIRED_NOTE + "; — when the repair was off (or the contestant is benchtui's own loop)",
+    ),
 )
 
 
@@ -304,7 +327,10 @@ def leaderboard_section(data: dict[str, Any]) -> str:
             "the models this one cannot be told apart from: McNemar's exact test over the runs both made, p ≥ 0.05",
         )
     )
-    out.extend(_th(c.label, c.numeric, c.first, c.note) for c in _COLUMNS)
+    # The repairs' column only where some contestant's model had the repair on: elsewhere it is all dashes.
+    repairing = any(a.get("repaired_tool_calls") is not None for a in aggregates.values())
+    columns = [c for c in _COLUMNS if repairing or c.key != "repaired_tool_calls"]
+    out.extend(_th(c.label, c.numeric, c.first, c.note) for c in columns)
     out.append("</tr></thead><tbody>")
     for index, entry in enumerate(board):
         key = str(entry.get("model"))
@@ -314,11 +340,11 @@ def leaderboard_section(data: dict[str, Any]) -> str:
         out.append(
             f'<tr data-i="{index}"><td class="num rank" data-v="{fmt.sort_key(entry.get("rank"))}">'
             f"{esc(entry.get('rank'))}</td>"
-            f'<td class="model"><b>{esc(name)}</b><small>{sub}</small></td>'
+            f'<td class="model"><b>{esc(name)}{repaired_mark(aggregates, key)}</b><small>{sub}</small></td>'
         )
         tied = tie_text(entry, board).removeprefix("tied with ")
         out.append(f'<td class="tied">{esc(tied) if tied else ""}</td>')
-        for column in _COLUMNS:
+        for column in columns:
             value = agg.get(column.key)
             shown = esc(column.show(value))
             if column.key == "success_rate":
@@ -329,6 +355,8 @@ def leaderboard_section(data: dict[str, Any]) -> str:
                     shown += f'<small class="ci">{esc(low)}–{esc(high)}</small>'
             elif column.key == "passed":
                 shown += f'<span class="muted"> / {esc(fmt.integer(agg.get("runs")))}</span>'
+            elif column.key == "repaired_tool_calls" and shown != DASH and value:
+                shown = f"{REPAIRED_MARK} {shown}"
             elif column.key == "mean_tokens_per_s" and agg.get("tokens_per_s_source"):
                 shown += f'<span class="muted"> {esc(agg["tokens_per_s_source"])}</span>'
             out.append(f'<td class="num" data-v="{fmt.sort_key(value)}">{shown}</td>')
@@ -342,6 +370,7 @@ def leaderboard_section(data: dict[str, Any]) -> str:
 
 def matrix_section(data: dict[str, Any], anchors: dict[tuple[str, str], str]) -> str:
     models: dict[str, Any] = data.get("models") or {}
+    aggregates: dict[str, Any] = data.get("aggregates") or {}
     matrix: dict[str, Any] = data.get("task_matrix") or {}
     tasks = [t for t in (data.get("batch") or {}).get("tasks") or []]
     task_ids = [str(t.get("id")) for t in tasks]
@@ -358,7 +387,7 @@ def matrix_section(data: dict[str, Any], anchors: dict[tuple[str, str], str]) ->
     out.extend(f'<th scope="col">{esc(titles.get(t, t))}</th>' for t in task_ids)
     out.append("</tr></thead><tbody>")
     for key in order:
-        out.append(f'<tr><td class="model"><b>{esc(model_name(models, key))}</b></td>')
+        out.append(f'<tr><td class="model"><b>{esc(model_name(models, key))}{repaired_mark(aggregates, key)}</b></td>')
         for task in task_ids:
             cell = (matrix.get(task) or {}).get(key)
             if not cell or not cell.get("runs"):

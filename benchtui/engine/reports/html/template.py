@@ -117,6 +117,7 @@ svg.chart line.err{stroke:var(--text);stroke-width:1.4}
 .warn-note{margin:.8rem 0 0;padding:.45rem .7rem;border-radius:6px;background:var(--warn-bg);color:var(--warn)}
 small.ci{display:block;color:var(--muted);font-size:.75rem}
 td.tied{color:var(--warn);white-space:nowrap}
+.repaired{color:var(--warn);font-weight:600;white-space:nowrap;font-size:.8rem}
 td.verdict-tied{color:var(--warn)}
 td.verdict-told-apart{color:var(--pass)}
 table.matrix td,table.matrix th{text-align:center}
