@@ -17,17 +17,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import queue
 import threading
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from benchtui import __version__
-from benchtui.engine import embedded, prompts, secrets, seeds
+from benchtui.engine import embedded, pools, prompts, secrets, seeds
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
 from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
 from benchtui.engine.events import (
@@ -41,7 +40,8 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.models import ModelSpec
+from benchtui.engine.models import Endpoint, ModelSpec
+from benchtui.engine.pools import Dispatcher
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
 from benchtui.engine.results import RunResult, empty_result
 from benchtui.engine.results import run_id as make_run_id
@@ -82,6 +82,9 @@ class _Run:
     model: ModelSpec
     repeat: int
     fingerprint: str
+    # The endpoint of the model's pool the dispatcher sent the run to (engine/pools.py); the provider is
+    # built for ``model.at(endpoint)``. None until it is dispatched.
+    endpoint: Endpoint | None = None
 
 
 def run_fingerprint(task: Task, model: ModelSpec, seed: int | None = None) -> str:
@@ -144,6 +147,8 @@ class BatchRunner:
         # Requests at once per endpoint, decided when the batch starts: an embedded server gets that many slots.
         self._endpoint_limits: dict[str, int] = {}
         self._dead_models: dict[str, ProviderError] = {}
+        self._dispatch: Dispatcher[_Run] = Dispatcher([], stop=self.cancel.is_set)
+        self._failed_over: set[str] = set()  # runs handed back to their pool whose control must survive
         self._embedded: Any = None
         self._check_slots = threading.Semaphore(max(check_slots or os.cpu_count() or 1, 1))
         self._write_error: str | None = None
@@ -292,66 +297,97 @@ class BatchRunner:
     def _run_all(self, pending: list[_Run], results: dict[str, RunResult], lock: threading.Lock) -> None:
         if not pending:
             return
-        queues: dict[str, queue.SimpleQueue[_Run]] = {}
-        limits: dict[str, int] = {}
-        sizes: dict[str, int] = {}
-        local: set[str] = set()
-        said: dict[str, str] = {}
-        for run in pending:
-            key = "all" if self.options.parallel is None else run.model.endpoint
-            queues.setdefault(key, queue.SimpleQueue()).put(run)
-            limit, reason = endpoint_concurrency(run.model, self.options.parallel)
-            if limit < limits.get(key, limit + 1):  # models sharing an endpoint share its smallest limit
-                limits[key] = limit
-                said[key] = (
-                    "One run at a time for the whole batch (no --parallel)"
-                    if key == "all"
-                    else (f"{endpoint_label(run.model)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
-                )
-            sizes[key] = sizes.get(key, 0) + 1
-            if run.model.is_local:
-                local.add(key)
-        for key in queues:
-            self._log(said[key])
-        self._endpoint_limits.update(limits)
+        one_at_a_time = self.options.parallel is None
+        self._dispatch = Dispatcher(pending, stop=lambda: self.cancel.is_set() or self._write_error is not None)
         threads = []
-        for key, work in queues.items():
+        for lane in pools.lanes(pending, one_at_a_time=one_at_a_time):
+            limit, said, local = self._lane_limit(lane, pending)
+            self._log(said)
+            self._endpoint_limits[lane.key] = limit
             # Twice as many runs as request slots, so while one run applies edits, checks and saves,
             # another uses the slot; the slots still cap the requests in flight. Except one run at a
             # time (no --parallel), and a local server that serves one request at a time: there each
             # run holds the slot from start to end, so the server keeps one model loaded between turns
             # instead of swapping models whenever two runs' turns alternate.
-            overlap = key != "all" and (limits[key] > 1 or key not in local)
-            slots = threading.Semaphore(limits[key]) if overlap else None
-            workers = limits[key] if slots is None else 2 * limits[key]
-            for n in range(min(workers, sizes[key])):
+            overlap = not one_at_a_time and (limit > 1 or not local)
+            slots = threading.Semaphore(limit) if overlap else None
+            workers = limit if slots is None else 2 * limit
+            for n in range(min(workers, self._dispatch.runs_for(lane))):
                 thread = threading.Thread(
-                    target=self._worker, args=(work, results, lock, slots), name=f"benchtui-{key}-{n}", daemon=True
+                    target=self._worker, args=(lane, results, lock, slots), name=f"benchtui-{lane.key}-{n}", daemon=True
                 )
                 thread.start()
                 threads.append(thread)
         for thread in threads:
             thread.join()
 
+    def _lane_limit(self, lane: pools.Lane, pending: list[_Run]) -> tuple[int, str, bool]:
+        """The requests at once a lane sends its endpoint, the batch-start line saying why, and whether the
+        endpoint is a local server. Models sharing an endpoint share its smallest limit."""
+        if lane.endpoint is None:
+            return 1, "One run at a time for the whole batch (no --parallel)", False
+        served = {run.model.key: run.model for run in pending if run.model.key in lane.models}
+        best: tuple[int, str] | None = None
+        for model in served.values():
+            at = model.at(lane.endpoint)
+            limit, reason = endpoint_concurrency(at, self.options.parallel)
+            if best is None or limit < best[0]:
+                best = (limit, f"{endpoint_label(at)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
+        assert best is not None
+        pooled = sorted(key for key, model in served.items() if len(model.endpoints) > 1)
+        said = best[1] + (f" (in the pool of {', '.join(pooled)})" if pooled else "")
+        return best[0], said, any(model.is_local for model in served.values())
+
     def _worker(
         self,
-        work: queue.SimpleQueue[_Run],
+        lane: pools.Lane,
         results: dict[str, RunResult],
         lock: threading.Lock,
         slots: threading.Semaphore | None = None,
     ) -> None:
-        while not self.cancel.is_set() and self._write_error is None:
-            try:
-                run = work.get_nowait()
-            except queue.Empty:
+        while True:
+            taken = self._dispatch.take(lane)
+            if taken is None:
                 return
-            result = self._execute(run, slots)
+            run, endpoint = taken
+            try:
+                result = self._execute(replace(run, endpoint=endpoint), slots)
+            finally:
+                self._dispatch.done(run)
             with self._controls_lock:  # a finished run is steered no more (10,000 runs, 10,000 Events)
-                self._controls.pop(run.run_id, None)
+                if result is not None or run.run_id not in self._failed_over:
+                    self._controls.pop(run.run_id, None)
+                self._failed_over.discard(run.run_id)
             if result is None:
                 continue
             with lock:
                 results[run.run_id] = result
+
+    def _settle_endpoint(self, run: _Run, result: RunResult) -> bool:
+        """Stamp the endpoint the run's requests went to (None when it sent none) and, when that endpoint
+        failed it and another endpoint of the pool is left, take the endpoint out of the pool and hand the
+        run back for another: True (the run is then not recorded)."""
+        sent = bool(result.get("request_attempts") or result.get("model_requests"))
+        result["endpoint"] = run.endpoint.label if sent and run.endpoint is not None else None
+        if run.endpoint is None or result.get("status") != "error" or self.cancel.is_set():
+            return False
+        again, removal = self._dispatch.give_back(
+            run, run.endpoint, str(result.get("error")), str(result.get("error_message") or "")
+        )
+        if removal is not None:
+            left = ", ".join(e.label for e in removal.left)
+            self._log(
+                f"{removal.endpoint.label} is out of {removal.model}'s pool ({removal.reason}); "
+                + (f"its runs go to {left}" if left else "no endpoint of the pool is left"),
+                "warning",
+            )
+        if again:
+            with self._controls_lock:
+                self._failed_over.add(run.run_id)
+            self._log(
+                f"{run.run_id}: run again on another endpoint ({run.endpoint.label} failed it)", "info", run.run_id
+            )
+        return again
 
     def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> RunResult | None:
         control = self._control(run.run_id)
@@ -367,7 +403,7 @@ class BatchRunner:
             if dead is not None:
                 result = self._skipped_result(run, dead)
             else:
-                provider = self._provider(run.model)
+                provider = self._provider(run.model.at(run.endpoint))
                 contestant = self.contestant if run.model.assistant is None else self.assistant_contestant()
                 result, transcript = contestant.run(
                     run.task,
@@ -386,6 +422,8 @@ class BatchRunner:
             log.exception("internal error in %s", run.run_id)
             detail = secrets.redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
             result = self._skipped_result(run, ProviderError("internal", detail))
+        if dead is None and self._settle_endpoint(run, result):
+            return None  # its endpoint is out of the pool: another endpoint of the pool runs it again
         if result.get("error") in _FATAL_FOR_MODEL and dead is None:
             self._dead_models.setdefault(
                 run.model.key, ProviderError(str(result["error"]), str(result.get("error_message")))
@@ -424,14 +462,15 @@ class BatchRunner:
     def _provider(self, model: ModelSpec) -> Provider:
         """The model's one provider, built on first use. Building one takes a while (an httpx client,
         an embedded server start), so it happens under that model's own lock: other models' runs go on."""
+        key = f"{model.key}@{model.endpoint}"  # one per endpoint of a pool (model.at(endpoint))
         with self._providers_lock:
-            provider = self._providers.get(model.key)
+            provider = self._providers.get(key)
             if provider is not None:
                 return provider
-            building = self._building.setdefault(model.key, threading.Lock())
+            building = self._building.setdefault(key, threading.Lock())
         with building:
             with self._providers_lock:
-                provider = self._providers.get(model.key)
+                provider = self._providers.get(key)
             if provider is None:
                 base_url = None
                 if model.provider == "embedded":
@@ -439,7 +478,7 @@ class BatchRunner:
                         base_url = self._embedded_url(model)
                 provider = make_provider(model, base_url=base_url, policy=self.policy)
                 with self._providers_lock:
-                    self._providers[model.key] = provider
+                    self._providers[key] = provider
             return provider
 
     def _embedded_url(self, model: ModelSpec) -> str:
