@@ -95,17 +95,18 @@ class Dispatcher(Generic[RunT]):
         self._in_flight: dict[str, int] = {}
         self._out: dict[str, dict[str, str]] = {}
         self._order = {run.run_id: index for index, run in enumerate(runs)}
+        self._planned: dict[str, int] = {}
         for index, run in enumerate(runs):
             key = run.model.key
             self._queues.setdefault(key, deque()).append((index, run))
             self._pools.setdefault(key, run.model.endpoints)
             self._in_flight.setdefault(key, 0)
+            self._planned[key] = self._planned.get(key, 0) + 1
             self._out.setdefault(key, {})
 
     def runs_for(self, lane: Lane) -> int:
         """How many runs the lane may be handed at most (no more workers than that are worth starting)."""
-        with self._cond:
-            return sum(len(self._queues[model]) for model in lane.models)
+        return sum(self._planned[model] for model in lane.models)
 
     def take(self, lane: Lane) -> tuple[RunT, Endpoint] | None:
         """The earliest planned run the lane can serve now, and the endpoint it goes to; None when the lane
