@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,34 @@ def test_a_model_served_by_a_live_and_a_failing_endpoint_finishes_its_batch_on_t
     # The failed attempt left nothing behind: one run file per run, none recorded as failed.
     stored = [json.loads(p.read_text())["result"] for p in (outcome.batch.path / "runs").rglob("*.json")]
     assert sorted(r["status"] for r in stored) == ["passed"] * 4
+
+
+def test_runs_waiting_on_an_endpoint_taken_out_stop_retrying_it_and_go_to_another(
+    tmp_path: Path, task: tuple[Path, Task]
+) -> None:
+    # The sick endpoint serves one request at a time, so its second run waits for the slot while the first
+    # retries. Once the first has taken the endpoint out, the second tries once and moves on: it does not
+    # wait out the whole backoff again (4 attempts each would be 8).
+    task_md, loaded = task
+    reply = solution_reply(task_md)
+    sick = Script(reply, failures=always(503, "overloaded"))
+    with ScriptedOpenAI({"m": Script(reply)}) as live, ScriptedOpenAI({"m": sick}) as broken:
+        spec = replace(
+            pooled("m", f"{broken.url}/v1", f"{live.url}/v1"),
+            pool=(Endpoint(f"{broken.url}/v1", 1), Endpoint(f"{live.url}/v1", 4)),
+        )
+        sink = RecordingSink()
+        outcome = BatchRunner(
+            store=ResultsStore(tmp_path / "out"),
+            tasks=[loaded],
+            models=[spec],
+            options=BatchOptions(parallel=0, repeats=6),
+            sink=sink,
+            policy=RetryPolicy(max_retries=3, base_delay_s=0.2, max_delay_s=0.4),
+        ).run()
+
+    assert [r["status"] for r in outcome.results] == ["passed"] * 6
+    assert broken.attempts["m"] == 4 + 1
 
 
 def test_two_live_endpoints_each_with_one_slot_both_serve_runs_and_never_two_at_once(

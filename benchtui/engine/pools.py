@@ -174,6 +174,11 @@ class Dispatcher(Generic[RunT]):
             self._in_flight[run.model.key] -= 1
             self._cond.notify_all()
 
+    def is_out(self, model: str, endpoint: Endpoint, error: object = None) -> bool:
+        """Whether ``endpoint`` is out of the model's pool (a provider's ``give_up`` hook: ``error`` unused)."""
+        with self._cond:
+            return endpoint_key(endpoint) in self._out.get(model, {})
+
     def out_of(self, model: str) -> dict[str, str]:
         """The endpoints out of the model's pool and why (for tests and the batch's end)."""
         with self._cond:

@@ -14,6 +14,7 @@ locks and dead-model memory; endpoint limits already live in ``endpoints.py``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -403,7 +404,7 @@ class BatchRunner:
             if dead is not None:
                 result = self._skipped_result(run, dead)
             else:
-                provider = self._provider(run.model.at(run.endpoint))
+                provider = self._provider(run.model, run.endpoint)
                 contestant = self.contestant if run.model.assistant is None else self.assistant_contestant()
                 result, transcript = contestant.run(
                     run.task,
@@ -459,10 +460,12 @@ class BatchRunner:
         result.update({"status": "error", "error": error.kind, "error_message": error.message})
         return result
 
-    def _provider(self, model: ModelSpec) -> Provider:
-        """The model's one provider, built on first use. Building one takes a while (an httpx client,
-        an embedded server start), so it happens under that model's own lock: other models' runs go on."""
-        key = f"{model.key}@{model.endpoint}"  # one per endpoint of a pool (model.at(endpoint))
+    def _provider(self, pooled: ModelSpec, endpoint: Endpoint | None = None) -> Provider:
+        """The model's provider for ``endpoint`` (one per endpoint of its pool), built on first use. Building
+        one takes a while (an httpx client, an embedded server start), so it happens under that model's own
+        lock: other models' runs go on."""
+        model = pooled.at(endpoint)
+        key = f"{model.key}@{model.endpoint}"
         with self._providers_lock:
             provider = self._providers.get(key)
             if provider is not None:
@@ -477,6 +480,10 @@ class BatchRunner:
                     with self._embedded_lock:
                         base_url = self._embedded_url(model)
                 provider = make_provider(model, base_url=base_url, policy=self.policy)
+                if endpoint is not None and len(pooled.endpoints) > 1:
+                    # Once the endpoint is out of the pool, its runs still in flight stop retrying it
+                    # (they go to another endpoint) instead of each waiting out the whole backoff.
+                    provider.give_up = functools.partial(self._dispatch.is_out, pooled.key, endpoint)
                 with self._providers_lock:
                     self._providers[key] = provider
             return provider
