@@ -9,9 +9,10 @@ worker), not a model: no dispatcher can beat
     ideal(k) = ⌈RUNS ÷ (k × PER_ENDPOINT)⌉ × SERVER_S
 
 and 8a–8c are each pool's wall (``runner.run()`` to the last run finished) against its ideal. 8d, the
-figure with a target, is the speed-up from 1 to 4 endpoints against the ideal 4×; 8e a pool of two whose first endpoint is dead (a
-closed port): the batch against the ideal of the one live endpoint, so what the dead one costs shows
-(the retry policy's backoff on its first runs, which then go to the live one).
+figure with a target, is the speed-up from 1 to 4 endpoints against the ideal 4×; 8e is a pool of two
+whose first endpoint is dead (a closed port): the batch against the ideal of the one live endpoint, so
+what the dead one costs shows (the retry policy's backoff on its first runs, which then go to the live
+one).
 """
 
 from __future__ import annotations
