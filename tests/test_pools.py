@@ -483,3 +483,22 @@ def test_no_endpoints_table_when_every_model_had_one_endpoint() -> None:
     Console(file=text, width=100).print(summary(runs))
     assert "Endpoints" not in text.getvalue()
     assert '<section id="endpoints">' not in render({"endpoints": [], "runs": []})
+
+
+def test_benchtui_models_lists_a_pools_endpoints_and_every_ollama_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchtui.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("OLLAMA_HOST", f"{closed_port_url()},{closed_port_url()}")
+    config = write_config(
+        tmp_path / "m.yaml",
+        "embedded: {enabled: false}\nmodels:\n  - name: q\n    provider: openai\n"
+        "    base_url: [http://gpu1:8000/v1, http://gpu2:8000/v1]\n",
+    )
+    assert main(["models", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "http://gpu1:8000/v1, http://gpu2:8000/v1" in out
+    hosts = load_config(config).ollama_hosts
+    assert f"Ollama: {hosts[0]}, {hosts[1]}" in out
