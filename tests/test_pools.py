@@ -96,14 +96,19 @@ def task(tmp_path: Path) -> tuple[Path, Task]:
 # Dispatch and failover
 
 
-@pytest.mark.parametrize("fault", ["closed port", "HTTP 500 through every retry"])
+@pytest.mark.parametrize("fault", ["closed port", "HTTP 500 through every retry", "HTTP 429 out of quota"])
 @pytest.mark.parametrize("parallel", [None, 0])
 def test_a_model_served_by_a_live_and_a_failing_endpoint_finishes_its_batch_on_the_live_one(
     tmp_path: Path, task: tuple[Path, Task], fault: str, parallel: int | None
 ) -> None:
     task_md, loaded = task
     reply = solution_reply(task_md)
-    sick = Script(reply, failures=always(500, "the GPU fell off the bus"))
+    sick = Script(
+        reply,
+        failures=always(429, "You exceeded your current quota (insufficient_quota)")
+        if "429" in fault
+        else always(500, "the GPU fell off the bus"),
+    )
     with ScriptedOpenAI({"m": Script(reply)}) as live, ScriptedOpenAI({"m": sick}) as broken:
         bad = closed_port_url() if fault == "closed port" else broken.url
         # The failing endpoint first, so the batch's first runs go to it.
@@ -116,7 +121,8 @@ def test_a_model_served_by_a_live_and_a_failing_endpoint_finishes_its_batch_on_t
     said = [line for line in logs(sink) if "out of m's pool" in line]
     assert len(said) == 1, logs(sink)
     assert said[0].startswith(label(f"{bad}/v1"))
-    assert ("unreachable" if fault == "closed port" else "server_error: HTTP 500") in said[0]
+    expected = {"closed port": "unreachable", "HTTP 500 through every retry": "server_error: HTTP 500"}
+    assert expected.get(fault, "rate_limited: HTTP 429") in said[0]
     assert f"its runs go to {label(f'{live.url}/v1')}" in said[0]
     # The failed attempt left nothing behind: one run file per run, none recorded as failed.
     stored = [json.loads(p.read_text())["result"] for p in (outcome.batch.path / "runs").rglob("*.json")]
@@ -127,8 +133,8 @@ def test_runs_waiting_on_an_endpoint_taken_out_stop_retrying_it_and_go_to_anothe
     tmp_path: Path, task: tuple[Path, Task]
 ) -> None:
     # The sick endpoint serves one request at a time, so its second run waits for the slot while the first
-    # retries. Once the first has taken the endpoint out, the second tries once and moves on: it does not
-    # wait out the whole backoff again (4 attempts each would be 8).
+    # retries. Once the first has taken the endpoint out, the second stops retrying it and moves on: it
+    # does not wait out the whole backoff again (4 attempts each would be 8).
     task_md, loaded = task
     reply = solution_reply(task_md)
     sick = Script(reply, failures=always(503, "overloaded"))
@@ -148,7 +154,9 @@ def test_runs_waiting_on_an_endpoint_taken_out_stop_retrying_it_and_go_to_anothe
         ).run()
 
     assert [r["status"] for r in outcome.results] == ["passed"] * 6
-    assert broken.attempts["m"] == 4 + 1
+    # The first run's 4 attempts, then the second's: 1, or 2 when its first attempt raced the first run's
+    # last failure (sent in the moment between the slot's release and the endpoint going out).
+    assert broken.attempts["m"] in (4 + 1, 4 + 2)
 
 
 def test_two_live_endpoints_each_with_one_slot_both_serve_runs_and_never_two_at_once(

@@ -26,11 +26,13 @@ from typing import Generic, Protocol, TypeVar
 from benchtui.engine.models import Endpoint, ModelSpec
 
 # How an endpoint fails rather than a run: nothing listens there, it answered 5xx through every retry,
-# it refused this endpoint's key, or this host lacks the model. Another endpoint may well serve the run.
-ENDPOINT_FAILURES = ("unreachable", "server_error", "auth", "model_not_found")
-# A server error at the last endpoint left is the run's, as it was before pools: the endpoint stays in
-# (a prompt that makes a server fail would otherwise take out the whole pool, one endpoint at a time).
-_KEPT_WHEN_LAST = ("server_error",)
+# it refused this endpoint's key, this host lacks the model, or this key is out of quota (or still rate
+# limited after every retry). Another endpoint may well serve the run.
+ENDPOINT_FAILURES = ("unreachable", "server_error", "auth", "model_not_found", "rate_limited")
+# A server error or a rate limit at the last endpoint left is the run's, as it was before pools: the
+# endpoint stays in (a prompt that makes a server fail would otherwise take out the whole pool, one
+# endpoint at a time, and a rate limit passes).
+_KEPT_WHEN_LAST = ("server_error", "rate_limited")
 
 
 class PooledRun(Protocol):
