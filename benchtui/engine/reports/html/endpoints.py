@@ -17,7 +17,7 @@ def endpoints_section(data: dict[str, Any]) -> str:
     models: dict[str, Any] = data.get("models") or {}
     out = [
         '<section id="endpoints"><h2>Endpoints <small>the servers of each pool: a slow one shows here</small></h2>',
-        '<div class="card table-wrap"><table class="sortable" id="endpoints-table"><thead><tr>',
+        '<div class="card table-wrap"><table id="endpoints-table"><thead><tr>',
         "<th>Model</th><th>Endpoint</th>",
         '<th class="num">Runs</th><th class="num">Passed</th>',
         '<th class="num" title="median completion time per run">Time per run</th>',
