@@ -8,6 +8,7 @@ Real loopback servers throughout (tests/support/scripted.py); a dead endpoint is
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import socket
 from dataclasses import replace
@@ -172,7 +173,12 @@ def test_two_live_endpoints_each_with_one_slot_both_serve_runs_and_never_two_at_
     assert [r["status"] for r in outcome.results] == ["passed"] * 6
     assert one.attempts["m"] >= 1 and two.attempts["m"] >= 1
     assert one.attempts["m"] + two.attempts["m"] == 6
-    assert one.peak_in_flight == 1 and two.peak_in_flight == 1  # each endpoint keeps its own limit
+    # Each endpoint keeps its own limit: a request arrives only once the one before it has been answered
+    # (a reply streams 8 chunks 50 ms apart). Arrival gaps, not the servers' in-flight count: on a loaded
+    # machine a finished handler's thread may count itself out after the next request came in.
+    for server in (one, two):
+        arrivals = server.attempt_times["m"]
+        assert all(later - earlier >= 0.3 for earlier, later in itertools.pairwise(arrivals))
     served = [r["endpoint"] for r in outcome.results]
     assert served.count(label(f"{one.url}/v1")) == one.attempts["m"]
     assert served.count(label(f"{two.url}/v1")) == two.attempts["m"]

@@ -1,15 +1,17 @@
 """BatchRunner: every (task, model, repeat) run of a batch, on threads, with per-endpoint limits.
 
-Runs are queued per endpoint (an Ollama host, a cloud base URL, one embedded server) and each endpoint
-gets its own worker threads up to its concurrency limit, so a slow or rate-limited server never holds
-up the others and every endpoint stays busy. An endpoint is never sent more requests at once than it
+Runs are queued per model and each endpoint (an Ollama host, a cloud base URL, one embedded server) gets
+its own worker threads up to its concurrency limit, taking the runs of the models it serves, so a slow or
+rate-limited server never holds up the others and every endpoint stays busy; a model served by a pool of
+endpoints has its runs go to whichever has a free worker, and a failing endpoint taken out of the pool
+(``pools.py``: the queues and the pool's memory). An endpoint is never sent more requests at once than it
 serves (an embedded server's slots, Ollama's configured parallelism): a request queued inside the server
 would count as the model's time. The batch says at its start what each endpoint gets and why.
 Cancellation is one threading.Event: dispatch stops, the runs in flight are cancelled (and redone on
 resume), the writes in flight finish.
 
-Just over ~400 lines: planning, resume by fingerprint, the workers and cancellation share the batch's
-locks and dead-model memory; endpoint limits already live in ``endpoints.py``.
+Over ~400 lines: planning, resume by fingerprint, the workers and cancellation share the batch's locks
+and dead-model memory; endpoint limits already live in ``endpoints.py``, the queues in ``pools.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 from benchtui import __version__
 from benchtui.engine import embedded, pools, prompts, secrets, seeds
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
-from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
+from benchtui.engine.endpoints import lane_concurrency
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -302,7 +304,8 @@ class BatchRunner:
         self._dispatch = Dispatcher(pending, stop=lambda: self.cancel.is_set() or self._write_error is not None)
         threads = []
         for lane in pools.lanes(pending, one_at_a_time=one_at_a_time):
-            limit, said, local = self._lane_limit(lane, pending)
+            served = {run.model.key: run.model for run in pending if run.model.key in lane.models}
+            limit, said, local = lane_concurrency(served.values(), lane.endpoint, self.options.parallel)
             self._log(said)
             self._endpoint_limits[lane.key] = limit
             # Twice as many runs as request slots, so while one run applies edits, checks and saves,
@@ -321,23 +324,6 @@ class BatchRunner:
                 threads.append(thread)
         for thread in threads:
             thread.join()
-
-    def _lane_limit(self, lane: pools.Lane, pending: list[_Run]) -> tuple[int, str, bool]:
-        """The requests at once a lane sends its endpoint, the batch-start line saying why, and whether the
-        endpoint is a local server. Models sharing an endpoint share its smallest limit."""
-        if lane.endpoint is None:
-            return 1, "One run at a time for the whole batch (no --parallel)", False
-        served = {run.model.key: run.model for run in pending if run.model.key in lane.models}
-        best: tuple[int, str] | None = None
-        for model in served.values():
-            at = model.at(lane.endpoint)
-            limit, reason = endpoint_concurrency(at, self.options.parallel)
-            if best is None or limit < best[0]:
-                best = (limit, f"{endpoint_label(at)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
-        assert best is not None
-        pooled = sorted(key for key, model in served.items() if len(model.endpoints) > 1)
-        said = best[1] + (f" (in the pool of {', '.join(pooled)})" if pooled else "")
-        return best[0], said, any(model.is_local for model in served.values())
 
     def _worker(
         self,
