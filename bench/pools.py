@@ -83,8 +83,10 @@ def ideal(runs: int, endpoints: int) -> float:
 
 
 def measure(quick: bool) -> list[Figure]:
-    runs = 24 if quick else 48
-    sizes = (1, 2, 4)
+    # Fewer waves would let the batch's fixed start and end decide 8d, so --quick keeps the 48 runs and
+    # leaves out the pool of two and the dead endpoint instead.
+    runs = 48
+    sizes = (1, 4) if quick else (1, 2, 4)
     spec = [
         {"dialect": "openai", "models": {"m": {"reply": EDIT_REPLY, "first_byte_delay_s": SERVER_S}}}
         for _ in range(max(sizes))
@@ -98,7 +100,8 @@ def measure(quick: bool) -> list[Figure]:
     ):
         root = Path(tmp)
         tasks = load_tasks([make_task(root, check="true")])
-        for letter, size in zip("abc", sizes, strict=True):
+        for size in sizes:
+            letter = "abc"[(1, 2, 4).index(size)]
             wall, served = one_batch(root, tasks, pooled(servers.urls[:size]), runs, f"pool{size}")
             walls[size] = wall
             best = ideal(runs, size)
@@ -129,6 +132,8 @@ def measure(quick: bool) -> list[Figure]:
                 note=f"8a's wall ÷ 8c's: {walls[1]:.2f} s ÷ {walls[4]:.2f} s",
             )
         )
+        if quick:
+            return figures
         dead = pooled([closed_port_url(), servers.urls[0]])
         wall, served = one_batch(root, tasks, dead, runs, "pool-dead")
         figures.append(
