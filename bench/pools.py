@@ -1,4 +1,4 @@
-"""Figure 8: does a pool of endpoints scale? The same batch on 1, 2 and 4 endpoints of one model's pool.
+"""Figure 9: does a pool of endpoints scale? The same batch on 1, 2 and 4 endpoints of one model's pool.
 
 One model, one task, ``RUNS`` repeats; its pool is 1, 2 or 4 scripted OpenAI-compatible servers (in a
 child process, like real model servers), each serving ``PER_ENDPOINT`` requests at once (``concurrency``)
@@ -8,8 +8,8 @@ worker), not a model: no dispatcher can beat
 
     ideal(k) = ⌈RUNS ÷ (k × PER_ENDPOINT)⌉ × SERVER_S
 
-and 8a–8c are each pool's wall (``runner.run()`` to the last run finished) against its ideal. 8d, the
-figure with a target, is the speed-up from 1 to 4 endpoints against the ideal 4×; 8e is a pool of two
+and 9a–9c are each pool's wall (``runner.run()`` to the last run finished) against its ideal. 9d, the
+figure with a target, is the speed-up from 1 to 4 endpoints against the ideal 4×; 9e is a pool of two
 whose first endpoint is dead (a closed port): the batch against the ideal of the one live endpoint, so
 what the dead one costs shows (the retry policy's backoff on its first runs, which then go to the live
 one).
@@ -83,7 +83,7 @@ def ideal(runs: int, endpoints: int) -> float:
 
 
 def measure(quick: bool) -> list[Figure]:
-    # Fewer waves would let the batch's fixed start and end decide 8d, so --quick keeps the 48 runs and
+    # Fewer waves would let the batch's fixed start and end decide 9d, so --quick keeps the 48 runs and
     # leaves out the pool of two and the dead endpoint instead.
     runs = 48
     sizes = (1, 4) if quick else (1, 2, 4)
@@ -107,12 +107,12 @@ def measure(quick: bool) -> list[Figure]:
             best = ideal(runs, size)
             figures.append(
                 Figure(
-                    f"8{letter} pool wall, {size} endpoint{'s' if size > 1 else ''}",
+                    f"9{letter} pool wall, {size} endpoint{'s' if size > 1 else ''}",
                     wall,
                     "s",
                     best,
                     "ideal",
-                    "info (8d)",
+                    "info (9d)",
                     None,
                     note=f"{runs} runs of one model, {PER_ENDPOINT} requests at once per endpoint, "
                     f"{SERVER_S * 1000:.0f} ms per request; runs per endpoint: "
@@ -122,14 +122,14 @@ def measure(quick: bool) -> list[Figure]:
         speedup = walls[1] / walls[4]
         figures.append(
             Figure(
-                "8d pool speed-up, 1 → 4 endpoints",
+                "9d pool speed-up, 1 → 4 endpoints",
                 speedup,
                 "×",
                 ideal(runs, 1) / ideal(runs, 4),
                 "ideal",
                 f"≥ {SPEEDUP_TARGET:g}× ideal",
                 speedup >= SPEEDUP_TARGET * ideal(runs, 1) / ideal(runs, 4),
-                note=f"8a's wall ÷ 8c's: {walls[1]:.2f} s ÷ {walls[4]:.2f} s",
+                note=f"9a's wall ÷ 9c's: {walls[1]:.2f} s ÷ {walls[4]:.2f} s",
             )
         )
         if quick:
@@ -138,7 +138,7 @@ def measure(quick: bool) -> list[Figure]:
         wall, served = one_batch(root, tasks, dead, runs, "pool-dead")
         figures.append(
             Figure(
-                "8e pool of 2, the first one dead",
+                "9e pool of 2, the first one dead",
                 wall,
                 "s",
                 ideal(runs, 1),
