@@ -33,6 +33,7 @@ from benchtui.engine.tasks import Task, load_tasks
 
 SERVER_S = 0.4
 PER_ENDPOINT = 2
+RUNS = 100  # the "same 100-run batch"
 # The pool must scale as one endpoint does: 1 → 4 endpoints at least 95 % of the ideal 4× speed-up.
 # (Each pool's wall against its ideal is information: figure 2 holds one endpoint's schedule to 1.05×,
 # and a pool's short batch adds the same fixed start and end to fewer waves.)
@@ -83,9 +84,9 @@ def ideal(runs: int, endpoints: int) -> float:
 
 
 def measure(quick: bool) -> list[Figure]:
-    # Fewer waves would let the batch's fixed start and end decide 9d, so --quick keeps the 48 runs and
-    # leaves out the pool of two and the dead endpoint instead.
-    runs = 48
+    # Fewer waves would let the batch's fixed start and end (threads, the last run's check and save)
+    # decide 9d, so --quick keeps the RUNS and leaves out the pool of two and the dead endpoint instead.
+    runs = RUNS
     sizes = (1, 4) if quick else (1, 2, 4)
     spec = [
         {"dialect": "openai", "models": {"m": {"reply": EDIT_REPLY, "first_byte_delay_s": SERVER_S}}}
@@ -146,7 +147,7 @@ def measure(quick: bool) -> list[Figure]:
                 "info",
                 None,
                 note="the dead endpoint's first runs wait out the default retry policy's backoff for a refused "
-                "connection (the runs queued behind them then try it once), and go to the live one, which "
+                "connection (the runs queued behind them then stop retrying it), and go to the live one, which "
                 "serves the rest meanwhile (every run served by: " + ", ".join(sorted(served)) + ")",
             )
         )
