@@ -134,6 +134,8 @@ def list_models(console: Console, config_arg: str | None) -> int:
             or "—"
         )
         where = spec.base_url or ("in-process" if spec.provider == "embedded" else "")
+        if spec.pool:  # a pool of endpoints (docs/SCALE.md): every one of them
+            where = ", ".join(endpoint.base_url for endpoint in spec.pool)
         if spec.gguf is not None:
             where = f"in-process, {spec.gguf}"
         status = (
@@ -152,7 +154,8 @@ def list_models(console: Console, config_arg: str | None) -> int:
     for note in catalog.notes:
         console.print(Text.assemble(("• ", "yellow"), note))
     console.print(table)
-    ollama = config.ollama_host if config.ollama_enabled else f"off (ollama.enabled is false in {config.path})"
+    hosts = ", ".join(config.ollama_hosts or (config.ollama_host,))
+    ollama = hosts if config.ollama_enabled else f"off (ollama.enabled is false in {config.path})"
     console.print(Text(f"Config: {config.path or 'none (built-in defaults)'}\nOllama: {ollama}"))
     return EXIT_OK
 

@@ -290,6 +290,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         *_cut_off_warning(aggregates),
         *_runaway_warning(aggregates),
         *_repaired_note(aggregates),
+        *_endpoints_table(results),
     )
 
 
@@ -316,6 +317,39 @@ def _repaired_note(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
             style="yellow",
         )
     ]
+
+
+def _endpoints_table(results: list[RunResult]) -> list[Table]:
+    """Each endpoint of a pool with its runs and speed (reports.endpoints): only when a model's runs
+    went to more than one endpoint, so a slow box in the pool shows."""
+    # Imported here: the reports package (HTML included) is not loaded before a batch ends (figure 4b).
+    from benchtui.engine.reports.endpoints import endpoint_rows
+
+    rows = endpoint_rows(results)
+    if not rows:
+        return []
+    table = Table(
+        title="Endpoints (Time, tok/s: median per run)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        show_edge=False,
+    )
+    table.add_column("Model", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("Endpoint", no_wrap=True, overflow="ellipsis", max_width=28)
+    for column in ("Runs", "Passed", "Time", "tok/s"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            row["model"],
+            row["endpoint"],
+            str(row["runs"]),
+            str(row["passed"]),
+            _fmt(row["median_time_s"], ".1f", " s"),
+            _fmt(row["median_tokens_per_s"], ".1f"),
+        )
+    return [table]
 
 
 def _interval(ci: dict[str, float] | None) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from benchtui.engine import embedded as embedded_models
 from benchtui.engine import secrets
 from benchtui.engine.errors import ConfigError
-from benchtui.engine.models import CATEGORIES, EDIT_FORMATS, PROVIDERS, ModelSpec, Pricing
+from benchtui.engine.models import CATEGORIES, EDIT_FORMATS, PROVIDERS, Endpoint, ModelSpec, Pricing
 from benchtui.engine.providers.base import RetryPolicy
 from benchtui.engine.yamlfile import LocatedMapping, load_yaml
 
@@ -47,11 +47,14 @@ _MODEL_KEYS = {
     "threads",
     "gguf",
     "repair_tool_calls",
+    "endpoints",
 }
 # Keys that only an embedded entry has (the weights it runs, its server's settings), and keys it cannot
 # have (benchtui serves it on a port of its own, with no key).
 _EMBEDDED_ONLY = ("model", "context", "threads", "gguf")
-_NOT_EMBEDDED = ("api_key", "base_url")
+_NOT_EMBEDDED = ("api_key", "base_url", "endpoints")
+# What one item of a pool's ``endpoints:`` list may say (docs/SCALE.md); what it leaves out is the entry's.
+_ENDPOINT_KEYS = ("base_url", "concurrency", "api_key")
 # A model entry whose name holds a wildcard (or that says ``discover: true``) stands for every model id
 # its server lists at GET /models; discovery.py expands it into one ModelSpec per id.
 DISCOVER_SOURCE = "discover"
@@ -78,6 +81,9 @@ class ModelsConfig:
     models: tuple[ModelSpec, ...] = ()
     categories: MappingProxyType[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     ollama_host: str = DEFAULT_OLLAMA_HOST
+    # Every Ollama host (OLLAMA_HOST or ollama.host may list several, comma-separated; the first is
+    # ``ollama_host``): a model installed on several is one model served by a pool (docs/SCALE.md).
+    ollama_hosts: tuple[str, ...] = ()
     ollama_enabled: bool = True
     ollama_concurrency: int | None = None
     embedded_enabled: bool = True
@@ -115,6 +121,12 @@ def normalize_ollama_host(value: str) -> str:
     return f"{scheme}://{host}"
 
 
+def ollama_hosts(value: str) -> tuple[str, ...]:
+    """``OLLAMA_HOST`` listing several hosts, comma-separated: each normalized, each once, in order."""
+    hosts = (normalize_ollama_host(part) for part in value.split(",") if part.strip())
+    return tuple(dict.fromkeys(hosts)) or (DEFAULT_OLLAMA_HOST,)
+
+
 def expand_env(value: str) -> tuple[str | None, list[str]]:
     """Expand ``${VAR}`` references; returns (expanded or None when a variable is unset, unset names)."""
     missing = [name for name in _ENV_REF.findall(value) if not os.environ.get(name)]
@@ -127,8 +139,8 @@ def load_config(path: Path | None) -> ModelsConfig:
     """Load a models config; ``None`` gives the built-in defaults (Ollama and embedded models only)."""
     host_env = os.environ.get("OLLAMA_HOST")
     if path is None:
-        host = normalize_ollama_host(host_env) if host_env else DEFAULT_OLLAMA_HOST
-        return ModelsConfig(path=None, ollama_host=host)
+        hosts = ollama_hosts(host_env) if host_env else (DEFAULT_OLLAMA_HOST,)
+        return ModelsConfig(path=None, ollama_host=hosts[0], ollama_hosts=hosts)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -159,8 +171,16 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
     # num_ctx is Ollama's; an embedded model's context is its server's (the entry's 'context').
     embedded_defaults = {k: v for k, v in file_defaults.items() if k != "num_ctx"}
     host = ollama.get("host", DEFAULT_OLLAMA_HOST)
-    if not isinstance(host, str) or not host.strip() or any(ch.isspace() for ch in host.strip()):
-        raise fail(ollama, "host", f"expected a URL such as http://127.0.0.1:11434, got {host!r}")
+    if isinstance(host, list) and host and all(isinstance(h, str) for h in host):
+        host = ",".join(host)  # several hosts: a list, or OLLAMA_HOST's comma-separated form
+    if (
+        not isinstance(host, str)
+        or not host.strip(" ,")
+        or any(ch.isspace() for part in host.split(",") for ch in part.strip())
+    ):
+        raise fail(
+            ollama, "host", f"expected a URL such as http://127.0.0.1:11434 (or several, comma-separated), got {host!r}"
+        )
     ollama_concurrency = _positive_int(ollama, "concurrency", path)
     embedded_threads = _positive_int(embedded, "threads", path)
     embedded_context = _context(embedded, path) or embedded_models.DEFAULT_CONTEXT
@@ -224,7 +244,8 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
         path=path,
         models=tuple(categorised),
         categories=MappingProxyType(categories),
-        ollama_host=normalize_ollama_host(host_env or host),
+        ollama_host=ollama_hosts(host_env or host)[0],
+        ollama_hosts=ollama_hosts(host_env or host),
         ollama_enabled=_bool(ollama, "enabled", path, default=True),
         ollama_concurrency=ollama_concurrency,
         embedded_enabled=_bool(embedded, "enabled", path, default=True),
@@ -281,7 +302,15 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
     edit_format = entry.get("edit_format", "diff")
     if edit_format not in EDIT_FORMATS:
         raise fail("edit_format", f"expected one of {', '.join(EDIT_FORMATS)}, got {edit_format!r}")
+    pool_written = "endpoints" in entry or isinstance(entry.get("base_url"), list)
+    if pool_written and discover:
+        raise fail(
+            "endpoints" if "endpoints" in entry else "base_url",
+            "a discover entry lists the models of one server: give it one base_url",
+        )
     base_url = entry.get("base_url", _DEFAULT_BASE_URLS.get(provider))
+    if isinstance(base_url, list) or "endpoints" in entry:
+        base_url = None  # a pool: its first endpoint's, once _pool has checked them
     if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
         raise fail("base_url", f"expected a URL such as http://127.0.0.1:8080/v1, got {base_url!r}")
     settings = dict(default_settings)
@@ -305,6 +334,19 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         # Only the vendors' own APIs insist on a key; a local server speaking their dialect may not.
         variable = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
         available, reason = False, f"no api_key (set api_key: ${{{variable}}})"
+    concurrency = _positive_int(entry, "concurrency", path)
+    pool: tuple[Endpoint, ...] = ()
+    if pool_written:
+        pool, missing_key = _pool(path, entry, concurrency, key_ref, api_key)
+        # The first endpoint is the one the model's own fields describe (and its fingerprint names).
+        base_url, concurrency, api_key, key_ref = (
+            pool[0].base_url,
+            pool[0].concurrency,
+            pool[0].api_key,
+            pool[0].api_key_ref,
+        )
+        if missing_key and available:
+            available, reason = False, missing_key
     key = name.strip()
     if discover:
         # A template, expanded by discovery: its key only has to be unique and say what it is.
@@ -325,10 +367,68 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
         categories=categories,
         available=available,
         unavailable_reason=reason,
-        concurrency=_positive_int(entry, "concurrency", path),
+        concurrency=concurrency,
         source=DISCOVER_SOURCE if discover else "config",
         repair_tool_calls=_bool(entry, "repair_tool_calls", path, default=False),
+        pool=pool if len(pool) > 1 else (),
     )
+
+
+def _pool(
+    path: Path, entry: LocatedMapping, concurrency: int | None, key_ref: str | None, api_key: str | None
+) -> tuple[tuple[Endpoint, ...], str | None]:
+    """The endpoints of an entry that several servers serve: ``base_url: [URL, ...]`` (each with the entry's
+    ``concurrency`` and ``api_key``) or ``endpoints: [{base_url, concurrency, api_key}, ...]`` (what an item
+    leaves out is the entry's). Returns them and, when an endpoint's key variable is unset, why the model
+    cannot run."""
+
+    def fail(key: str, message: str, where: LocatedMapping = entry) -> ConfigError:
+        return ConfigError(f"'{key}': {message}", path=path, line=where.line_of(key))
+
+    example = "http://127.0.0.1:8080/v1"
+    if "endpoints" in entry:
+        if "base_url" in entry:
+            raise fail("endpoints", "give either base_url or endpoints (a list of {base_url, concurrency, api_key})")
+        items = entry.get("endpoints")
+        if not isinstance(items, list) or not items:
+            raise fail("endpoints", "expected a list of {base_url, concurrency, api_key} mappings, one per server")
+    else:
+        urls = entry.get("base_url")
+        if not urls:
+            raise fail("base_url", f"expected a URL such as {example}, or a list of them, got an empty list")
+        items = [LocatedMapping({"base_url": url}, {}, entry.line_of("base_url")) for url in urls]
+    endpoints: list[Endpoint] = []
+    missing_key: str | None = None
+    seen: dict[str, int] = {}
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, LocatedMapping):
+            raise fail("endpoints", f"item {number}: expected a mapping such as {{base_url: {example}}}")
+        unknown = sorted(set(item) - set(_ENDPOINT_KEYS))
+        if unknown:
+            raise fail(unknown[0], f"unknown endpoint key; expected one of {', '.join(_ENDPOINT_KEYS)}", item)
+        url = item.get("base_url")
+        if not isinstance(url, str) or "://" not in url:
+            where = "base_url" if "base_url" in item else "endpoints"
+            raise fail(where, f"endpoint {number}: expected a URL such as {example}, got {url!r}", item)
+        url = url.strip().rstrip("/")
+        if url in seen:
+            raise fail("base_url", f"{url} is endpoint {seen[url]} already; list each server once", item)
+        seen[url] = number
+        own_ref = item.get("api_key", key_ref)
+        own_key = api_key
+        if "api_key" in item:
+            if not isinstance(own_ref, str):
+                raise fail("api_key", "expected text, usually a reference such as ${OPENAI_API_KEY}", item)
+            own_key, missing = expand_env(own_ref)
+            secrets.register(own_key)
+            if missing and missing_key is None:
+                missing_key = f"${{{missing[0]}}} unset (endpoint {number}, {url})"
+        ref = own_ref if isinstance(own_ref, str) and _ENV_REF.search(own_ref) else None
+        if own_ref is not None and ref is None:
+            ref = secrets.REDACTED
+        own_concurrency = _positive_int(item, "concurrency", path) if "concurrency" in item else concurrency
+        endpoints.append(Endpoint(url, own_concurrency, own_key, ref))
+    return tuple(endpoints), missing_key
 
 
 def _gguf_models(path: Path, entries: list[LocatedMapping]) -> dict[str, tuple[str, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -20,7 +21,7 @@ import httpx
 from benchtui.engine import secrets
 from benchtui.engine.config import DISCOVER_SOURCE, ModelsConfig
 from benchtui.engine.errors import InputError
-from benchtui.engine.models import ModelSpec
+from benchtui.engine.models import Endpoint, ModelSpec
 from benchtui.engine.providers import anthropic, ollama, openai
 from benchtui.engine.providers.base import ssl_context_for
 
@@ -52,10 +53,13 @@ def ollama_key(name: str) -> str:
 def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = True) -> Catalog:
     notes: list[str] = []
     models: dict[str, ModelSpec] = {}
+    unhosted: set[str] = set()  # Ollama entries that name no host: the hosts that have the model serve them
     for spec in config.models:
         if spec.source == DISCOVER_SOURCE:
             continue
         if spec.provider == "ollama":
+            if spec.base_url is None:
+                unhosted.add(ollama_key(spec.name))
             spec = replace(spec, key=ollama_key(spec.name), base_url=spec.base_url or config.ollama_host)
         models[spec.key] = spec
     expanded: set[str] = set()
@@ -84,22 +88,28 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
             if existing is None:
                 models[spec.key] = spec
             else:
+                hosted = spec.key in unhosted
                 models[spec.key] = replace(
                     existing,
                     details=spec.details,
                     name=spec.name,
                     categories=tuple(dict.fromkeys((*existing.categories, DETECTED_CATEGORY))),
+                    base_url=spec.base_url if hosted else existing.base_url,
+                    pool=tuple(replace(e, concurrency=existing.concurrency) for e in spec.pool)
+                    if hosted and existing.concurrency is not None
+                    else (spec.pool if hosted else existing.pool),
                 )
         if version is None:
+            hosts = ", ".join(_hosts(config))
             for key, spec in list(models.items()):
                 if (
                     spec.provider == "ollama"
                     and spec.available
                     and spec.source == "config"
-                    and spec.base_url == config.ollama_host
+                    and spec.base_url in _hosts(config)
                 ):
                     models[key] = replace(
-                        spec, available=False, unavailable_reason=f"Ollama server unreachable at {config.ollama_host}"
+                        spec, available=False, unavailable_reason=f"Ollama server unreachable at {hosts}"
                     )
     if embedded and config.embedded_enabled:
         for spec in _embedded_models(config):
@@ -132,8 +142,45 @@ def discover(config: ModelsConfig, *, timeout_s: float = 3.0, embedded: bool = T
     return Catalog(models=final, categories=MappingProxyType(categories), notes=tuple(notes), ollama_version=version)
 
 
+def _hosts(config: ModelsConfig) -> tuple[str, ...]:
+    return config.ollama_hosts or (config.ollama_host,)
+
+
 def _detect_ollama(config: ModelsConfig, timeout_s: float) -> tuple[list[ModelSpec], str | None, str | None]:
-    host = config.ollama_host
+    """The models of every Ollama host, the first version that answered, and what to tell the user.
+
+    A model (the same name and digest) installed on several hosts is one model served by a pool of them,
+    in the order of OLLAMA_HOST; the same name with another digest is other weights, and is left out of
+    the pool (with a note) rather than mixed into one model's results."""
+    hosts = _hosts(config)
+    if len(hosts) == 1:
+        return _detect_host(config, hosts[0], timeout_s)
+    merged: dict[str, ModelSpec] = {}
+    version: str | None = None
+    notes: list[str] = []
+    # Asked at once: a host that does not answer costs its timeout once, not once per host after it.
+    with ThreadPoolExecutor(len(hosts), thread_name_prefix="benchtui-ollama-detect") as asking:
+        answers = list(asking.map(lambda host: _detect_host(config, host, timeout_s), hosts))
+    for host, (found, host_version, note) in zip(hosts, answers, strict=True):
+        version = version or host_version
+        if note:
+            notes.append(note)
+        for spec in found:
+            first = merged.get(spec.key)
+            if first is None:
+                merged[spec.key] = spec
+            elif first.details.get("digest") != spec.details.get("digest"):
+                notes.append(
+                    f"{spec.key} on {host} is other weights than on {first.base_url} (another digest): "
+                    f"only {first.base_url}'s serve it"
+                )
+            else:
+                pool = (*first.endpoints, Endpoint(host, config.ollama_concurrency))
+                merged[spec.key] = replace(first, pool=pool)
+    return list(merged.values()), version, "; ".join(notes) or None
+
+
+def _detect_host(config: ModelsConfig, host: str, timeout_s: float) -> tuple[list[ModelSpec], str | None, str | None]:
     try:
         with httpx.Client(timeout=timeout_s, trust_env=False, verify=ssl_context_for(host)) as client:
             tags = ollama.list_models(client, host)

@@ -7,10 +7,11 @@ benchtui for the batch, so it is given as many slots as the batch sends it reque
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from benchtui.engine import embedded
-from benchtui.engine.models import ModelSpec
+from benchtui.engine.models import Endpoint, ModelSpec
 
 CLOUD_CONCURRENCY = 4
 # Ollama's documented default: OLLAMA_NUM_PARALLEL is "the maximum number of parallel requests each model
@@ -86,3 +87,25 @@ def endpoint_label(model: ModelSpec) -> str:
         return f"Ollama at {model.endpoint}"
     parts = urlsplit(model.endpoint)
     return (parts.netloc + parts.path) if parts.netloc else model.endpoint
+
+
+def lane_concurrency(
+    models: Iterable[ModelSpec], endpoint: Endpoint | None, parallel: int | None
+) -> tuple[int, str, bool]:
+    """The requests at once a batch sends one endpoint serving ``models`` (each as that endpoint of its pool
+    serves it; models sharing an endpoint share its smallest limit), the batch-start line saying why, and
+    whether the endpoint is a local server. ``endpoint`` None: the one lane of a batch without --parallel."""
+    served = list(models)
+    if endpoint is None:
+        return 1, "One run at a time for the whole batch (no --parallel)", False
+    best: tuple[int, str] | None = None
+    for model in served:
+        at = model.at(endpoint)
+        limit, reason = endpoint_concurrency(at, parallel)
+        if best is None or limit < best[0]:
+            best = (limit, f"{endpoint_label(at)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
+    if best is None:
+        return 1, f"{endpoint.label}: 1 request at a time (no model)", False
+    pooled = sorted(model.key for model in served if len(model.endpoints) > 1)
+    said = best[1] + (f" (in the pool of {', '.join(pooled)})" if pooled else "")
+    return best[0], said, any(model.is_local for model in served)

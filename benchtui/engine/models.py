@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 PROVIDERS = ("ollama", "openai", "anthropic", "embedded")
 EDIT_FORMATS = ("diff", "whole")
@@ -26,6 +27,33 @@ class Pricing:
         if prompt_tokens is None or completion_tokens is None:
             return None
         return round((prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6, 6)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server of a model's pool (docs/SCALE.md): where its requests go, at most how many at once, its key.
+
+    ``api_key`` is the resolved key (never shown, never stored); ``api_key_ref`` what the config wrote
+    (``${VAR}``), which snapshots record instead."""
+
+    base_url: str
+    concurrency: int | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_ref: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What results and reports call the endpoint: ``host:port`` and its path, never a password or query."""
+        return endpoint_label_of(self.base_url)
+
+
+def endpoint_label_of(base_url: str) -> str:
+    """``http://user:pw@gpu1:8000/v1?x=1`` -> ``gpu1:8000/v1``: the host, its port and the path only."""
+    parts = urlsplit(base_url.rstrip("/"))
+    if not parts.netloc:
+        return base_url.rstrip("/")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return host + parts.path
 
 
 @dataclass(frozen=True)
@@ -72,6 +100,9 @@ class ModelSpec:
     model_key: str | None = None  # an assistant pair's: the key of the model it plays (None: ``key``)
     # The gateway turns tool calls this model writes as text into real ones (engine/gateway/repair.py).
     repair_tool_calls: bool = False
+    # A model served by several endpoints (docs/SCALE.md): every one of them, the first being the one
+    # ``base_url``, ``api_key`` and ``concurrency`` describe. Empty: the one endpoint those fields give.
+    pool: tuple[Endpoint, ...] = ()
 
     @property
     def is_local(self) -> bool:
@@ -83,6 +114,31 @@ class ModelSpec:
         if self.provider == "embedded":
             return f"embedded/{self.name}"
         return (self.base_url or self.provider).rstrip("/")
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """The endpoints that serve this model: its pool, else the one its fields describe."""
+        if self.pool:
+            return self.pool
+        # An embedded model's one endpoint is its server, named ``embedded/<model>`` (its port is known
+        # only once benchtui starts it).
+        return (Endpoint(self.endpoint, self.concurrency, self.api_key, self.api_key_ref),)
+
+    def at(self, endpoint: Endpoint | None) -> ModelSpec:
+        """The model as one endpoint of its pool serves it (what a provider for that endpoint is built from).
+
+        The fingerprint stays the pool's (``base_url`` is the pool's first endpoint in it): which endpoint
+        serves a run does not change what the run is, so resume works across endpoints."""
+        if endpoint is None or not self.pool:
+            return self
+        return replace(
+            self,
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            api_key_ref=endpoint.api_key_ref,
+            concurrency=endpoint.concurrency,
+            pool=(),
+        )
 
     @property
     def file_stem(self) -> str:
@@ -125,6 +181,10 @@ class ModelSpec:
             snapshot["model_key"] = self.model_key
         if self.repair_tool_calls:
             snapshot["repair_tool_calls"] = True
+        if self.pool:
+            snapshot["endpoints"] = [
+                {"base_url": e.base_url, "concurrency": e.concurrency, "api_key": e.api_key_ref} for e in self.pool
+            ]
         return snapshot
 
     def fingerprint(self) -> str:

@@ -1,35 +1,37 @@
 """BatchRunner: every (task, model, repeat) run of a batch, on threads, with per-endpoint limits.
 
-Runs are queued per endpoint (an Ollama host, a cloud base URL, one embedded server) and each endpoint
-gets its own worker threads up to its concurrency limit, so a slow or rate-limited server never holds
-up the others and every endpoint stays busy. An endpoint is never sent more requests at once than it
+Runs are queued per model and each endpoint (an Ollama host, a cloud base URL, one embedded server) gets
+its own worker threads up to its concurrency limit, taking the runs of the models it serves, so a slow or
+rate-limited server never holds up the others and every endpoint stays busy; a model served by a pool of
+endpoints has its runs go to whichever has a free worker, and a failing endpoint taken out of the pool
+(``pools.py``: the queues and the pool's memory). An endpoint is never sent more requests at once than it
 serves (an embedded server's slots, Ollama's configured parallelism): a request queued inside the server
 would count as the model's time. The batch says at its start what each endpoint gets and why.
 Cancellation is one threading.Event: dispatch stops, the runs in flight are cancelled (and redone on
 resume), the writes in flight finish.
 
-Just over ~400 lines: planning, resume by fingerprint, the workers and cancellation share the batch's
-locks and dead-model memory; endpoint limits already live in ``endpoints.py``.
+Over ~400 lines: planning, resume by fingerprint, the workers and cancellation share the batch's locks
+and dead-model memory; endpoint limits already live in ``endpoints.py``, the queues in ``pools.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
-import queue
 import threading
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from benchtui import __version__
-from benchtui.engine import embedded, prompts, secrets, seeds
+from benchtui.engine import embedded, pools, prompts, secrets, seeds
 from benchtui.engine.contestants import Contestant, EditLoop, RunControl
-from benchtui.engine.endpoints import endpoint_concurrency, endpoint_label
+from benchtui.engine.endpoints import lane_concurrency
 from benchtui.engine.events import (
     BatchFinished,
     BatchStarted,
@@ -41,7 +43,8 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.models import ModelSpec
+from benchtui.engine.models import Endpoint, ModelSpec
+from benchtui.engine.pools import Dispatcher
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
 from benchtui.engine.results import RunResult, empty_result
 from benchtui.engine.results import run_id as make_run_id
@@ -82,6 +85,9 @@ class _Run:
     model: ModelSpec
     repeat: int
     fingerprint: str
+    # The endpoint of the model's pool the dispatcher sent the run to (engine/pools.py); the provider is
+    # built for ``model.at(endpoint)``. None until it is dispatched.
+    endpoint: Endpoint | None = None
 
 
 def run_fingerprint(task: Task, model: ModelSpec, seed: int | None = None) -> str:
@@ -144,6 +150,8 @@ class BatchRunner:
         # Requests at once per endpoint, decided when the batch starts: an embedded server gets that many slots.
         self._endpoint_limits: dict[str, int] = {}
         self._dead_models: dict[str, ProviderError] = {}
+        self._dispatch: Dispatcher[_Run] = Dispatcher([], stop=self.cancel.is_set)
+        self._failed_over: set[str] = set()  # runs handed back to their pool whose control must survive
         self._embedded: Any = None
         self._check_slots = threading.Semaphore(max(check_slots or os.cpu_count() or 1, 1))
         self._write_error: str | None = None
@@ -292,41 +300,25 @@ class BatchRunner:
     def _run_all(self, pending: list[_Run], results: dict[str, RunResult], lock: threading.Lock) -> None:
         if not pending:
             return
-        queues: dict[str, queue.SimpleQueue[_Run]] = {}
-        limits: dict[str, int] = {}
-        sizes: dict[str, int] = {}
-        local: set[str] = set()
-        said: dict[str, str] = {}
-        for run in pending:
-            key = "all" if self.options.parallel is None else run.model.endpoint
-            queues.setdefault(key, queue.SimpleQueue()).put(run)
-            limit, reason = endpoint_concurrency(run.model, self.options.parallel)
-            if limit < limits.get(key, limit + 1):  # models sharing an endpoint share its smallest limit
-                limits[key] = limit
-                said[key] = (
-                    "One run at a time for the whole batch (no --parallel)"
-                    if key == "all"
-                    else (f"{endpoint_label(run.model)}: {limit} request{'s' if limit > 1 else ''} at a time, {reason}")
-                )
-            sizes[key] = sizes.get(key, 0) + 1
-            if run.model.is_local:
-                local.add(key)
-        for key in queues:
-            self._log(said[key])
-        self._endpoint_limits.update(limits)
+        one_at_a_time = self.options.parallel is None
+        self._dispatch = Dispatcher(pending, stop=lambda: self.cancel.is_set() or self._write_error is not None)
         threads = []
-        for key, work in queues.items():
+        for lane in pools.lanes(pending, one_at_a_time=one_at_a_time):
+            served = {run.model.key: run.model for run in pending if run.model.key in lane.models}
+            limit, said, local = lane_concurrency(served.values(), lane.endpoint, self.options.parallel)
+            self._log(said)
+            self._endpoint_limits[lane.key] = limit
             # Twice as many runs as request slots, so while one run applies edits, checks and saves,
             # another uses the slot; the slots still cap the requests in flight. Except one run at a
             # time (no --parallel), and a local server that serves one request at a time: there each
             # run holds the slot from start to end, so the server keeps one model loaded between turns
             # instead of swapping models whenever two runs' turns alternate.
-            overlap = key != "all" and (limits[key] > 1 or key not in local)
-            slots = threading.Semaphore(limits[key]) if overlap else None
-            workers = limits[key] if slots is None else 2 * limits[key]
-            for n in range(min(workers, sizes[key])):
+            overlap = not one_at_a_time and (limit > 1 or not local)
+            slots = threading.Semaphore(limit) if overlap else None
+            workers = limit if slots is None else 2 * limit
+            for n in range(min(workers, self._dispatch.runs_for(lane))):
                 thread = threading.Thread(
-                    target=self._worker, args=(work, results, lock, slots), name=f"benchtui-{key}-{n}", daemon=True
+                    target=self._worker, args=(lane, results, lock, slots), name=f"benchtui-{lane.key}-{n}", daemon=True
                 )
                 thread.start()
                 threads.append(thread)
@@ -335,23 +327,54 @@ class BatchRunner:
 
     def _worker(
         self,
-        work: queue.SimpleQueue[_Run],
+        lane: pools.Lane,
         results: dict[str, RunResult],
         lock: threading.Lock,
         slots: threading.Semaphore | None = None,
     ) -> None:
-        while not self.cancel.is_set() and self._write_error is None:
-            try:
-                run = work.get_nowait()
-            except queue.Empty:
+        while True:
+            taken = self._dispatch.take(lane)
+            if taken is None:
                 return
-            result = self._execute(run, slots)
+            run, endpoint = taken
+            try:
+                result = self._execute(replace(run, endpoint=endpoint), slots)
+            finally:
+                self._dispatch.done(run)
             with self._controls_lock:  # a finished run is steered no more (10,000 runs, 10,000 Events)
-                self._controls.pop(run.run_id, None)
+                if result is not None or run.run_id not in self._failed_over:
+                    self._controls.pop(run.run_id, None)
+                self._failed_over.discard(run.run_id)
             if result is None:
                 continue
             with lock:
                 results[run.run_id] = result
+
+    def _settle_endpoint(self, run: _Run, result: RunResult) -> bool:
+        """Stamp the endpoint the run's requests went to (None when it sent none) and, when that endpoint
+        failed it and another endpoint of the pool is left, take the endpoint out of the pool and hand the
+        run back for another: True (the run is then not recorded)."""
+        sent = bool(result.get("request_attempts") or result.get("model_requests"))
+        result["endpoint"] = run.endpoint.label if sent and run.endpoint is not None else None
+        if run.endpoint is None or result.get("status") != "error" or self.cancel.is_set():
+            return False
+        again, removal = self._dispatch.give_back(
+            run, run.endpoint, str(result.get("error")), str(result.get("error_message") or "")
+        )
+        if removal is not None:
+            left = ", ".join(e.label for e in removal.left)
+            self._log(
+                f"{removal.endpoint.label} is out of {removal.model}'s pool ({removal.reason}); "
+                + (f"its runs go to {left}" if left else "no endpoint of the pool is left"),
+                "warning",
+            )
+        if again:
+            with self._controls_lock:
+                self._failed_over.add(run.run_id)
+            self._log(
+                f"{run.run_id}: run again on another endpoint ({run.endpoint.label} failed it)", "info", run.run_id
+            )
+        return again
 
     def _execute(self, run: _Run, slots: threading.Semaphore | None = None) -> RunResult | None:
         control = self._control(run.run_id)
@@ -367,7 +390,7 @@ class BatchRunner:
             if dead is not None:
                 result = self._skipped_result(run, dead)
             else:
-                provider = self._provider(run.model)
+                provider = self._provider(run.model, run.endpoint)
                 contestant = self.contestant if run.model.assistant is None else self.assistant_contestant()
                 result, transcript = contestant.run(
                     run.task,
@@ -386,6 +409,8 @@ class BatchRunner:
             log.exception("internal error in %s", run.run_id)
             detail = secrets.redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
             result = self._skipped_result(run, ProviderError("internal", detail))
+        if dead is None and self._settle_endpoint(run, result):
+            return None  # its endpoint is out of the pool: another endpoint of the pool runs it again
         if result.get("error") in _FATAL_FOR_MODEL and dead is None:
             self._dead_models.setdefault(
                 run.model.key, ProviderError(str(result["error"]), str(result.get("error_message")))
@@ -421,25 +446,32 @@ class BatchRunner:
         result.update({"status": "error", "error": error.kind, "error_message": error.message})
         return result
 
-    def _provider(self, model: ModelSpec) -> Provider:
-        """The model's one provider, built on first use. Building one takes a while (an httpx client,
-        an embedded server start), so it happens under that model's own lock: other models' runs go on."""
+    def _provider(self, pooled: ModelSpec, endpoint: Endpoint | None = None) -> Provider:
+        """The model's provider for ``endpoint`` (one per endpoint of its pool), built on first use. Building
+        one takes a while (an httpx client, an embedded server start), so it happens under that model's own
+        lock: other models' runs go on."""
+        model = pooled.at(endpoint)
+        key = f"{model.key}@{model.endpoint}"
         with self._providers_lock:
-            provider = self._providers.get(model.key)
+            provider = self._providers.get(key)
             if provider is not None:
                 return provider
-            building = self._building.setdefault(model.key, threading.Lock())
+            building = self._building.setdefault(key, threading.Lock())
         with building:
             with self._providers_lock:
-                provider = self._providers.get(model.key)
+                provider = self._providers.get(key)
             if provider is None:
                 base_url = None
                 if model.provider == "embedded":
                     with self._embedded_lock:
                         base_url = self._embedded_url(model)
                 provider = make_provider(model, base_url=base_url, policy=self.policy)
+                if endpoint is not None and len(pooled.endpoints) > 1:
+                    # Once the endpoint is out of the pool, its runs still in flight stop retrying it
+                    # (they go to another endpoint) instead of each waiting out the whole backoff.
+                    provider.give_up = functools.partial(self._dispatch.is_out, pooled.key, endpoint)
                 with self._providers_lock:
-                    self._providers[model.key] = provider
+                    self._providers[key] = provider
             return provider
 
     def _embedded_url(self, model: ModelSpec) -> str:

@@ -37,6 +37,8 @@ TIMING_KEYS = {
     "transcript_file",
     # The model fingerprint includes the server URL, and every round starts its own server.
     "fingerprint",
+    # The endpoint that served the run is that server's host:port, a new port each round.
+    "endpoint",
 }
 MODELS = ("alpha", "beta", "gamma")
 TASK_IDS = ("one", "two", "three")

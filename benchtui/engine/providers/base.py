@@ -280,6 +280,9 @@ class Provider(ABC):
     dialect = "base"
     # Stop a streamed reply that keeps repeating itself (runaway.py); a caller may turn it off per provider.
     stop_runaways = True
+    # Set by the runner for an endpoint of a pool (engine/pools.py): True once retrying is pointless (the
+    # endpoint is out of the pool, another one runs the request's run again), so the retry loop stops.
+    give_up: Callable[[ProviderError], bool] | None = None
 
     def __init__(self, spec: ModelSpec, *, base_url: str, policy: RetryPolicy | None = None) -> None:
         self.spec = spec
@@ -362,6 +365,8 @@ class Provider(ABC):
                 if error.kind in ("cancelled", "timeout") and not error.retryable:
                     raise _counted(error, attempt) from None
                 if attempt > self.policy.max_retries or not self.should_retry(error):
+                    raise _counted(error, attempt) from None
+                if self.give_up is not None and self.give_up(error):
                     raise _counted(error, attempt) from None
                 delay = self.policy.backoff(attempt)
                 if error.retry_after_s is not None:

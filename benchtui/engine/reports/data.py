@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchtui.engine import metrics, rankings
+from benchtui.engine.reports.endpoints import endpoint_rows
 from benchtui.engine.store import Batch
 
 
@@ -44,4 +45,6 @@ def build_report_data(batch: Batch) -> dict[str, Any]:
         "paired": paired,
         "task_matrix": metrics.task_matrix(runs),
         "runs": runs,
+        # Each endpoint of a pool (models served by several): empty when every model had one.
+        "endpoints": endpoint_rows(runs),
     }

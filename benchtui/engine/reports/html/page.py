@@ -14,6 +14,7 @@ from typing import Any
 from benchtui.engine import atomic
 from benchtui.engine.reports.html.budget import DETAIL_BUDGET, TRANSCRIPT_RUNS, Budget, TranscriptLoader
 from benchtui.engine.reports.html.charts import charts_section
+from benchtui.engine.reports.html.endpoints import endpoints_section
 from benchtui.engine.reports.html.format import esc
 from benchtui.engine.reports.html.repeats import repeats_section
 from benchtui.engine.reports.html.runs import display_order, runs_section
@@ -60,6 +61,7 @@ def iter_render(
         header_section(data),
         podiums_section(data),
         leaderboard_section(data),
+        endpoints_section(data),
         charts_section(data) if runs else "",
         matrix_section(data, anchors),
         repeats_section(data) if runs else "",
