@@ -83,6 +83,7 @@ class RunResult(TypedDict, total=False):
     assistant_sandbox: str | None
     repaired_tool_calls: int | None
     model_requests: int | None
+    cache_write_tokens: int | None
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -147,6 +148,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "assistant_sandbox": None,
         "repaired_tool_calls": None,
         "model_requests": None,
+        "cache_write_tokens": None,
     }
 
 

@@ -166,6 +166,7 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "assistant_sandbox": None,
         "repaired_tool_calls": None,
         "model_requests": None,
+        "cache_write_tokens": None,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)
