@@ -105,7 +105,8 @@ def cost_total(runs: Sequence[RunResult]) -> float | None:
     others is never shown as the model's total (``cost_unknown_runs`` says how many; the batch log why)."""
     if cost_unknown(runs):
         return None
-    return _total(_numbers(runs, "cost_usd"))
+    costs = _numbers(runs, "cost_usd")
+    return round(sum(costs), 9) if costs else None  # nano-dollars, as each run's (models.Pricing)
 
 
 #: Beside a contestant whose model needed the gateway to turn tool calls it wrote as text into real ones.

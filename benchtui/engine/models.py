@@ -52,7 +52,9 @@ class Pricing:
             + written * (self.cache_write_per_mtok or 0.0)
             + completion_tokens * self.output_per_mtok
         )
-        return round(total / 1e6, 6)
+        # Nano-dollars: a token at a cached rate costs well under a micro-dollar, and a run priced from its
+        # totals must cost what its requests sum to (rounding each to micro-dollars would drift apart).
+        return round(total / 1e6, 9)
 
     def missing_rate(self, cached_tokens: int | None, cache_write_tokens: int | None) -> str | None:
         """Why these cache counts cannot be priced (the first rate they need that is not set); None if they can."""
