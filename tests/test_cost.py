@@ -289,7 +289,7 @@ def test_a_wrong_rate_is_named_with_file_and_line(tmp_path: Path, pricing: str, 
 
 
 def _result(cost: float | None, prompts: int = 1) -> RunResult:
-    return {"task_id": "t", "model": "m", "status": "passed", "cost_usd": cost, "prompts_sent": prompts}  # type: ignore[typeddict-item]
+    return {"task_id": "t", "model": "m", "status": "passed", "cost_usd": cost, "prompts_sent": prompts}
 
 
 def test_a_models_total_is_unknown_while_one_of_its_runs_cost_is() -> None:
