@@ -492,20 +492,19 @@ def _pricing(entry: LocatedMapping, path: Path) -> Pricing | None:
     missing = [key for key in _PRICING_RATES if raw.get(key) is None]
     if missing:
         raise fail(None, "expected {input_per_mtok: number, output_per_mtok: number} (USD per million tokens)")
-    rates: dict[str, float | None] = {}
+    rates: dict[str, float] = {}
     for key in allowed:
         value = raw.get(key)
         if value is None:
-            rates[key] = None
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise fail(key, f"{key}: expected a number >= 0 (USD per million tokens), got {value!r}")
-        else:
-            rates[key] = float(value)
+        rates[key] = float(value)
     return Pricing(
-        float(rates["input_per_mtok"] or 0.0),
-        float(rates["output_per_mtok"] or 0.0),
-        cached_input_per_mtok=rates["cached_input_per_mtok"],
-        cache_write_per_mtok=rates["cache_write_per_mtok"],
+        rates["input_per_mtok"],
+        rates["output_per_mtok"],
+        cached_input_per_mtok=rates.get("cached_input_per_mtok"),
+        cache_write_per_mtok=rates.get("cache_write_per_mtok"),
     )
 
 
