@@ -169,3 +169,27 @@ def test_a_batch_marks_the_contestant_whose_model_needed_its_calls_repaired_and_
     console.print(summary(outcome.results, width=80))
     shown = console.export_text()
     assert "⚒ mini-swe-agent" in shown and shown.count("⚒ mini-swe-agent") == 1
+
+
+def test_an_assistant_run_on_an_anthropic_model_records_and_prices_its_cache_writes(mini: Path, tmp_path: Path) -> None:
+    """Through the gateway's Anthropic upstream: the cache's reads and writes reach the run's figures and its
+    cost, each at its own rate (models.Pricing), as in benchtui's own loop."""
+    from benchtui.engine.models import Pricing
+
+    rates = Pricing(3.0, 15.0, cached_input_per_mtok=0.3, cache_write_per_mtok=3.75)
+    script = AgentScript(
+        turns(call("bash", command="sed -i s/todo/done/ answer.txt"), SUBMIT), cached_tokens=20, cache_write_tokens=4
+    )
+    with ScriptedAgentServer({"agent": script}) as server:
+        task = load_tasks([tiny_task(tmp_path / "task")])[0]
+        model = replace(scripted_spec(server.url), provider="anthropic", base_url=server.url, pricing=rates)
+        spec = paired(model, "mini-swe-agent")
+        result, _ = AssistantContestant().run(task, spec, make_provider(spec), timeout_s=240)
+        reported = list(server.reported)
+    assert result["status"] == "passed", result["error_message"]
+    assert result["model_requests"] == len(reported) == 2
+    assert result["cached_prompt_tokens"] == 40 and result["cache_write_tokens"] == 8
+    prompt = sum(r["prompt_tokens"] for r in reported)
+    completion = sum(r["completion_tokens"] for r in reported)
+    assert result["prompt_tokens"] == prompt
+    assert result["cost_usd"] == round(((prompt - 48) * 3.0 + 40 * 0.3 + 8 * 3.75 + completion * 15.0) / 1e6, 9)

@@ -574,3 +574,25 @@ def test_a_summary_without_repairs_has_no_repaired_column_or_mark() -> None:
     console = Console(width=140, color_system=None, record=True)
     console.print(summary([result("t", "loop"), result("t", "other")], width=140))
     assert "Repaired" not in console.export_text() and "⚒" not in console.export_text()
+
+
+def test_the_summary_never_shows_a_partial_sum_as_a_models_cost() -> None:
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+    from tests.support.report_fixture import result
+
+    runs = [
+        result("t1", "partly", cost_usd=0.5, prompts_sent=1),
+        result("t2", "partly", cost_usd=None, prompts_sent=1),  # e.g. cached tokens its pricing cannot price
+        result("t1", "priced", cost_usd=0.25, prompts_sent=1),
+        result("t2", "priced", cost_usd=None, prompts_sent=0),  # never asked the model: cost nothing
+        result("t1", "unpriced", cost_usd=None, prompts_sent=1),
+    ]
+    console = Console(width=140, color_system=None, record=True)
+    console.print(summary(runs, width=140))
+    shown = console.export_text()
+    rows = {line.split()[1]: line for line in shown.splitlines() if line.split()[1:2] in (["partly"], ["priced"])}
+    assert "$0.5000" not in rows["partly"] and "—" in rows["partly"] and "$0.2500" in rows["priced"]
+    assert "Cost —: some runs' cost is not known (partly 1 of 2 runs; the batch log says why)" in shown
+    assert "unpriced" not in shown.split("Cost —")[1]  # an unpriced model's — is no surprise: no note

@@ -41,7 +41,7 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
-from benchtui.engine.results import RunResult
+from benchtui.engine.results import FINISHED_STATUSES, RunResult
 from benchtui.present.board import RunBoard
 from benchtui.present.format import STATUS_STYLES
 from benchtui.present.repeats import repeat_notes
@@ -291,6 +291,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         *_runaway_warning(aggregates),
         *_repaired_note(aggregates),
         *_endpoints_table(results),
+        *_cost_note(results),
     )
 
 
@@ -350,6 +351,25 @@ def _endpoints_table(results: list[RunResult]) -> list[Table]:
             _fmt(row["median_tokens_per_s"], ".1f"),
         )
     return [table]
+
+
+def _cost_note(results: list[RunResult]) -> list[Text]:
+    """A line when a contestant's Cost is — although some of its runs have one: the others' costs are not
+    known (a cache rate its pricing lacks, a request that failed before its usage came), so their sum is
+    not its total."""
+    by_model: dict[str, list[RunResult]] = {}
+    for result in results:
+        if result.get("status") in FINISHED_STATUSES:
+            by_model.setdefault(str(result["model"]), []).append(result)
+    partial = {
+        model: (len(metrics.cost_unknown(runs)), len(runs))
+        for model, runs in by_model.items()
+        if metrics.cost_unknown(runs) and any(r.get("cost_usd") is not None for r in runs)
+    }
+    if not partial:
+        return []
+    who = ", ".join(f"{model} {unknown} of {runs}" for model, (unknown, runs) in partial.items())
+    return [Text(f"Cost —: some runs' cost is not known ({who} runs; the batch log says why)", style="yellow")]
 
 
 def _interval(ci: dict[str, float] | None) -> str:

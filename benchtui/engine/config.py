@@ -567,18 +567,45 @@ def _build_embedded(
     )
 
 
+_PRICING_RATES = ("input_per_mtok", "output_per_mtok")
+# Optional: the prompt cache's rates (models.Pricing); without them a run that reads or writes the cache
+# has no known cost, never one guessed at the full input rate.
+_PRICING_CACHE_RATES = ("cached_input_per_mtok", "cache_write_per_mtok")
+
+
 def _pricing(entry: LocatedMapping, path: Path) -> Pricing | None:
     if entry.get("pricing") is None:
         return None
-    raw = _mapping(entry, "pricing", path)
-    try:
-        return Pricing(float(raw["input_per_mtok"]), float(raw["output_per_mtok"]))
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(
-            "'pricing': expected {input_per_mtok: number, output_per_mtok: number}",
-            path=path,
-            line=entry.line_of("pricing"),
-        ) from None
+    _mapping(entry, "pricing", path)
+    raw = entry["pricing"]
+    # The mapping's own lines when the loader kept them (an inline {..} mapping's keys share its line).
+    where = raw if isinstance(raw, LocatedMapping) else None
+
+    def fail(key: str | None, message: str) -> ConfigError:
+        line = where.line_of(key) if where is not None and key is not None else entry.line_of("pricing")
+        return ConfigError(f"'pricing': {message}", path=path, line=line)
+
+    allowed = _PRICING_RATES + _PRICING_CACHE_RATES
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise fail(unknown[0], f"unknown key {unknown[0]!r}; expected {', '.join(allowed)}")
+    missing = [key for key in _PRICING_RATES if raw.get(key) is None]
+    if missing:
+        raise fail(None, "expected {input_per_mtok: number, output_per_mtok: number} (USD per million tokens)")
+    rates: dict[str, float] = {}
+    for key in allowed:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise fail(key, f"{key}: expected a number >= 0 (USD per million tokens), got {value!r}")
+        rates[key] = float(value)
+    return Pricing(
+        rates["input_per_mtok"],
+        rates["output_per_mtok"],
+        cached_input_per_mtok=rates.get("cached_input_per_mtok"),
+        cache_write_per_mtok=rates.get("cache_write_per_mtok"),
+    )
 
 
 def _categories(entry: LocatedMapping, path: Path) -> tuple[str, ...]:

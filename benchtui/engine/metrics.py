@@ -20,6 +20,8 @@ __all__ = [
     "aggregate_by_model",
     "cache_hit_ratio",
     "cost_text",
+    "cost_total",
+    "cost_unknown",
     "determinism_text",
     "flaky_tasks",
     "paired_comparisons",
@@ -77,7 +79,7 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "prompt_tokens": _total(_numbers(finished, "prompt_tokens")),
         "completion_tokens": _total(_numbers(finished, "completion_tokens")),
         "mean_tokens_per_s": _mean(_numbers(finished, "tokens_per_s")),
-        "cost_usd": _total(_numbers(finished, "cost_usd")),
+        "cost_usd": cost_total(finished),
         "truncated_replies": _count(finished, "truncated_replies"),
         "tokens_per_s_source": rate_source(finished),
         "cached_prompt_tokens": _total(_numbers(finished, "cached_prompt_tokens")),
@@ -87,7 +89,24 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "repaired_tool_calls": repaired_calls(finished),
         **repeat_figures(finished),
         "flaky_tasks": flaky_tasks(finished),
+        "cost_unknown_runs": len(cost_unknown(finished)),
     }
+
+
+def cost_unknown(runs: Iterable[RunResult]) -> list[RunResult]:
+    """The runs that asked the model and whose cost is not known: an unpriced cloud model's, one whose server
+    reported prompt-cache tokens its pricing has no rate for, one whose request failed before its usage came.
+    A run that sent no prompt cost nothing, whatever its result says."""
+    return [r for r in runs if r.get("cost_usd") is None and r.get("prompts_sent")]
+
+
+def cost_total(runs: Sequence[RunResult]) -> float | None:
+    """The runs' total cost; None as soon as one that asked the model has no known cost, so a sum over the
+    others is never shown as the model's total (``cost_unknown_runs`` says how many; the batch log why)."""
+    if cost_unknown(runs):
+        return None
+    costs = _numbers(runs, "cost_usd")
+    return round(sum(costs), 9) if costs else None  # nano-dollars, as each run's (models.Pricing)
 
 
 #: Beside a contestant whose model needed the gateway to turn tool calls it wrote as text into real ones.

@@ -18,15 +18,63 @@ LOCAL_PROVIDERS = ("ollama", "embedded")
 
 @dataclass(frozen=True)
 class Pricing:
-    """US dollars per million tokens."""
+    """US dollars per million tokens.
+
+    A prompt token is billed at one of three rates: read from the vendor's prompt cache
+    (``cached_input_per_mtok``: OpenAI's ``cached_tokens``, Anthropic's ``cache_read_input_tokens``), written
+    to it (``cache_write_per_mtok``: Anthropic's ``cache_creation_input_tokens``), or neither
+    (``input_per_mtok``). benchtui's prompt count holds all three, so a cache rate left out is a cost not
+    known once the server reports such tokens, never the full input rate guessed in its place."""
 
     input_per_mtok: float
     output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+    cache_write_per_mtok: float | None = None
 
-    def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-        if prompt_tokens is None or completion_tokens is None:
+    def cost(
+        self,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+        cached_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+    ) -> float | None:
+        """The cost of ``prompt_tokens`` (every prompt token, cached and written ones included) and
+        ``completion_tokens``; None when a count is missing or a rate the counts need is not set. Linear in
+        the counts, so a run priced from its totals costs what its requests priced one by one sum to."""
+        if prompt_tokens is None or completion_tokens is None or self.missing_rate(cached_tokens, cache_write_tokens):
             return None
-        return round((prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6, 6)
+        read, written = cached_tokens or 0, cache_write_tokens or 0
+        uncached = prompt_tokens - read - written
+        if uncached < 0:
+            return None  # the server's counts contradict each other: no figure is honest
+        total = (
+            uncached * self.input_per_mtok
+            + read * (self.cached_input_per_mtok or 0.0)
+            + written * (self.cache_write_per_mtok or 0.0)
+            + completion_tokens * self.output_per_mtok
+        )
+        # Nano-dollars: a token at a cached rate costs well under a micro-dollar, and a run priced from its
+        # totals must cost what its requests sum to (rounding each to micro-dollars would drift apart).
+        return round(total / 1e6, 9)
+
+    def missing_rate(self, cached_tokens: int | None, cache_write_tokens: int | None) -> str | None:
+        """Why these cache counts cannot be priced (the first rate they need that is not set); None if they can."""
+        if cached_tokens and self.cached_input_per_mtok is None:
+            return f"it read {cached_tokens} cached prompt tokens and its pricing has no cached_input_per_mtok"
+        if cache_write_tokens and self.cache_write_per_mtok is None:
+            return (
+                f"it wrote {cache_write_tokens} prompt tokens to the cache and its pricing has no cache_write_per_mtok"
+            )
+        return None
+
+    def snapshot(self) -> dict[str, float]:
+        """What results record; the cache rates only when set, so older snapshots read the same."""
+        rates = {"input_per_mtok": self.input_per_mtok, "output_per_mtok": self.output_per_mtok}
+        if self.cached_input_per_mtok is not None:
+            rates["cached_input_per_mtok"] = self.cached_input_per_mtok
+        if self.cache_write_per_mtok is not None:
+            rates["cache_write_per_mtok"] = self.cache_write_per_mtok
+        return rates
 
 
 @dataclass(frozen=True)
@@ -145,11 +193,28 @@ class ModelSpec:
         """A file-name-safe form of the key (``ollama/llama3`` -> ``ollama_llama3``)."""
         return re.sub(r"[^A-Za-z0-9._-]+", "_", self.key).strip("._") or "model"
 
-    def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-        """Cost in USD: priced models by their price, local ones 0 unless priced, others unknown."""
+    def cost(
+        self,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+        cached_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+    ) -> float | None:
+        """Cost in USD: priced models by their price (``Pricing.cost``), local ones 0 unless priced, others
+        unknown. ``cached_tokens`` and ``cache_write_tokens`` are the parts of ``prompt_tokens`` the server
+        read from and wrote to its prompt cache (None: it did not say, and every prompt token is plain input)."""
         if self.pricing is not None:
-            return self.pricing.cost(prompt_tokens, completion_tokens)
+            return self.pricing.cost(prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens)
         return 0.0 if self.is_local else None
+
+    def cost_unknown(self, cached_tokens: int | None, cache_write_tokens: int | None) -> str | None:
+        """Why ``cost`` is None for these cache counts although the model is priced; None otherwise."""
+        if self.pricing is None:
+            return None
+        why = self.pricing.missing_rate(cached_tokens, cache_write_tokens)
+        if why is None:
+            return None
+        return f"cost of {self.key} not known: {why} (set it from the vendor's price page in models_config.yaml)"
 
     def snapshot(self) -> dict[str, Any]:
         """What results and reports record about the model. Never the resolved key, only its reference."""
@@ -161,9 +226,7 @@ class ModelSpec:
             "base_url": self.base_url,
             "api_key": self.api_key_ref,
             "settings": dict(self.settings),
-            "pricing": None
-            if self.pricing is None
-            else {"input_per_mtok": self.pricing.input_per_mtok, "output_per_mtok": self.pricing.output_per_mtok},
+            "pricing": None if self.pricing is None else self.pricing.snapshot(),
             "edit_format": self.edit_format,
             "categories": list(self.categories),
             "details": dict(self.details),

@@ -84,6 +84,7 @@ class RunResult(TypedDict, total=False):
     repaired_tool_calls: int | None
     model_requests: int | None
     endpoint: str | None
+    cache_write_tokens: int | None
 
 
 # Declaration order is kept by __annotations__ (a dict), so the CSV's column order is RunResult's.
@@ -149,6 +150,7 @@ def empty_result(task: Task, spec: ModelSpec, repeat: int) -> RunResult:
         "repaired_tool_calls": None,
         "model_requests": None,
         "endpoint": None,
+        "cache_write_tokens": None,
     }
 
 

@@ -152,6 +152,7 @@ class BatchRunner:
         self._dead_models: dict[str, ProviderError] = {}
         self._dispatch: Dispatcher[_Run] = Dispatcher([], stop=self.cancel.is_set)
         self._failed_over: set[str] = set()  # runs handed back to their pool whose control must survive
+        self._cost_unknown_said: set[str] = set()  # the models whose unknown cost the log explained
         self._embedded: Any = None
         self._check_slots = threading.Semaphore(max(check_slots or os.cpu_count() or 1, 1))
         self._write_error: str | None = None
@@ -416,6 +417,7 @@ class BatchRunner:
                 run.model.key, ProviderError(str(result["error"]), str(result.get("error_message")))
             )
         result["fingerprint"] = run.fingerprint
+        self._say_cost_unknown(run.model, result)
         undelivered = control.drain_messages()
         if undelivered:
             self._log(
@@ -517,6 +519,17 @@ class BatchRunner:
         if self._embedded is not None:
             self._embedded.close()
             self._embedded = None
+
+    def _say_cost_unknown(self, model: ModelSpec, result: RunResult) -> None:
+        """Once per model: why its cost is null although it is priced (a cache rate its pricing lacks)."""
+        if result.get("cost_usd") is not None:
+            return
+        why = model.cost_unknown(result.get("cached_prompt_tokens"), result.get("cache_write_tokens"))
+        with self._controls_lock:
+            if why is None or model.key in self._cost_unknown_said:
+                return
+            self._cost_unknown_said.add(model.key)
+        self._log(why, "warning")
 
     def _log(self, text: str, level: str = "info", run_id: str | None = None) -> None:
         getattr(log, level)(text)

@@ -167,6 +167,7 @@ def result(task_id: str, model: str, repeat: int = 1, **values: Any) -> RunResul
         "repaired_tool_calls": None,
         "model_requests": None,
         "endpoint": None,
+        "cache_write_tokens": None,
     }
     merged = {**base, **values}
     assert set(merged) == set(RESULT_KEYS), set(merged) ^ set(RESULT_KEYS)

@@ -110,6 +110,9 @@ class AgentScript:
     # (with ``timings``, llama.cpp's ``timings.cache_n`` too), Anthropic ``cache_read_input_tokens`` (its
     # ``input_tokens`` then the uncached rest). None: the server says nothing about a cache.
     cached_tokens: int | None = None
+    # Anthropic's ``cache_creation_input_tokens``: prompt tokens written to its cache (left out of its
+    # ``input_tokens`` too); the chat dialects have no such figure. None: the server says nothing of it.
+    cache_write_tokens: int | None = None
     # llama.cpp's ``timings.prompt_ms``: the server's own time processing the prompt.
     prompt_ms: float = 1.0
     # Per attempt (1-based): answer with (status, headers, message) instead.
@@ -695,6 +698,9 @@ class ScriptedAgentServer:
             # Anthropic's input_tokens leave out what was read from the cache.
             usage["input_tokens"] -= script.cached_tokens
             usage["cache_read_input_tokens"] = script.cached_tokens
+        if script.cache_write_tokens is not None:
+            usage["input_tokens"] -= script.cache_write_tokens
+            usage["cache_creation_input_tokens"] = script.cache_write_tokens
         return usage
 
     def _anthropic_body(self, reply: _Reply, script: AgentScript) -> dict[str, Any]:

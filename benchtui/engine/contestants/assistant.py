@@ -560,6 +560,7 @@ class _AssistantRun:
                 "model_requests": requests,
                 "cached_prompt_tokens": figure("cached_prompt_tokens"),
                 "prompt_eval_s": _rounded(figure("prompt_eval_s")),
+                "cache_write_tokens": figure("cache_write_tokens"),
             }
         )
         return result

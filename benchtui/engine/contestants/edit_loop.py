@@ -400,7 +400,11 @@ class _EditRun:
                 "tokens_per_s": tally.tokens_per_s,
                 "prompt_tokens": tally.prompt_tokens,
                 "completion_tokens": tally.completion_tokens,
-                "cost_usd": self.spec.cost(tally.prompt_tokens, tally.completion_tokens),
+                # The cache's reads and writes at their own rates (models.Pricing): the run's totals price
+                # as its replies one by one would, the cost being linear in the counts.
+                "cost_usd": self.spec.cost(
+                    tally.prompt_tokens, tally.completion_tokens, tally.cached_prompt_tokens, tally.cache_write_tokens
+                ),
                 "prompts_sent": self.prompts_sent,
                 "human_interventions": self.hints_given + self.typed_interventions,
                 "hints_given": self.hints_given,
@@ -428,6 +432,7 @@ class _EditRun:
                 "runaway_replies": tally.runaway_replies,
                 # Null when no request went out: the seed was never sent.
                 "seed": self.seed if self.prompts_sent else None,
+                "cache_write_tokens": tally.cache_write_tokens,
             }
         )
         return result

@@ -31,6 +31,7 @@ class ReplyTally:
         self.streamed_tokens = 0
         self.truncated_replies = 0
         self.cached_prompt_tokens: int | None = None
+        self.cache_write_tokens: int | None = None
         self.prompt_eval_s: float | None = None
         self.runaway_replies = 0
 
@@ -40,6 +41,8 @@ class ReplyTally:
         # Summed over the replies whose server said; None until one did (never a 0 nobody measured).
         if reply.cached_prompt_tokens is not None:
             self.cached_prompt_tokens = (self.cached_prompt_tokens or 0) + reply.cached_prompt_tokens
+        if reply.cache_write_tokens is not None:
+            self.cache_write_tokens = (self.cache_write_tokens or 0) + reply.cache_write_tokens
         if reply.prompt_eval_s is not None:
             self.prompt_eval_s = (self.prompt_eval_s or 0.0) + reply.prompt_eval_s
         self.runaway_replies += reply.runaway is not None

@@ -269,6 +269,7 @@ class Gateway:
                 prompt_tokens=reply.prompt_tokens,
                 completion_tokens=reply.completion_tokens,
                 cached_tokens=reply.cached_prompt_tokens,
+                cache_write_tokens=reply.cache_write_tokens,
                 prompt_eval_s=reply.prompt_eval_s,
                 ttft_s=reply.ttft_s,
                 tokens_per_s=reply.tokens_per_s,

@@ -3,10 +3,10 @@
 The totals keep benchtui's rule that a figure it could not measure is None, never 0: the token counts
 are the upstream's own (summed over the replies), and None as soon as one reply came without them, or
 when requests were made and none completed (a failed request may have cost tokens nobody reported).
-The prompt cache's tokens and the prompt's processing time are summed over the replies whose server
-reported them, and None when none did, as benchtui's own loop sums them. Tokens per second are the
-run's generated tokens over its decode time (each reply's tokens over its rate), marked "server" only
-when every reply's rate was the server's own timing, else "client".
+The prompt cache's tokens (read, and Anthropic's written) and the prompt's processing time are summed
+over the replies whose server reported them, and None when none did, as benchtui's own loop sums them.
+Tokens per second are the run's generated tokens over its decode time (each reply's tokens over its
+rate), marked "server" only when every reply's rate was the server's own timing, else "client".
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class CallRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
     prompt_eval_s: float | None = None
     ttft_s: float | None = None
     tokens_per_s: float | None = None
@@ -74,6 +75,7 @@ class GatewayUsage:
     model_time_s: float = 0.0
     queue_time_s: float = 0.0
     calls: tuple[CallRecord, ...] = ()
+    cache_write_tokens: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +122,7 @@ class Meter:
         prompt = _total([c.prompt_tokens for c in done], len(calls))
         completion = _total([c.completion_tokens for c in done], len(calls))
         cached = _reported([c.cached_tokens for c in done])
+        written = _reported([c.cache_write_tokens for c in done])
         prompt_eval = _reported([c.prompt_eval_s for c in done])
         timed = [c for c in done if c.tokens_per_s and c.completion_tokens]
         decode_s = sum((c.completion_tokens or 0) / (c.tokens_per_s or 1) for c in timed)
@@ -143,7 +146,8 @@ class Meter:
             ttft_s=done[0].ttft_s if done else None,
             tokens_per_s=rate,
             tokens_per_s_source=source,
-            cost_usd=self.spec.cost(prompt, completion),
+            # From the run's totals: the cost is linear in the counts, so this is the sum of each request's.
+            cost_usd=self.spec.cost(prompt, completion, cached, written),
             truncated_replies=sum(1 for c in done if c.finish_reason == "length"),
             tool_calls=sum(c.tool_calls for c in done),
             repaired_tool_calls=sum(c.repaired_tool_calls for c in done),
@@ -153,4 +157,5 @@ class Meter:
             model_time_s=sum(c.duration_s for c in calls),
             queue_time_s=sum(c.queue_s for c in calls),
             calls=calls,
+            cache_write_tokens=written,
         )

@@ -61,6 +61,7 @@ class Figures:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None  # Anthropic's cache_creation_input_tokens; None elsewhere
     prompt_eval_s: float | None = None
     server_tokens: int | None = None
     server_s: float | None = None
@@ -232,9 +233,9 @@ def read_anthropic(response: httpx.Response, guard: RequestGuard, meter: StreamM
     base = as_int(usage.get("input_tokens"))
     if base is not None:
         # Every prompt token the model read: uncached input plus cache writes and reads.
-        cache_write = as_int(usage.get("cache_creation_input_tokens")) or 0
+        figures.cache_write_tokens = as_int(usage.get("cache_creation_input_tokens"))
         figures.cached_tokens = as_int(usage.get("cache_read_input_tokens"))
-        figures.prompt_tokens = base + cache_write + (figures.cached_tokens or 0)
+        figures.prompt_tokens = base + (figures.cache_write_tokens or 0) + (figures.cached_tokens or 0)
     figures.completion_tokens = as_int(usage.get("output_tokens"))
     return figures
 
@@ -296,6 +297,7 @@ def forward(
                 server_s=figures.server_s,
                 finish_reason=figures.finish_reason,
                 cached_prompt_tokens=figures.cached_tokens,
+                cache_write_tokens=figures.cache_write_tokens,
                 prompt_eval_s=figures.prompt_eval_s,
             )
             reply.attempts = attempt
