@@ -15,6 +15,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from benchtui.engine.gateway import Gateway
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import RetryPolicy, make_provider
 from benchtui.engine.sandbox import detect
+from benchtui.engine.sandbox.host import tools
 from benchtui.engine.sandbox.process import build_env
 from tests.support import scripted
 
@@ -233,3 +235,42 @@ def test_the_bridge_refuses_a_malformed_command_line() -> None:
         "/s",
         ["a", "--", "b"],
     )
+
+
+WRITES = r"""
+for target in "$1/ok" "$HOME/ok" "$TMPDIR/ok" "$2"; do
+    if (echo x > "$target") 2>/dev/null; then echo "wrote $target"; else echo "refused $target"; fi
+done
+if (echo probe > /proc/sys/kernel/domainname) 2>/dev/null; then echo "wrote sysctl"; else echo "refused sysctl"; fi
+grep CapEff /proc/self/status
+"""
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "unshare"])
+def test_a_confined_assistant_writes_only_its_workspace_home_and_temp(tmp_path: Path, mode: str) -> None:
+    """Outside the hidden folders too: a path in this repository, which the host lets benchtui write."""
+    _mode_or_skip(mode)
+    work, home, tmp = tmp_path / "ws", tmp_path / "home", tmp_path / "tmp"
+    for folder in (work, home, tmp):
+        folder.mkdir()
+    outside = Path(__file__).parent / f".confine-probe-{uuid.uuid4().hex}"
+    try:
+        ended = confine.run_confined(
+            [tools().sh, "-c", WRITES, "probe", str(work), str(outside)],
+            build_env(str(home), str(tmp), []),
+            cwd=work,
+            writable=[work, home, tmp],
+            readable=[],
+            logs=tmp_path / "logs",
+            deadline=time.monotonic() + 30,
+            mode=mode,
+        )
+        assert not outside.exists(), "it wrote outside its workspace, home and temp"
+    finally:
+        outside.unlink(missing_ok=True)
+    lines = ended.stdout.splitlines()
+    assert ended.sandbox == mode
+    assert [line.split()[0] for line in lines[:4]] == ["wrote", "wrote", "wrote", "refused"], ended.stdout
+    assert (work / "ok").read_text() == "x\n" and (home / "ok").exists() and (tmp / "ok").exists()
+    assert "refused sysctl" in lines, "/proc/sys is read-only"
+    assert lines[-1].split() == ["CapEff:", "0000000000000000"], "no capability to undo a mount"

@@ -27,10 +27,11 @@ token. What is recorded per run (``assistant_sandbox``):
 - ``none``: where neither namespace mode works (or ``BENCHTUI_SANDBOX=none``): the environment
   allowlist, the limits and the tree kill only.
 
-As root, the assistant keeps uid 0 in every mode, without a capability (bwrap drops them; the launcher's
-``nocaps``): checks get a throw-away uid, but an assistant's workspace, home and install folder would
-all have to be lent to one. No RLIMIT_AS: Node and V8 reserve far more address space than they use,
-and the cap would crash them at start.
+As root, the assistant keeps uid 0 in every mode, without a capability (bwrap's ``--cap-drop ALL``: real
+root keeps every one otherwise; the launcher's ``nocaps``) and with ``/proc/sys`` read-only (uid 0 may
+write root's sysctls without one; bwrap leaves it writable for real root): checks get a throw-away uid,
+but an assistant's workspace, home and install folder would all have to be lent to one. No RLIMIT_AS:
+Node and V8 reserve far more address space than they use, and the cap would crash them at start.
 
 Output goes to files, not pipes: an assistant's background child holding a pipe open cannot block the
 call, and only the last ``OUTPUT_CAP_BYTES`` of each stream are read back.
@@ -133,10 +134,13 @@ def _bwrap_argv(cwd: Path, writable: list[Path], readable: list[Path], own_net: 
     t = tools()
     assert t.bwrap is not None
     lay = layout(*_views(writable, readable))
-    argv = [t.bwrap, *(BWRAP_NS_ARGS if own_net else _HOSTNET_NS_ARGS)]
+    # Not one capability, not even for a root benchtui's uid 0 (bwrap keeps them all for real root).
+    argv = [t.bwrap, *(BWRAP_NS_ARGS if own_net else _HOSTNET_NS_ARGS), "--cap-drop", "ALL"]
     if not is_root():
         argv.append("--unshare-user")
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if is_root():  # root-owned sysctls are uid 0's to write, capabilities or not; bwrap skips covering them
+        argv += ["--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
     for hidden in lay.hidden:
         argv += ["--perms", "1777" if hidden in ("/tmp", "/var/tmp") else "0755", "--tmpfs", hidden]
     for folder in lay.dirs:
