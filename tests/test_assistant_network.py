@@ -11,7 +11,9 @@ still checked and a streamed reply intact, and cannot connect to the listener; u
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -274,3 +276,102 @@ def test_a_confined_assistant_writes_only_its_workspace_home_and_temp(tmp_path: 
     assert (work / "ok").read_text() == "x\n" and (home / "ok").exists() and (tmp / "ok").exists()
     assert "refused sysctl" in lines, "/proc/sys is read-only"
     assert lines[-1].split() == ["CapEff:", "0000000000000000"], "no capability to undo a mount"
+
+
+def _bridge(command: list[str], unix_path: str = "/nonexistent/gateway.sock") -> subprocess.Popen[str]:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    listen = f"127.0.0.1:{port}"
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", confine.BRIDGE, "--listen", listen, "--unix", unix_path, "--", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_bridge_passes_a_signal_on_and_exits_with_the_assistants_status() -> None:
+    """Outside any sandbox, the bridge is a plain program: SIGTERM reaches the assistant, whose exit
+    (its handler's 42, or 128+15 when the signal killed it) is the bridge's."""
+    handled = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(42))\n"
+        "print('up', flush=True)\n"
+        "time.sleep(30)"
+    )
+    for command, expected in (([sys.executable, "-c", handled], 42), (["sh", "-c", "echo up; exec sleep 30"], 143)):
+        running = _bridge(command)
+        assert running.stdout is not None
+        assert running.stdout.readline().strip() == "up"
+        running.send_signal(signal.SIGTERM)
+        assert running.wait(timeout=10) == expected
+
+
+def test_the_bridge_fails_typed_when_it_cannot_listen() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", confine.BRIDGE, "--listen", f"127.0.0.1:{port}", "--unix", "/x", "--", "true"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    assert done.returncode == bridge.SETUP_FAILED
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "unshare"])
+def test_a_hung_assistant_behind_the_bridge_is_killed_with_its_tree_at_the_deadline(
+    tmp_path: Path, gateway: Gateway, mode: str
+) -> None:
+    _mode_or_skip(mode)
+    marker = f"benchtui-bridge-test-{uuid.uuid4().hex}"
+    work, home, tmp = tmp_path / "ws", tmp_path / "home", tmp_path / "tmp"
+    for folder in (work, home, tmp):
+        folder.mkdir()
+    seen: set[int] = set()
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            seen.update(_marked(marker))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.monotonic()
+    ended = confine.run_confined(
+        [tools().sh, "-c", 'setsid sleep 300 "$0" & sleep 300 "$0" & echo up; sleep 300', marker],
+        build_env(str(home), str(tmp), []),
+        cwd=work,
+        writable=[work, home, tmp],
+        readable=[],
+        logs=tmp_path / "logs",
+        deadline=time.monotonic() + 1.5,
+        mode=mode,
+        gateway=gateway,
+    )
+    elapsed = time.monotonic() - started
+    watching.set()
+    watcher.join()
+    assert ended.timed_out and ended.returncode is None and ended.sandbox == mode
+    assert ended.stdout.strip() == "up"
+    assert elapsed < 5
+    assert len(seen) >= 4, "the bridge, the script and both sleeps ran"
+    time.sleep(0.2)
+    assert _marked(marker) == [], "the bridge, the assistant and its children are all gone"
+
+
+def _marked(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
