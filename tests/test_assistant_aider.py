@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchtui.engine.assistants import registry
+from benchtui.engine.assistants import confine, registry
 from benchtui.engine.assistants.base import Adapter, AssistantOutcome, Invocation, RunContext
 from benchtui.engine.contestants import RunControl
 from benchtui.engine.contestants.assistant import AssistantContestant
@@ -57,7 +57,7 @@ def test_aider_fixes_the_task_through_the_gateway_and_continues_its_session(aide
     assert result["typed_interventions"] == result["human_interventions"] == 1
     assert result["model_requests"] == len(requests) == 2
     assert result["prompt_tokens"] and result["completion_tokens"]  # the scripted server's usage, metered
-    assert result["assistant_sandbox"] in ("bwrap-hostnet", "none")
+    assert result["assistant_sandbox"] == confine.assistant_mode()
     # The continuation is the same conversation (chat history restored), carrying what was typed.
     first, second = (r.body["messages"] for r in requests)
     assert len(second) > len(first)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchtui.cli import main
-from benchtui.engine.assistants import registry
+from benchtui.engine.assistants import confine, registry
 from tests.conftest import write_config
 from tests.support.assistants import real_assistant
 from tests.support.scripted import tiny_task
@@ -81,6 +81,7 @@ def test_every_assistant_and_benchtuis_loop_run_one_real_embedded_model_in_one_b
         # timeout: the run's deadline came first on a slow CPU, after model calls that completed.
         assert run["status"] in ("passed", "failed", "timeout"), (name, run.get("error_message"))
         assert run["assistant_version"] == versions[name]
+        assert run["assistant_sandbox"] == confine.assistant_mode(), name  # its only network: the bridge
         assert run["model_requests"] >= 1, name
         assert run["prompt_tokens"] > 100 and run["completion_tokens"] > 0, name  # the server's counts, metered
         assert run["ttft_s"] is not None and run["ttft_s"] > 0, name

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from benchtui.engine.assistants import install, npm_common, pairs, registry
+from benchtui.engine.assistants import confine, install, npm_common, pairs, registry
 from benchtui.engine.assistants.base import Adapter, RunContext
 from benchtui.engine.contestants.assistant import AssistantContestant
 from benchtui.engine.gateway import Gateway
@@ -216,6 +216,8 @@ def test_the_real_assistant_reads_edits_and_continues_its_session_through_the_ga
     assert [e["ok"] for e in invocations] == [True, True], invocations
     assert all(e["own_tokens"] for e in invocations), invocations
     assert all(e["returncode"] == 0 for e in invocations)
+    # Confined like a check: under bwrap or unshare its only network was the bridge to the gateway.
+    assert result["assistant_sandbox"] == confine.assistant_mode()
     # It spoke its own dialect to the gateway, every request answered.
     calls = gateways.made[0].usage().calls
     assert calls and {c.dialect for c in calls} == {DIALECTS[name]}

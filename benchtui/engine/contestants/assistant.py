@@ -344,6 +344,7 @@ class _AssistantRun:
             cancel=self.control.cancel,
             stop=self.fatal_model_error,
             on_tick=self.progress,
+            gateway=self.gateway,
         )
         self.sandbox_mode = ended.sandbox
         outcome = self.read_outcome(ctx, ended)

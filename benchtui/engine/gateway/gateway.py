@@ -17,8 +17,11 @@ upstream fail in seconds, including Codex, which never gives up on a server it c
 
 from __future__ import annotations
 
+import os
 import re
 import secrets as random_ids
+import shutil
+import tempfile
 import threading
 import time
 from typing import Any, Self
@@ -28,7 +31,7 @@ from benchtui.engine.gateway import translate
 from benchtui.engine.gateway.canonical import BadRequest
 from benchtui.engine.gateway.exchange import STATUS, ClientGone, ClientStream, Codec, Collector
 from benchtui.engine.gateway.meter import CallRecord, GatewayUsage, Meter
-from benchtui.engine.gateway.server import Handler, _Server, make_server
+from benchtui.engine.gateway.server import Handler, _Server, _UnixServer, make_server, make_unix_server
 from benchtui.engine.gateway.upstream import ANTHROPIC, READERS, UpstreamFailure, forward, request_cancel, route
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers.base import Provider, ProviderError
@@ -76,6 +79,8 @@ class Gateway:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
+        self._unix: _UnixServer | None = None
+        self._unix_path: str | None = None
 
     # Lifecycle
 
@@ -92,12 +97,41 @@ class Gateway:
         self._thread.start()
         return self
 
+    def unix_socket(self) -> str:
+        """The path of a unix socket serving what the loopback port serves (made on the first call):
+        how an assistant confined to a network namespace of its own reaches the gateway
+        (engine/assistants/bridge.py). OSError when none can be made here (e.g. a path too long)."""
+        with self._lock:
+            if self._server is None:
+                raise RuntimeError("the gateway is not started")
+            if self._unix_path is None:
+                folder = tempfile.mkdtemp(prefix="benchtui-gw-")  # 0700: this user's only
+                path = os.path.join(folder, "gateway.sock")
+                try:
+                    self._unix = make_unix_server(path, self._server)
+                except OSError:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise
+                threading.Thread(
+                    target=self._unix.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name="benchtui-gateway-unix",
+                    daemon=True,
+                ).start()
+                self._unix_path = path
+            return self._unix_path
+
     def stop(self) -> None:
         self._cancel.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._unix is not None and self._unix_path is not None:
+            self._unix.shutdown()
+            self._unix.server_close()
+            shutil.rmtree(os.path.dirname(self._unix_path), ignore_errors=True)
+            self._unix = self._unix_path = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -5,6 +5,10 @@ Routes (the ``/v1`` prefix optional for OpenAI clients, which join paths to a ba
 Code sends it), ``GET /v1/models`` and ``HEAD /`` (Claude Code's reachability probe, no token needed).
 Every other request needs the run's token, as ``Authorization: Bearer`` or ``x-api-key``, whichever the
 client's SDK sends; anything else is answered 401 and never forwarded.
+
+The same routes are served on a unix socket too, when a run asks (``make_unix_server``): a confined
+assistant with no network of its own reaches the gateway through it (engine/assistants/bridge.py),
+with the same token check.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hmac
 import json
+import socketserver
 import sys
 import zlib
 from collections.abc import Callable
@@ -33,10 +38,9 @@ Serve = Callable[[Codec, dict[str, Any], "Handler"], None]
 Models = Callable[[], dict[str, Any]]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # Set by make_server: what the handlers call.
+class _Routes(socketserver.BaseServer):
+    """What the handlers call, whichever socket the request came on (set by make_server)."""
+
     serve: Serve
     models: Models
     token: str
@@ -48,11 +52,24 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+class _Server(_Routes, ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _UnixServer(_Routes, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
 class Handler(BaseHTTPRequestHandler):
     """One client connection; also the ``Responder`` the exchange writes its reply through."""
 
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: _Routes
+
+    def address_string(self) -> str:
+        # A unix socket's peer has no address ("" from accept), which the base class would index.
+        return str(self.client_address[0]) if isinstance(self.client_address, tuple) else "unix"
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # the meter records what matters; stderr belongs to the app
@@ -201,4 +218,14 @@ def make_server(*, token: str, serve: Serve, models: Models, on_reject: Callable
     server.serve = serve
     server.models = models
     server.on_reject = on_reject
+    return server
+
+
+def make_unix_server(path: str, like: _Server) -> _UnixServer:
+    """A server on a new unix socket at ``path`` answering exactly as ``like`` does (same token)."""
+    server = _UnixServer(path, Handler)
+    server.token = like.token
+    server.serve = like.serve
+    server.models = like.models
+    server.on_reject = like.on_reject
     return server

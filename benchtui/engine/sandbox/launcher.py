@@ -24,6 +24,13 @@ What it does, in order (the same view and limits bwrap's mode gives, docs/SANDBO
    SIGPIPE/SIGXFSZ and execs the command; PID 1 forwards signals to it, reaps every orphan and exits
    with the check's status (128+N for signal N), which tears the namespaces down.
 
+Two more settings serve the assistants (engine/assistants/confine.py), which are not handed to a
+throw-away uid: ``rohost`` makes the whole host view read-only first (``mount_setattr(2)``,
+recursive), binds every writable path back writable, wherever it lies, and covers ``/proc/sys``,
+``/proc/sysrq-trigger``, ``/proc/irq`` and ``/proc/bus`` read-only as bwrap does; ``nocaps`` empties
+the bounding set and every capability set and sets ``no_new_privs`` while keeping the uid, so neither
+a root benchtui's nor the user namespace's root can undo a mount.
+
 A setup step that fails exits 125 with one line on stderr naming the step; the check then fails with
 that line as its output, never silently without isolation.
 
@@ -91,6 +98,11 @@ if "map" in opt:
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 call(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
+if "rohost" in opt:  # mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, {attr_set: MOUNT_ATTR_RDONLY})
+    attr = (ctypes.c_uint64 * 4)(1, 0, 0, 0)
+    c = ctypes
+    done = libc.syscall(c.c_long(442), c.c_int(-100), b"/", c.c_uint(0x8000), attr, c.c_size_t(32))
+    call(done, "making the host read-only")
 
 FWD = [S.SIGHUP, S.SIGINT, S.SIGQUIT, S.SIGTERM, S.SIGUSR1, S.SIGUSR2, S.SIGALRM, S.SIGCONT, S.SIGWINCH]
 mask = S.pthread_sigmask(S.SIG_BLOCK, FWD)  # nothing is lost between a fork and the handlers
@@ -130,6 +142,16 @@ try:  # bwrap brings loopback up in its network namespace; so does this (checks 
     s.close()
 except OSError:
     pass
+if "rohost" in opt:  # as bwrap does: the kernel's knobs stay out of reach of a uid 0 without capabilities
+    for name in ("sys", "sysrq-trigger", "irq", "bus"):
+        path = b"/proc/" + name.encode()
+        try:
+            posix.stat(path)
+        except OSError:
+            continue
+        call(libc.mount(path, path, None, MS_BIND | MS_REC, None), f"covering /proc/{name}")
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        call(libc.mount(None, path, None, flags, None), f"read-only /proc/{name}")
 libc.sethostname(b"sandbox", 7)
 posix.umask(0o022)
 binds = [(p, True) for p in many["ro"]] + [(p, False) for p in many["rw"]]
@@ -160,10 +182,11 @@ KEEP = [(2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, 1024), (2048, 2048
 for fd, (path, read_only) in zip(fds, binds):
     mkdirs(path)
     call(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND, None), f"binding {path}")
-    if read_only:
+    if read_only or "rohost" in opt:  # a bind of a read-only host path is read-only: rohost's rw ones are made writable
         kept = posix.statvfs(path).f_flag
-        extra = sum(m for st, m in KEEP if kept & st)
-        call(libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, None), f"read-only {path}")
+        extra = sum(m for st, m in KEEP if kept & st) | (MS_RDONLY if read_only else 0)
+        step = f"{'read-only' if read_only else 'writable'} {path}"
+        call(libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | extra, None), step)
     posix.close(fd)
 try:
     posix.chdir(opt["cwd"])
@@ -182,18 +205,19 @@ for name, key in (("RLIMIT_AS", "as"), ("RLIMIT_NPROC", "nproc"), ("RLIMIT_FSIZE
             resource.setrlimit(getattr(resource, name), (n, n))
         except (OSError, ValueError) as e:
             fail(f"setrlimit {name}", getattr(e, "errno", None) or 22)
-if "drop" in opt:
-    uid = int(opt["drop"])
+if "drop" in opt or "nocaps" in opt:
     with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
         last = int(f.read())
     for cap in range(last + 1):
         call(libc.prctl(24, cap, 0, 0, 0), "dropping the bounding set")  # PR_CAPBSET_DROP
-    try:
-        posix.setgroups([])
-        posix.setresgid(uid, uid, uid)
-        posix.setresuid(uid, uid, uid)  # clears the permitted and effective capabilities
-    except OSError as e:
-        fail("dropping root", e.errno)
+    if "drop" in opt:
+        uid = int(opt["drop"])
+        try:
+            posix.setgroups([])
+            posix.setresgid(uid, uid, uid)
+            posix.setresuid(uid, uid, uid)  # clears the permitted and effective capabilities
+        except OSError as e:
+            fail("dropping root", e.errno)
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x2: all empty
     call(libc.capset(header, data), "clearing the inheritable capabilities")
@@ -219,11 +243,14 @@ def launcher_argv(
     max_file_bytes: int | None = None,
     drop_to_uid: int | None = None,
     cgroup_procs: str | None = None,
+    read_only_host: bool = False,
+    drop_capabilities: bool = False,
 ) -> list[str]:
     """The launcher's command line for ``lay``; the check's own argv goes after it.
 
     ``drop_to_uid``: the per-run uid a root harness hands the check to (None: benchtui is not root, and
     the check is root only inside its own user namespace). ``cgroup_procs``: the run's pids cgroup.
+    ``read_only_host`` and ``drop_capabilities``: the ``rohost`` and ``nocaps`` settings (module doc).
     """
     spec = [f"cwd={cwd}"]
     if not is_root():
@@ -236,7 +263,7 @@ def launcher_argv(
     spec += [f"hide={h}:{tmpfs_mode(h)}" for h in _hidden_with_shm(lay.hidden)]
     spec += [f"dir={d}" for d in lay.dirs]
     spec += [f"ro={p}" for p in lay.ro_binds if under_hidden(p)]
-    spec += [f"rw={p}" for p in lay.rw_binds if under_hidden(p)]
+    spec += [f"rw={p}" for p in lay.rw_binds if read_only_host or under_hidden(p)]
     for key, value in (("as", memory_bytes), ("nproc", max_processes), ("fsize", max_file_bytes)):
         if value is not None:
             spec.append(f"{key}={value}")
@@ -245,6 +272,10 @@ def launcher_argv(
         spec.append(f"drop={drop_to_uid}")
     if cgroup_procs is not None:
         spec.append(f"cgroup={cgroup_procs}")
+    if read_only_host:
+        spec.append("rohost=1")
+    if drop_capabilities:
+        spec.append("nocaps=1")
     if any("\0" in part for part in spec):
         raise ValueError("a sandbox path contains a NUL byte")
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, *spec, "--"]
