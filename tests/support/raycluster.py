@@ -8,6 +8,7 @@ given a free one, so two such clusters (or someone else's Ray) can run side by s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -98,10 +99,8 @@ class LocalRayCluster:
     def close(self) -> None:
         """Every node's process group, killed: a test cluster keeps nothing worth a graceful stop."""
         for node in reversed(self.nodes):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(node.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             node.wait()
         subprocess.run(["rm", "-rf", str(self.temp_dir)], check=False)
 

@@ -1,0 +1,176 @@
+"""--executor ray on a real Ray cluster on loopback: a head without CPUs and worker nodes started here.
+
+The same batch gives the same results as on the thread pool; a worker node killed mid-batch costs no
+run (its runs are played again elsewhere, each recorded once); a driver killed mid-batch resumes. All
+against the scripted servers, which the workers reach on loopback like any model server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchtui.cli import main
+from benchtui.engine.executors import ray_installed
+from tests.conftest import REPO, write_config
+from tests.support.raycluster import LocalRayCluster
+from tests.support.scripted import Script, ScriptedOpenAI, ScriptedServer, fixed, solution_reply, tiny_task
+
+# Deselect with -m 'not ray': each test starts Ray nodes, seconds of CPU each.
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.timeout(400),
+    pytest.mark.skipif(not ray_installed(), reason="ray is not installed: pip install 'benchtui[ray]'"),
+]
+FIGURES = ("status", "error", "turns", "prompts_sent", "files_modified", "lines_added", "lines_removed", "diff")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalRayCluster]:
+    with LocalRayCluster() as cluster:
+        cluster.start_head()
+        cluster.add_worker(cpus=2)
+        yield cluster
+
+
+@pytest.fixture
+def on_cluster(cluster: LocalRayCluster, monkeypatch: pytest.MonkeyPatch) -> LocalRayCluster:
+    """The cluster, with the drivers this test starts given its token."""
+    for name, value in cluster.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    return cluster
+
+
+def start_on_ray(argv: list[str], cluster: LocalRayCluster) -> subprocess.Popen[str]:
+    """``benchtui ARGV --executor ray`` on the cluster, in a process of its own: Ray reads its token once
+    per process, and this one's drivers come and go (one is killed)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchtui", *argv, "--executor", "ray", "--ray-address", cluster.address],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_on_ray(argv: list[str], cluster: LocalRayCluster, timeout_s: float = 300) -> str:
+    """What the batch printed; fails unless it exits 0."""
+    driver = start_on_ray(argv, cluster)
+    printed, _ = driver.communicate(timeout=timeout_s)
+    assert driver.returncode == 0, printed[-4000:]
+    return printed
+
+
+def config_for(tmp_path: Path, server: ScriptedServer, *names: str) -> Path:
+    models = "".join(
+        f"  - name: {name}\n    provider: openai\n    base_url: {server.url}/v1\n    concurrency: 2\n" for name in names
+    )
+    return write_config(
+        tmp_path / "models.yaml", f"embedded: {{enabled: false}}\nollama: {{enabled: false}}\nmodels:\n{models}"
+    )
+
+
+def batch_argv(tasks: list[Path], config: Path, output: Path, models: str, repeats: int) -> list[str]:
+    return [
+        *(arg for task in tasks for arg in ("--task", str(task))),
+        *("--models", models, "--repeats", str(repeats), "--parallel", "--no-ui"),
+        *("--output", str(output), "--config", str(config)),
+    ]
+
+
+def run_files(output: Path) -> dict[str, dict[str, Any]]:
+    (batch,) = output.iterdir()
+    found = {}
+    for path in sorted((batch / "runs").rglob("*.json")):
+        result = json.loads(path.read_text())["result"]
+        found[f"{result['task_id']}::{result['model']}::{result['repeat']}"] = result
+    return found
+
+
+def test_a_batch_on_ray_gives_the_thread_pools_results(tmp_path: Path, on_cluster: LocalRayCluster) -> None:
+    tasks = [tiny_task(tmp_path / "a", "tiny-a"), tiny_task(tmp_path / "b", "tiny-b")]
+    scripts = {"solver": Script(solution_reply(tasks[0]), first_byte_delay_s=0.2), "loser": Script(fixed("no idea"))}
+    with ScriptedOpenAI(scripts) as server:
+        config = config_for(tmp_path, server, "solver", "loser")
+        argv = batch_argv(tasks, config, tmp_path / "local", "solver,loser", 2)
+        assert main(argv) == 0
+        local_peak, server.peak_in_flight = server.peak_in_flight, 0
+        started = time.monotonic()
+        printed = run_on_ray(batch_argv(tasks, config, tmp_path / "ray", "solver,loser", 2), on_cluster)
+        print(f"ray batch: {time.monotonic() - started:.1f} s", file=sys.stderr)
+        ray_peak = server.peak_in_flight
+    assert f"Ray executor: the Ray cluster at {on_cluster.address}, 2 node(s), 2 CPU(s)" in printed
+    local, on_ray = run_files(tmp_path / "local"), run_files(tmp_path / "ray")
+    assert len(local) == 8
+    assert {k: [r[f] for f in FIGURES] for k, r in on_ray.items()} == {
+        k: [r[f] for f in FIGURES] for k, r in local.items()
+    }
+    assert {r["status"] for r in on_ray.values()} == {"passed", "failed"}
+    # The endpoint's limit holds across the cluster: its request slots stay the driver's.
+    assert local_peak <= 2 and ray_peak <= 2
+
+
+def test_a_worker_node_killed_mid_batch_costs_no_run_and_runs_none_twice(
+    tmp_path: Path, on_cluster: LocalRayCluster
+) -> None:
+    task = tiny_task(tmp_path / "t")
+    with ScriptedOpenAI({"solver": Script(solution_reply(task), first_byte_delay_s=1.5)}) as server:
+        config = config_for(tmp_path, server, "solver")
+        doomed = on_cluster.nodes[-1]
+        driver = start_on_ray(batch_argv([task], config, tmp_path / "out", "solver", 6), on_cluster)
+        deadline = time.monotonic() + 120
+        while server.in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        on_cluster.kill_worker(doomed)  # its raylet and the workers playing runs, at once
+        on_cluster.add_worker(cpus=2)
+        printed, _ = driver.communicate(timeout=300)
+        assert driver.returncode == 0, printed[-4000:]
+        sent = sum(server.attempts.values())
+    assert "lost with its Ray worker (NodeDiedError): running it again, attempt 2 of 3" in printed
+    runs = run_files(tmp_path / "out")
+    assert sorted(runs) == [f"tiny::solver::{n}" for n in range(1, 7)]
+    assert {r["status"] for r in runs.values()} == {"passed"}
+    assert sent > 6  # the lost runs' requests were sent again
+    (batch,) = (tmp_path / "out").iterdir()
+    (model_file,) = batch.glob("*_result.json")
+    ids = [(r["task_id"], r["repeat"]) for r in json.loads(model_file.read_text())["runs"]]
+    assert sorted(ids) == [("tiny", n) for n in range(1, 7)]  # each run recorded once
+
+
+def test_a_ray_batch_whose_driver_was_killed_resumes(tmp_path: Path, on_cluster: LocalRayCluster) -> None:
+    task = tiny_task(tmp_path / "t")
+    output = tmp_path / "out"
+    with ScriptedOpenAI({"solver": Script(solution_reply(task), first_byte_delay_s=1.0)}) as server:
+        config = config_for(tmp_path, server, "solver")
+        driver = start_on_ray(batch_argv([task], config, output, "solver", 6), on_cluster)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and driver.poll() is None:
+                if output.exists() and any(output.iterdir()) and len(run_files(output)) >= 2:
+                    break
+                time.sleep(0.05)
+            assert driver.poll() is None, "the batch ended before it could be killed"
+            driver.send_signal(signal.SIGKILL)
+        finally:
+            driver.kill()
+            driver.wait()
+        before = {path: path.read_bytes() for path in output.rglob("runs/**/*.json")}
+        assert 2 <= len(before) < 6
+        (batch,) = output.iterdir()
+        run_on_ray(["--resume", batch.name, "--no-ui", "--output", str(output), "--config", str(config)], on_cluster)
+    runs = run_files(output)
+    assert sorted(runs) == [f"tiny::solver::{n}" for n in range(1, 7)]
+    assert {r["status"] for r in runs.values()} == {"passed"}
+    assert all(path.read_bytes() == data for path, data in before.items())  # finished runs were kept, not rerun
+    assert json.loads((batch / "batch.json").read_text())["status"] == "finished"
