@@ -21,6 +21,7 @@ import pytest
 
 from benchtui.cli import main
 from benchtui.engine.executors import ray_installed
+from benchtui.present.exits import EXIT_INTERRUPTED
 from tests.conftest import REPO, write_config
 from tests.support.raycluster import LocalRayCluster
 from tests.support.scripted import Script, ScriptedOpenAI, ScriptedServer, fixed, solution_reply, tiny_task
@@ -72,9 +73,10 @@ def run_on_ray(argv: list[str], cluster: LocalRayCluster, timeout_s: float = 300
     return printed
 
 
-def config_for(tmp_path: Path, server: ScriptedServer, *names: str) -> Path:
+def config_for(tmp_path: Path, server: ScriptedServer, *names: str, concurrency: int = 2) -> Path:
     models = "".join(
-        f"  - name: {name}\n    provider: openai\n    base_url: {server.url}/v1\n    concurrency: 2\n" for name in names
+        f"  - name: {name}\n    provider: openai\n    base_url: {server.url}/v1\n    concurrency: {concurrency}\n"
+        for name in names
     )
     return write_config(
         tmp_path / "models.yaml", f"embedded: {{enabled: false}}\nollama: {{enabled: false}}\nmodels:\n{models}"
@@ -102,7 +104,9 @@ def test_a_batch_on_ray_gives_the_thread_pools_results(tmp_path: Path, on_cluste
     tasks = [tiny_task(tmp_path / "a", "tiny-a"), tiny_task(tmp_path / "b", "tiny-b")]
     scripts = {"solver": Script(solution_reply(tasks[0]), first_byte_delay_s=0.2), "loser": Script(fixed("no idea"))}
     with ScriptedOpenAI(scripts) as server:
-        config = config_for(tmp_path, server, "solver", "loser")
+        # One request at a time, two runs in progress (the cloud default's overlap): on a worker with two
+        # CPUs only the driver's request slot keeps the second run's request waiting.
+        config = config_for(tmp_path, server, "solver", "loser", concurrency=1)
         argv = batch_argv(tasks, config, tmp_path / "local", "solver,loser", 2)
         assert main(argv) == 0
         local_peak, server.peak_in_flight = server.peak_in_flight, 0
@@ -118,7 +122,7 @@ def test_a_batch_on_ray_gives_the_thread_pools_results(tmp_path: Path, on_cluste
     }
     assert {r["status"] for r in on_ray.values()} == {"passed", "failed"}
     # The endpoint's limit holds across the cluster: its request slots stay the driver's.
-    assert local_peak <= 2 and ray_peak <= 2
+    assert local_peak == 1 and ray_peak == 1
 
 
 def test_a_worker_node_killed_mid_batch_costs_no_run_and_runs_none_twice(
@@ -148,25 +152,40 @@ def test_a_worker_node_killed_mid_batch_costs_no_run_and_runs_none_twice(
     assert sorted(ids) == [("tiny", n) for n in range(1, 7)]  # each run recorded once
 
 
-def test_a_ray_batch_whose_driver_was_killed_resumes(tmp_path: Path, on_cluster: LocalRayCluster) -> None:
+def test_an_interrupted_ray_batch_cancels_its_workers_runs_and_resumes(
+    tmp_path: Path, on_cluster: LocalRayCluster
+) -> None:
     task = tiny_task(tmp_path / "t")
     output = tmp_path / "out"
-    with ScriptedOpenAI({"solver": Script(solution_reply(task), first_byte_delay_s=1.0)}) as server:
+    # The 3rd and 4th requests hang (a byte a second for a minute): the runs then in flight on the worker
+    # end in time only if the cancel reaches the worker.
+    script = Script(solution_reply(task), first_byte_delay_s=0.3, drip_attempts={3: 1.0, 4: 1.0})
+    with ScriptedOpenAI({"solver": script}) as server:
         config = config_for(tmp_path, server, "solver")
         driver = start_on_ray(batch_argv([task], config, output, "solver", 6), on_cluster)
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and driver.poll() is None:
-                if output.exists() and any(output.iterdir()) and len(run_files(output)) >= 2:
+                if server.attempts["solver"] >= 4 and server.in_flight == 2:
                     break
                 time.sleep(0.05)
-            assert driver.poll() is None, "the batch ended before it could be killed"
-            driver.send_signal(signal.SIGKILL)
+            assert driver.poll() is None, "the batch ended before it could be interrupted"
+            interrupted = time.monotonic()
+            driver.send_signal(signal.SIGINT)
+            printed, _ = driver.communicate(timeout=60)
+            took = time.monotonic() - interrupted
         finally:
             driver.kill()
             driver.wait()
+        assert driver.returncode == EXIT_INTERRUPTED, printed[-4000:]
+        # Within the cancel's grace (10 s, after which the worker would be killed): the worker stopped its run.
+        assert took < 8, f"{took:.1f} s"
+        gone = time.monotonic() + 5  # the server sees a closed connection at its next byte, once a second
+        while server.in_flight and time.monotonic() < gone:
+            time.sleep(0.05)
+        assert server.in_flight == 0
         before = {path: path.read_bytes() for path in output.rglob("runs/**/*.json")}
-        assert 2 <= len(before) < 6
+        assert len(before) == 2
         (batch,) = output.iterdir()
         run_on_ray(["--resume", batch.name, "--no-ui", "--output", str(output), "--config", str(config)], on_cluster)
     runs = run_files(output)

@@ -25,6 +25,8 @@ from benchtui.engine.tasks import Task
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "--executor ray needs Ray, which is not installed: pip install 'benchtui[ray]'"
 
+_RAY_MODULE = "ray"  # tests name a module that does not exist, to see benchtui without Ray
+
 LogFn = Callable[..., None]
 """The runner's log: ``log(text, level="info", run_id=None)``, to the logger and the batch's views."""
 
@@ -66,7 +68,7 @@ class Executor(Protocol):
 
 def ray_installed() -> bool:
     """Whether Ray can be imported, found without importing it (it takes seconds and starts threads)."""
-    return importlib.util.find_spec("ray") is not None
+    return importlib.util.find_spec(_RAY_MODULE) is not None
 
 
 def make_executor(name: str, *, address: str | None = None, cpus_per_run: float = 1.0) -> Executor:
