@@ -78,3 +78,10 @@ def test_a_task_pack_carries_the_workspace_and_check_files_and_keeps_the_fingerp
     assert unpacked.check_files is not None and (unpacked.check_files / "test_answer.py").exists()
     assert unpacked.solution is None  # a run never sees the solution: it does not travel
     assert unpacked.fingerprint() == task.fingerprint()
+
+
+def test_ray_cpus_per_run_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    task = tiny_task(tmp_path / "t")
+    argv = ["--task", str(task), "--no-ui", "--executor", "ray", "--ray-cpus-per-run", "0", "--output", str(tmp_path)]
+    assert main(argv) == EXIT_BAD_INPUT
+    assert "--ray-cpus-per-run must be more than 0, got 0" in capsys.readouterr().err

@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ray-address", metavar="ADDR", help="the Ray cluster for --executor ray (default: RAY_ADDRESS)"
     )
+    parser.add_argument(
+        "--ray-cpus-per-run",
+        type=float,
+        default=None,
+        metavar="N",
+        help="CPUs Ray reserves for each run (default 1): a node plays at most its CPUs ÷ N runs at once",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 

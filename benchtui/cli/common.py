@@ -87,9 +87,12 @@ def executor_from(args: argparse.Namespace) -> Executor:
 
     name = getattr(args, "executor", None) or "local"
     address = getattr(args, "ray_address", None)
-    if address and name != "ray":
-        raise InputError("--ray-address needs --executor ray")
-    return make_executor(name, address=address)
+    cpus = getattr(args, "ray_cpus_per_run", None)
+    if (address or cpus is not None) and name != "ray":
+        raise InputError(f"{'--ray-address' if address else '--ray-cpus-per-run'} needs --executor ray")
+    if cpus is not None and not cpus > 0:
+        raise InputError(f"--ray-cpus-per-run must be more than 0, got {cpus:g}")
+    return make_executor(name, address=address, cpus_per_run=1.0 if cpus is None else cpus)
 
 
 def batch_options_from(args: argparse.Namespace, config: ModelsConfig) -> BatchOptions:
