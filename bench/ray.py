@@ -44,6 +44,7 @@ class RunClock:
 
     def __init__(self) -> None:
         self.batch_started: float | None = None
+        self.last_finished: float | None = None
         self.started: dict[str, float] = {}
         self.spans: list[tuple[float, float]] = []  # (started, span), in order of finishing
         self._lock = threading.Lock()
@@ -56,6 +57,7 @@ class RunClock:
             elif isinstance(event, RunStarted):
                 self.started[event.run_id] = now
             elif isinstance(event, RunFinished) and event.run_id in self.started:
+                self.last_finished = now
                 self.spans.append((self.started[event.run_id], now - self.started[event.run_id]))
 
     def later_spans(self, skip: int) -> list[float]:
@@ -64,8 +66,10 @@ class RunClock:
         return [span for _, span in order[skip:]] or [span for _, span in order]
 
 
-def one_batch(root: Path, name: str, executor: Executor, repeats: int, url: str) -> tuple[float, float, RunClock]:
-    """(wall, seconds before the batch started, the clock) of one batch."""
+def one_batch(
+    root: Path, name: str, executor: Executor, repeats: int, url: str
+) -> tuple[float, float, float, RunClock]:
+    """(wall, seconds before the batch started, seconds after its last run, the clock) of one batch."""
     clock = RunClock()
     runner = BatchRunner(
         store=ResultsStore(root / name),
@@ -81,7 +85,8 @@ def one_batch(root: Path, name: str, executor: Executor, repeats: int, url: str)
     runs = MODELS * repeats
     if len(outcome.results) != runs or any(r["status"] != "passed" for r in outcome.results):
         raise RuntimeError(f"{name}: {len(outcome.results)} results, {sorted({r['status'] for r in outcome.results})}")
-    return wall, (clock.batch_started or started) - started, clock
+    ended = started + wall
+    return wall, (clock.batch_started or started) - started, ended - (clock.last_finished or ended), clock
 
 
 def measure(quick: bool) -> list[Figure]:
@@ -108,8 +113,10 @@ def measure(quick: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="benchtui-bench-") as tmp, ServerProcess(spec) as servers:
         root = Path(tmp)
         (url,) = servers.urls
-        pool_wall, _, pool = one_batch(root, "pool", LocalExecutor(), repeats, url)
-        ray_wall, ray_start, on_ray = one_batch(root, "ray", RayExecutor(cpus_per_run=1 / (2 * PARALLEL)), repeats, url)
+        pool_wall, _, pool_end, pool = one_batch(root, "pool", LocalExecutor(), repeats, url)
+        ray_wall, ray_start, ray_end, on_ray = one_batch(
+            root, "ray", RayExecutor(cpus_per_run=1 / (2 * PARALLEL)), repeats, url
+        )
     runs = MODELS * repeats
     pool_span = statistics.median(span for _, span in pool.spans)
     ray_span = statistics.median(span for _, span in on_ray.spans)
@@ -125,7 +132,10 @@ def measure(quick: bool) -> list[Figure]:
             pool_wall,
             "thread pool",
             note=f"{runs} runs, parallel={PARALLEL}, {server_s * 1000:.0f} ms of server time per request; "
-            f"Ray's start (ray.init on loopback, the hub actor) took {ray_start:.2f} s of it",
+            f"Ray's start (ray.init on loopback, the hub actor) took {ray_start:.2f} s of it, the end after the "
+            f"last run (the reports; Ray's shutdown) {ray_end:.2f} s (thread pool: {pool_end:.2f} s); the slowest "
+            f"run {max(span for _, span in on_ray.spans):.2f} s "
+            f"(thread pool: {max(span for _, span in pool.spans):.2f} s)",
         ),
         Figure(
             "8b one run's start to end on Ray (median)",
@@ -133,8 +143,8 @@ def measure(quick: bool) -> list[Figure]:
             "ms",
             pool_span * 1000,
             "thread pool",
-            note=f"Ray adds {(ray_span - pool_span) * 1000:.0f} ms to a run, most of it the first "
-            f"{first} runs waiting for their worker process to start",
+            note=f"Ray adds {(ray_span - pool_span) * 1000:.0f} ms to the median run; the first runs wait for a "
+            "Ray worker process of their own to start (the slowest run is in figure 8's note)",
         ),
         Figure(
             f"8c one run's start to end on Ray, after the first {first} (median)",
