@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,34 @@ def test_ray_cpus_per_run_must_be_positive(tmp_path: Path, capsys: pytest.Captur
     argv = ["--task", str(task), "--no-ui", "--executor", "ray", "--ray-cpus-per-run", "0", "--output", str(tmp_path)]
     assert main(argv) == EXIT_BAD_INPUT
     assert "--ray-cpus-per-run must be more than 0, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not executors.ray_installed(), reason="ray is not installed: pip install 'benchtui[ray]'")
+def test_a_ray_address_nothing_answers_on_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.raycluster import free_port
+
+    task = tiny_task(tmp_path / "t")
+    address = f"127.0.0.1:{free_port()}"
+    with ScriptedOpenAI({"solver": Script(solution_reply(task))}) as server:
+        config = write_config(
+            tmp_path / "models.yaml",
+            "embedded: {enabled: false}\nollama: {enabled: false}\n"
+            f"models:\n  - name: solver\n    provider: openai\n    base_url: {server.url}/v1\n",
+        )
+        argv = ["--task", str(task), "--no-ui", "--config", str(config), "--output", str(tmp_path / "o")]
+        started = time.monotonic()
+        assert main([*argv, "--executor", "ray", "--ray-address", address]) == EXIT_BAD_INPUT
+        assert server.attempts["solver"] == 0
+    assert time.monotonic() - started < 30  # not Ray's minutes of retries
+    assert f"could not connect to Ray ({address}): nothing answers at {address}" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # refused before any batch folder
+
+
+def test_the_tui_refuses_executor_ray_without_ray_before_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(executors, "_RAY_MODULE", "ray_is_not_installed_here")
+    assert main(["--executor", "ray", "--output", str(tmp_path)]) == EXIT_BAD_INPUT
+    assert "pip install 'benchtui[ray]'" in capsys.readouterr().err

@@ -32,7 +32,7 @@ pytestmark = [
     pytest.mark.timeout(400),
     pytest.mark.skipif(not ray_installed(), reason="ray is not installed: pip install 'benchtui[ray]'"),
 ]
-FIGURES = ("status", "error", "turns", "prompts_sent", "files_modified", "lines_added", "lines_removed", "diff")
+FIGURES = ("status", "error", "turns", "prompts_sent", "files_modified", "lines_added", "lines_removed", "diff", "sandbox")
 
 
 @pytest.fixture(scope="module")

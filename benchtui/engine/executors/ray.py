@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -113,6 +114,7 @@ class RayExecutor:
         ray_logger.setLevel(logging.ERROR)
         try:
             if address:
+                _probe(address)
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
                 where = f"the Ray cluster at {address}"
             else:
@@ -349,6 +351,17 @@ class RayExecutor:
         if flight.waiting_since is not None:
             flight.waited_s += now - flight.waiting_since
             flight.waiting_since = None
+
+
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a ``host:port`` nothing answers on, at once: ``ray.init`` would retry it for minutes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto", "ray://...": Ray's to resolve
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc.strerror or exc})") from None
 
 
 def _cancel(ref: Any, *, force: bool) -> None:
