@@ -24,7 +24,7 @@ from benchtui.engine.executors import ray_installed
 from benchtui.present.exits import EXIT_INTERRUPTED
 from tests.conftest import REPO, write_config
 from tests.support.raycluster import LocalRayCluster
-from tests.support.scripted import Script, ScriptedOpenAI, ScriptedServer, fixed, solution_reply, tiny_task
+from tests.support.scripted import Script, ScriptedOpenAI, ScriptedServer, fixed, sequence, solution_reply, tiny_task
 
 # Deselect with -m 'not ray': each test starts Ray nodes, seconds of CPU each.
 pytestmark = [
@@ -32,7 +32,17 @@ pytestmark = [
     pytest.mark.timeout(400),
     pytest.mark.skipif(not ray_installed(), reason="ray is not installed: pip install 'benchtui[ray]'"),
 ]
-FIGURES = ("status", "error", "turns", "prompts_sent", "files_modified", "lines_added", "lines_removed", "diff", "sandbox")
+FIGURES = (
+    "status",
+    "error",
+    "turns",
+    "prompts_sent",
+    "files_modified",
+    "lines_added",
+    "lines_removed",
+    "diff",
+    "sandbox",
+)
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +203,27 @@ def test_an_interrupted_ray_batch_cancels_its_workers_runs_and_resumes(
     assert {r["status"] for r in runs.values()} == {"passed"}
     assert all(path.read_bytes() == data for path, data in before.items())  # finished runs were kept, not rerun
     assert json.loads((batch / "batch.json").read_text())["status"] == "finished"
+
+
+def test_a_typed_message_and_a_run_cancelled_by_id_reach_the_ray_worker(
+    tmp_path: Path, on_cluster: LocalRayCluster
+) -> None:
+    talker = Script(sequence("no idea", "still no idea"), first_byte_delay_s=1.0)
+    sleeper = Script(fixed("zzz"), drip_attempts={1: 1.0})  # its one request hangs for a minute
+    with ScriptedOpenAI({"talker": talker, "sleeper": sleeper}) as server:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.support.ray_steering", server.url, on_cluster.address, str(tmp_path)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+        second_prompt = server.bodies_snapshot()["talker"][1]["messages"][-1]["content"]
+    assert "A person says: the answer is done" in second_prompt  # delivered with the next prompt
+    assert outcome["recorded"] == {"talker": ["failed", 1]}  # the message counted as an intervention
+    assert outcome["cancelled"] == ["sleeper"]  # not stored: redone on resume
+    assert outcome["cancel_took_s"] < 8  # the worker stopped it, before the 10 s grace would kill it
+    print(f"steering test: {time.monotonic() - started:.1f} s", file=sys.stderr)
