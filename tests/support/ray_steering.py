@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchtui.engine.events import EngineEvent, RecordingSink, RunUpdate
+from benchtui.engine.events import EngineEvent, RecordingSink, RunFinished, RunUpdate
 from benchtui.engine.executors.ray import RayExecutor
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.runner import BatchOptions, BatchRunner
@@ -63,7 +63,7 @@ def main() -> None:
     sink.runner = runner
     outcome = runner.run()
     finished = {r["model"]: r for r in outcome.results}
-    cancelled = [e.result for e in sink.events if getattr(e, "result", None) and e.result["status"] == "cancelled"]
+    cancelled = [e.result for e in sink.events if isinstance(e, RunFinished) and e.result["status"] == "cancelled"]
     print(
         json.dumps(
             {
