@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchtui.engine.contestants.base import Transcript
-from benchtui.engine.executors import LogFn, RunJob
+from benchtui.engine.executors.base import LogFn, RunJob
 from benchtui.engine.results import RunResult
 
 

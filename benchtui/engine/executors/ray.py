@@ -37,8 +37,9 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from benchtui.engine.contestants.base import Transcript
 from benchtui.engine.errors import InputError
-from benchtui.engine.executors import LogFn, RunJob, taskpack
+from benchtui.engine.executors.base import LogFn, RunJob
 from benchtui.engine.executors.ray_worker import HubActor, Outcome, WorkerJob, play_remote
+from benchtui.engine.executors.taskpack import pack
 from benchtui.engine.providers import ProviderError
 from benchtui.engine.results import RunResult, empty_result
 
@@ -216,7 +217,7 @@ class RayExecutor:
         with self._packs_lock:
             ref = self._packs.get(key)
             if ref is None:
-                ref = self._packs[key] = ray.put(taskpack.pack(job.task))
+                ref = self._packs[key] = ray.put(pack(job.task))
             return ref
 
     def _await(self, ref: Any, flight: _Flight) -> Outcome:

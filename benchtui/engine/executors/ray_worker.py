@@ -25,7 +25,7 @@ from benchtui import __version__
 from benchtui.engine import secrets
 from benchtui.engine.contestants.base import Contestant, RunControl, Transcript
 from benchtui.engine.events import RunProgress
-from benchtui.engine.executors import taskpack
+from benchtui.engine.executors.taskpack import unpack
 from benchtui.engine.models import ModelSpec
 from benchtui.engine.providers import ProviderError, make_provider
 from benchtui.engine.providers.base import RetryPolicy
@@ -224,7 +224,7 @@ def play(token: str, hub: Any, job: WorkerJob, packed: bytes) -> Outcome:
     root = Path(tempfile.mkdtemp(prefix="benchtui-ray-"))
     link = HubLink(hub, token)
     try:
-        task = taskpack.unpack(job.task, packed, root)
+        task = unpack(job.task, packed, root)
         provider = make_provider(job.model, base_url=job.base_url, policy=job.policy)
         link.start()
         try:
