@@ -116,7 +116,7 @@ class RayExecutor:
         try:
             if address:
                 _probe(address)
-                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+                ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
                 where = f"the Ray cluster at {address}"
             else:
                 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -127,7 +127,7 @@ class RayExecutor:
                     _node_ip_address="127.0.0.1",
                     include_dashboard=False,
                     _temp_dir=self._temp_dir,
-                    logging_level=logging.WARNING,
+                    logging_level=logging.ERROR,
                     log_to_driver=False,
                 )
                 where = "a local Ray started for this batch"
