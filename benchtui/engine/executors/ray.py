@@ -191,6 +191,8 @@ class RayExecutor:
             try:
                 outcome = self._await(ref, flight)
             except _LOST as exc:
+                if job.control.cancel.is_set():  # cancelled meanwhile: not played again
+                    return self._failed(job, "cancelled", None, None), []
                 if attempt == self.max_attempts:
                     self._log(
                         f"{job.run_id}: lost with its Ray worker {attempt} times ({type(exc).__name__}): "
