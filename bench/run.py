@@ -1,6 +1,6 @@
 """The benchmark's one command: measure, print the table, exit 1 when a target is missed.
 
-    .venv/bin/python -m bench [--quick] [--only overhead,parallel,tui,startup,scale,sandbox,local,pools]
+    .venv/bin/python -m bench [--quick] [--only overhead,parallel,tui,startup,scale,sandbox,local,ray,pools]
 
 Each section runs in a fresh Python process (``python -m bench.run --section NAME``), so the memory one
 leaves behind and the threads it started never colour the next one's figures. Every figure is printed
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.common import Figure, load, table
 
-SECTIONS = ("overhead", "parallel", "tui", "startup", "scale", "sandbox", "local", "pools")
+SECTIONS = ("overhead", "parallel", "tui", "startup", "scale", "sandbox", "local", "ray", "pools")
 REPO = Path(__file__).resolve().parent.parent
 SECTION_TIMEOUT_S = 300
 MARK = "BENCH-FIGURES "

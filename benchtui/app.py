@@ -36,6 +36,7 @@ from benchtui.engine.batches import new_batch, resume_batch
 from benchtui.engine.config import ModelsConfig
 from benchtui.engine.discovery import Catalog
 from benchtui.engine.errors import InputError
+from benchtui.engine.executors import Executor
 from benchtui.engine.runner import BatchOptions, BatchOutcome, BatchRunner
 from benchtui.engine.store import Batch, ResultsStore
 from benchtui.engine.tasks import Task, runnable_tasks
@@ -107,8 +108,11 @@ class BenchApp(App[None]):
         resume: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         selected_assistants: Iterable[str] = (),
+        executor: Callable[[], Executor] | None = None,
     ) -> None:
+        """``executor``: makes each batch's executor (engine/executors/; None: runs in this process)."""
         super().__init__()
+        self._executor = executor
         self.session = Session(
             config=config,
             catalog=catalog,
@@ -319,6 +323,8 @@ class BenchApp(App[None]):
         # room for the last check line.
         plan = metrics.plan_notes(len(runner.tasks), runner.options.repeats, {m.key: m.settings for m in runner.models})
         runner.sink = self.begin_board({m.key: m.key for m in runner.models}, [*notes, *plan])
+        if self._executor is not None:
+            runner.executor = self._executor()
         self.session.runner = runner
         self.switch_mode("run")
         self.run_batch(runner)

@@ -76,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(2 turns with the test output between them, no hints, each check limited to the exercise's "
         "own test timeout); recorded in the batch and its reports",
     )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where runs are played: local = threads in this process (default); ray = one Ray task per run "
+        "on the cluster at --ray-address or RAY_ADDRESS, else on a local Ray started for the batch "
+        "(pip install 'benchtui[ray]'; docs/SCALE.md)",
+    )
+    parser.add_argument(
+        "--ray-address", metavar="ADDR", help="the Ray cluster for --executor ray (default: RAY_ADDRESS)"
+    )
+    parser.add_argument(
+        "--ray-cpus-per-run",
+        type=float,
+        default=None,
+        metavar="N",
+        help="CPUs Ray reserves for each run (default 1): a node plays at most its CPUs ÷ N runs at once",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 

@@ -15,6 +15,7 @@ from benchtui.present.exits import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT
 if TYPE_CHECKING:
     from benchtui.engine.config import ModelsConfig
     from benchtui.engine.discovery import Catalog
+    from benchtui.engine.executors import Executor
     from benchtui.engine.runner import BatchOptions
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ReaderGone",
     "batch_options_from",
     "check_batch_flags",
+    "executor_from",
     "fail",
     "load_catalog",
     "results_root",
@@ -75,6 +77,22 @@ def check_batch_flags(args: argparse.Namespace) -> None:
         if problem is not None:
             shown = f"{value:g}" if isinstance(value, float) else str(value)
             raise InputError(f"--{name} {problem}, got {shown}")
+
+
+def executor_from(args: argparse.Namespace) -> Executor:
+    """The executor ``--executor`` asks for (raises InputError: Ray not installed, --ray-address without it).
+    Ray itself is imported only here, and only for ``--executor ray``."""
+    from benchtui.engine.errors import InputError
+    from benchtui.engine.executors import make_executor
+
+    name = getattr(args, "executor", None) or "local"
+    address = getattr(args, "ray_address", None)
+    cpus = getattr(args, "ray_cpus_per_run", None)
+    if (address or cpus is not None) and name != "ray":
+        raise InputError(f"{'--ray-address' if address else '--ray-cpus-per-run'} needs --executor ray")
+    if cpus is not None and not cpus > 0:
+        raise InputError(f"--ray-cpus-per-run must be more than 0, got {cpus:g}")
+    return make_executor(name, address=address, cpus_per_run=1.0 if cpus is None else cpus)
 
 
 def batch_options_from(args: argparse.Namespace, config: ModelsConfig) -> BatchOptions:

@@ -26,6 +26,7 @@ from benchtui.cli.common import (
     EXIT_OK,
     batch_options_from,
     check_batch_flags,
+    executor_from,
     fail,
     load_catalog,
     results_root,
@@ -428,6 +429,7 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
     from benchtui.engine.tasks import load_tasks, runnable_tasks
 
     check_batch_flags(args)
+    executor = executor_from(args)
     store = ResultsStore(results_root(args.output))
     config, catalog = load_catalog(args.config)
     notes = list(catalog.notes)
@@ -440,12 +442,15 @@ def prepare_batch(args: argparse.Namespace) -> tuple[Any, list[str]]:
 
     if args.resume:
         runner, more = resume_batch(store, config, catalog, args.resume, args.parallel)
+        runner.executor = executor
         return runner, notes + more
     tasks, skipped = runnable_tasks(load_tasks(args.task))
     notes += skipped
     models, more = select_models(catalog, args.models, args.category)
     models = pairs.cross(models, pairs.parse(getattr(args, "assistants", None)), config.assistants)
-    return new_batch(store, config, catalog, tasks, models, batch_options_from(args, config)), notes + more
+    runner = new_batch(store, config, catalog, tasks, models, batch_options_from(args, config))
+    runner.executor = executor
+    return runner, notes + more
 
 
 def execute(runner: Any, notes: list[str]) -> int:
@@ -472,8 +477,13 @@ def execute(runner: Any, notes: list[str]) -> int:
         cancel.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from benchtui.engine.errors import InputError
+
     try:
         outcome = runner.run()
+    except InputError as exc:  # the executor could not start (no Ray cluster at that address)
+        display.stop()
+        return fail(str(exc))
     finally:
         display.stop()
         for sig, handler in previous.items():

@@ -15,6 +15,7 @@ from benchtui.cli.common import (
     EXIT_INTERRUPTED,
     batch_options_from,
     check_batch_flags,
+    executor_from,
     fail,
     load_catalog,
     results_root,
@@ -56,6 +57,7 @@ def tui_app(args: argparse.Namespace) -> BenchApp:
     from benchtui.engine.tasks import Task, load_tasks
 
     check_batch_flags(args)
+    executor_from(args)  # refuses --executor ray without Ray before the screen opens
     config, catalog = load_catalog(args.config)
     tasks: list[Task] | None = load_tasks(args.task) if args.task else None
     selected: list[str] = []
@@ -75,4 +77,5 @@ def tui_app(args: argparse.Namespace) -> BenchApp:
         selected_models=selected,
         resume=args.resume,
         selected_assistants=assistants,
+        executor=None if getattr(args, "executor", "local") == "local" else lambda: executor_from(args),
     )

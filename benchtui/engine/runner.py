@@ -43,6 +43,8 @@ from benchtui.engine.events import (
     RunStarted,
     RunUpdate,
 )
+from benchtui.engine.executors import Executor, RunJob
+from benchtui.engine.executors.local import LocalExecutor
 from benchtui.engine.models import Endpoint, ModelSpec
 from benchtui.engine.pools import Dispatcher
 from benchtui.engine.providers import Provider, ProviderError, RetryPolicy, make_provider
@@ -124,10 +126,12 @@ class BatchRunner:
         check_slots: int | None = None,
         contestant: Contestant | None = None,
         assistant_contestant: Contestant | None = None,
+        executor: Executor | None = None,
     ) -> None:
         """``check_slots``: checks running at once (they need CPU); None: one per CPU. ``contestant``: what
         plays each run (benchtui's own edit loop unless told); ``assistant_contestant``: what plays an
-        assistant pair's runs."""
+        assistant pair's runs; ``executor``: where each run is played (engine/executors/: in this process
+        unless told; settable until ``run``, like ``sink``)."""
         self.store = store
         self.tasks = list(tasks)
         self.models = list(models)
@@ -141,6 +145,7 @@ class BatchRunner:
         # An assistant pair's runs (spec.assistant set: engine/assistants/pairs.py) are played by the
         # real assistant; the built-in loop's by ``contestant``.
         self._assistant_contestant = assistant_contestant
+        self.executor: Executor = executor or LocalExecutor()
         self._controls: dict[str, RunControl] = {}
         self._controls_lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
@@ -192,6 +197,8 @@ class BatchRunner:
         return self._assistant_contestant
 
     def run(self) -> BatchOutcome:
+        """Raises InputError, before any batch folder exists, when the executor cannot start (no Ray cluster)."""
+        self.executor.start(self._log)
         resumed = self.batch is not None
         batch = self.batch or self.store.create_batch(self._manifest())
         self.batch = batch
@@ -391,18 +398,23 @@ class BatchRunner:
             if dead is not None:
                 result = self._skipped_result(run, dead)
             else:
-                provider = self._provider(run.model, run.endpoint)
                 contestant = self.contestant if run.model.assistant is None else self.assistant_contestant()
-                result, transcript = contestant.run(
-                    run.task,
-                    run.model,
-                    provider,
-                    repeat=run.repeat,
-                    timeout_s=self.options.timeout_s,
-                    control=control,
-                    on_progress=lambda p: self.sink.emit(RunUpdate.of(run.run_id, p)),
-                    check_slots=self._check_slots,
-                    request_slots=slots,
+                result, transcript = self.executor.execute(
+                    RunJob(
+                        run.run_id,
+                        run.task,
+                        run.model.at(run.endpoint),  # a pooled model's spec for the endpoint it was given
+                        run.repeat,
+                        timeout_s=self.options.timeout_s,
+                        contestant=contestant,
+                        control=control,
+                        on_progress=lambda p: self.sink.emit(RunUpdate.of(run.run_id, p)),
+                        check_slots=self._check_slots,
+                        request_slots=slots,
+                        provider=lambda: self._provider(run.model, run.endpoint),
+                        base_url=lambda: self._base_url(run.model.at(run.endpoint)),
+                        policy=self.policy,
+                    )
                 )
         except ProviderError as error:  # the embedded server could not start, for instance
             result = self._skipped_result(run, error)
@@ -463,11 +475,7 @@ class BatchRunner:
             with self._providers_lock:
                 provider = self._providers.get(key)
             if provider is None:
-                base_url = None
-                if model.provider == "embedded":
-                    with self._embedded_lock:
-                        base_url = self._embedded_url(model)
-                provider = make_provider(model, base_url=base_url, policy=self.policy)
+                provider = make_provider(model, base_url=self._base_url(model), policy=self.policy)
                 if endpoint is not None and len(pooled.endpoints) > 1:
                     # Once the endpoint is out of the pool, its runs still in flight stop retrying it
                     # (they go to another endpoint) instead of each waiting out the whole backoff.
@@ -475,6 +483,13 @@ class BatchRunner:
                 with self._providers_lock:
                     self._providers[key] = provider
             return provider
+
+    def _base_url(self, model: ModelSpec) -> str | None:
+        """Where the model's requests go when not to its spec's own URL: an embedded server's, started here."""
+        if model.provider != "embedded":
+            return None
+        with self._embedded_lock:
+            return self._embedded_url(model)
 
     def _embedded_url(self, model: ModelSpec) -> str:
 
@@ -512,6 +527,7 @@ class BatchRunner:
                 return
 
     def _close(self) -> None:
+        self.executor.close()
         with self._providers_lock:
             for provider in self._providers.values():
                 provider.close()
