@@ -117,3 +117,19 @@ def test_the_tui_refuses_executor_ray_without_ray_before_opening(
     monkeypatch.setattr(executors, "_RAY_MODULE", "ray_is_not_installed_here")
     assert main(["--executor", "ray", "--output", str(tmp_path)]) == EXIT_BAD_INPUT
     assert "pip install 'benchtui[ray]'" in capsys.readouterr().err
+
+
+def test_the_resume_command_asks_for_the_executor_the_batch_ran_on() -> None:
+    from benchtui.cli.common import resume_command
+
+    assert resume_command("b1", None, no_ui=True, executor=executors.make_executor("local")) == (
+        "benchtui --resume b1 --no-ui"
+    )
+    if not executors.ray_installed():
+        pytest.skip("ray is not installed (pip install 'benchtui[ray]')")
+    ray = executors.make_executor("ray", address="10.0.0.5:6379", cpus_per_run=0.5)
+    assert resume_command("b1", "out", no_ui=True, executor=ray) == (
+        "benchtui --resume b1 --output out --no-ui --executor ray --ray-address 10.0.0.5:6379 --ray-cpus-per-run 0.5"
+    )
+    local_ray = executors.make_executor("ray")  # a local Ray for the batch: a fresh one again on resume
+    assert resume_command("b1", None, executor=local_ray) == "benchtui --resume b1 --executor ray"

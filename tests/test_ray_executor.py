@@ -188,6 +188,8 @@ def test_an_interrupted_ray_batch_cancels_its_workers_runs_and_resumes(
             driver.kill()
             driver.wait()
         assert driver.returncode == EXIT_INTERRUPTED, printed[-4000:]
+        # The resume command it prints goes on on the same cluster.
+        assert f"--no-ui --executor ray --ray-address {on_cluster.address}" in printed
         # Within the cancel's grace (10 s, after which the worker would be killed): the worker stopped its run.
         assert took < 8, f"{took:.1f} s"
         gone = time.monotonic() + 5  # the server sees a closed connection at its next byte, once a second

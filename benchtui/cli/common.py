@@ -60,10 +60,32 @@ def results_root(output: str | None) -> Path:
     return Path(output) if output else paths.default_results_dir()
 
 
-def resume_command(batch_id: str, output: Path | str | None, *, no_ui: bool = False) -> str:
+def resume_command(batch_id: str, output: Path | str | None, *, no_ui: bool = False, executor: object = None) -> str:
     """The shell command that continues ``batch_id`` (``--output`` when the results are not in the default folder;
-    ``--no-ui`` to continue headless, as a headless batch was started)."""
-    return f"benchtui --resume {batch_id}" + (f" --output {output}" if output else "") + (" --no-ui" if no_ui else "")
+    ``--no-ui`` to continue headless, as a headless batch was started; the executor's flags, so a batch started
+    on a Ray cluster goes on there)."""
+    return (
+        f"benchtui --resume {batch_id}"
+        + (f" --output {output}" if output else "")
+        + (" --no-ui" if no_ui else "")
+        + executor_flags(executor)
+    )
+
+
+def executor_flags(executor: object) -> str:
+    """The command-line flags that ask for ``executor`` again: none for the thread pool (the default)."""
+    import shlex
+
+    if getattr(executor, "name", "local") != "ray":
+        return ""
+    flags = " --executor ray"
+    address = getattr(executor, "address", None)
+    if address:  # given as --ray-address; one from RAY_ADDRESS is found there again
+        flags += f" --ray-address {shlex.quote(str(address))}"
+    cpus = getattr(executor, "cpus_per_run", 1.0)
+    if cpus != 1.0:
+        flags += f" --ray-cpus-per-run {cpus:g}"
+    return flags
 
 
 def check_batch_flags(args: argparse.Namespace) -> None:

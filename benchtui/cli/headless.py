@@ -507,7 +507,7 @@ def execute(runner: Any, notes: list[str]) -> int:
     for report in outcome.reports:
         console.print(f"  {report.name}")
     if interrupted:
-        again = resume_command(outcome.batch.batch_id, runner.store.root, no_ui=True)
+        again = resume_command(outcome.batch.batch_id, runner.store.root, no_ui=True, executor=runner.executor)
         console.print(f"Resume with: {again}")
         return EXIT_INTERRUPTED
     if outcome.status == "error":

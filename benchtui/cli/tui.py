@@ -40,9 +40,10 @@ def run_tui(args: argparse.Namespace) -> int:
     outcome = app.last_outcome
     if app.return_code == EXIT_INTERRUPTED and outcome is not None:
         # Back in the shell, the batch id is all a user needs to carry on.
+        executor = getattr(app.session.runner, "executor", None)
         print(
             f"Batch {outcome.batch.batch_id} interrupted; resume it from History in benchtui, or with: "
-            f"{resume_command(outcome.batch.batch_id, args.output)}"
+            f"{resume_command(outcome.batch.batch_id, args.output, executor=executor)}"
         )
     return app.return_code or 0
 
