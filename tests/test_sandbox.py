@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,7 @@ import pytest
 
 from benchtui.engine import sandbox as sb
 from benchtui.engine.sandbox import CheckOutcome, detect, detect_sandbox, host, identity, limits, run_check
+from benchtui.engine.sandbox.argv import HIDDEN_DIRS, is_under
 
 PY_DIR = [os.path.dirname(sys.executable)]
 ALL_MODES = list(sb.MODES)
@@ -805,3 +808,221 @@ def test_concurrent_processes_get_different_check_uids() -> None:
     assert identity.allocate_uid() == first
     identity.release_uid(first)
     identity.release_uid(second)
+
+
+# ---------------------------------------------------------------- the unshare mode's host view and capabilities
+
+# Run as the check: what a hostile check would try once it is in (module doc of sandbox/launcher.py). Every
+# attempt is reported, never raised: the test wants to see all of them.
+ESCAPES = r"""
+import ctypes, json, os, sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+mine, canary = sys.argv[1], sys.argv[2]
+seen = {}
+
+
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "done"
+    except OSError as e:
+        seen[name] = e.strerror or str(e)
+
+
+def write(path, text="x\n"):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def rewrite(path):  # the same value back: the attempt is what counts
+    with open(path) as f:
+        value = f.read()
+    write(path, value)
+
+
+def umount(path):
+    if libc.umount2(path.encode(), 2) != 0:  # MNT_DETACH: even with mounts below it
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+attempt("workspace", lambda: write("written-by-check"))
+attempt("home", lambda: write(os.environ["HOME"] + "/f"))
+attempt("tmpdir", lambda: write(os.environ["TMPDIR"] + "/f"))
+attempt("outside", lambda: write(mine + "/written-by-check"))
+child = os.fork()
+if child == 0:  # a user namespace of its own, where it has every capability again
+    if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+        os._exit(2)
+    os._exit(0 if libc.umount2(b"/tmp", 2) == 0 else 1)
+nested = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+seen["nested umount /tmp"] = {0: "done", 1: "refused", 2: "no user namespace"}[nested]
+attempt("umount /home", lambda: umount("/home"))
+attempt("umount /tmp", lambda: umount("/tmp"))
+seen["host /tmp seen"] = os.path.exists(canary)
+attempt("/proc/sys/kernel/domainname", lambda: rewrite("/proc/sys/kernel/domainname"))
+attempt("/proc/sys/net/ipv4/ip_forward", lambda: rewrite("/proc/sys/net/ipv4/ip_forward"))
+with open("/proc/self/status") as f:
+    status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+for key in ("CapEff", "CapPrm", "CapBnd", "NoNewPrivs"):
+    seen[key] = status[key].strip()
+print(json.dumps(seen))
+"""
+
+# Runs run_check as whichever uid starts it, in the unshare mode, detection included (the variable, not the
+# test hook: a forced mode whose probe fails is an error).
+HARNESS = r"""
+import json, os, sys
+from benchtui.engine.sandbox import run_check
+base = sys.argv[1]
+probe = os.path.join(base, "escapes.py")
+out = run_check(f"{sys.executable} {probe} {base}/mine {sys.argv[2]}", os.path.join(base, "ws"), 60)
+print(json.dumps({"sandbox": out.sandbox, "exit_code": out.exit_code, "output": out.output}))
+"""
+
+NOBODY = 65534
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _base_outside_hidden_folders() -> Path | None:
+    """A folder for the caller's own files that the sandbox leaves in its host view (not under /tmp,
+    /run, /root, /home), every ancestor traversable by another uid."""
+    candidates = [*(Path(p) for p in ("/srv", "/opt", "/var/cache")), REPO.parent]
+    for cand in candidates:
+        hidden = any(is_under(str(cand), h) for h in HIDDEN_DIRS)
+        if (
+            cand.is_dir()
+            and os.access(cand, os.W_OK)
+            and not hidden
+            and all(os.stat(p).st_mode & 0o001 for p in [cand, *cand.parents])
+        ):
+            return cand
+    return None
+
+
+def _interpreter_for(uid: int, base: Path) -> tuple[list[str], str] | None:
+    """(the prefix that becomes ``uid``, an interpreter ``uid`` can run benchtui with): benchtui's own
+    where that uid can reach it, else the system's Python of the same version."""
+    setpriv = host.tools().setpriv
+    if setpriv is None:
+        return None
+    prefix = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for python in (sys.executable, f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        # It must also start itself again (the launcher is a fresh interpreter, run without setpriv).
+        again = (
+            "import benchtui.engine.sandbox, subprocess, sys\n"
+            "subprocess.run([sys.executable, '-I', '-S', '-c', 'import ctypes'], check=True)"
+        )
+        trial = [*prefix, python, "-c", again]
+        env = {"PATH": os.pathsep.join(host.SYSTEM_PATH), "PYTHONPATH": str(REPO)}
+        if os.path.exists(python) and subprocess.run(trial, env=env, cwd=base, capture_output=True).returncode == 0:
+            return prefix, python
+    return None
+
+
+@pytest.mark.parametrize("who", ["benchtui's uid", "an unprivileged uid"])
+def test_an_unshare_check_writes_only_its_folders_and_keeps_no_capability(who: str) -> None:
+    """The hole a non-root benchtui left open: the check was root in its user namespace, with every
+    capability, over a host view writable wherever benchtui's uid may write. It wrote benchtui's own files
+    outside the hidden folders, unmounted the tmpfs that hides /tmp and /home (the host's /tmp showed
+    through) and wrote its network namespace's sysctls. As root the check is a throw-away uid, which must
+    hold the same line. The workspace, HOME and TMPDIR stay writable."""
+    if FORCED is not None and FORCED != "unshare":
+        pytest.skip(f"{sb.SANDBOX_ENV}={FORCED}: the unshare mode is tested in the other runs")
+    if sb.unavailable_reason("unshare") is not None:
+        pytest.skip(f"sandbox mode unshare unavailable: {sb.unavailable_reason('unshare')}")
+    if who == "an unprivileged uid" and os.geteuid() != 0:
+        pytest.skip("benchtui is not root: its own uid is the unprivileged one")
+    parent = _base_outside_hidden_folders()
+    if parent is None:
+        pytest.skip("no folder outside /tmp, /run, /root and /home to put the caller's files in")
+    base = parent / f"benchtui-unshare-escape-{uuid.uuid4().hex}"
+    canary = Path("/tmp") / f"benchtui-host-tmp-{uuid.uuid4().hex}"
+    try:
+        for folder in (base, base / "ws", base / "mine"):
+            folder.mkdir()
+        (base / "escapes.py").write_text(ESCAPES)
+        canary.write_text("the host's /tmp")
+        canary.chmod(0o644)
+        command = [sys.executable]
+        if who == "an unprivileged uid":
+            for path in (base, base / "ws", base / "mine", base / "escapes.py"):
+                os.chown(path, NOBODY, NOBODY)
+            found = _interpreter_for(NOBODY, base)
+            if found is None:
+                pytest.skip(f"no Python that uid {NOBODY} can run benchtui with (setpriv, {sys.executable})")
+            command = [*found[0], found[1]]
+        env = {"PATH": os.pathsep.join(host.SYSTEM_PATH), "PYTHONPATH": str(REPO), sb.SANDBOX_ENV: "unshare"}
+        done = subprocess.run(
+            [*command, "-c", HARNESS, str(base), str(canary)], env=env, cwd=base, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        ended = json.loads(done.stdout)
+        assert ended["sandbox"] == "unshare" and ended["exit_code"] == 0, ended["output"]
+        seen = json.loads(ended["output"].strip().splitlines()[-1])
+        outside = base / "mine" / "written-by-check"
+        assert not outside.exists(), f"the check wrote {outside}: {seen}"
+        assert (base / "ws" / "written-by-check").exists()
+        assert seen["workspace"] == seen["home"] == seen["tmpdir"] == "done", seen
+        assert seen["outside"] != "done", seen
+        assert seen["umount /home"] != "done" and seen["umount /tmp"] != "done", seen
+        assert seen["nested umount /tmp"] != "done" and not seen["host /tmp seen"], seen
+        assert seen["/proc/sys/kernel/domainname"] != "done", seen
+        assert seen["/proc/sys/net/ipv4/ip_forward"] != "done", seen
+        assert seen["CapEff"] == seen["CapPrm"] == seen["CapBnd"] == "0000000000000000", seen
+        assert seen["NoNewPrivs"] == "1", seen
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        canary.unlink(missing_ok=True)
+
+
+# As on a kernel older than Linux 5.12: mount_setattr(2) (442 in the unified syscall table) answers ENOSYS,
+# through a seccomp filter that this process and every process it starts inherit.
+WITHOUT_MOUNT_SETATTR = r"""
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+program = b"".join(struct.pack("HBBI", *op) for op in [
+    (0x20, 0, 0, 0),  # load the syscall number
+    (0x15, 0, 1, 442),  # mount_setattr?
+    (0x06, 0, 0, 0x00050000 | 38),  # then fail with ENOSYS
+    (0x06, 0, 0, 0x7FFF0000),  # else allow
+])
+buffer = ctypes.create_string_buffer(program)
+fprog = struct.pack("HxxxxxxP", 4, ctypes.addressof(buffer))
+assert libc.prctl(38, 1, None, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS, to load a filter without privileges
+assert libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) == 0, ctypes.get_errno()  # PR_SET_SECCOMP, filter
+"""
+
+
+def test_without_mount_setattr_the_unshare_mode_does_not_work_and_says_why() -> None:
+    """Where the launcher cannot make the host read-only, unshare checks would keep the hole above: the
+    mode is refused with the reason (so a forced mode is an error and detection falls back), never run
+    with less than it promises."""
+    if sb.unavailable_reason("unshare") is not None:
+        pytest.skip(f"sandbox mode unshare unavailable: {sb.unavailable_reason('unshare')}")
+    asks = (
+        "import dataclasses, json\n"
+        "from benchtui.engine.sandbox import detect, host\n"
+        "host._tools_cache = dataclasses.replace(host.tools(), bwrap=None)  # no bwrap to fall back on\n"
+        "reason = detect.unavailable_reason('unshare')\n"
+        "try:\n"
+        "    forced = detect.sandbox_mode()\n"
+        "except detect.SandboxUnavailable as e:\n"
+        "    forced = str(e)\n"
+        "print(json.dumps([reason, detect.detect_sandbox(), forced]))\n"
+    )
+    env = {"PATH": os.pathsep.join(host.SYSTEM_PATH), "PYTHONPATH": str(REPO), sb.SANDBOX_ENV: "unshare"}
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_MOUNT_SETATTR + asks], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    reason, detected, forced = json.loads(done.stdout)
+    release = os.uname().release
+    assert reason == (
+        "the unshare launcher cannot make the host read-only here (Function not implemented): "
+        f"mount_setattr(2) needs Linux 5.12 or later, this is {release}; install bubblewrap"
+    )
+    assert detected == "none"
+    assert forced == f"{sb.SANDBOX_ENV}=unshare, but {reason}"

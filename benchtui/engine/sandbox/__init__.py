@@ -12,9 +12,10 @@ wrote, so it is treated as hostile:
   (new network, PID, IPC and UTS namespaces, read-only view of the host
   filesystem with ``/tmp``, ``/var/tmp``, ``/run``, ``/root``, ``/home``
   hidden, only the workspace and the per-run HOME/TMPDIR writable), else
-  ``unshare`` (same namespaces and the same hidden directories, set up in
-  one step by ``launcher``, a small program that makes the system calls
-  itself and stays PID 1 in front of the check), else ``none`` (only limits and process-group cleanup; a warning
+  ``unshare`` (same namespaces, the same read-only host view and hidden
+  directories, set up in one step by ``launcher``, a small program that
+  makes the system calls itself and stays PID 1 in front of the check;
+  Linux 5.12 or later, for ``mount_setattr(2)``), else ``none`` (only limits and process-group cleanup; a warning
   is logged once).  ``BENCHTUI_SANDBOX`` forces a mode.
 * **Never PID 1**: the check never is its PID namespace's init, which the
   kernel spares every signal it has no handler for (``kill -9 $$`` would do
@@ -23,7 +24,8 @@ wrote, so it is treated as hostile:
 * **Privileges**: when the harness runs as root the check runs as a
   throw-away unprivileged uid (``setpriv``; the launcher drops root itself), with all capabilities and the
   bounding set dropped and ``no_new_privs`` set (bwrap/unshare modes; in
-  ``none`` mode it keeps the harness uid).  The workspace is chowned to that
+  ``none`` mode it keeps the harness uid).  When not root, the unshare
+  mode's check is root of its user namespace without a single capability.  The workspace is chowned to that
   uid for the run and its entries handed back to their owners afterwards.
 * **Limits**: ``prlimit`` sets RLIMIT_AS (memory), RLIMIT_FSIZE (file size),
   RLIMIT_NPROC and RLIMIT_CORE=0 around ``/bin/sh -c``.  RLIMIT_NPROC is not

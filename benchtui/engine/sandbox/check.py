@@ -122,6 +122,10 @@ def run_check(
                 max_file_bytes=max_file_bytes,
                 drop_to_uid=uid,
                 cgroup_procs=str(cgroup.procs_file) if cgroup is not None else None,
+                # Whatever uid the check keeps (a non-root benchtui's, as root of its user namespace), it
+                # writes no host path but its own folders and cannot undo a mount (docs/SANDBOX.md).
+                read_only_host=True,
+                drop_capabilities=True,
             )
             argv += command_argv
         else:

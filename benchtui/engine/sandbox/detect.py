@@ -1,11 +1,16 @@
 """Which isolation works here: ``bwrap``, else ``unshare``, else ``none``, each probed once by running
 its real wrapper chain on ``true``; and the mode the next check runs in (``BENCHTUI_SANDBOX`` forces
 one, and a forced mode that does not work here is an error, never a silent fallback).
+
+The unshare probe runs the launcher with the settings checks get, the read-only host view among them:
+where the kernel lacks mount_setattr(2) (before Linux 5.12) the mode does not work here, and says why,
+rather than run checks that could write the caller's files and undo their mounts (docs/SANDBOX.md).
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -13,7 +18,7 @@ import threading
 from benchtui.engine.sandbox.argv import BWRAP_NS_ARGS, layout
 from benchtui.engine.sandbox.host import SYSTEM_PATH, is_root, logger, tools
 from benchtui.engine.sandbox.identity import UID_BASE, drop_args
-from benchtui.engine.sandbox.launcher import launcher_argv
+from benchtui.engine.sandbox.launcher import ROHOST_STEP, launcher_argv
 
 MODES = ("bwrap", "unshare", "none")
 # Set to one of MODES to use that mode instead of the best detected one ("auto" or empty: detect).
@@ -28,7 +33,8 @@ _detect_lock = threading.Lock()
 _detected: str | None = None
 
 
-def _probe(argv: list[str]) -> bool:
+def _probe(argv: list[str]) -> str | None:
+    """None when ``argv`` ran ``true``, else why not (the last line it printed, or the error)."""
     try:
         res = subprocess.run(
             argv,
@@ -42,20 +48,22 @@ def _probe(argv: list[str]) -> bool:
         )
     except (OSError, subprocess.SubprocessError) as exc:
         logger.debug("sandbox probe %s failed: %s", argv[0], exc)
-        return False
-    if res.returncode != 0:
-        logger.debug("sandbox probe %s failed (%s): %s", argv[0], res.returncode, res.stderr[-500:])
-    return res.returncode == 0
+        return str(exc)
+    if res.returncode == 0:
+        return None
+    logger.debug("sandbox probe %s failed (%s): %s", argv[0], res.returncode, res.stderr[-500:])
+    lines = res.stderr.decode("utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"exit status {res.returncode}"
 
 
-def _probe_bwrap() -> bool:
+def _probe_bwrap() -> str | None:
     t = tools()
     if t.bwrap is None or t.prlimit is None:
-        return False
+        return "bwrap or prlimit not installed"
     argv = [t.bwrap, *BWRAP_NS_ARGS]
     if is_root():
         if t.setpriv is None:
-            return False
+            return "setpriv not installed"
     else:
         argv.append("--unshare-user")
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
@@ -66,10 +74,17 @@ def _probe_bwrap() -> bool:
     return _probe(argv)
 
 
-def _probe_unshare() -> bool:
+def _probe_unshare() -> str | None:
     if not sys.executable:
-        return False
-    argv = launcher_argv(layout([], []), "/", max_processes=64, drop_to_uid=UID_BASE - 1 if is_root() else None)
+        return "no interpreter to run the launcher with"
+    argv = launcher_argv(
+        layout([], []),
+        "/",
+        max_processes=64,
+        drop_to_uid=UID_BASE - 1 if is_root() else None,
+        read_only_host=True,  # as check.run_check asks for them
+        drop_capabilities=True,
+    )
     return _probe([*argv, tools().sh, "-c", "true"])
 
 
@@ -78,6 +93,7 @@ class SandboxUnavailable(RuntimeError):
 
 
 _probed: dict[str, bool] = {}
+_probe_failures: dict[str, str] = {}  # why a mode's probe failed, for unavailable_reason
 
 
 def _works(mode: str) -> bool:
@@ -86,7 +102,10 @@ def _works(mode: str) -> bool:
         return True
     with _detect_lock:
         if mode not in _probed:
-            _probed[mode] = _probe_bwrap() if mode == "bwrap" else _probe_unshare()
+            failure = _probe_bwrap() if mode == "bwrap" else _probe_unshare()
+            _probed[mode] = failure is None
+            if failure is not None:
+                _probe_failures[mode] = failure
         return _probed[mode]
 
 
@@ -102,7 +121,14 @@ def unavailable_reason(mode: str) -> str | None:
     if missing:
         return f"{', '.join(missing)} not installed (needed by the {mode} sandbox)"
     if not _works(mode):
-        return f"{mode} is installed but cannot make its namespaces here (probe failed)"
+        failure = _probe_failures.get(mode, "")
+        if mode == "unshare" and failure.startswith(f"benchtui sandbox: {ROHOST_STEP}:"):
+            return (
+                f"the unshare launcher cannot make the host read-only here ({failure.rpartition(': ')[2]}): "
+                f"mount_setattr(2) needs Linux 5.12 or later, this is {platform.release()}; install bubblewrap"
+            )
+        detail = f": {failure}" if failure else ""
+        return f"{mode} is installed but cannot make its namespaces here (probe failed{detail})"
     return None
 
 

@@ -24,12 +24,14 @@ What it does, in order (the same view and limits bwrap's mode gives, docs/SANDBO
    SIGPIPE/SIGXFSZ and execs the command; PID 1 forwards signals to it, reaps every orphan and exits
    with the check's status (128+N for signal N), which tears the namespaces down.
 
-Two more settings serve the assistants (engine/assistants/confine.py), which are not handed to a
-throw-away uid: ``rohost`` makes the whole host view read-only first (``mount_setattr(2)``,
-recursive), binds every writable path back writable, wherever it lies, and covers ``/proc/sys``,
-``/proc/sysrq-trigger``, ``/proc/irq`` and ``/proc/bus`` read-only as bwrap does; ``nocaps`` empties
-the bounding set and every capability set and sets ``no_new_privs`` while keeping the uid, so neither
-a root benchtui's nor the user namespace's root can undo a mount.
+Two more settings, which checks (``check.run_check``) and assistants (engine/assistants/confine.py)
+both get: ``rohost`` makes the whole host view read-only first (``mount_setattr(2)``, recursive;
+Linux 5.12 or later, which ``detect`` probes), binds every writable path back writable, wherever it
+lies, and covers ``/proc/sys``, ``/proc/sysrq-trigger``, ``/proc/irq`` and ``/proc/bus`` read-only as
+bwrap does; ``nocaps`` empties the bounding set and every capability set and sets ``no_new_privs``
+while keeping the uid. Without them a non-root benchtui's check, root of its user namespace with every
+capability there, could write whatever benchtui's uid may write outside the hidden folders and unmount
+the tmpfs that hides them; an assistant, never handed to a throw-away uid, the same as root.
 
 A setup step that fails exits 125 with one line on stderr naming the step; the check then fails with
 that line as its output, never silently without isolation.
@@ -47,6 +49,8 @@ from benchtui.engine.sandbox.argv import Layout, is_under, tmpfs_mode
 from benchtui.engine.sandbox.host import is_root
 
 SETUP_FAILED = 125
+# The step ``rohost`` fails at where the kernel has no mount_setattr(2) (before Linux 5.12): detect reads it.
+ROHOST_STEP = "making the host read-only"
 
 _LAUNCHER = r"""
 import posix, sys, _signal as S
@@ -102,7 +106,7 @@ if "rohost" in opt:  # mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, {attr_set: MOU
     attr = (ctypes.c_uint64 * 4)(1, 0, 0, 0)
     c = ctypes
     done = libc.syscall(c.c_long(442), c.c_int(-100), b"/", c.c_uint(0x8000), attr, c.c_size_t(32))
-    call(done, "making the host read-only")
+    call(done, "making the host read-only")  # ROHOST_STEP
 
 FWD = [S.SIGHUP, S.SIGINT, S.SIGQUIT, S.SIGTERM, S.SIGUSR1, S.SIGUSR2, S.SIGALRM, S.SIGCONT, S.SIGWINCH]
 mask = S.pthread_sigmask(S.SIG_BLOCK, FWD)  # nothing is lost between a fork and the handlers
