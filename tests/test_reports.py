@@ -8,6 +8,7 @@ the diff before committing it.
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import hashlib
 import io
@@ -635,3 +636,26 @@ def test_a_contestant_whose_tool_calls_were_repaired_is_marked_with_the_count_wh
 def test_a_batch_without_repairs_shows_no_mark(data: dict[str, Any], written: dict[str, bytes]) -> None:
     assert all(agg["repaired_tool_calls"] is None for agg in data["aggregates"].values())
     assert "⚒" not in written["html"].decode().split("</style>", 1)[1]
+
+
+def test_the_leaderboard_leaves_out_columns_nothing_measured_and_names_them(
+    data: dict[str, Any], written: dict[str, bytes]
+) -> None:
+    raw = written["html"].decode()
+    board = raw[raw.index('id="leaderboard"') : raw.index("</section>", raw.index('id="leaderboard"'))]
+    heads = re.findall(r"<th [^>]*><button[^>]*>(.*?)</button></th>", board)
+    # The fixture prices gpt-4o and measures its cache: those stay; no model had the repair on.
+    assert "Cost" in heads and "Cache" in heads and "Runaway" in heads and "Repaired" not in heads
+    legend = Page(board[board.index('class="note legend"') :]).text
+    assert "Left out, — for every model: Repaired" in legend
+    # The muted tag under each rate is explained on the page, not only on hover.
+    assert "server under the rate when the server timed its tokens itself" in legend
+    assert "client when benchtui's clock did" in legend
+    # Nothing priced, nothing cached: both columns go and the legend names them.
+    unmeasured = copy.deepcopy(data)  # the module's data stays as it was for the other tests
+    for agg in unmeasured["aggregates"].values():
+        agg["cost_usd"] = agg["cache_hit_ratio"] = None
+    board = html_report.render(unmeasured).split('id="leaderboard"', 1)[1].split("</section>", 1)[0]
+    heads = re.findall(r"<th [^>]*><button[^>]*>(.*?)</button></th>", board)
+    assert "Cost" not in heads and "Cache" not in heads and "Tok/s" in heads
+    assert "Left out, — for every model: Cost, Cache, Repaired" in Page(board).text
