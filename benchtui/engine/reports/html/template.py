@@ -99,8 +99,8 @@ td.model b{display:block;min-width:9rem}
 td.model{max-width:17rem;overflow-wrap:anywhere}
 td.model small{color:var(--muted)}
 .rank{font-weight:700;font-variant-numeric:tabular-nums}
-/* The leaderboard's many columns take the window's width, past the page's (never under a scrollbar). */
-#leaderboard{margin-left:min(0px,calc(50% - 50vw + 24px));margin-right:min(0px,calc(50% - 50vw + 24px))}
+/* A leaderboard of many columns takes the window's width, past the page's (never under a scrollbar). */
+#leaderboard.wide{margin-left:min(0px,calc(50% - 50vw + 24px));margin-right:min(0px,calc(50% - 50vw + 24px))}
 #leaderboard-table{font-size:.8rem}
 #leaderboard-table th,#leaderboard-table td{padding:.45rem .32rem}
 #leaderboard-table th{font-size:.72rem}
