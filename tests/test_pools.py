@@ -10,7 +10,10 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import socket
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,12 +28,13 @@ from benchtui.engine.events import LogMessage, RecordingSink
 from benchtui.engine.models import Endpoint, ModelSpec
 from benchtui.engine.providers import RetryPolicy
 from benchtui.engine.reports.data import build_report_data
+from benchtui.engine.reports.endpoints import endpoint_rows
 from benchtui.engine.reports.html.page import render
 from benchtui.engine.results import RunResult
 from benchtui.engine.runner import BatchOptions, BatchOutcome, BatchRunner, run_fingerprint
 from benchtui.engine.store import ResultsStore
 from benchtui.engine.tasks import Task, load_tasks
-from tests.conftest import write_config
+from tests.conftest import REPO, write_config
 from tests.support.scripted import Script, ScriptedOllama, ScriptedOpenAI, always, solution_reply, tiny_task
 
 # Few, quick retries: a dead endpoint costs a run a few milliseconds, not the default backoff's seconds.
@@ -516,3 +520,69 @@ def test_benchtui_models_lists_a_pools_endpoints_and_every_ollama_host(
     assert "http://gpu1:8000/v1, http://gpu2:8000/v1" in out
     hosts = load_config(config).ollama_hosts
     assert f"Ollama: {hosts[0]}, {hosts[1]}" in out
+
+
+def test_an_endpoint_taken_out_is_in_the_batch_folder_and_the_report_shows_the_pool_with_its_dead_one(
+    tmp_path: Path, task: tuple[Path, Task]
+) -> None:
+    task_md, loaded = task
+    with ScriptedOpenAI({"m": Script(solution_reply(task_md))}) as live:
+        dead = f"{closed_port_url()}/v1"
+        outcome, sink = run_batch(tmp_path, [loaded], [pooled("m", dead, f"{live.url}/v1")], parallel=None, repeats=2)
+    assert [r["endpoint"] for r in outcome.results] == [label(f"{live.url}/v1")] * 2
+    # The removal is in the manifest (written when it happened), with its reason, for the report to read.
+    out = outcome.batch.manifest()["endpoints_out"]
+    assert list(out) == ["m"] and list(out["m"]) == [label(dead)] and out["m"][label(dead)].startswith("unreachable")
+    # The log names the run as its other lines do (model · task), never by its internal id.
+    again = [line for line in logs(sink) if "run again on another endpoint" in line]
+    assert again == [f"m · {loaded.id} (repeat 1): run again on another endpoint ({label(dead)} failed it)"]
+    assert not any("::" in line for line in logs(sink))
+
+    data = build_report_data(outcome.batch)
+    rows = {row["endpoint"]: row for row in data["endpoints"]}
+    assert list(rows) == [label(dead), label(f"{live.url}/v1")]  # the pool's order
+    assert rows[label(dead)]["runs"] == 0 and rows[label(dead)]["out"].startswith("unreachable")
+    assert rows[label(f"{live.url}/v1")]["runs"] == 2 and rows[label(f"{live.url}/v1")]["out"] is None
+    html = render(data)
+    section = html[html.index('<section id="endpoints">') :]
+    section = section[: section.index("</section>")]
+    assert f"<code>{label(dead)}</code>" in section and "taken out" in section and "unreachable" in section
+    # Each run's panel names the endpoint that served it.
+    panels = html[html.index('id="runs"') :]
+    assert panels.count(f"<dt>Endpoint</dt><dd><code>{label(f'{live.url}/v1')}</code></dd>") == 2
+
+
+def test_a_pool_whose_endpoints_all_stayed_in_shows_one_that_served_nothing() -> None:
+    snapshot = {"key": "p", "endpoints": [{"base_url": "http://a:1/v1"}, {"base_url": "http://b:2/v1/"}]}
+    single = {"key": "s", "base_url": "http://c:3/v1"}
+    runs = _results({"p": [("a:1/v1", 2.0, 10.0)], "s": [("c:3/v1", 1.0, None)]})
+    rows = endpoint_rows(runs, {"p": snapshot, "s": single}, {})
+    assert [(r["endpoint"], r["runs"], r["out"]) for r in rows] == [("a:1/v1", 1, None), ("b:2/v1", 0, None)]
+    section = render({"endpoints": rows, "runs": [], "models": {}})
+    assert "served no run" in section
+
+
+def test_headless_prints_a_pool_removal_once(tmp_path: Path, task: tuple[Path, Task]) -> None:
+    # A child process: under pytest the root logger has handlers, so Python's last-resort printing of a
+    # warning (the second copy) would not happen in-process.
+    task_md, _loaded = task
+    with ScriptedOpenAI({"m": Script(solution_reply(task_md))}) as live:
+        dead = f"{closed_port_url()}/v1"
+        config = write_config(
+            tmp_path / "models.yaml",
+            f"models:\n  - name: m\n    provider: openai\n    base_url: [{dead}, {live.url}/v1]\n",
+        )
+        env = {**os.environ, "OLLAMA_HOST": closed_port_url(), "NO_COLOR": "1"}
+        args = ["--no-ui", "--task", str(task_md), "--config", str(config), "--output", str(tmp_path / "out")]
+        done = subprocess.run(
+            [sys.executable, "-m", "benchtui", *args, "--parallel", "0"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    printed = done.stdout + done.stderr
+    assert done.returncode == 0, printed
+    said = [line for line in printed.splitlines() if "out of m's pool" in line]
+    assert len(said) == 1 and said[0].startswith(f"[warning] {label(dead)}"), printed

@@ -414,3 +414,52 @@ def test_big_page_builds_run_bodies_on_first_open(tmp_path: Path) -> None:
         big.wait_until("location.hash !== '' && document.querySelector(location.hash + ' > .run-body') !== null")
         assert big.evaluate("typeof window.__pwned") == "undefined"
         assert big.problems() == []
+
+
+def test_every_leaderboard_column_is_in_view_at_1280_and_narrow_windows_scroll_it_under_a_sticky_model(
+    tmp_path: Path,
+) -> None:
+    from benchtui.engine.reports import html as html_report
+    from benchtui.engine.reports.data import build_report_data
+
+    batch = build_report_batch(tmp_path / "results")
+    data = build_report_data(batch)
+    # Every column shown: the repairs' too (the fixture's models had the repair off), with a wide count.
+    data["aggregates"]["gpt-4o"]["repaired_tool_calls"] = 12345
+    path = tmp_path / "comparison_report.html"
+    path.write_text(html_report.render(data, batch), encoding="utf-8")
+    edges = (
+        "(() => { const t = document.getElementById('leaderboard-table');"
+        " const heads = Array.from(t.tHead.rows[0].cells).map(c => [c.textContent.trim(),"
+        " Math.round(c.getBoundingClientRect().left), Math.round(c.getBoundingClientRect().right)]);"
+        " return {width: document.documentElement.clientWidth, page: document.documentElement.scrollWidth,"
+        " table: t.scrollWidth, wrap: t.parentElement.clientWidth, heads: heads}; })()"
+    )
+
+    def load(opened: Page, width: int) -> None:
+        opened.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+        opened.call("Page.navigate", url=path.as_uri())
+        opened.wait_for("Page.loadEventFired")
+
+    for width in (1280, 1920):
+        with chromium_page() as opened:
+            load(opened, width)
+            seen = opened.evaluate(edges)
+            heads = {name: (left, right) for name, left, right in seen["heads"]}
+            assert {"Cost", "Cache", "Runaway", "Repaired"} <= set(heads)
+            assert heads["Cost"][1] <= seen["width"], seen
+            assert all(right <= seen["width"] for _left, right in heads.values()), seen
+            assert seen["table"] <= seen["wrap"], seen  # nothing to scroll to
+            assert seen["page"] <= seen["width"], seen
+            assert opened.problems() == []
+    with chromium_page() as opened:
+        load(opened, 600)
+        seen = opened.evaluate(edges)
+        assert seen["page"] <= seen["width"], seen  # the table scrolls inside its card, not the page
+        assert seen["table"] > seen["wrap"]
+        model_left = {name: left for name, left, _right in seen["heads"]}["Model"]
+        opened.evaluate("document.getElementById('leaderboard-table').parentElement.scrollLeft = 400")
+        scrolled = {name: left for name, left, _right in opened.evaluate(edges)["heads"]}
+        assert scrolled["Model"] == model_left and scrolled["#"] < model_left  # rank and model stay in view
+        assert scrolled["Success"] < model_left  # the figures slid under them
+        assert opened.problems() == []

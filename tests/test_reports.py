@@ -8,6 +8,7 @@ the diff before committing it.
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import hashlib
 import io
@@ -300,7 +301,7 @@ def test_html_contents(written: dict[str, bytes]) -> None:
         'Parse "quoted" CSV fields',
         fx.BATCH_ID,
         "2025-01-02 03:04:05 UTC",
-        "timeout 5 min 00 s to 10 min 00 s per run (the tasks' own, under the 30 min 00 s cap)",
+        "timeout 5 min to 10 min per run (the tasks' own, under the 30 min cap)",
         "Fastest",
         "Most efficient",
         "Most autonomous",
@@ -635,3 +636,79 @@ def test_a_contestant_whose_tool_calls_were_repaired_is_marked_with_the_count_wh
 def test_a_batch_without_repairs_shows_no_mark(data: dict[str, Any], written: dict[str, bytes]) -> None:
     assert all(agg["repaired_tool_calls"] is None for agg in data["aggregates"].values())
     assert "⚒" not in written["html"].decode().split("</style>", 1)[1]
+
+
+def test_the_leaderboard_leaves_out_columns_nothing_measured_and_names_them(
+    data: dict[str, Any], written: dict[str, bytes]
+) -> None:
+    raw = written["html"].decode()
+    board = raw[raw.index('id="leaderboard"') : raw.index("</section>", raw.index('id="leaderboard"'))]
+    heads = re.findall(r"<th [^>]*><button[^>]*>(.*?)</button></th>", board)
+    # The fixture prices gpt-4o and measures its cache: those stay; no model had the repair on.
+    assert "Cost" in heads and "Cache" in heads and "Runaway" in heads and "Repaired" not in heads
+    legend = Page(board[board.index('class="note legend"') :]).text
+    assert "Left out, — for every model: Repaired" in legend
+    # The muted tag under each rate is explained on the page, not only on hover.
+    assert "server under the rate when the server timed its tokens itself" in legend
+    assert "client when benchtui's clock did" in legend
+    # Nothing priced, nothing cached: both columns go and the legend names them.
+    unmeasured = copy.deepcopy(data)  # the module's data stays as it was for the other tests
+    for agg in unmeasured["aggregates"].values():
+        agg["cost_usd"] = agg["cache_hit_ratio"] = None
+    board = html_report.render(unmeasured).split('id="leaderboard"', 1)[1].split("</section>", 1)[0]
+    heads = re.findall(r"<th [^>]*><button[^>]*>(.*?)</button></th>", board)
+    assert "Cost" not in heads and "Cache" not in heads and "Tok/s" in heads
+    assert "Left out, — for every model: Cost, Cache, Repaired" in Page(board).text
+
+
+def test_durations_of_whole_minutes_and_hours_drop_the_zero_seconds() -> None:
+    assert [html_format.seconds(v) for v in (300, 1800, 306, 3600, 3660, 59.5, 7325)] == [
+        "5 min",
+        "30 min",
+        "5 min 06 s",
+        "1 h",
+        "1 h 01 min",
+        "59.5 s",
+        "2 h 02 min",
+    ]
+
+
+def _one_repeat_data(statuses: dict[str, str]) -> dict[str, Any]:
+    """Report data of a one-repeat batch on one task: model key -> its run's status."""
+    from benchtui.engine import metrics, rankings
+
+    results = [fx.result("t1", key, 1, status=status, completion_time_s=12.0) for key, status in statuses.items()]
+    aggregates = metrics.aggregate_by_model(results)
+    paired = metrics.paired_comparisons(results)
+    return {
+        "batch": {"tasks": [{"id": "t1"}], "options": {"repeats": 1}},
+        "models": {key: {"display_name": key.upper()} for key in statuses},
+        "aggregates": aggregates,
+        "rankings": rankings.rank(aggregates, paired),
+        "paired": paired,
+        "task_matrix": metrics.task_matrix(results),
+        "runs": results,
+    }
+
+
+def test_a_batch_where_no_run_passed_says_so_instead_of_an_empty_time_chart() -> None:
+    from benchtui.engine.reports.html.charts import charts_section
+
+    charts = charts_section(_one_repeat_data({"m": "failed"}))
+    card = charts[: charts.index("</figure>", charts.index('id="chart-median-time"'))]
+    card = card[card.rindex("<figure") :]
+    assert "No run passed" in card and "<svg" not in card
+    # The charts that have figures still draw them.
+    assert '<svg class="chart" id="chart-success"' in charts and '<svg class="chart" id="chart-time"' in charts
+    passed = charts_section(_one_repeat_data({"m": "passed"}))
+    assert '<svg class="chart" id="chart-median-time"' in passed and "No run passed" not in passed
+
+
+def test_a_one_repeat_batch_has_no_repeats_table_only_its_paired_comparisons() -> None:
+    from benchtui.engine.reports.html.repeats import repeats_section
+
+    assert repeats_section(_one_repeat_data({"m": "passed"})) == ""  # one model: nothing to compare
+    two = repeats_section(_one_repeat_data({"a": "passed", "b": "failed"}))
+    assert "<h2>Paired comparisons" in two and "pass@" not in two and 'class="repeats"' not in two
+    assert two.startswith('<section id="repeats">') and two.endswith("</section>")
+    assert two.count("<section") == two.count("</section>") == 1

@@ -8,6 +8,7 @@ a terminal (CI, pipes) it prints one line per started and finished run instead.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import threading
@@ -411,6 +412,17 @@ def _runaway_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
     ]
 
 
+class _DropSentToSink(logging.Filter):
+    """Drops the log records whose text the display already shows (marked with ``attribute``)."""
+
+    def __init__(self, attribute: str) -> None:
+        super().__init__()
+        self.attribute = attribute
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, self.attribute, False)
+
+
 def run_headless(args: argparse.Namespace) -> int:
     from benchtui.engine.errors import InputError
 
@@ -478,13 +490,20 @@ def execute(runner: Any, notes: list[str]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     from benchtui.engine.errors import InputError
+    from benchtui.engine.runner import SENT_TO_SINK
 
+    # The display prints the runner's messages ("[warning] ..."): Python's own printing of its warnings
+    # (the last-resort handler, on stderr) would say each one twice.
+    runner_log = logging.getLogger("benchtui.engine.runner")
+    shown = _DropSentToSink(SENT_TO_SINK)
+    runner_log.addFilter(shown)
     try:
         outcome = runner.run()
     except InputError as exc:  # the executor could not start (no Ray cluster at that address)
         display.stop()
         return fail(str(exc))
     finally:
+        runner_log.removeFilter(shown)
         display.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -55,6 +55,8 @@ from benchtui.engine.tasks import Task
 from benchtui.engine.workspace import clean_stale_workspaces
 
 log = logging.getLogger(__name__)
+# The attribute of a log record whose text the runner also emitted as a LogMessage.
+SENT_TO_SINK = "benchtui_sent_to_sink"
 # A model that fails like this will fail every run the same way: its later runs are not sent.
 _FATAL_FOR_MODEL = ("auth", "model_not_found", "unreachable", "assistant_not_installed")
 
@@ -370,6 +372,11 @@ class BatchRunner:
             run, run.endpoint, str(result.get("error")), str(result.get("error_message") or "")
         )
         if removal is not None:
+            if self.batch is not None:
+                try:  # for the report: the log is gone when the batch ends
+                    self.batch.record_endpoint_out(removal.model, removal.endpoint.label, removal.reason)
+                except OSError as exc:
+                    self._log(f"could not note the endpoint's removal in batch.json: {_os_error(exc)}", "warning")
             left = ", ".join(e.label for e in removal.left)
             self._log(
                 f"{removal.endpoint.label} is out of {removal.model}'s pool ({removal.reason}); "
@@ -380,7 +387,10 @@ class BatchRunner:
             with self._controls_lock:
                 self._failed_over.add(run.run_id)
             self._log(
-                f"{run.run_id}: run again on another endpoint ({run.endpoint.label} failed it)", "info", run.run_id
+                f"{_run_name(run, self.options.repeats)}: run again on another endpoint "
+                f"({run.endpoint.label} failed it)",
+                "info",
+                run.run_id,
             )
         return again
 
@@ -548,8 +558,15 @@ class BatchRunner:
         self._log(why, "warning")
 
     def _log(self, text: str, level: str = "info", run_id: str | None = None) -> None:
-        getattr(log, level)(text)
+        # Marked as sent to the sink too, so a display that shows the sink's messages can keep Python's
+        # last-resort handler from printing the same warning a second time (cli/headless.py).
+        getattr(log, level)(text, extra={SENT_TO_SINK: True})
         self.sink.emit(LogMessage(text, level, run_id))
+
+
+def _run_name(run: _Run, repeats: int) -> str:
+    """A run as the log's other lines name it: ``model · task``, and its repeat when there are several."""
+    return f"{run.model.key} · {run.task.id}" + (f" (repeat {run.repeat})" if repeats > 1 else "")
 
 
 def _os_error(exc: OSError) -> str:

@@ -172,6 +172,17 @@ class Batch:
             self.write_manifest(data)
             return data
 
+    def record_endpoint_out(self, model: str, endpoint: str, reason: str) -> None:
+        """Note in the manifest (``endpoints_out``: model key -> endpoint label -> reason) that ``endpoint``
+        was taken out of ``model``'s pool, so the report shows it; written at once, not at the batch's end."""
+        with self._lock:
+            data = self.manifest()
+            out = data.get("endpoints_out")
+            out = out if isinstance(out, dict) else {}
+            out.setdefault(model, {})[endpoint] = reason
+            data["endpoints_out"] = out
+            self.write_manifest(data)
+
     def info(self) -> BatchInfo:
         data = self.manifest()
         progress = data.get("progress") or {}

@@ -45,6 +45,7 @@ def build_report_data(batch: Batch) -> dict[str, Any]:
         "paired": paired,
         "task_matrix": metrics.task_matrix(runs),
         "runs": runs,
-        # Each endpoint of a pool (models served by several): empty when every model had one.
-        "endpoints": endpoint_rows(runs),
+        # Each endpoint of a pool (models served by several), those taken out or unused too: empty when
+        # every model had one.
+        "endpoints": endpoint_rows(runs, models, manifest.get("endpoints_out")),
     }

@@ -236,6 +236,15 @@ def charts_section(data: dict[str, Any]) -> str:
                 (f"{fmt.integer(tokens_in)} + {fmt.integer(tokens_out)}",),
             )
         )
+    # What a chart whose every bar would be missing says instead of an empty axis.
+    nothing = {"chart-median-time": "No run passed: no time of a passed run to show."}
+    drawn = {
+        "chart-success": success_rows,
+        "chart-median-time": median_rows,
+        "chart-time": time_rows,
+        "chart-prompts": prompt_rows,
+        "chart-tokens": token_rows,
+    }
     charts = (
         (
             "chart-success",
@@ -289,7 +298,9 @@ def charts_section(data: dict[str, Any]) -> str:
         ),
     )
     out = ['<section id="charts"><h2>Charts <small>models in leaderboard order</small></h2><div class="charts">']
-    for _chart_id, title, note, svg in charts:
+    for chart_id, title, note, svg in charts:
+        if not any(v is not None for row in drawn[chart_id] for v in row.values):
+            svg = f'<p class="empty-state" id="{chart_id}">{esc(nothing.get(chart_id, "Nothing measured."))}</p>'
         out.append(
             f'<figure class="card chart-card"><h3>{esc(title)} <small class="muted">{esc(note)}</small>'
             f"</h3>{svg}</figure>"

@@ -56,12 +56,14 @@ def seconds(value: Any) -> str:
     n = number(value)
     if n is None:
         return DASH
+    # A whole number of minutes (or hours) says so: "5 min", not "5 min 00 s" (timeouts, caps).
+    sign = "-" if n < 0 else ""
     if abs(n) >= 3600:
         hours, rest = divmod(round(abs(n)), 3600)
-        return f"{'-' if n < 0 else ''}{hours} h {rest // 60:02d} min"
+        return f"{sign}{hours} h" + (f" {rest // 60:02d} min" if rest // 60 else "")
     if abs(n) >= 60:
         minutes, rest = divmod(round(abs(n)), 60)
-        return f"{'-' if n < 0 else ''}{minutes} min {rest:02d} s"
+        return f"{sign}{minutes} min" + (f" {rest:02d} s" if rest else "")
     if abs(n) >= 10:
         return f"{n:.1f} s"
     return f"{n:.2f} s"

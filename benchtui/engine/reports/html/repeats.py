@@ -53,6 +53,11 @@ def repeats_section(data: dict[str, Any]) -> str:
         return ""
     repeats = int(((data.get("batch") or {}).get("options") or {}).get("repeats") or 1)
     ks = _ks(aggregates)
+    # With one try per task, pass@1 is the success rate and no task can be flaky: the table would only
+    # repeat the leaderboard. The paired comparisons (over the tasks both models ran) still say something.
+    several = max(ks, default=1) > 1 or any((aggregates.get(k) or {}).get("flaky_tasks") for k in order)
+    if not several:
+        return _paired(data, paired, repeats, heading=True) if paired else ""
     out = [
         '<section id="repeats"><h2>Repeats <small>pass@k: at least one of k tries passes; pass^k: all k do '
         "(unbiased estimators, mean over tasks)</small></h2>",
@@ -75,27 +80,43 @@ def repeats_section(data: dict[str, Any]) -> str:
         out.append(f"<td>{esc(', '.join(str(t) for t in flaky)) if flaky else DASH}</td></tr>")
     out.append("</tbody></table></div>")
     if paired:
-        out.append(
-            "<h3>Paired comparisons <small>McNemar's exact test over the (task, repeat) runs both models made; "
-            "p &lt; 0.05 tells them apart</small></h3>"
-            '<div class="card table-wrap"><table class="paired"><thead><tr><th scope="col">Model A</th>'
-            '<th scope="col">Model B</th><th scope="col" class="num">Shared runs</th>'
-            '<th scope="col" class="num">Only A passed</th><th scope="col" class="num">Only B passed</th>'
-            '<th scope="col" class="num">p</th><th scope="col">Verdict</th>'
-            '<th scope="col">Repeats that could separate them</th></tr></thead><tbody>'
-        )
-        for pair in paired:
-            verdict = "told apart" if pair.get("significant") else "tied"
-            out.append(
-                f"<tr><td>{esc(model_name(models, str(pair.get('a'))))}</td>"
-                f"<td>{esc(model_name(models, str(pair.get('b'))))}</td>"
-                f'<td class="num">{esc(fmt.integer(pair.get("shared")))}</td>'
-                f'<td class="num">{esc(fmt.integer(pair.get("a_only")))}</td>'
-                f'<td class="num">{esc(fmt.integer(pair.get("b_only")))}</td>'
-                f'<td class="num">{esc(fmt.decimal(pair.get("p_value"), 3))}</td>'
-                f'<td class="verdict-{verdict.replace(" ", "-")}">{verdict}</td>'
-                f"<td>{esc(_more_repeats(pair, repeats))}</td></tr>"
-            )
-        out.append("</tbody></table></div>")
+        out.append(_paired(data, paired, repeats))
     out.append("</section>")
+    return "".join(out)
+
+
+def _paired(data: dict[str, Any], paired: list[dict[str, Any]], repeats: int, *, heading: bool = False) -> str:
+    """Every pair of models with McNemar's test; ``heading``: as a section of its own (no repeats table)."""
+    models: dict[str, Any] = data.get("models") or {}
+    note = (
+        "<small>McNemar's exact test over the (task, repeat) runs both models made; p &lt; 0.05 tells them "
+        "apart</small>"
+    )
+    out = [
+        f'<section id="repeats"><h2>Paired comparisons {note}</h2>'
+        if heading
+        else f"<h3>Paired comparisons {note}</h3>"
+    ]
+    out.append(
+        '<div class="card table-wrap"><table class="paired"><thead><tr><th scope="col">Model A</th>'
+        '<th scope="col">Model B</th><th scope="col" class="num">Shared runs</th>'
+        '<th scope="col" class="num">Only A passed</th><th scope="col" class="num">Only B passed</th>'
+        '<th scope="col" class="num">p</th><th scope="col">Verdict</th>'
+        '<th scope="col">Repeats that could separate them</th></tr></thead><tbody>'
+    )
+    for pair in paired:
+        verdict = "told apart" if pair.get("significant") else "tied"
+        out.append(
+            f"<tr><td>{esc(model_name(models, str(pair.get('a'))))}</td>"
+            f"<td>{esc(model_name(models, str(pair.get('b'))))}</td>"
+            f'<td class="num">{esc(fmt.integer(pair.get("shared")))}</td>'
+            f'<td class="num">{esc(fmt.integer(pair.get("a_only")))}</td>'
+            f'<td class="num">{esc(fmt.integer(pair.get("b_only")))}</td>'
+            f'<td class="num">{esc(fmt.decimal(pair.get("p_value"), 3))}</td>'
+            f'<td class="verdict-{verdict.replace(" ", "-")}">{verdict}</td>'
+            f"<td>{esc(_more_repeats(pair, repeats))}</td></tr>"
+        )
+    out.append("</tbody></table></div>")
+    if heading:
+        out.append("</section>")
     return "".join(out)

@@ -114,6 +114,8 @@ def _metrics(run: dict[str, Any]) -> str:
             f"+{fmt.integer(run.get('lines_added'))} −{fmt.integer(run.get('lines_removed'))}",
         ),
         ("Sandbox", esc(run.get("sandbox") or DASH)),
+        # The server of the model's pool that served the run (docs/SCALE.md); older results have no key.
+        *((("Endpoint", f"<code>{esc(run['endpoint'])}</code>"),) if run.get("endpoint") else ()),
         # Only where the model's repair was on: a run that looked for no written call has no count.
         *(
             (("Repaired tool calls", fmt.integer(run.get("repaired_tool_calls"))),)

@@ -283,6 +283,10 @@ _COLUMNS = (
 )
 
 
+# From this many figure columns on, the leaderboard is wider than the page (template.py's ``.wide``).
+WIDE_LEADERBOARD = 13
+
+
 def _meter(rate: Any) -> str:
     value = fmt.number(rate)
     if value is None:
@@ -309,14 +313,23 @@ def leaderboard_section(data: dict[str, Any]) -> str:
     models: dict[str, Any] = data.get("models") or {}
     aggregates: dict[str, Any] = data.get("aggregates") or {}
     board = (data.get("rankings") or {}).get("leaderboard") or []
-    out = [
-        '<section id="leaderboard"><h2>Leaderboard <small>success rate, then time of passed runs; '
-        "click a column to sort</small></h2>"
-    ]
     if not board:
-        out.append('<div class="card empty-state">No model in this batch.</div></section>')
-        return "".join(out)
-    out.append('<div class="card table-wrap"><table class="sortable" id="leaderboard-table"><thead><tr>')
+        return (
+            '<section id="leaderboard"><h2>Leaderboard</h2>'
+            '<div class="card empty-state">No model in this batch.</div></section>'
+        )
+    # A column nothing measured (a dash for every contestant: no pricing, no cache figure, the repair
+    # off) is left out and named under the table, so the ones that say something fit the page.
+    measured = [a for a in (aggregates.get(str(e.get("model"))) or {} for e in board)]
+    columns = [c for c in _COLUMNS if any(fmt.number(a.get(c.key)) is not None for a in measured)]
+    empty = [c for c in _COLUMNS if c not in columns]
+    # Many columns: the section takes the window's width (the page's 1240 px would squeeze the names).
+    wide = ' class="wide"' if len(columns) >= WIDE_LEADERBOARD else ""
+    out = [
+        f'<section id="leaderboard"{wide}><h2>Leaderboard <small>success rate, then time of passed runs; '
+        "click a column to sort</small></h2>",
+        '<div class="card table-wrap"><table class="sortable" id="leaderboard-table"><thead><tr>',
+    ]
     out.append(_th("#", True, "ascending", "leaderboard rank", sort="ascending"))
     out.append(_th("Model", False, "ascending", "display name; provider · model key below"))
     out.append(
@@ -327,9 +340,6 @@ def leaderboard_section(data: dict[str, Any]) -> str:
             "the models this one cannot be told apart from: McNemar's exact test over the runs both made, p ≥ 0.05",
         )
     )
-    # The repairs' column only where some contestant's model had the repair on: elsewhere it is all dashes.
-    repairing = any(a.get("repaired_tool_calls") is not None for a in aggregates.values())
-    columns = [c for c in _COLUMNS if repairing or c.key != "repaired_tool_calls"]
     out.extend(_th(c.label, c.numeric, c.first, c.note) for c in columns)
     out.append("</tr></thead><tbody>")
     for index, entry in enumerate(board):
@@ -358,10 +368,25 @@ def leaderboard_section(data: dict[str, Any]) -> str:
             elif column.key == "repaired_tool_calls" and shown != DASH and value:
                 shown = f"{REPAIRED_MARK} {shown}"
             elif column.key == "mean_tokens_per_s" and agg.get("tokens_per_s_source"):
-                shown += f'<span class="muted"> {esc(agg["tokens_per_s_source"])}</span>'
+                # Under the figure (like the interval under the success rate): the column stays narrow.
+                shown += f'<small class="src"> {esc(agg["tokens_per_s_source"])}</small>'
             out.append(f'<td class="num" data-v="{fmt.sort_key(value)}">{shown}</td>')
         out.append("</tr>")
-    out.append("</tbody></table></div></section>")
+    out.append("</tbody></table></div>")
+    notes = []
+    if any(c.key == "mean_tokens_per_s" for c in columns):
+        notes.append(
+            "Tok/s: <b>server</b> under the rate when the server timed its tokens itself, <b>client</b> when "
+            "benchtui's clock did (server time unknown), <b>mixed</b> when its runs had both"
+        )
+    if empty:
+        notes.append(
+            "Left out, — for every model: "
+            + ", ".join(f'<span title="{esc(c.note)}">{esc(c.label)}</span>' for c in empty)
+        )
+    if notes:
+        out.append('<p class="note legend">' + " · ".join(notes) + "</p>")
+    out.append("</section>")
     return "".join(out)
 
 

@@ -99,6 +99,23 @@ td.model b{display:block;min-width:9rem}
 td.model{max-width:17rem;overflow-wrap:anywhere}
 td.model small{color:var(--muted)}
 .rank{font-weight:700;font-variant-numeric:tabular-nums}
+/* A leaderboard of many columns takes the window's width, past the page's (never under a scrollbar). */
+#leaderboard.wide{margin-left:min(0px,calc(50% - 50vw + 24px));margin-right:min(0px,calc(50% - 50vw + 24px))}
+#leaderboard-table{font-size:.8rem}
+#leaderboard-table th,#leaderboard-table td{padding:.45rem .32rem}
+#leaderboard-table th{font-size:.72rem}
+/* Only the sorted column carries an arrow: eighteen "↕" would cost the table a column's width. */
+#leaderboard-table th[aria-sort=none] button::after{content:none}
+#leaderboard-table th button::after{font-size:.8em}
+#leaderboard-table td.model b{min-width:7rem}
+#leaderboard-table td.model{max-width:13rem}
+#leaderboard-table td.tied{white-space:normal;min-width:4rem;max-width:9rem}
+small.src{display:block;color:var(--muted);font-size:.72rem}
+/* Narrow windows scroll the table sideways; rank and model stay in view. */
+#leaderboard-table tr>:first-child{position:sticky;left:0;z-index:1;width:2.2rem;min-width:2.2rem}
+#leaderboard-table tr>:nth-child(2){position:sticky;left:2.2rem;z-index:1;box-shadow:1px 0 0 var(--border)}
+#leaderboard-table tbody td:first-child,#leaderboard-table tbody td:nth-child(2){background:var(--surface)}
+#leaderboard-table tbody tr:hover td{background:var(--surface2)}
 .meter{display:inline-block;vertical-align:middle;margin-left:.4rem}
 .meter .track{fill:var(--border)}
 .meter .fill{fill:var(--pass)}
