@@ -141,8 +141,8 @@ class RayExecutor:
         self._hub = HubActor.options(
             num_cpus=0, max_restarts=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)
         ).remote()
-        cpus = float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
-        nodes = len([n for n in ray.nodes() if n.get("Alive")])  # type: ignore[no-untyped-call]
+        cpus = float(ray.cluster_resources().get("CPU", 0))
+        nodes = len([n for n in ray.nodes() if n.get("Alive")])
         per_run = f"{self.cpus_per_run:g} CPU per run"
         self._log(f"Ray executor: {where}, {nodes} node(s), {cpus:g} CPU(s), {per_run}")
         if cpus < self.cpus_per_run:
