@@ -596,3 +596,31 @@ def test_the_summary_never_shows_a_partial_sum_as_a_models_cost() -> None:
     assert "$0.5000" not in rows["partly"] and "—" in rows["partly"] and "$0.2500" in rows["priced"]
     assert "Cost —: some runs' cost is not known (partly 1 of 2 runs; the batch log says why)" in shown
     assert "unpriced" not in shown.split("Cost —")[1]  # an unpriced model's — is no surprise: no note
+
+
+def test_piped_run_lines_name_the_repeat_as_the_board_does() -> None:
+    """With --repeats 2 the two runs of one model on one task must be told apart in the log."""
+    import io
+
+    from rich.console import Console
+
+    from benchtui.cli.headless import HeadlessDisplay
+    from benchtui.engine.events import BatchStarted, PlannedRun, RunFinished, RunStarted
+
+    pipe = io.StringIO()
+    display = HeadlessDisplay(Console(file=pipe, force_terminal=False, width=200, color_system=None))
+    runs = (PlannedRun("r1", "fix_typo", "smollm2-135m", 1), PlannedRun("r2", "fix_typo", "smollm2-135m", 2))
+    display.emit(BatchStarted("b1", Path("/tmp/b1"), runs))
+    for run in runs:
+        display.emit(RunStarted(run.run_id))
+        display.emit(
+            RunFinished(
+                run.run_id,
+                cast(RunResult, {"status": "failed", "error": None, "prompts_sent": 5, "completion_time_s": 234.2}),
+            )
+        )
+    lines = pipe.getvalue().splitlines()
+    assert "▶ smollm2-135m · fix_typo" in lines and "▶ smollm2-135m · fix_typo #2" in lines
+    finished = [line for line in lines if line.startswith("■")]
+    assert finished[0].startswith("■ smollm2-135m · fix_typo: failed in 234.2 s")
+    assert finished[1].startswith("■ smollm2-135m · fix_typo #2: failed in 234.2 s")
