@@ -393,6 +393,18 @@ def test_help_says_what_no_ui_prints_in_a_terminal_and_in_a_pipe(capsys: pytest.
     )
 
 
+def test_help_gives_parallels_defaults_for_every_kind_of_endpoint_as_the_engine_sets_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchtui.engine import embedded, endpoints
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    ollama, cloud, local = endpoints.OLLAMA_DEFAULT_PARALLEL, endpoints.CLOUD_CONCURRENCY, embedded.DEFAULT_SLOTS
+    assert f"each endpoint's default: Ollama {ollama}, cloud {cloud}, embedded {local} server slots" in shown
+
+
 def test_an_interrupted_batch_says_so_before_its_partial_rankings_and_resumes_headless(
     ollama: ScriptedOllama, tmp_path: Path
 ) -> None:
