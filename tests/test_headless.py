@@ -175,6 +175,7 @@ def test_global_options_before_a_subcommand_belong_to_it(tmp_path: Path, capsys:
         (["--models", ""], "--models is empty"),
         (["--models", " , "], "--models is empty"),
         (["--models", "solvr"], "did you mean 'ollama/solver'?"),
+        (["--assistants", "aidr"], "unknown assistant 'aidr' in --assistants; did you mean 'aider'? known:"),
     ],
 )
 def test_bad_command_line_input_exits_2_with_one_line(
@@ -184,6 +185,18 @@ def test_bad_command_line_input_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_did_you_mean_prefers_the_plain_model_to_a_variant_sharing_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The built-in variant smollm2-135m-diff sends the same name as smollm2-135m: the guess is the plain key."""
+    config = write_config(tmp_path / "models.yaml", "ollama: {enabled: false}\n")
+    args = ["--task", str(FIX_TYPO), "--no-ui", "--config", str(config), "--output", str(tmp_path / "out")]
+    assert main([*args, "--models", "smolm2"]) == 2
+    assert "unknown model 'smolm2' in --models; did you mean 'smollm2-135m'? known" in capsys.readouterr().err
+    assert main([*args, "--models", "smollm2-135m-dif"]) == 2  # the variant, when it is the one typed
+    assert "did you mean 'smollm2-135m-diff'?" in capsys.readouterr().err
 
 
 def test_a_malformed_task_exits_2_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
