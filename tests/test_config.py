@@ -261,7 +261,10 @@ def test_embedded_entry_errors_name_file_and_line(tmp_path: Path, entry: str, li
     ("section", "fragment"),
     [
         ("embedded: {context: 64}\n", "'context': expected a whole number of tokens >= 256"),
-        ("embedded: {threads: 1, ctx: 2048}\n", "'ctx': unknown embedded setting; did you mean 'context'? expected one of context, enabled"),
+        (
+            "embedded: {threads: 1, ctx: 2048}\n",
+            "'ctx': unknown embedded setting; did you mean 'context'? expected one of context, enabled",
+        ),
     ],
 )
 def test_embedded_section_errors_name_the_line(tmp_path: Path, section: str, fragment: str) -> None:
