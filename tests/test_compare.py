@@ -414,6 +414,25 @@ def test_cli_compare_of_batches_with_nothing_in_common_says_so_exits_2_and_write
     assert {p for p in out.rglob("*")} == files  # no compare_*.json or .html written
 
 
+def test_the_readme_names_every_file_a_batch_folder_holds(batches: Batches) -> None:
+    """What a user finds in a batch folder (with a comparison written into it) is what the README lists."""
+    compare_and_write(ResultsStore(batches.out), batches.first, batches.rerun)
+    folder = batches.out / batches.rerun
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    results = readme[readme.index("## Results") :].split("\n## ", 1)[0]
+    results = " ".join(results.split())
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            continue
+        name = path.relative_to(folder).as_posix()
+        name = name.replace(batches.first, "<A>").replace(batches.rerun, "<B>")
+        name = re.sub(r"^runs/[^/]+/[^/]+__r\d+\.json$", "runs/<model>/<task>__r<N>.json", name)
+        name = re.sub(r"^[^/]+_result\.json$", "<model>_result.json", name)
+        name = re.sub(r"^comparison_report\.(json|csv|html)$", "comparison_report.json|csv|html", name)
+        name = re.sub(r"^(compare_<A>_vs_<B>)\.html$", "`.html` into batch B's folder", name)
+        assert name in results, f"{path.relative_to(folder)} is not in the README's Results section"
+
+
 # The TUI
 
 
