@@ -81,8 +81,9 @@ def test_tasks_that_cannot_run_here_are_listed_and_not_validated_not_failed(
     (folder / "d_js.md").write_text("---\nid: d_js\ndifficulty: easy\nworkspace: ws/\ncheck: node --test\n---\nDo.\n")
     monkeypatch.setenv("PATH", str(tmp_path / "no-node-here"))  # a machine without Node.js
     assert main(["tasks", "list", str(folder)]) == 0
-    listed = capsys.readouterr().out
-    assert "d_js" in listed and "d_js cannot run here: its check runs 'node', which is not installed" in listed
+    listed = capsys.readouterr()
+    assert "d_js" in listed.out  # the table on stdout, the warning on stderr
+    assert "d_js cannot run here: its check runs 'node', which is not installed" in listed.err
     for name in ("a_hard", "b_smoke", "c_easy"):
         (folder / f"{name}.md").unlink()
     assert main(["tasks", "validate", str(folder)]) == 0
@@ -104,3 +105,22 @@ def test_a_batch_of_only_tasks_that_cannot_run_here_is_refused_naming_the_task(
     err = capsys.readouterr().err
     assert "d_js.md" in err and "task 'd_js' cannot run here: its check runs 'node'" in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_piped_commands_print_no_trailing_spaces_and_notes_go_to_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rich pads every table line to the console's width (1000 when piped): a reader (`| head -1`, diff, grep)
+    gets the table's lines as written, and the notes (Ollama not reachable) apart from them on stderr."""
+    config = write_config(tmp_path / "m.yaml", "embedded: {enabled: false}\n")  # Ollama at 127.0.0.1:9: no one
+    assert main(["models", "--config", str(config)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[0].strip() == "Models"
+    assert "Ollama not reachable" not in printed.out and printed.err.startswith("• Ollama not reachable at")
+    assert "Model" in printed.out.splitlines()[1] and "Status" in printed.out.splitlines()[1]
+    outputs = [printed.out, printed.err]
+    for args in (["tasks", "list", str(TASKS)], ["history", "--output", str(tmp_path)], ["assistants"]):
+        assert main(args) == 0
+        outputs.append(capsys.readouterr().out)
+    for output in outputs:
+        assert output and not [line for line in output.splitlines() if line != line.rstrip()]

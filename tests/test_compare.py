@@ -381,6 +381,58 @@ def test_cli_compare_errors_name_the_batch_and_exit_2(
         compare_and_write(ResultsStore(tmp_path), "nope", batches.first)
 
 
+def test_cli_compare_of_batches_with_nothing_in_common_says_so_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alpha, gamma = tiny_task(tmp_path / "alpha", "alpha"), tiny_task(tmp_path / "gamma", "gamma")
+    config, out = tmp_path / "models.yaml", tmp_path / "results"
+    config.write_text("embedded: {enabled: false}\n", encoding="utf-8")
+    made: dict[str, str] = {}
+    with ScriptedOllama({"steady": Script(solution_reply(alpha)), "newcomer": Script(fixed(GARBAGE))}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        for name, task, models in (
+            ("first", alpha, "steady"),
+            ("stranger", alpha, "newcomer"),
+            ("moved", gamma, "steady"),
+        ):
+            before = set(out.iterdir()) if out.exists() else set()
+            args = ["--task", str(task), "--models", models, "--config", str(config), "--output", str(out), "--no-ui"]
+            assert main(args) == 0
+            (made[name],) = {p.name for p in set(out.iterdir()) - before}
+    capsys.readouterr()
+    files = {p for p in out.rglob("*")}
+
+    assert main(["compare", made["first"], made["stranger"], "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("benchtui: error: nothing to compare: the batches have no contestant in common") and (
+        f"A ({made['first']}) has contestants ollama/steady; B ({made['stranger']}) has contestants ollama/newcomer"
+        in err
+    )
+    assert main(["compare", made["first"], made["moved"], "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no task in common" in err and "has tasks alpha;" in err and err.rstrip().endswith("has tasks gamma")
+    assert {p for p in out.rglob("*")} == files  # no compare_*.json or .html written
+
+
+def test_the_readme_names_every_file_a_batch_folder_holds(batches: Batches) -> None:
+    """What a user finds in a batch folder (with a comparison written into it) is what the README lists."""
+    compare_and_write(ResultsStore(batches.out), batches.first, batches.rerun)
+    folder = batches.out / batches.rerun
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    results = readme[readme.index("## Results") :].split("\n## ", 1)[0]
+    results = " ".join(results.split())
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            continue
+        name = path.relative_to(folder).as_posix()
+        name = name.replace(batches.first, "<A>").replace(batches.rerun, "<B>")
+        name = re.sub(r"^runs/[^/]+/[^/]+__r\d+\.json$", "runs/<model>/<task>__r<N>.json", name)
+        name = re.sub(r"^[^/]+_result\.json$", "<model>_result.json", name)
+        name = re.sub(r"^comparison_report\.(json|csv|html)$", "comparison_report.json|csv|html", name)
+        name = re.sub(r"^(compare_<A>_vs_<B>)\.html$", "`.html` into batch B's folder", name)
+        assert name in results, f"{path.relative_to(folder)} is not in the README's Results section"
+
+
 # The TUI
 
 

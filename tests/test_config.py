@@ -32,7 +32,15 @@ def test_shipped_config_loads_and_keeps_unset_keys_as_reasons(monkeypatch: pytes
         ("models:\n  - name: a\n    provider: openai\n    edit_format: patch\n", 4, "'edit_format'"),
         ("models:\n  - name: a\n    provider: openai\n    pricing: {input: 1}\n", 4, "'pricing'"),
         ("models:\n  - provider: openai\n", 2, "needs a 'name'"),
-        ("modles: []\n", 1, "'modles': unknown key"),
+        ("modles: []\n", 1, "'modles': unknown key; did you mean 'models'? expected one of assistants,"),
+        (
+            "models:\n  - name: a\n    provider: openai\n    setings: {temperature: 0}\n",
+            4,
+            "'setings': unknown model key; did you mean 'settings'? expected one of api_key, base_url,",
+        ),
+        ("defaults:\n  setings: {temperature: 0}\n", 2, "'setings': unknown defaults key; did you mean 'settings'?"),
+        ("ollama:\n  hots: x\n", 2, "'hots': unknown ollama key; did you mean 'host'? expected one of"),
+        ("retry: {max_retry: 3}\n", 1, "'max_retry': unknown retry setting; did you mean 'max_retries'?"),
         ("models:\n  - name: a\n    provider: openai\n  - name: a\n    provider: openai\n", 4, "listed twice"),
         ("models: [\n", None, "invalid YAML"),
     ],
@@ -253,7 +261,10 @@ def test_embedded_entry_errors_name_file_and_line(tmp_path: Path, entry: str, li
     ("section", "fragment"),
     [
         ("embedded: {context: 64}\n", "'context': expected a whole number of tokens >= 256"),
-        ("embedded: {threads: 1, ctx: 2048}\n", "'ctx': unknown embedded setting; expected one of context, enabled"),
+        (
+            "embedded: {threads: 1, ctx: 2048}\n",
+            "'ctx': unknown embedded setting; did you mean 'context'? expected one of context, enabled",
+        ),
     ],
 )
 def test_embedded_section_errors_name_the_line(tmp_path: Path, section: str, fragment: str) -> None:
@@ -261,3 +272,17 @@ def test_embedded_section_errors_name_the_line(tmp_path: Path, section: str, fra
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value).startswith(f"{path}:2: ") and fragment in str(caught.value)
+
+
+def test_the_guess_is_the_closest_name_and_among_near_equals_the_shortest() -> None:
+    from benchtui.engine.suggest import closest, did_you_mean
+
+    # smolm2 → smollm2-135m: ratio 2·6/18 = 0.667; → smollm2-135m-diff: 2·6/23 = 0.522. The closest wins.
+    assert closest("smolm2", ["smollm2-135m-diff", "smollm2-135m"]) == "smollm2-135m"
+    # One letter short of the plain name (16/17 = 0.941) or of the variant (18/19 = 0.947): near-equals, and
+    # the shorter, plain one is the likelier meaning.
+    assert closest("abcdefghi", ["abcdefghij", "abcdefgh"]) == "abcdefgh"
+    assert closest("SETINGS", ["models", "settings"]) == "settings"  # case does not count
+    assert closest("frobnicate", ["models", "settings"]) is None
+    assert did_you_mean("aidr", ["benchtui", "aider"]) == "did you mean 'aider'? "
+    assert did_you_mean("zzz", ["aider"]) == ""

@@ -175,6 +175,7 @@ def test_global_options_before_a_subcommand_belong_to_it(tmp_path: Path, capsys:
         (["--models", ""], "--models is empty"),
         (["--models", " , "], "--models is empty"),
         (["--models", "solvr"], "did you mean 'ollama/solver'?"),
+        (["--assistants", "aidr"], "unknown assistant 'aidr' in --assistants; did you mean 'aider'? known:"),
     ],
 )
 def test_bad_command_line_input_exits_2_with_one_line(
@@ -184,6 +185,18 @@ def test_bad_command_line_input_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_did_you_mean_prefers_the_plain_model_to_a_variant_sharing_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The built-in variant smollm2-135m-diff sends the same name as smollm2-135m: the guess is the plain key."""
+    config = write_config(tmp_path / "models.yaml", "ollama: {enabled: false}\n")
+    args = ["--task", str(FIX_TYPO), "--no-ui", "--config", str(config), "--output", str(tmp_path / "out")]
+    assert main([*args, "--models", "smolm2"]) == 2
+    assert "unknown model 'smolm2' in --models; did you mean 'smollm2-135m'? known" in capsys.readouterr().err
+    assert main([*args, "--models", "smollm2-135m-dif"]) == 2  # the variant, when it is the one typed
+    assert "did you mean 'smollm2-135m-diff'?" in capsys.readouterr().err
 
 
 def test_a_malformed_task_exits_2_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -393,6 +406,18 @@ def test_help_says_what_no_ui_prints_in_a_terminal_and_in_a_pipe(capsys: pytest.
     )
 
 
+def test_help_gives_parallels_defaults_for_every_kind_of_endpoint_as_the_engine_sets_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchtui.engine import embedded, endpoints
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    ollama, cloud, local = endpoints.OLLAMA_DEFAULT_PARALLEL, endpoints.CLOUD_CONCURRENCY, embedded.DEFAULT_SLOTS
+    assert f"each endpoint's default: Ollama {ollama}, cloud {cloud}, embedded {local} server slots" in shown
+
+
 def test_an_interrupted_batch_says_so_before_its_partial_rankings_and_resumes_headless(
     ollama: ScriptedOllama, tmp_path: Path
 ) -> None:
@@ -596,3 +621,31 @@ def test_the_summary_never_shows_a_partial_sum_as_a_models_cost() -> None:
     assert "$0.5000" not in rows["partly"] and "—" in rows["partly"] and "$0.2500" in rows["priced"]
     assert "Cost —: some runs' cost is not known (partly 1 of 2 runs; the batch log says why)" in shown
     assert "unpriced" not in shown.split("Cost —")[1]  # an unpriced model's — is no surprise: no note
+
+
+def test_piped_run_lines_name_the_repeat_as_the_board_does() -> None:
+    """With --repeats 2 the two runs of one model on one task must be told apart in the log."""
+    import io
+
+    from rich.console import Console
+
+    from benchtui.cli.headless import HeadlessDisplay
+    from benchtui.engine.events import BatchStarted, PlannedRun, RunFinished, RunStarted
+
+    pipe = io.StringIO()
+    display = HeadlessDisplay(Console(file=pipe, force_terminal=False, width=200, color_system=None))
+    runs = (PlannedRun("r1", "fix_typo", "smollm2-135m", 1), PlannedRun("r2", "fix_typo", "smollm2-135m", 2))
+    display.emit(BatchStarted("b1", Path("/tmp/b1"), runs))
+    for run in runs:
+        display.emit(RunStarted(run.run_id))
+        display.emit(
+            RunFinished(
+                run.run_id,
+                cast(RunResult, {"status": "failed", "error": None, "prompts_sent": 5, "completion_time_s": 234.2}),
+            )
+        )
+    lines = pipe.getvalue().splitlines()
+    assert "▶ smollm2-135m · fix_typo" in lines and "▶ smollm2-135m · fix_typo #2" in lines
+    finished = [line for line in lines if line.startswith("■")]
+    assert finished[0].startswith("■ smollm2-135m · fix_typo: failed in 234.2 s")
+    assert finished[1].startswith("■ smollm2-135m · fix_typo #2: failed in 234.2 s")

@@ -133,3 +133,30 @@ def test_the_app_gets_the_tasks_the_command_line_loaded_and_loads_them_no_second
         sys.setprofile(None)
     assert len(loads) == 1
     assert bench.tasks and bench.marked_tasks == [task.id for task in bench.tasks] and bench.task_error is None
+
+
+def test_the_models_screen_says_whose_timeout_a_run_gets(tmp_path: Path) -> None:
+    """Each run gets the shorter of its task's own timeout and the Timeout field: the summary under the field
+    says which the figure is, or `Timeout (s) 600` above `timeout 120 s per run` reads as two timeouts."""
+    from benchtui.engine.config import ModelsConfig
+    from benchtui.present.session import Session, load_library
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "a.txt").write_text("x\n")
+    for name, own in (("quick", 120), ("long", 900)):
+        (tmp_path / f"{name}.md").write_text(
+            f"---\nid: {name}\ndifficulty: easy\nworkspace: ws/\ncheck: 'true'\ntimeout: {own}\n---\nDo it.\n"
+        )
+    session = Session(
+        config=ModelsConfig(path=None, embedded_enabled=False),
+        catalog=Catalog(models=(), categories=MappingProxyType({}), notes=()),
+        store=ResultsStore(tmp_path / "results"),
+        library=load_library([tmp_path]),
+        marked_tasks=["quick"],
+    )
+    assert session.set_option("timeout", "600") is None
+    assert "timeout 120 s per run (the task's own, shorter than Timeout 600 s) · " in session.batch_summary()
+    session.marked_tasks = ["quick", "long"]  # 120 s, and 900 s capped at 600 s
+    assert "timeout 120–600 s per run (each task's own, at most Timeout 600 s) · " in session.batch_summary()
+    assert session.set_option("timeout", "60") is None  # the field is the shorter for both: no note
+    assert "timeout 60 s per run · " in session.batch_summary()

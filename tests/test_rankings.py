@@ -212,6 +212,11 @@ def test_planned_precision_and_the_temperature_zero_note() -> None:
     assert plan == {"tasks": 3, "repeats": 20, "contestant_half_width": 0.1226, "task_half_width": 0.2007}
     assert precision_text(3, 20).startswith("20 repeats × 3 tasks: each contestant's success rate to within ±12")
     assert planned_precision(0, 5)["contestant_half_width"] is None
+    # One run: "1 run", and the widest interval one run can give (0/1: 0–79 %), not the one at 50 %.
+    assert (
+        precision_text(1, 1)
+        == "1 repeat × 1 task: each contestant's success rate to within ±40 points (1 run, 95 %, at worst)"
+    )
     zero = zero_temperature({"a": {"temperature": 0.0}, "b": {"temperature": 0.7}, "c": {}})
     assert zero == ["a"]
     assert determinism_text(zero, 1, 3) is None

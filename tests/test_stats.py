@@ -46,6 +46,20 @@ def test_wilson_half_width_is_the_widest_interval_n_runs_give() -> None:
     assert stats.wilson_half_width(80) == pytest.approx(0.107026, abs=1e-6)
 
 
+def test_wilson_half_width_is_the_widest_a_rate_from_n_runs_can_really_have() -> None:
+    """Not the width at ½, which an odd n cannot observe: one run gives 0/1 or 1/1, never ½."""
+    for n in range(1, 41):
+        widest = max(((i.high - i.low) / 2 for k in range(n + 1) if (i := stats.wilson_interval(k, n))), default=0)
+        assert stats.wilson_half_width(n) == pytest.approx(widest, abs=1e-12), n
+    # n = 1 at 0/1: z·√(z²/4) / (1 + z²) = (3.841459 / 2) / 4.841459 = 0.396725: the interval 0–79 %, not ±45.
+    assert stats.wilson_half_width(1) == pytest.approx(0.396725, abs=1e-6)
+    low, high = stats.wilson_interval(0, 1) or (math.nan, math.nan)
+    assert low == 0.0 and high == pytest.approx(0.793451, abs=1e-6)
+    # n = 5 at 2/5: 1.95996 · √(0.048 + 0.038415) / 1.768292 = 0.325827 (at ½ it would be 0.329576).
+    assert stats.wilson_half_width(5) == pytest.approx(0.325827, abs=1e-6)
+    assert stats.wilson_half_width(1, p=0.5) == pytest.approx(0.445379, abs=1e-6)  # an asked-for rate is kept
+
+
 def test_pass_at_k_by_hand() -> None:
     # n = 5 runs, c = 2 passed. pass@k = 1 − C(3, k) / C(5, k):
     # k=1: 1 − 3/5 = 0.4; k=2: 1 − 3/10 = 0.7; k=3: 1 − 1/10 = 0.9; k=4, 5: C(3, k) = 0 → 1.

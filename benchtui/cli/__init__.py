@@ -15,6 +15,10 @@ import sys
 from benchtui.cli.common import EXIT_OK, ReaderGone, fail
 
 SUBCOMMANDS = ("models", "tasks", "report", "history", "compare", "assistants")
+# --parallel's per-endpoint defaults, as engine/endpoints.py and engine/embedded.py set them. Copied, not
+# imported: --help must not load the engine (tests/test_boundaries.py); tests/test_headless.py checks that
+# these are the engine's own numbers.
+PARALLEL_DEFAULTS = {"Ollama": 1, "cloud": 4, "embedded": 2}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         const=0,
         default=None,
         metavar="N",
-        help="run models in parallel; N caps concurrent runs per endpoint "
-        "(without N, or 0: each endpoint's default, Ollama 1, cloud 4)",
+        help="run models in parallel; N caps concurrent runs per endpoint (without N, or 0: each endpoint's "
+        "default: " + ", ".join(f"{kind} {n}" for kind, n in PARALLEL_DEFAULTS.items()) + " server slots, fewer "
+        "if memory is short)",
     )
     parser.add_argument(
         "--timeout",

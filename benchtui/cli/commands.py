@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import webbrowser
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from rich import box
 from rich.console import Console
@@ -29,12 +29,49 @@ class _StdoutConsole(Console):
         raise ReaderGone
 
 
+class _TrimmedLines:
+    """A pipe that drops the spaces rich pads each table line with to the console's width: piped output is
+    read by programs and diffed, where hundreds of trailing spaces are noise."""
+
+    def __init__(self, stream: Callable[[], IO[str]]) -> None:
+        self._stream = stream  # looked up on each write: tests (and callers) swap sys.stdout
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        if lines:
+            self._stream().write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        # rich ends every print with a newline: a partial line is rare, and is written as it is.
+        if self._partial:
+            self._stream().write(self._partial)
+            self._partial = ""
+        self._stream().flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream(), "encoding", None) or "utf-8"
+
+
 def stdout_console(piped_width: int = PIPED_WIDTH) -> Console:
     """The console for stdout: the terminal's width there; wide and unwrapped when piped, so that tables keep
-    their headers (``Solution passes``, not ``Solut…``) and lines their paths."""
+    their headers (``Solution passes``, not ``Solut…``) and lines their paths, with no trailing spaces."""
     if sys.stdout.isatty():
         return _StdoutConsole()
-    return _StdoutConsole(width=piped_width, soft_wrap=True)
+    return _StdoutConsole(file=cast(IO[str], _TrimmedLines(lambda: sys.stdout)), width=piped_width, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    """The console for notes and warnings (Ollama not reachable, a task that cannot run here): stderr, so that
+    stdout holds only what was asked for (``benchtui models | head -1`` is the table's first line)."""
+    if sys.stderr.isatty():
+        return Console(stderr=True)
+    return Console(file=cast(IO[str], _TrimmedLines(lambda: sys.stderr)), width=PIPED_WIDTH, soft_wrap=True)
 
 
 def main(argv: list[str]) -> int:
@@ -151,8 +188,9 @@ def list_models(console: Console, config_arg: str | None) -> int:
         else:  # the categories go under the status, dim
             status.append(f"\ncategories: {categories}" if categories else "", style="dim")
             table.add_row(spec.key, spec.provider, size, status)
+    warnings = stderr_console()
     for note in catalog.notes:
-        console.print(Text.assemble(("• ", "yellow"), note))
+        warnings.print(Text.assemble(("• ", "yellow"), note))
     console.print(table)
     hosts = ", ".join(config.ollama_hosts or (config.ollama_host,))
     ollama = hosts if config.ollama_enabled else f"off (ollama.enabled is false in {config.path})"
@@ -205,9 +243,10 @@ def list_tasks(console: Console, paths: list[str]) -> int:
             *row, *([task.check, _relative(task.path)] if wide else []), style=None if task.available else "dim"
         )
     console.print(table)
+    warnings = stderr_console()
     for task in tasks:
         if not task.available:
-            console.print(Text(f"• {task.id} cannot run here: {task.unavailable_reason}", style="yellow"))
+            warnings.print(Text(f"• {task.id} cannot run here: {task.unavailable_reason}", style="yellow"))
     return EXIT_OK
 
 
@@ -291,11 +330,17 @@ def rebuild_report(console: Console, batch_id: str, output: str | None, open_it:
 
 
 def compare_two(console: Console, a_ref: str, b_ref: str, output: str | None, open_it: bool) -> int:
+    from benchtui.engine.compare import compare_batches, load_batch
     from benchtui.engine.reports.comparison import compare_and_write
     from benchtui.engine.store import ResultsStore
     from benchtui.present import comparison as shown
 
-    result = compare_and_write(ResultsStore(results_root(output)), a_ref, b_ref)
+    store = ResultsStore(results_root(output))
+    # Batches with no contestant or no task in common have nothing to compare: bad input, and no report
+    # saying "no significant change" about nothing.
+    if reason := shown.nothing_in_common(compare_batches(load_batch(store, a_ref)[1], load_batch(store, b_ref)[1])):
+        raise InputError(reason)
+    result = compare_and_write(store, a_ref, b_ref)
     data = result.data
     title = f"{data['a']['batch_id']} → {data['b']['batch_id']}"
     table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False)

@@ -125,11 +125,11 @@ class HeadlessDisplay:
         if row is None or self.live_mode:
             return []
         if isinstance(event, RunStarted):
-            return [f"▶ {row.model_key} · {row.task_id}"]
+            return [f"▶ {board.label(row)}"]
         if isinstance(event, RunFinished):
             detail = f" ({row.check_line})" if row.error else ""
             return [
-                f"■ {row.model_key} · {row.task_id}: {row.status} in {_fmt(row.elapsed_s, '.1f', ' s')}, "
+                f"■ {board.label(row)}: {row.status} in {_fmt(row.elapsed_s, '.1f', ' s')}, "
                 f"{row.prompts} prompt(s){detail}"
             ]
         return []

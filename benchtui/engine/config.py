@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from benchtui.engine import embedded as embedded_models
-from benchtui.engine import secrets
+from benchtui.engine import secrets, suggest
 from benchtui.engine.errors import ConfigError
 from benchtui.engine.models import CATEGORIES, EDIT_FORMATS, PROVIDERS, Endpoint, ModelSpec, Pricing
 from benchtui.engine.providers.base import RetryPolicy
@@ -60,6 +61,13 @@ _ENDPOINT_KEYS = ("base_url", "concurrency", "api_key")
 DISCOVER_SOURCE = "discover"
 _DISCOVER_PROVIDERS = ("openai", "anthropic")
 _GLOB_CHARS = frozenset("*?[")
+
+
+def _guess(word: str, choices: Iterable[str]) -> str:
+    """``did you mean 'x'? `` before the list of the keys expected (sorted: the same guess every time)."""
+    return suggest.did_you_mean(word, sorted(choices))
+
+
 _TOP_KEYS = {"models", "categories", "ollama", "embedded", "defaults", "retry", "assistants"}
 _RETRY_KEYS = {
     "max_retries": int,
@@ -161,11 +169,27 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
 
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise fail(data, unknown[0], f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS))}")
+        raise fail(
+            data,
+            unknown[0],
+            f"unknown key; {_guess(unknown[0], _TOP_KEYS)}expected one of {', '.join(sorted(_TOP_KEYS))}",
+        )
 
     ollama = _section(data, "ollama", path)
     embedded = _section(data, "embedded", path)
     defaults = _section(data, "defaults", path)
+    # A misspelt key here would be ignored without a word: refused like any other unknown key.
+    for name, section, allowed in (
+        ("ollama", ollama, ("concurrency", "enabled", "host")),
+        ("defaults", defaults, ("settings",)),
+    ):
+        unknown = sorted(set(section) - set(allowed))
+        if unknown:
+            raise fail(
+                section,
+                unknown[0],
+                f"unknown {name} key; {_guess(unknown[0], allowed)}expected one of {', '.join(allowed)}",
+            )
     file_defaults = _settings(defaults, path) if "settings" in defaults else {}
     default_settings = {**DEFAULT_SETTINGS, **file_defaults}
     # num_ctx is Ollama's; an embedded model's context is its server's (the entry's 'context').
@@ -186,7 +210,12 @@ def _build_config(path: Path, data: LocatedMapping, text: str, host_env: str | N
     embedded_context = _context(embedded, path) or embedded_models.DEFAULT_CONTEXT
     unknown = sorted(set(embedded) - {"enabled", "threads", "context"})
     if unknown:
-        raise fail(embedded, unknown[0], "unknown embedded setting; expected one of context, enabled, threads")
+        raise fail(
+            embedded,
+            unknown[0],
+            f"unknown embedded setting; {_guess(unknown[0], ('context', 'enabled', 'threads'))}"
+            "expected one of context, enabled, threads",
+        )
 
     raw_models = data.get("models") or []
     if not isinstance(raw_models, list):
@@ -270,7 +299,10 @@ def _build_model(path: Path, entry: LocatedMapping, default_settings: dict[str, 
 
     unknown = sorted(set(entry) - _MODEL_KEYS)
     if unknown:
-        raise fail(unknown[0], f"unknown model key; expected one of {', '.join(sorted(_MODEL_KEYS))}")
+        raise fail(
+            unknown[0],
+            f"unknown model key; {_guess(unknown[0], _MODEL_KEYS)}expected one of {', '.join(sorted(_MODEL_KEYS))}",
+        )
     discover = _bool(entry, "discover", path, default=False)
     name = entry.get("name", "*" if discover else None)
     if not isinstance(name, str) or not name.strip():
@@ -405,7 +437,12 @@ def _pool(
             raise fail("endpoints", f"item {number}: expected a mapping such as {{base_url: {example}}}")
         unknown = sorted(set(item) - set(_ENDPOINT_KEYS))
         if unknown:
-            raise fail(unknown[0], f"unknown endpoint key; expected one of {', '.join(_ENDPOINT_KEYS)}", item)
+            raise fail(
+                unknown[0],
+                f"unknown endpoint key; {_guess(unknown[0], _ENDPOINT_KEYS)}"
+                f"expected one of {', '.join(_ENDPOINT_KEYS)}",
+                item,
+            )
         url = item.get("base_url")
         if not isinstance(url, str) or "://" not in url:
             where = "base_url" if "base_url" in item else "endpoints"
@@ -490,7 +527,10 @@ def _build_embedded(
 
     unknown = sorted(set(entry) - _MODEL_KEYS)
     if unknown:
-        raise fail(unknown[0], f"unknown model key; expected one of {', '.join(sorted(_MODEL_KEYS))}")
+        raise fail(
+            unknown[0],
+            f"unknown model key; {_guess(unknown[0], _MODEL_KEYS)}expected one of {', '.join(sorted(_MODEL_KEYS))}",
+        )
     for key in _NOT_EMBEDDED:
         if key in entry:
             raise fail(
@@ -588,7 +628,9 @@ def _pricing(entry: LocatedMapping, path: Path) -> Pricing | None:
     allowed = _PRICING_RATES + _PRICING_CACHE_RATES
     unknown = sorted(set(raw) - set(allowed))
     if unknown:
-        raise fail(unknown[0], f"unknown key {unknown[0]!r}; expected {', '.join(allowed)}")
+        raise fail(
+            unknown[0], f"unknown key {unknown[0]!r}; {_guess(unknown[0], allowed)}expected {', '.join(allowed)}"
+        )
     missing = [key for key in _PRICING_RATES if raw.get(key) is None]
     if missing:
         raise fail(None, "expected {input_per_mtok: number, output_per_mtok: number} (USD per million tokens)")
@@ -663,7 +705,8 @@ def _retry_policy(section: LocatedMapping, path: Path) -> RetryPolicy:
         kind = _RETRY_KEYS.get(key)
         if kind is None:
             raise ConfigError(
-                f"'{key}': unknown retry setting; expected one of {', '.join(sorted(_RETRY_KEYS))}",
+                f"'{key}': unknown retry setting; {_guess(key, _RETRY_KEYS)}"
+                f"expected one of {', '.join(sorted(_RETRY_KEYS))}",
                 path=path,
                 line=section.line_of(key),
             )
@@ -714,7 +757,8 @@ def _settings(data: LocatedMapping, path: Path) -> dict[str, Any]:
         rule = _SETTING_RULES.get(key)
         if rule is None:
             raise ConfigError(
-                f"'{key}': unknown setting; expected one of {', '.join(sorted(_SETTING_RULES))}",
+                f"'{key}': unknown setting; {_guess(key, _SETTING_RULES)}"
+                f"expected one of {', '.join(sorted(_SETTING_RULES))}",
                 path=path,
                 line=line_of(key),
             )
@@ -780,7 +824,9 @@ def _assistants(section: LocatedMapping, path: Path) -> MappingProxyType[str, Ma
         if name not in adapters:
             known = ", ".join(adapters) or "none"
             raise ConfigError(
-                f"'assistants': unknown assistant {name!r}; expected one of {known}", path=path, line=line
+                f"'assistants': unknown assistant {name!r}; {_guess(name, adapters)}expected one of {known}",
+                path=path,
+                line=line,
             )
         if options is None:
             options = LocatedMapping({}, {}, line)
@@ -791,7 +837,8 @@ def _assistants(section: LocatedMapping, path: Path) -> MappingProxyType[str, Ma
             where = options.line_of(key)
             if key not in allowed:
                 raise ConfigError(
-                    f"'assistants.{name}.{key}': unknown option; expected one of {', '.join(sorted(allowed))}",
+                    f"'assistants.{name}.{key}': unknown option; {_guess(key, allowed)}"
+                    f"expected one of {', '.join(sorted(allowed))}",
                     path=path,
                     line=where,
                 )

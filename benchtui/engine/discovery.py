@@ -7,7 +7,6 @@ the models of one batch, with the naming rules of design §5b.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from benchtui.engine import secrets
+from benchtui.engine import secrets, suggest
 from benchtui.engine.config import DISCOVER_SOURCE, ModelsConfig
 from benchtui.engine.errors import InputError
 from benchtui.engine.models import Endpoint, ModelSpec
@@ -409,9 +408,14 @@ def select_models(
         spec = _match(name, catalog.models)
         if spec is None:
             keys = [m.key for m in catalog.models]
-            forms = {form: m.key for m in catalog.models for form in (m.key, m.name, m.name.removesuffix(":latest"))}
-            close = difflib.get_close_matches(name, list(forms), n=1, cutoff=0.6)
-            guess = f"did you mean {forms[close[0]]!r}? " if close else ""
+            # Every key names its own model: a variant sharing another model's name (smollm2-135m-diff's name
+            # is smollm2-135m) must not take that model's key over.
+            forms = {m.key: m.key for m in catalog.models}
+            for m in catalog.models:
+                for form in (m.name, m.name.removesuffix(":latest")):
+                    forms.setdefault(form, m.key)
+            close = suggest.closest(name, forms)
+            guess = f"did you mean {forms[close]!r}? " if close is not None else ""
             raise InputError(f"unknown model {name!r} in --models; {guess}known models: {', '.join(keys) or 'none'}")
         if not spec.available:
             raise InputError(f"model {spec.key!r} is unavailable: {spec.unavailable_reason}")

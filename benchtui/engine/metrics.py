@@ -291,8 +291,8 @@ def paired_comparisons(results: Iterable[RunResult], models: Iterable[str] = ())
 
 
 def planned_precision(tasks: int, repeats: int) -> dict[str, Any]:
-    """What a planned batch can tell, before it runs: the widest 95 % half width (at a true rate of 50 %)
-    of a contestant's success rate over ``tasks × repeats`` runs and of one task's over ``repeats``."""
+    """What a planned batch can tell, before it runs: the widest 95 % half width a contestant's success rate
+    can have over ``tasks × repeats`` runs, and one task's over ``repeats`` (``stats.wilson_half_width``)."""
 
     def half(n: int) -> float | None:
         width = stats.wilson_half_width(n)
@@ -315,7 +315,8 @@ def precision_text(tasks: int, repeats: int) -> str:
     runs = tasks * repeats
     text = (
         f"{repeats} {'repeat' if repeats == 1 else 'repeats'} × {tasks} {'task' if tasks == 1 else 'tasks'}: "
-        f"each contestant's success rate to within ±{contestant * 100:.0f} points ({runs} runs, 95 %, at worst)"
+        f"each contestant's success rate to within ±{contestant * 100:.0f} points "
+        f"({runs} {'run' if runs == 1 else 'runs'}, 95 %, at worst)"
     )
     if tasks > 1:
         text += f", one task's to within ±{task * 100:.0f}"

@@ -105,12 +105,15 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> Interval | None:
     return Interval(low, high)
 
 
-def wilson_half_width(n: int, p: float = 0.5, z: float = Z95) -> float | None:
-    """Half the width of the Wilson interval n runs give at a true rate p (0.5: the widest it gets).
+def wilson_half_width(n: int, p: float | None = None, z: float = Z95) -> float | None:
+    """Half the width of the Wilson interval n runs give at an observed rate p; by default the widest one
+    n runs can give, at the rate k/n nearest ½ (for one run 0/1 or 1/1, not ½: 0–79 %, not ±45 points).
 
     What a planned number of runs can reach before any of them ran; None when n is 0."""
     if n <= 0:
         return None
+    if p is None:
+        p = (n // 2) / n  # the width grows with p(1 − p): the largest at the k nearest n/2
     z2 = z * z
     return z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
 

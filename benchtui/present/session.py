@@ -212,9 +212,18 @@ class Session:
                 else f"{options.parallel} at a time per endpoint"
             )
         )
-        limits = run_time_limits((t.timeout_s for t in self.tasks if t.id in self.marked_tasks), options.timeout_s)
+        own = [t.timeout_s for t in self.tasks if t.id in self.marked_tasks]
+        limits = run_time_limits(own, options.timeout_s)
         low, high = limits or (options.timeout_s, options.timeout_s)
         timeout = f"{low:g} s" if low == high else f"{low:g}–{high:g} s"
+        # Each run gets the shorter of its task's own timeout and the Timeout field: say which one the figure
+        # is, or the field above and the figure here read as two timeouts.
+        cap, timeout_note = options.timeout_s, ""
+        if high < cap:
+            whose = "the task's own" if len(own) == 1 else "the tasks' own"
+            timeout_note = f" ({whose}, shorter than Timeout {cap:g} s)"
+        elif low < cap:
+            timeout_note = f" (each task's own, at most Timeout {cap:g} s)"
         runs = tasks * models * assistants * repeats
         crossed = f" × {plural(assistants, 'assistant')}" if self.selected_assistants != [BUILTIN] else ""
         # What the runs can tell, before they run: the widest 95 % interval of a model's success rate.
@@ -222,7 +231,7 @@ class Session:
         precision = f" (success ±{half * 100:.0f} pts)" if half is not None else ""
         line = (
             f"{plural(tasks, 'task')} × {plural(models, 'model')}{crossed} × {plural(repeats, 'repeat')} = "
-            f"{plural(runs, 'run')}{precision} · {parallel} · timeout {timeout} per run"
+            f"{plural(runs, 'run')}{precision} · {parallel} · timeout {timeout} per run{timeout_note}"
         )
         if not tasks:
             return line + " · mark tasks on 1 (space)"

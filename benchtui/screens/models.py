@@ -126,7 +126,8 @@ greyed with the reason.
 selected model, named `assistant · model`.
 
 Options: **parallel** empty = one run at a time, `0` = each endpoint's default (Ollama 1, embedded 2 slots, cloud 4),
-`N` = N at a time per endpoint; **timeout** seconds per run; **repeats** per task and model.
+`N` = N at a time per endpoint; **timeout** seconds per run, a cap: a task with a shorter timeout of its own
+gets its own (the line under the options says which applies); **repeats** per task and model.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "toggle_category", "Category"),

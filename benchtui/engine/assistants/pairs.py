@@ -15,6 +15,7 @@ from typing import Any
 
 # The registry and the installer (and, through them, every adapter) are loaded only for a real assistant:
 # a batch of benchtui's own loop (the default, every --no-ui start) never needs them.
+from benchtui.engine import suggest
 from benchtui.engine.assistants import BUILTIN
 from benchtui.engine.errors import InputError
 from benchtui.engine.models import ModelSpec
@@ -37,7 +38,8 @@ def parse(text: str | None) -> list[str]:
         return known
     for name in names:
         if name not in known:
-            raise InputError(f"unknown assistant {name!r} in --assistants; known: {', '.join(known)}")
+            guess = suggest.did_you_mean(name, [*known, "all"])
+            raise InputError(f"unknown assistant {name!r} in --assistants; {guess}known: {', '.join(known)}")
     return list(dict.fromkeys(names))
 
 
