@@ -83,6 +83,20 @@ def test_cut_off_replies_are_totalled_and_unknown_for_runs_stored_before_they_we
     assert aggregate([])["truncated_replies"] == 0
 
 
+def test_a_total_over_runs_some_of_which_did_not_count_the_figure_is_null_not_a_partial_sum() -> None:
+    """An assistant's runs have no malformed or runaway count (benchtui never parsed or watched their replies):
+    a contestant's total is null as soon as one finished run lacks the figure, as its cost is."""
+    loop: RunResult = {**run("m", "failed", 10, 2, 0), "malformed_replies": 2, "runaway_replies": 1}
+    assistant: RunResult = {**run("m", "failed", 10, 2, 0), "malformed_replies": None, "runaway_replies": None}
+    assert aggregate([loop, loop])["malformed_replies"] == 4 and aggregate([loop])["runaway_replies"] == 1
+    mixed = aggregate([loop, assistant])
+    assert mixed["malformed_replies"] is None and mixed["runaway_replies"] is None
+    assert aggregate([assistant])["malformed_replies"] is None
+    # A run that did not finish (cancelled) is in no total: the finished ones' is whole.
+    cancelled: RunResult = {**assistant, "status": "cancelled"}
+    assert aggregate([loop, cancelled])["malformed_replies"] == 2
+
+
 def test_a_models_rate_says_who_timed_it() -> None:
     def timed(source: str | None, rate: float | None = 50.0) -> RunResult:
         return {**run("m", "passed", 10, 1, 0), "tokens_per_s": rate, "tokens_per_s_source": source}

@@ -263,7 +263,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"),
             "Prompts": _fmt(agg["mean_prompts"], ".1f"),
             "Interv.": _fmt(agg["mean_interventions"], ".1f"),
-            "Malformed": str(agg["malformed_replies"]),
+            "Malformed": _fmt(agg["malformed_replies"], "d"),  # — for an assistant's: benchtui parsed none
             "Cut off": _fmt(agg["truncated_replies"], "d"),
             "Tokens": _fmt(agg["completion_tokens"], ".0f"),
             "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),

@@ -75,7 +75,7 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "mean_passed_prompts": _mean(_numbers(passed, "prompts_sent")),
         "mean_interventions": _mean(_numbers(finished, "human_interventions")),
         "mean_passed_interventions": _mean(_numbers(passed, "human_interventions")),
-        "malformed_replies": int(sum(_numbers(finished, "malformed_replies"))),
+        "malformed_replies": _count(finished, "malformed_replies"),
         "prompt_tokens": _total(_numbers(finished, "prompt_tokens")),
         "completion_tokens": _total(_numbers(finished, "completion_tokens")),
         "mean_tokens_per_s": _mean(_numbers(finished, "tokens_per_s")),
@@ -201,9 +201,11 @@ def flaky_tasks(runs: Iterable[RunResult]) -> list[str]:
 
 
 def _count(runs: Sequence[RunResult], key: str) -> int | None:
-    """A total over the runs; None when runs exist but none recorded the key (stored before it existed)."""
+    """A total over the runs; None as soon as one of them has no figure for the key (an assistant's run, which
+    benchtui's loop did not count: ``malformed_replies``, ``runaway_replies``; one stored before the key
+    existed), so a sum over the others is never shown as the total, as for ``cost_total``."""
     values = _numbers(runs, key)
-    return None if runs and not values else int(sum(values))
+    return None if len(values) < len(runs) else int(sum(values))
 
 
 def rate_source(runs: Iterable[RunResult]) -> str | None:

@@ -60,7 +60,7 @@ LEADERBOARD_COLUMNS = (
     Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
     Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7, drop=2),
     Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7, drop=3),
-    Column("malformed_replies", "Malformed", str, 9, drop=7),
+    Column("malformed_replies", "Malformed", lambda v: number(v, "d"), 9, drop=7),
     Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=6),
     Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6, drop=4),
     Column("cost_usd", "Cost", cost_text, 8, drop=8),
