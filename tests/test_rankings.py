@@ -12,7 +12,7 @@ from benchtui.engine.metrics import (
     task_matrix,
     zero_temperature,
 )
-from benchtui.engine.rankings import first_place_tie, leaderboard, rank, separable_pairs, tie_text
+from benchtui.engine.rankings import first_place_tie, leaderboard, place_text, rank, separable_pairs, tie_text
 from benchtui.engine.results import RunResult, RunStatus
 
 
@@ -232,3 +232,34 @@ def test_planned_precision_and_the_temperature_zero_note() -> None:
     assert determinism_text([], 5, 3) is None
     assert "a): the repeats measure determinism, not skill" in (determinism_text(zero, 5, 3) or "")
     assert "every contestant" in (determinism_text(["a", "b"], 5, 2) or "")
+
+
+def test_tied_models_share_their_place_and_a_tie_for_first_is_two_firsts() -> None:
+    """With no pass at all the rows are in the order of their failed runs' time, but nothing tells them apart:
+    both are first (=1), never a #1 and a #2 "tied with #1"."""
+    results = repeats("slow", "t", "FF", time_s=20.0) + repeats("quick", "t", "FF", time_s=1.0)
+    board = rank(aggregate_by_model(results), paired_comparisons(results))["leaderboard"]
+    assert [(e["model"], e["rank"], e["place"]) for e in board] == [("quick", 1, 1), ("slow", 2, 1)]
+    assert [place_text(e, board) for e in board] == ["=1", "=1"]
+    assert first_place_tie(board) == ["quick", "slow"] and tie_text(board[1], board) == "tied with #1"
+
+
+def test_a_place_counts_the_models_above_that_are_told_apart_from_it() -> None:
+    """a–b and b–c not told apart, a–c apart: a and b share first, c is second (only a is shown better), and
+    c is no part of the tie for first although it is tied with b."""
+    aggregates = {m: {"success_rate": r, "passed": 1} for m, r in (("a", 0.9), ("b", 0.6), ("c", 0.3))}
+    paired = [
+        {"a": "a", "b": "b", "significant": False},
+        {"a": "a", "b": "c", "significant": True},
+        {"a": "b", "b": "c", "significant": False},
+    ]
+    board = leaderboard(aggregates, paired)
+    assert [(e["model"], e["place"], place_text(e, board)) for e in board] == [
+        ("a", 1, "=1"),
+        ("b", 1, "=1"),
+        ("c", 2, "2"),
+    ]
+    assert first_place_tie(board) == ["a", "b"]
+    assert tie_text(board[2], board) == "tied with #1"
+    # Not judged (no paired comparisons): every place is its rank.
+    assert [place_text(e, leaderboard(aggregates)) for e in leaderboard(aggregates)] == ["1", "2", "3"]

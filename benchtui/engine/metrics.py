@@ -23,6 +23,7 @@ __all__ = [
     "cost_total",
     "cost_unknown",
     "determinism_text",
+    "figure_kinds_text",
     "flaky_tasks",
     "paired_comparisons",
     "plan_notes",
@@ -107,6 +108,35 @@ def cost_total(runs: Sequence[RunResult]) -> float | None:
         return None
     costs = _numbers(runs, "cost_usd")
     return round(sum(costs), 9) if costs else None  # nano-dollars, as each run's (models.Pricing)
+
+
+#: How the aggregate figures a leaderboard shows are made: a mean of the runs' figures (what compares
+#: contestants run for run), or a total over the runs (counts of events and the bill, which the warnings
+#: and the cost note quote as totals: "3 replies were cut off"). Keys are ``aggregate``'s.
+MEANS_PER_RUN = ("mean_passed_time_s", "mean_time_s", "mean_prompts", "mean_interventions", "mean_tokens_per_s")
+TOTALS = (
+    "malformed_replies",
+    "truncated_replies",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "runaway_replies",
+    "repaired_tool_calls",
+)
+
+
+def figure_kinds_text(labels: Mapping[str, str]) -> str:
+    """The legend line every leaderboard carries, so a mean is never read as a total or the other way
+    round: ``per run (mean): Prompts, Interv. · totals over the runs: Malformed, Cut off, Tokens``.
+    ``labels``: aggregate key -> the column's label, for the columns the view shows, in its order."""
+    means = [label for key, label in labels.items() if key in MEANS_PER_RUN]
+    totals = [label for key, label in labels.items() if key in TOTALS]
+    parts = []
+    if means:
+        parts.append(f"per run (mean): {', '.join(means)}")
+    if totals:
+        parts.append(f"totals over the runs: {', '.join(totals)}")
+    return " · ".join(parts)
 
 
 #: Beside a contestant whose model needed the gateway to turn tool calls it wrote as text into real ones.
