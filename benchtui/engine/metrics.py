@@ -15,7 +15,9 @@ from benchtui.engine import stats
 from benchtui.engine.results import FINISHED_STATUSES, RunResult
 
 __all__ = [
+    "MEANS_PER_RUN",
     "REPAIRED_MARK",
+    "TOTALS",
     "aggregate",
     "aggregate_by_model",
     "cache_hit_ratio",

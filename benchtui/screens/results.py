@@ -156,7 +156,9 @@ class ResultsScreen(BenchScreen):
                     yield Podium(name, id=f"podium-{name}")
             yield Label("Leaderboard", id="leaderboard-title", classes="pane-title")
             yield LeaderboardTable(LEADERBOARD_COLUMNS, id="leaderboard")
-            yield Label("", id="leaderboard-legend")
+            legend = Label("", id="leaderboard-legend")
+            legend.display = False  # until a leaderboard with a total column is shown
+            yield legend
             yield Label("", id="repeats-note")
             with Horizontal(id="results-body"):
                 with Vertical(id="results-left"):
