@@ -233,3 +233,25 @@ def test_the_wide_headless_summary_names_each_contestant_whole() -> None:
     console.print(summary(runs, width=160))
     shown = console.export_text()
     assert "mini-swe-agent · smollm2-135m" in shown and "aider · smollm2-135m" in shown
+
+
+def test_an_assistants_malformed_replies_show_as_unmeasured_never_as_0() -> None:
+    """benchtui counts malformed replies in its own loop; an assistant parses its replies itself, so its
+    contestant's Malformed is — in the headless summary (and null in the aggregates), the loop's a count."""
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+    from tests.support.report_fixture import result
+
+    runs = [
+        result("t", "mini-swe-agent · smollm2-135m", malformed_replies=None, history_dropped=None),
+        result("t", "smollm2-135m", malformed_replies=3),
+    ]
+    console = Console(width=200, color_system=None, record=True)
+    console.print(summary(runs, width=200))
+    lines = console.export_text().splitlines()
+    rows = {line.split()[1]: line for line in lines if "smollm2-135m" in line}
+    header = next(line for line in lines if "Malformed" in line)
+    column = header.index("Malformed") + len("Malformed")  # right-aligned: the cell ends where the header does
+    assert rows["mini-swe-agent"][column - 1] == "—"
+    assert rows["smollm2-135m"][column - 1] == "3"

@@ -46,6 +46,10 @@ def test_mini_swe_agent_reads_edits_and_submits_through_the_gateway(mini: Path, 
     assert result["model"] == "mini-swe-agent · agent" and result["assistant_version"] == "2.4.6"
     assert result["diff"] == "--- a/answer.txt\n+++ b/answer.txt\n@@ -1 +1 @@\n-todo\n+done\n"
     assert result["model_requests"] == len(requests) == 3 and result["turns"] == 1
+    # benchtui parsed none of its replies (mini did), kept no history for it, watched no stream for repeats.
+    assert result["malformed_replies"] is result["history_dropped"] is result["runaway_replies"] is None
+    rate = result["tokens_per_s"]
+    assert rate is None or rate == round(rate, 3)  # rounded as benchtui's loop rounds it
     # It read the file: the tool result of `cat` went back to the model.
     assert "todo" in str(requests[1].body["messages"][-1])
     assert [t["function"]["name"] for t in requests[0].body["tools"]] == ["bash"]

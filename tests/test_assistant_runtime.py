@@ -166,3 +166,8 @@ def test_an_assistant_that_is_not_installed_fails_its_run_typed(tmp_path: Path) 
     assert result["status"] == "error"
     assert result["error"] == "assistant_not_installed"
     assert "benchtui assistants install fake-hung" in str(result["error_message"])
+    # What benchtui's own loop counts and an assistant's run never shows it is not measured: null, never 0.
+    assert result["malformed_replies"] is None and result["history_dropped"] is None
+    assert result["runaway_replies"] is None
+    # What benchtui does measure stays a count: nothing was prompted, hinted or cut off.
+    assert (result["prompts_sent"], result["hints_given"], result["truncated_replies"]) == (0, 0, 0)

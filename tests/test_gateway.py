@@ -637,6 +637,32 @@ def test_server_timing_wins_and_cost_comes_from_benchtuis_pricing() -> None:
     assert usage.cost_usd == pytest.approx((prompt * 1.0 + completion * 2.0) / 1e6)
 
 
+def test_the_runs_rate_and_first_token_time_are_rounded_as_benchtuis_loop_rounds_them() -> None:
+    """The CSV holds an assistant run's rate beside the loop's (3 decimals, contestants.tally) and its first
+    token time (4): a run of two replies whose rates do not divide evenly is not ``33.08409906904231``."""
+    from benchtui.engine.gateway.meter import CallRecord, Meter
+
+    meter = Meter(spec_for("openai", "http://127.0.0.1:9"))
+    for tokens, rate, ttft in ((100, 30.0, 0.123456789), (7, 33.3, 0.2)):
+        meter.record(
+            CallRecord(
+                "openai-chat",
+                True,
+                200,
+                1,
+                1.0,
+                completion_tokens=tokens,
+                prompt_tokens=5,
+                tokens_per_s=rate,
+                tokens_per_s_source="server",
+                ttft_s=ttft,
+            )
+        )
+    usage = meter.usage()
+    # 107 tokens over 100/30 + 7/33.3 s of decoding = 30.1964... tokens/s.
+    assert usage.tokens_per_s == 30.196 and usage.ttft_s == 0.1235
+
+
 def test_a_figure_the_upstream_did_not_report_is_none() -> None:
     script = AgentScript(turn=turns(text("hello")), usage=False)
     with ScriptedAgentServer({"m": script}) as server, gateway_for(spec_for("openai", server.url)) as gateway:

@@ -12,7 +12,7 @@ from benchtui.engine.metrics import (
     task_matrix,
     zero_temperature,
 )
-from benchtui.engine.rankings import first_place_tie, leaderboard, rank, separable_pairs, tie_text
+from benchtui.engine.rankings import first_place_tie, leaderboard, place_text, rank, separable_pairs, tie_text
 from benchtui.engine.results import RunResult, RunStatus
 
 
@@ -81,6 +81,20 @@ def test_cut_off_replies_are_totalled_and_unknown_for_runs_stored_before_they_we
     assert aggregate(counted)["truncated_replies"] == 3
     assert aggregate([run("m", "passed", 10, 1, 0)])["truncated_replies"] is None  # an old run: not measured, not 0
     assert aggregate([])["truncated_replies"] == 0
+
+
+def test_a_total_over_runs_some_of_which_did_not_count_the_figure_is_null_not_a_partial_sum() -> None:
+    """An assistant's runs have no malformed or runaway count (benchtui never parsed or watched their replies):
+    a contestant's total is null as soon as one finished run lacks the figure, as its cost is."""
+    loop: RunResult = {**run("m", "failed", 10, 2, 0), "malformed_replies": 2, "runaway_replies": 1}
+    assistant: RunResult = {**run("m", "failed", 10, 2, 0), "malformed_replies": None, "runaway_replies": None}
+    assert aggregate([loop, loop])["malformed_replies"] == 4 and aggregate([loop])["runaway_replies"] == 1
+    mixed = aggregate([loop, assistant])
+    assert mixed["malformed_replies"] is None and mixed["runaway_replies"] is None
+    assert aggregate([assistant])["malformed_replies"] is None
+    # A run that did not finish (cancelled) is in no total: the finished ones' is whole.
+    cancelled: RunResult = {**assistant, "status": "cancelled"}
+    assert aggregate([loop, cancelled])["malformed_replies"] == 2
 
 
 def test_a_models_rate_says_who_timed_it() -> None:
@@ -223,3 +237,34 @@ def test_planned_precision_and_the_temperature_zero_note() -> None:
     assert determinism_text([], 5, 3) is None
     assert "a): the repeats measure determinism, not skill" in (determinism_text(zero, 5, 3) or "")
     assert "every contestant" in (determinism_text(["a", "b"], 5, 2) or "")
+
+
+def test_tied_models_share_their_place_and_a_tie_for_first_is_two_firsts() -> None:
+    """With no pass at all the rows are in the order of their failed runs' time, but nothing tells them apart:
+    both are first (=1), never a #1 and a #2 "tied with #1"."""
+    results = repeats("slow", "t", "FF", time_s=20.0) + repeats("quick", "t", "FF", time_s=1.0)
+    board = rank(aggregate_by_model(results), paired_comparisons(results))["leaderboard"]
+    assert [(e["model"], e["rank"], e["place"]) for e in board] == [("quick", 1, 1), ("slow", 2, 1)]
+    assert [place_text(e, board) for e in board] == ["=1", "=1"]
+    assert first_place_tie(board) == ["quick", "slow"] and tie_text(board[1], board) == "tied with #1"
+
+
+def test_a_place_counts_the_models_above_that_are_told_apart_from_it() -> None:
+    """a–b and b–c not told apart, a–c apart: a and b share first, c is second (only a is shown better), and
+    c is no part of the tie for first although it is tied with b."""
+    aggregates = {m: {"success_rate": r, "passed": 1} for m, r in (("a", 0.9), ("b", 0.6), ("c", 0.3))}
+    paired = [
+        {"a": "a", "b": "b", "significant": False},
+        {"a": "a", "b": "c", "significant": True},
+        {"a": "b", "b": "c", "significant": False},
+    ]
+    board = leaderboard(aggregates, paired)
+    assert [(e["model"], e["place"], place_text(e, board)) for e in board] == [
+        ("a", 1, "=1"),
+        ("b", 1, "=1"),
+        ("c", 2, "2"),
+    ]
+    assert first_place_tie(board) == ["a", "b"]
+    assert tie_text(board[2], board) == "tied with #1"
+    # Not judged (no paired comparisons): every place is its rank.
+    assert [place_text(e, leaderboard(aggregates)) for e in leaderboard(aggregates)] == ["1", "2", "3"]

@@ -712,3 +712,74 @@ def test_a_one_repeat_batch_has_no_repeats_table_only_its_paired_comparisons() -
     assert "<h2>Paired comparisons" in two and "pass@" not in two and 'class="repeats"' not in two
     assert two.startswith('<section id="repeats">') and two.endswith("</section>")
     assert two.count("<section") == two.count("</section>") == 1
+
+
+# A tie for first: the places agree with it
+
+
+def _all_failed_batch(root: Path) -> Batch:
+    """Two contestants, two repeats each, no pass: the order is by the failed runs' time, nothing tells
+    them apart."""
+    models = {stem: {**fx.MODELS["gpt-4o"], "key": stem, "display_name": stem} for stem in ("quick", "slow")}
+    batch = ResultsStore(root).create_batch(
+        {"tasks": fx.TASKS[:1], "models": list(models.values()), "options": {}, "runs_planned": 4, "environment": {}}
+    )
+    for stem, time_s in (("quick", 5.0), ("slow", 50.0)):
+        for repeat in (1, 2):
+            result = fx.result("fizzbuzz", stem, repeat, status="failed", completion_time_s=time_s, malformed_replies=5)
+            batch.record_run(models[stem], stem, result, [])
+    batch.flush()
+    return batch
+
+
+def test_a_tie_for_first_is_two_firsts_in_the_html_and_the_headless_summary(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+
+    batch = _all_failed_batch(tmp_path)
+    data = build_report_data(batch)
+    assert [(e["model"], e["rank"], e["place"]) for e in data["rankings"]["leaderboard"]] == [
+        ("quick", 1, 1),
+        ("slow", 2, 1),
+    ]
+    write_reports(batch)
+    raw = (batch.path / "comparison_report.html").read_text(encoding="utf-8")
+    board = raw[raw.index('id="leaderboard"') : raw.index("</section>", raw.index('id="leaderboard"'))]
+    ranks = {name: re.search(r'<td class="num rank"[^>]*>(.*?)</td>', row) for name, row in _rows_of(board).items()}
+    assert {name: found.group(1) for name, found in ranks.items() if found} == {"quick": "=1", "slow": "=1"}
+    console = Console(width=160, color_system=None, record=True)
+    console.print(summary(data["runs"], width=160))
+    shown = console.export_text()
+    rows = [line.split()[0] for line in shown.splitlines() if line.split()[1:2] in (["quick"], ["slow"])]
+    assert rows == ["=1", "=1"]
+    assert "First place is a tie: quick, slow (all =1; listed by success rate, then mean time" in shown
+    assert "#2" not in shown and "=1 slow tied with quick" in shown
+
+
+def test_every_leaderboard_says_which_figures_are_means_per_run_and_which_totals(tmp_path: Path) -> None:
+    """2 repeats of 5 malformed replies each: the row's Malformed is 10 (a total) beside Prompts 1.0 (a mean),
+    and the line under the table says which is which (not only a header's tooltip)."""
+    from rich.console import Console
+
+    from benchtui.cli.headless import summary
+
+    batch = _all_failed_batch(tmp_path)
+    data = build_report_data(batch)
+    assert data["aggregates"]["quick"]["malformed_replies"] == 10 and data["aggregates"]["quick"]["mean_prompts"] == 1
+    write_reports(batch)
+    raw = (batch.path / "comparison_report.html").read_text(encoding="utf-8")
+    legend = re.search(r'<p class="note" id="leaderboard-legend">(.*?)</p>', raw)
+    # Only the columns shown: no run passed and none was priced, so Time ✓ and Cost are left out (and named so).
+    assert legend is not None and legend.group(1) == (
+        "Per run (mean): Time all, Prompts, Interv., Tok/s · totals over the runs: Malformed, Cut off, "
+        "Tokens in, Tokens out, Runaway."
+    )
+    assert "Left out, — for every model: Time\u00a0✓, Cost" in Page(raw).text
+    for width, kinds in (
+        (160, "Per run (mean): Time, Prompts, Interv., tok/s · totals over the runs: Malformed, Cut off, Tokens, Cost"),
+        (80, "Per run (mean): Time, Prompts, Interv., tok/s · totals over the runs: Cost"),  # the columns shown
+    ):
+        console = Console(width=width, color_system=None, record=True)
+        console.print(summary(data["runs"], width=width))
+        assert kinds in " ".join(console.export_text().split()), width

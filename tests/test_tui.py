@@ -186,6 +186,13 @@ async def test_whole_batch_pick_task_category_run_results_sort_export(server: Sc
         leaderboard = screen.query_one("#leaderboard", SortableTable)
         assert leaderboard.row_keys_in_order() == ["ollama/solver", "ollama/garbage"]  # the engine's order
         assert column(leaderboard, "Success") == ["100%", "0%"]
+        # One run each cannot tell 100 % from 0 % (McNemar: p = 1): both are first, as every view says.
+        assert column(leaderboard, "#") == ["=1", "=1"]
+        assert "1st is a tie: solver:latest, garbage:latest" in rendered(screen.query_one("#repeats-note", Label))
+        # Under it, which of the figures shown are means per run and which totals over the runs.
+        legend = screen.query_one("#leaderboard-legend", Label)
+        assert legend.display and rendered(legend).startswith("Per run (mean): Mean time, Prompts, Interv.")
+        assert "totals over the runs: Malformed" in rendered(legend)
 
         # Sort: `s` moves the sort to the next column (#, then Model, ...); clicking a header sorts by it.
         leaderboard.focus()

@@ -212,6 +212,21 @@ def _podium_value(value: float | None, unit: str) -> str:
     return f"{shown} {unit.removesuffix('s') if shown == '1' else unit}"
 
 
+#: The leaderboard's columns that show an aggregate figure: column -> ``metrics.aggregate``'s key.
+BOARD_KEYS = {
+    "Time": "mean_time_s",
+    "Prompts": "mean_prompts",
+    "Interv.": "mean_interventions",
+    "Malformed": "malformed_replies",
+    "Cut off": "truncated_replies",
+    "Tokens": "completion_tokens",
+    "tok/s": "mean_tokens_per_s",
+    "Cost": "cost_usd",
+    "Cache": "cache_hit_ratio",
+    "Repaired": "repaired_tool_calls",
+}
+
+
 def summary(results: list[RunResult], models: dict[str, str] | None = None, width: int = 80) -> Group:
     """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
     aggregates = metrics.aggregate_by_model(results)
@@ -256,7 +271,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
     for entry in ranked["leaderboard"]:
         agg = aggregates[entry["model"]]
         cells = {
-            "#": str(entry["rank"]),
+            "#": rankings.place_text(entry, ranked["leaderboard"]),  # =1 for a tie
             # The mark first: a long name is cut at its end, and the mark must survive at 80 columns.
             "Model": _marked(entry["model"], agg.get("repaired_tool_calls")),
             "Pass": f"{agg['passed']}/{agg['runs']}",
@@ -264,7 +279,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "Time": _fmt(agg["mean_time_s"], ".1f", " s"),
             "Prompts": _fmt(agg["mean_prompts"], ".1f"),
             "Interv.": _fmt(agg["mean_interventions"], ".1f"),
-            "Malformed": str(agg["malformed_replies"]),
+            "Malformed": _fmt(agg["malformed_replies"], "d"),  # — for an assistant's: benchtui parsed none
             "Cut off": _fmt(agg["truncated_replies"], "d"),
             "Tokens": _fmt(agg["completion_tokens"], ".0f"),
             "tok/s": _fmt(agg["mean_tokens_per_s"], ".1f"),
@@ -273,12 +288,17 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
             "Repaired": _fmt(agg.get("repaired_tool_calls"), "d"),
         }
         board.add_row(*(cells[c] for c in columns))
+    # Which figures are means per run and which totals over the runs, for the columns shown: side by side
+    # in one row, "5" prompts and "10" malformed replies would otherwise read alike.
+    kinds = metrics.figure_kinds_text({BOARD_KEYS[c]: c for c in columns if c in BOARD_KEYS})
     legend = Text(
-        "Time, Prompts, Interv.: mean per run (Interv. = human interventions: hints and typed messages)"
+        kinds[:1].upper()
+        + kinds[1:]
+        + " · Interv.: human interventions (hints and typed messages)"
         + (
-            " · Malformed: replies whose edits could not be applied · Cut off: replies the server "
-            "stopped at the token limit · Tokens: completion tokens, total · Cache: prompt tokens read from "
-            "the server's prompt cache"
+            " · Malformed: replies whose edits could not be applied (—: an assistant's, which benchtui does not "
+            "parse) · Cut off: replies the server stopped at the token limit · Tokens: completion tokens · "
+            "Cache: prompt tokens read from the server's prompt cache"
             if wide
             else " · malformed replies and tokens: in the reports"
         ),

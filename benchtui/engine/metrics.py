@@ -15,7 +15,9 @@ from benchtui.engine import stats
 from benchtui.engine.results import FINISHED_STATUSES, RunResult
 
 __all__ = [
+    "MEANS_PER_RUN",
     "REPAIRED_MARK",
+    "TOTALS",
     "aggregate",
     "aggregate_by_model",
     "cache_hit_ratio",
@@ -23,6 +25,7 @@ __all__ = [
     "cost_total",
     "cost_unknown",
     "determinism_text",
+    "figure_kinds_text",
     "flaky_tasks",
     "paired_comparisons",
     "plan_notes",
@@ -75,7 +78,7 @@ def aggregate(runs: Sequence[RunResult]) -> dict[str, Any]:
         "mean_passed_prompts": _mean(_numbers(passed, "prompts_sent")),
         "mean_interventions": _mean(_numbers(finished, "human_interventions")),
         "mean_passed_interventions": _mean(_numbers(passed, "human_interventions")),
-        "malformed_replies": int(sum(_numbers(finished, "malformed_replies"))),
+        "malformed_replies": _count(finished, "malformed_replies"),
         "prompt_tokens": _total(_numbers(finished, "prompt_tokens")),
         "completion_tokens": _total(_numbers(finished, "completion_tokens")),
         "mean_tokens_per_s": _mean(_numbers(finished, "tokens_per_s")),
@@ -107,6 +110,35 @@ def cost_total(runs: Sequence[RunResult]) -> float | None:
         return None
     costs = _numbers(runs, "cost_usd")
     return round(sum(costs), 9) if costs else None  # nano-dollars, as each run's (models.Pricing)
+
+
+#: How the aggregate figures a leaderboard shows are made: a mean of the runs' figures (what compares
+#: contestants run for run), or a total over the runs (counts of events and the bill, which the warnings
+#: and the cost note quote as totals: "3 replies were cut off"). Keys are ``aggregate``'s.
+MEANS_PER_RUN = ("mean_passed_time_s", "mean_time_s", "mean_prompts", "mean_interventions", "mean_tokens_per_s")
+TOTALS = (
+    "malformed_replies",
+    "truncated_replies",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "runaway_replies",
+    "repaired_tool_calls",
+)
+
+
+def figure_kinds_text(labels: Mapping[str, str]) -> str:
+    """The legend line every leaderboard carries, so a mean is never read as a total or the other way
+    round: ``per run (mean): Prompts, Interv. · totals over the runs: Malformed, Cut off, Tokens``.
+    ``labels``: aggregate key -> the column's label, for the columns the view shows, in its order."""
+    means = [label for key, label in labels.items() if key in MEANS_PER_RUN]
+    totals = [label for key, label in labels.items() if key in TOTALS]
+    parts = []
+    if means:
+        parts.append(f"per run (mean): {', '.join(means)}")
+    if totals:
+        parts.append(f"totals over the runs: {', '.join(totals)}")
+    return " · ".join(parts)
 
 
 #: Beside a contestant whose model needed the gateway to turn tool calls it wrote as text into real ones.
@@ -201,9 +233,11 @@ def flaky_tasks(runs: Iterable[RunResult]) -> list[str]:
 
 
 def _count(runs: Sequence[RunResult], key: str) -> int | None:
-    """A total over the runs; None when runs exist but none recorded the key (stored before it existed)."""
+    """A total over the runs; None as soon as one of them has no figure for the key (an assistant's run, which
+    benchtui's loop did not count: ``malformed_replies``, ``runaway_replies``; one stored before the key
+    existed), so a sum over the others is never shown as the total, as for ``cost_total``."""
     values = _numbers(runs, key)
-    return None if runs and not values else int(sum(values))
+    return None if len(values) < len(runs) else int(sum(values))
 
 
 def rate_source(runs: Iterable[RunResult]) -> str | None:

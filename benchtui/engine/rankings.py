@@ -106,23 +106,45 @@ def leaderboard(
             "tied_with": None
             if apart is None
             else [other for other in order if other != model and frozenset((model, other)) not in apart],
+            # 1 + the models above it that it is told apart from (Chatbot Arena's rule): tied models share a
+            # place, so a tie for first is shown as two firsts, never as a #1 and a #2.
+            "place": i + 1 if apart is None else 1 + sum(frozenset((model, o)) in apart for o in order[:i]),
         }
         for i, model in enumerate(order)
     ]
 
 
+#: What orders the leaderboard's rows, tied ones included (said wherever ties share a place).
+LEADERBOARD_ORDER = "success rate, then mean time of passed runs, then of all runs"
+
+
+def place_text(entry: dict[str, Any], entries: Iterable[dict[str, Any]]) -> str:
+    """A leaderboard entry's place as every view shows it: ``1``, or ``=1`` when another entry shares it.
+    Entries without a place (a podium's, a report written before places) show their rank."""
+    place = entry.get("place", entry.get("rank"))
+    shared = sum(1 for e in entries if e.get("place", e.get("rank")) == place) > 1
+    return f"={place}" if shared else str(place)
+
+
 def tie_text(entry: dict[str, Any], entries: Iterable[dict[str, Any]]) -> str:
-    """``tied with #1, #3`` for an entry of a ranking: the ranks of the entries it cannot be told apart
-    from; "" when it is told apart from all of them (or ties were not judged)."""
+    """``tied with #1, #3`` for an entry of a ranking: the places (as shown: ``place``, else ``rank``) of the
+    entries it cannot be told apart from, each once; "" when it is told apart from all of them (or ties
+    were not judged)."""
     tied = set(entry.get("tied_with") or ())
-    ranks = [f"#{e['rank']}" for e in entries if e.get("model") in tied]
-    return f"tied with {', '.join(ranks)}" if ranks else ""
+    places = [f"#{e.get('place', e['rank'])}" for e in entries if e.get("model") in tied]
+    return f"tied with {', '.join(dict.fromkeys(places))}" if places else ""
 
 
 def first_place_tie(entries: Sequence[dict[str, Any]]) -> list[str]:
-    """The models sharing first place of a ranking (the first and those it is tied with); [] when the
-    first is told apart from every other, or there is no first."""
-    if not entries or not entries[0].get("tied_with"):
+    """The models sharing first place of a ranking; [] when the first is told apart from every other, or
+    there is no first. On the leaderboard, the entries at place 1 (one tied with the first but told apart
+    from another above it is not first); on a podium, the first and those it is tied with."""
+    if not entries:
+        return []
+    if "place" in entries[0]:
+        first = [str(e["model"]) for e in entries if e.get("place") == 1]
+        return first if len(first) > 1 else []
+    if not entries[0].get("tied_with"):
         return []
     return [str(entries[0]["model"]), *(str(m) for m in entries[0]["tied_with"])]
 

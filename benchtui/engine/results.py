@@ -53,7 +53,7 @@ class RunResult(TypedDict, total=False):
     human_interventions: int
     hints_given: int
     typed_interventions: int
-    malformed_replies: int
+    malformed_replies: int | None
     files_modified: int
     lines_added: int
     lines_removed: int
@@ -72,11 +72,11 @@ class RunResult(TypedDict, total=False):
     finished_at: str
     tokens_per_s_source: str | None
     truncated_replies: int
-    history_dropped: int
+    history_dropped: int | None
     queue_time_s: float | None
     cached_prompt_tokens: int | None
     prompt_eval_s: float | None
-    runaway_replies: int
+    runaway_replies: int | None
     seed: int | None
     assistant: str | None
     assistant_version: str | None

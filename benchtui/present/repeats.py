@@ -22,12 +22,18 @@ def repeat_notes(
     board = ranked["leaderboard"]
     first = rankings.first_place_tie(board)
     if first:
-        notes.append(Text(f"First place is a tie: {', '.join(first)}", style="yellow"))
+        notes.append(
+            Text(
+                f"First place is a tie: {', '.join(first)} (all =1; listed by {rankings.LEADERBOARD_ORDER})",
+                style="yellow",
+            )
+        )
     ties = []
     for entry in board:
-        above = [e for e in board if e["rank"] < entry["rank"] and e["model"] in (entry["tied_with"] or ())]
+        above = [e["model"] for e in board if e["rank"] < entry["rank"] and e["model"] in (entry["tied_with"] or ())]
         if above:
-            ties.append(f"#{entry['rank']} {entry['model']} {rankings.tie_text(entry, above)}")
+            # By name: tied entries share a place, so "#1" could be any of them.
+            ties.append(f"{rankings.place_text(entry, board)} {entry['model']} tied with {', '.join(above)}")
     if ties:
         notes.append(
             Text("Tied (McNemar's exact test over the shared runs, p ≥ 0.05): " + " · ".join(ties), style="dim")

@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from benchtui.engine.metrics import REPAIRED_MARK, cost_text, repaired_text
-from benchtui.engine.rankings import RANKINGS, first_place_tie, separable_pairs, tie_text
+from benchtui.engine.metrics import REPAIRED_MARK, TOTALS, cost_text, figure_kinds_text, repaired_text
+from benchtui.engine.rankings import RANKINGS, first_place_tie, place_text, separable_pairs, tie_text
 from benchtui.engine.reports import write_reports
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.results import result_run_id
@@ -50,7 +50,8 @@ def _repaired(value: Any) -> str:
 
 
 LEADERBOARD_COLUMNS = (
-    Column("rank", "#", str, 3),
+    # Sorted by the leaderboard's order; shown as the place, shared by tied rows (=1).
+    Column("rank", "#", str, 3, cell=lambda row: row["place"]),
     Column("name", "Model", lambda v: Text(str(v)), minimum=14, cell=_marked_name),
     Column("passed", "Passed", str, 6, descending_first=True, cell=lambda row: f"{row['passed']}/{row['runs']}"),
     Column("success_rate", "Success", percent, 7, descending_first=True),
@@ -60,7 +61,7 @@ LEADERBOARD_COLUMNS = (
     Column("mean_time_s", "Mean time", lambda v: number(v, ".1f", " s"), 9),
     Column("mean_prompts", "Prompts", lambda v: number(v, ".1f"), 7, drop=2),
     Column("mean_interventions", "Interv.", lambda v: number(v, ".1f"), 7, drop=3),
-    Column("malformed_replies", "Malformed", str, 9, drop=7),
+    Column("malformed_replies", "Malformed", lambda v: number(v, "d"), 9, drop=7),
     Column("completion_tokens", "Tokens", lambda v: number(v, ".0f"), 7, drop=6),
     Column("mean_tokens_per_s", "tok/s", lambda v: number(v, ".1f"), 6, drop=4),
     Column("cost_usd", "Cost", cost_text, 8, drop=8),
@@ -82,6 +83,18 @@ RUN_COLUMNS = (
     Column("prompts_sent", "Prompts", str, 7, drop=2),
     Column("human_interventions", "Interv.", str, 7, drop=1),
 )
+
+
+class LeaderboardTable(SortableTable):
+    """The leaderboard: says when it has fitted its columns to a new width, so that the legend under it
+    names the columns it shows."""
+
+    class Refitted(Message):
+        pass
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.post_message(self.Refitted())
 
 
 class ResultsScreen(BenchScreen):
@@ -142,7 +155,10 @@ class ResultsScreen(BenchScreen):
                 for name in RANKINGS:
                     yield Podium(name, id=f"podium-{name}")
             yield Label("Leaderboard", id="leaderboard-title", classes="pane-title")
-            yield SortableTable(LEADERBOARD_COLUMNS, id="leaderboard")
+            yield LeaderboardTable(LEADERBOARD_COLUMNS, id="leaderboard")
+            legend = Label("", id="leaderboard-legend")
+            legend.display = False  # until a leaderboard with a total column is shown
+            yield legend
             yield Label("", id="repeats-note")
             with Horizontal(id="results-body"):
                 with Vertical(id="results-left"):
@@ -227,6 +243,7 @@ class ResultsScreen(BenchScreen):
                 {
                     "key": entry["model"],
                     "rank": entry["rank"],
+                    "place": place_text(entry, board),
                     "name": self.names.get(entry["model"], entry["model"]),
                     "passed": agg["passed"],
                     "runs": agg["runs"],
@@ -278,10 +295,24 @@ class ResultsScreen(BenchScreen):
         )
         runs = self.query_one("#runs", SortableTable)
         self.query_one("#runs-title", Label).update(Text("Runs · " + runs.sort_description()))
+        # Which of the columns shown are means per run and which totals; only while a total is shown beside
+        # the means (narrow screens drop the totals first, and "Mean time" says what it is: the line would
+        # only cost 80x24 its last row).
+        shown = {str(key.value) for key in board.columns}
+        labels = {c.key: c.label for c in LEADERBOARD_COLUMNS if c.key in shown}
+        kinds = figure_kinds_text(labels)
+        legend = self.query_one("#leaderboard-legend", Label)
+        legend.update(Text(kinds[:1].upper() + kinds[1:], style="dim", no_wrap=True, overflow="ellipsis"))
+        legend.display = any(key in TOTALS for key in labels)
 
     def on_resize(self) -> None:
         if self.data is not None:
             self._titles()
+
+    @on(LeaderboardTable.Refitted)
+    def _refitted(self) -> None:
+        if self.data is not None:
+            self._titles()  # the legend names the columns shown at this width
 
     @on(DataTable.RowHighlighted, "#runs")
     def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:

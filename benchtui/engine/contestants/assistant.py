@@ -562,6 +562,11 @@ class _AssistantRun:
                 "cached_prompt_tokens": figure("cached_prompt_tokens"),
                 "prompt_eval_s": _rounded(figure("prompt_eval_s")),
                 "cache_write_tokens": figure("cache_write_tokens"),
+                # benchtui's own loop counts these; for an assistant it never sees them happen (the assistant
+                # parses its replies, keeps its history, reads its own stream), so "0" would claim a measurement.
+                "malformed_replies": None,
+                "history_dropped": None,
+                "runaway_replies": None,
             }
         )
         return result

@@ -97,6 +97,10 @@ def _reported(values: list[Any]) -> Any:
     return sum(said) if said else None
 
 
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 class Meter:
     """Thread-safe: each request's handler thread records into it; ``usage`` reads a snapshot."""
 
@@ -143,8 +147,9 @@ class Meter:
             completion_tokens=completion,
             cached_prompt_tokens=cached,
             prompt_eval_s=prompt_eval,
-            ttft_s=done[0].ttft_s if done else None,
-            tokens_per_s=rate,
+            # Rounded as benchtui's loop rounds its own (contestants.tally): the CSV's rows then read alike.
+            ttft_s=_round(done[0].ttft_s if done else None, 4),
+            tokens_per_s=_round(rate, 3),
             tokens_per_s_source=source,
             # From the run's totals: the cost is linear in the counts, so this is the sum of each request's.
             cost_usd=self.spec.cost(prompt, completion, cached, written),

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchtui.engine.metrics import REPAIRED_MARK
-from benchtui.engine.rankings import RANKINGS, first_place_tie, tie_text
+from benchtui.engine.metrics import REPAIRED_MARK, figure_kinds_text
+from benchtui.engine.rankings import RANKINGS, first_place_tie, place_text, tie_text
 from benchtui.engine.reports.html import format as fmt
 from benchtui.engine.reports.html.format import (
     DASH,
@@ -349,7 +349,7 @@ def leaderboard_section(data: dict[str, Any]) -> str:
         sub = " · ".join(esc(part) for part in (provider(models, key), key if key != name else "") if part)
         out.append(
             f'<tr data-i="{index}"><td class="num rank" data-v="{fmt.sort_key(entry.get("rank"))}">'
-            f"{esc(entry.get('rank'))}</td>"
+            f"{esc(place_text(entry, board))}</td>"
             f'<td class="model"><b>{esc(name)}{repaired_mark(aggregates, key)}</b><small>{sub}</small></td>'
         )
         tied = tie_text(entry, board).removeprefix("tied with ")
@@ -373,6 +373,9 @@ def leaderboard_section(data: dict[str, Any]) -> str:
             out.append(f'<td class="num" data-v="{fmt.sort_key(value)}">{shown}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
+    # Under the table, not in a header's tooltip: which figures are means per run and which totals.
+    kinds = figure_kinds_text({c.key: c.label for c in columns})
+    out.append(f'<p class="note" id="leaderboard-legend">{esc(kinds[:1].upper() + kinds[1:])}.</p>')
     notes = []
     if any(c.key == "mean_tokens_per_s" for c in columns):
         notes.append(
