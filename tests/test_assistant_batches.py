@@ -225,7 +225,7 @@ def test_repairing_tool_calls_is_per_model_off_by_default_and_in_the_fingerprint
 def test_the_wide_headless_summary_names_each_contestant_whole() -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     runs = [result("t", "mini-swe-agent · smollm2-135m"), result("t", "aider · smollm2-135m"), result("t", "m")]
@@ -240,7 +240,7 @@ def test_an_assistants_malformed_replies_show_as_unmeasured_never_as_0() -> None
     contestant's Malformed is — in the headless summary (and null in the aggregates), the loop's a count."""
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     runs = [

@@ -134,7 +134,7 @@ def test_a_batch_marks_the_contestant_whose_model_needed_its_calls_repaired_and_
     makes them (never needed). The report and the headless summary mark the first, with its count, only."""
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from benchtui.engine.assistants import pairs
     from benchtui.engine.reports.data import build_report_data
     from benchtui.engine.runner import BatchOptions, BatchRunner

@@ -439,7 +439,7 @@ def test_the_podium_shows_whole_counts_as_integers() -> None:
 
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
 
     run: RunResult = {
         "model": "m",
@@ -510,7 +510,7 @@ def test_the_summary_shows_replies_cut_off_by_the_token_limit(
 def test_the_wide_summary_has_a_cut_off_column() -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     runs = [result("t", "cut", truncated_replies=2), result("t", "whole")]
@@ -527,7 +527,7 @@ def test_the_wide_summary_has_a_cut_off_column() -> None:
 def test_the_summary_shows_the_cache_hit_ratio_and_warns_of_runaway_replies() -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     runs = [
@@ -550,7 +550,7 @@ def test_the_summary_shows_the_cache_hit_ratio_and_warns_of_runaway_replies() ->
 def test_the_summary_marks_the_contestant_whose_tool_calls_were_repaired_and_no_other() -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     runs = [
@@ -593,7 +593,7 @@ def test_the_summary_marks_the_contestant_whose_tool_calls_were_repaired_and_no_
 def test_a_summary_without_repairs_has_no_repaired_column_or_mark() -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     console = Console(width=140, color_system=None, record=True)
@@ -604,7 +604,7 @@ def test_a_summary_without_repairs_has_no_repaired_column_or_mark() -> None:
 def test_the_summary_never_shows_a_partial_sum_as_a_models_cost() -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
     from tests.support.report_fixture import result
 
     runs = [

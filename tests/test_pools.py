@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from benchtui.cli.headless import summary
+from benchtui.cli.summary import summary
 from benchtui.engine.config import load_config
 from benchtui.engine.discovery import discover
 from benchtui.engine.errors import ConfigError

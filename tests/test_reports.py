@@ -735,7 +735,7 @@ def _all_failed_batch(root: Path) -> Batch:
 def test_a_tie_for_first_is_two_firsts_in_the_html_and_the_headless_summary(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
 
     batch = _all_failed_batch(tmp_path)
     data = build_report_data(batch)
@@ -762,7 +762,7 @@ def test_every_leaderboard_says_which_figures_are_means_per_run_and_which_totals
     and the line under the table says which is which (not only a header's tooltip)."""
     from rich.console import Console
 
-    from benchtui.cli.headless import summary
+    from benchtui.cli.summary import summary
 
     batch = _all_failed_batch(tmp_path)
     data = build_report_data(batch)

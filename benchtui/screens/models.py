@@ -3,6 +3,9 @@
 Categories on the left (all models, then each category of the catalog, e.g. fast, ollama, embedded);
 the models of the highlighted category on the right with provider, size, quantization and family.
 Unavailable models stay listed, greyed, with the engine's reason. Below: parallelism, timeout, repeats.
+
+Just over ~400 lines: the category list, the models table and the options form share the session's
+selection and the checks it applies.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ reports and the headless summary use); this screen only formats and orders them 
 The report data and each run's transcript are read in thread workers and shown when they arrive, so
 a big batch never holds up the keys; export writes the reports with ``engine.reports.write_reports``
 in a thread too and lists their paths.
+
+Just over ~400 lines: the podiums, the leaderboard, the runs table and the run detail are one screen's
+widgets sharing its loaded report data and selection.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 podiums of ``rankings.RANKINGS``, the leaderboard (sortable by any column) and the task × model matrix.
 
 Figures and rankings are the engine's (report data), formatted here, never recomputed.
+
+Just over ~400 lines: the leaderboard's columns (which to show, their notes and sort values) are most of it,
+and its header, podiums and matrix share their formatting.
 """
 
 from __future__ import annotations
