@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import socket
@@ -86,7 +87,9 @@ def test_a_full_disk_fails_the_batch_cleanly_and_leaves_no_torn_file(
     if not small_tmpfs(output, "96k"):
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
-        big = "x = 1\n" * 12_000
+        # 12,000 different lines (about 400 KB): a reply that repeats itself would be stopped as a runaway
+        # before it filled anything, so the disk fills with the model's edit, not by chance with the reports.
+        big = "".join(f"n_{hashlib.sha1(str(i).encode()).hexdigest()[:20]} = {i}\n" for i in range(12_000))
         reply = f"greet.py\n```\n<<<<<<< SEARCH\n=======\n{big}>>>>>>> REPLACE\n```\n"
         with ScriptedOllama({"bloater": Script(fixed(reply), chunk_size=4096)}) as server:
             monkeypatch.setenv("OLLAMA_HOST", server.url)

@@ -545,14 +545,14 @@ models:
 """,
     )
     assert main(["models", "--config", str(config)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert main(["--config", str(config), "models"]) == 0  # global options may come first
     assert capsys.readouterr().out == out
     assert "unavailable: Ollama server unreachable at http://127.0.0.1:9" in out  # OLLAMA_HOST from conftest
     assert "unavailable: ${OPENAI_API_KEY} unset" in out
     assert "unavailable: disabled in the config" in out
     assert "unavailable: no api_key (set api_key: ${ANTHROPIC_API_KEY})" in out
-    assert "Ollama not reachable at http://127.0.0.1:9" in out
+    assert "Ollama not reachable at http://127.0.0.1:9" in err  # a note, beside the table on stdout
 
 
 def test_benchtui_models_shows_detected_ollama_models_with_size_and_quantization(
