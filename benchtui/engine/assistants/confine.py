@@ -16,10 +16,11 @@ assistant's config keeps naming ``http://127.0.0.1:PORT``, and every request sti
 token. What is recorded per run (``assistant_sandbox``):
 
 - ``bwrap``: bwrap's view and namespaces, the network only to the gateway (the check's mode is bwrap);
-- ``unshare``: the same from the check sandbox's one-step launcher (``sandbox/launcher.py``) with two
-  settings checks do not need, since an assistant is not handed to a throw-away uid: the whole host
-  view made read-only (``rohost``, as bwrap's ``--ro-bind / /``) and every capability dropped, uid
-  kept (``nocaps``), probed once here (``_launcher_works``);
+- ``unshare``: the same from the check sandbox's one-step launcher (``sandbox/launcher.py``) with the two
+  settings checks get too (``sandbox/check.py``): the whole host view made read-only (``rohost``, as
+  bwrap's ``--ro-bind / /``) and every capability dropped, uid kept (``nocaps``). ``detect`` refuses the
+  unshare mode where they do not work; ``_launcher_works`` probes them once more with an assistant's own
+  view, a cheap guard kept so an assistant never runs in that mode unconfined;
 - ``bwrap-hostnet``: the fallback where the gateway cannot serve on a unix socket (its path would be
   longer than AF_UNIX allows, or the bind failed): bwrap's view in the host's network namespace, where
   the assistant reaches the gateway on loopback and, beyond it, any network the host reaches; it holds
