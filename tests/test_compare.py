@@ -381,9 +381,9 @@ def test_cli_compare_errors_name_the_batch_and_exit_2(
         compare_and_write(ResultsStore(tmp_path), "nope", batches.first)
 
 
-def test_cli_compare_of_batches_with_nothing_in_common_says_so_exits_2_and_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _strangers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
+    """Three batches: ``first`` (steady on alpha), ``stranger`` (newcomer on alpha: no contestant in common
+    with first) and ``moved`` (steady on gamma: no task in common)."""
     alpha, gamma = tiny_task(tmp_path / "alpha", "alpha"), tiny_task(tmp_path / "gamma", "gamma")
     config, out = tmp_path / "models.yaml", tmp_path / "results"
     config.write_text("embedded: {enabled: false}\n", encoding="utf-8")
@@ -399,6 +399,13 @@ def test_cli_compare_of_batches_with_nothing_in_common_says_so_exits_2_and_write
             args = ["--task", str(task), "--models", models, "--config", str(config), "--output", str(out), "--no-ui"]
             assert main(args) == 0
             (made[name],) = {p.name for p in set(out.iterdir()) - before}
+    return out, made
+
+
+def test_cli_compare_of_batches_with_nothing_in_common_says_so_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, made = _strangers(tmp_path, monkeypatch)
     capsys.readouterr()
     files = {p for p in out.rglob("*")}
 
@@ -412,6 +419,28 @@ def test_cli_compare_of_batches_with_nothing_in_common_says_so_exits_2_and_write
     err = capsys.readouterr().err
     assert "no task in common" in err and "has tasks alpha;" in err and err.rstrip().endswith("has tasks gamma")
     assert {p for p in out.rglob("*")} == files  # no compare_*.json or .html written
+
+
+@pytest.mark.anyio
+async def test_the_compare_screen_of_batches_with_nothing_in_common_says_so_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchtui.screens.compare import CompareScreen
+
+    out, made = _strangers(tmp_path, monkeypatch)
+    files = {p for p in out.rglob("*")}
+    config = ModelsConfig(path=None, ollama_host="127.0.0.1:9", embedded_enabled=False)
+    app = BenchApp(config=config, catalog=discover(config, embedded=False), store=ResultsStore(out), tasks=[])
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(CompareScreen(app.session, made["first"], made["stranger"]))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        title = rendered(app.screen.query_one("#compare-title", Label))
+        detail = rendered(app.screen.query_one("#compare-detail", Static))
+    assert title == f"Cannot compare {made['first']} → {made['stranger']}"
+    assert detail.replace("\n", "").startswith("nothing to compare: the batches have no contestant in common")
+    assert {p for p in out.rglob("*")} == files
 
 
 def test_the_readme_names_every_file_a_batch_folder_holds(batches: Batches) -> None:

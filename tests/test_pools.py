@@ -479,8 +479,8 @@ def test_the_endpoints_table_shows_each_endpoint_of_a_pool_with_its_speed(tmp_pa
     table = lines[next(i for i, line in enumerate(lines) if "Endpoints" in line) :]
     fast = next(line for line in table if "fast:1" in line).split()
     slow = next(line for line in table if "slow:2" in line).split()
-    assert fast == ["pooled", "fast:1", "2", "2", "3.0", "s", "70.0"]
-    assert slow == ["pooled", "slow:2", "1", "1", "30.0", "s", "5.0"]
+    assert fast == ["pooled", "fast:1", "2", "2", "3.0", "s", "70.0", "yes"]
+    assert slow == ["pooled", "slow:2", "1", "1", "30.0", "s", "5.0", "yes"]
     assert not any("only:3" in line for line in table)  # one endpoint per model: nothing to compare
 
     store = ResultsStore(tmp_path / "out")
@@ -562,7 +562,9 @@ def test_a_pool_whose_endpoints_all_stayed_in_shows_one_that_served_nothing() ->
     assert "served no run" in section
 
 
-def test_headless_prints_a_pool_removal_once(tmp_path: Path, task: tuple[Path, Task]) -> None:
+def test_headless_prints_a_pool_removal_once_and_its_summary_lists_the_dead_endpoint(
+    tmp_path: Path, task: tuple[Path, Task]
+) -> None:
     # A child process: under pytest the root logger has handlers, so Python's last-resort printing of a
     # warning (the second copy) would not happen in-process.
     task_md, _loaded = task
@@ -586,3 +588,9 @@ def test_headless_prints_a_pool_removal_once(tmp_path: Path, task: tuple[Path, T
     assert done.returncode == 0, printed
     said = [line for line in printed.splitlines() if "out of m's pool" in line]
     assert len(said) == 1 and said[0].startswith(f"[warning] {label(dead)}"), printed
+    # The summary's Endpoints table lists the dead endpoint too, as taken out, beside the one that served.
+    table = printed[printed.index("Endpoints (") :]
+    dead_row = next(line for line in table.splitlines() if label(dead)[:20] in line)
+    assert "taken out" in dead_row and " 0 " in dead_row, table
+    live_row = next(line for line in table.splitlines() if label(f"{live.url}/v1")[:20] in line)
+    assert "yes" in live_row and "taken out" not in live_row, table

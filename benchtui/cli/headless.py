@@ -295,7 +295,12 @@ def execute(runner: Any, notes: list[str]) -> int:
             else "[yellow]Interrupted.[/] No run finished, so there is nothing to rank yet."
         )
     if outcome.results:
-        console.print(summary(outcome.results, names, console.width))
+        try:  # endpoints taken out of a pool, noted in the manifest as it happened
+            taken_out = outcome.batch.manifest().get("endpoints_out") or {}
+        except (OSError, ValueError):
+            taken_out = {}
+        pools = ({m.key: m.snapshot() for m in runner.models}, taken_out)
+        console.print(summary(outcome.results, names, console.width, pools))
     elif not interrupted:
         console.print("No run finished, so there is nothing to rank yet.")
     console.print(f"Results: {outcome.batch.path}")

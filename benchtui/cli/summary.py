@@ -59,8 +59,15 @@ BOARD_KEYS = {
 }
 
 
-def summary(results: list[RunResult], models: dict[str, str] | None = None, width: int = 80) -> Group:
-    """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings)."""
+def summary(
+    results: list[RunResult],
+    models: dict[str, str] | None = None,
+    width: int = 80,
+    pools: tuple[dict[str, Any], dict[str, Any]] | None = None,
+) -> Group:
+    """The end-of-batch summary: the podiums and the leaderboard (from engine.rankings). ``pools``: the
+    batch's model snapshots by key and its manifest's ``endpoints_out``, so the Endpoints table lists every
+    endpoint of a pool, one that served nothing or was taken out too, as the HTML report does."""
     aggregates = metrics.aggregate_by_model(results)
     paired = metrics.paired_comparisons(results, aggregates)
     ranked = rankings.rank(aggregates, paired)
@@ -144,7 +151,7 @@ def summary(results: list[RunResult], models: dict[str, str] | None = None, widt
         *_cut_off_warning(aggregates),
         *_runaway_warning(aggregates),
         *_repaired_note(aggregates),
-        *_endpoints_table(results),
+        *_endpoints_table(results, pools),
         *_cost_note(results),
     )
 
@@ -174,13 +181,13 @@ def _repaired_note(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
     ]
 
 
-def _endpoints_table(results: list[RunResult]) -> list[Table]:
-    """Each endpoint of a pool with its runs and speed (reports.endpoints): only when a model's runs
-    went to more than one endpoint, so a slow box in the pool shows."""
+def _endpoints_table(results: list[RunResult], pools: tuple[dict[str, Any], dict[str, Any]] | None) -> list[Table]:
+    """Each endpoint of a pool with its runs and speed (reports.endpoints), and whether it is still in the
+    pool: only for pooled models, so a slow or dead box in the pool shows."""
     # Imported here: the reports package (HTML included) is not loaded before a batch ends (figure 4b).
     from benchtui.engine.reports.endpoints import endpoint_rows
 
-    rows = endpoint_rows(results)
+    rows = endpoint_rows(results, *(pools or ()))
     if not rows:
         return []
     table = Table(
@@ -195,6 +202,7 @@ def _endpoints_table(results: list[RunResult]) -> list[Table]:
     table.add_column("Endpoint", no_wrap=True, overflow="ellipsis", max_width=28)
     for column in ("Runs", "Passed", "Time", "tok/s"):
         table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("In the pool", no_wrap=True, overflow="ellipsis", max_width=40)
     for row in rows:
         table.add_row(
             row["model"],
@@ -203,6 +211,9 @@ def _endpoints_table(results: list[RunResult]) -> list[Table]:
             str(row["passed"]),
             figure_text(row["median_time_s"], ".1f", " s"),
             figure_text(row["median_tokens_per_s"], ".1f"),
+            Text(f"taken out: {row['out']}", style="red")
+            if row.get("out")
+            else ("yes" if row["runs"] else "yes, served no run"),
         )
     return [table]
 

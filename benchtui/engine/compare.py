@@ -26,6 +26,7 @@ from benchtui.engine.errors import InputError
 from benchtui.engine.reports.data import build_report_data
 from benchtui.engine.results import FINISHED_STATUSES, RunResult
 from benchtui.engine.store import Batch, ResultsStore
+from benchtui.engine.textsafety import strip_control
 from benchtui.engine.twosample import StratumCounts, bootstrap_median_difference, exact_rate_test, holm
 
 __all__ = ["ALPHA", "MEDIANS", "SCHEMA", "compare_batches", "load_batch", "report_stem"]
@@ -320,3 +321,19 @@ def _changed_tasks(a_data: dict[str, Any], b_data: dict[str, Any], shared: Seque
 
     a_prints, b_prints = prints(a_data), prints(b_data)
     return [t for t in shared if a_prints.get(t) and b_prints.get(t) and a_prints.get(t) != b_prints.get(t)]
+
+
+def nothing_in_common(data: dict[str, Any]) -> str | None:
+    """Why there is nothing to compare (no contestant, or no task, in both batches), naming what each batch
+    has; None when they share at least one contestant and one task."""
+    shared = data.get("shared") or {}
+    for key, word in (("models", "contestants"), ("tasks", "tasks")):
+        if shared.get(key):
+            continue
+        sides = []
+        for side in ("a", "b"):
+            about = data.get(side) or {}
+            names = ", ".join(strip_control(str(n)) for n in about.get(key) or []) or "none"
+            sides.append(f"{side.upper()} ({strip_control(str(about.get('batch_id')))}) has {word} {names}")
+        return f"nothing to compare: the batches have no {word[:-1]} in common; " + "; ".join(sides)
+    return None

@@ -140,22 +140,6 @@ def notes(data: dict[str, Any]) -> list[str]:
     return found
 
 
-def nothing_in_common(data: dict[str, Any]) -> str | None:
-    """Why there is nothing to compare (no contestant, or no task, in both batches), naming what each batch
-    has; None when they share at least one contestant and one task."""
-    shared = data.get("shared") or {}
-    for key, word in (("models", "contestants"), ("tasks", "tasks")):
-        if shared.get(key):
-            continue
-        sides = []
-        for side in ("a", "b"):
-            about = data.get(side) or {}
-            names = ", ".join(strip_control(str(n)) for n in about.get(key) or []) or "none"
-            sides.append(f"{side.upper()} ({strip_control(str(about.get('batch_id')))}) has {word} {names}")
-        return f"nothing to compare: the batches have no {word[:-1]} in common; " + "; ".join(sides)
-    return None
-
-
 def success_changes(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The flagged changes of success rates (a contestant's or a task cell's), regressions first."""
     flagged = list(data.get("regressions") or []) + list(data.get("improvements") or [])
