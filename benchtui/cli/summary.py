@@ -7,6 +7,7 @@ Figures and rankings are the engine's (``metrics``, ``rankings``), formatted her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich import box
@@ -167,18 +168,23 @@ def _repaired_note(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
         for model, agg in aggregates.items()
         if metrics.repaired_text(agg.get("repaired_tool_calls"))
     }
-    if not repaired:
-        return []
-    total = sum(repaired.values())
-    who = ", ".join(f"{model} {count}" for model, count in repaired.items())
-    return [
-        Text(
+    return _counted_line(
+        repaired,
+        lambda total, who: (
             f"{metrics.REPAIRED_MARK} {total} tool {'call' if total == 1 else 'calls'} written as text "
             f"{'was' if total == 1 else 'were'} made real calls by the gateway ({who}): "
-            "those figures are with that help (repair_tool_calls)",
-            style="yellow",
-        )
-    ]
+            "those figures are with that help (repair_tool_calls)"
+        ),
+    )
+
+
+def _counted_line(counts: dict[str, int], sentence: Callable[[int, str], str]) -> list[Text]:
+    """The one yellow line of a per-contestant count (none when no contestant has one): ``sentence`` gets the
+    total and the "model count, ..." list."""
+    if not counts:
+        return []
+    who = ", ".join(f"{model} {count}" for model, count in counts.items())
+    return [Text(sentence(sum(counts.values()), who), style="yellow")]
 
 
 def _endpoints_table(results: list[RunResult], pools: tuple[dict[str, Any], dict[str, Any]] | None) -> list[Table]:
@@ -247,29 +253,21 @@ def _interval(ci: dict[str, float] | None) -> str:
 def _cut_off_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
     """A line at any width when replies were cut at the token limit: only the transcripts showed it before."""
     cut = {model: agg["truncated_replies"] for model, agg in aggregates.items() if agg["truncated_replies"]}
-    if not cut:
-        return []
-    total = sum(cut.values())
-    who = ", ".join(f"{model} {count}" for model, count in cut.items())
-    return [
-        Text(
+    return _counted_line(
+        cut,
+        lambda total, who: (
             f"⚠ {total} {'reply was' if total == 1 else 'replies were'} cut off by the token limit "
-            f"({who}): raise settings.max_tokens",
-            style="yellow",
-        )
-    ]
+            f"({who}): raise settings.max_tokens"
+        ),
+    )
 
 
 def _runaway_warning(aggregates: dict[str, dict[str, Any]]) -> list[Text]:
     """A line at any width when replies were stopped for repeating themselves."""
-    stopped = {model: agg.get("runaway_replies") for model, agg in aggregates.items() if agg.get("runaway_replies")}
-    if not stopped:
-        return []
-    total = sum(count or 0 for count in stopped.values())
-    who = ", ".join(f"{model} {count}" for model, count in stopped.items())
-    return [
-        Text(
-            f"⚠ {total} {'reply was' if total == 1 else 'replies were'} stopped for repeating the same text ({who})",
-            style="yellow",
-        )
-    ]
+    stopped = {model: agg["runaway_replies"] for model, agg in aggregates.items() if agg.get("runaway_replies")}
+    return _counted_line(
+        stopped,
+        lambda total, who: (
+            f"⚠ {total} {'reply was' if total == 1 else 'replies were'} stopped for repeating the same text ({who})"
+        ),
+    )
